@@ -1,0 +1,18 @@
+import type { RequestHandler } from 'express';
+import type { TokenAuth } from '../token-auth.js';
+import { assertAuth, bodyToken, requestMeta, sendError } from './http.js';
+
+/**
+ * `POST { refreshToken }` -> 200 with a new pair; the old refresh token is
+ * rotated out. Needs a JSON body parser (`express.json()`) before it.
+ * Answers 400/401 with a stable code, 503 when the store is down.
+ */
+export function refreshHandler(auth: TokenAuth): RequestHandler {
+  assertAuth(auth, 'refreshHandler');
+  return (req, res, next) => {
+    auth.refresh(bodyToken(req) as string, requestMeta(req)).then(
+      (pair) => { res.status(200).set('Cache-Control', 'no-store').json(pair); },
+      (error: unknown) => { sendError(error, res, next); },
+    );
+  };
+}

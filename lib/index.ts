@@ -1,0 +1,22 @@
+export { createTokenAuth, TokenAuth } from './token-auth.js';
+export { MemorySessionStore } from './stores/memory-store.js';
+export { RedisSessionStore } from './stores/redis-store.js';
+export { requireAccessToken } from './express/require-access-token.js';
+export { refreshHandler } from './express/refresh-handler.js';
+export { logoutHandler } from './express/logout-handler.js';
+export { sendError } from './express/http.js';
+export {
+  TokenPairError, TokenMissingError, TokenInvalidError, TokenExpiredError, TokenRevokedError,
+  RefreshReusedError, InvalidRequestError, StoreUnavailableError, OptionError,
+} from './errors.js';
+export { ACCESS_TYP, REFRESH_TYP } from './tokens.js';
+
+export type { ErrorCode } from './errors.js';
+export type { MemorySessionStoreOptions } from './stores/memory-store.js';
+export type { RedisSessionStoreOptions, RedisClientLike, SendCommand } from './stores/redis-store.js';
+export type { LogoutOptions } from './express/logout-handler.js';
+export type {
+  AccessTokenOptions, AsymmetricAlgorithm, AuthContext, Claims, CurrentToken, Duration, HmacAlgorithm,
+  IssueInput, RefreshTokenOptions, RotateInput, RotateResult, Secret, SessionMeta, SessionRecord,
+  SessionStore, TokenAuthEventName, TokenAuthEvents, TokenAuthOptions, TokenPair,
+} from './types.js';

@@ -1,0 +1,177 @@
+import { createPrivateKey, createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
+import { OptionError } from './errors.js';
+import type {
+  AsymmetricAlgorithm, Duration, HmacAlgorithm, Secret, SessionStore, TokenAuthOptions,
+} from './types.js';
+
+/** A key ready for jsonwebtoken: built once here, never per request. */
+export interface KeyConfig {
+  algorithm: HmacAlgorithm | AsymmetricAlgorithm;
+  signKey: KeyObject;
+  verifyKey: KeyObject;
+  /** Seconds. */
+  ttl: number;
+}
+
+/** The complete internal configuration: nothing optional but iss/aud. */
+export interface Config {
+  access: KeyConfig;
+  refresh: KeyConfig & { maxLifetime: number; grace: number };
+  store: SessionStore;
+  issuer: string | undefined;
+  audience: string | undefined;
+  clockTolerance: number;
+  clock: () => number;
+}
+
+const hmacBytes: Record<HmacAlgorithm, number> = { HS256: 32, HS384: 48, HS512: 64 };
+const asymmetric = new Set<string>([
+  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512',
+]);
+const units = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function checkKeys(value: Record<string, unknown>, allowed: readonly string[], path: string): void {
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) {
+      throw new OptionError(`unknown option ${path}${key} (known: ${allowed.join(', ')})`);
+    }
+  }
+}
+
+/** Parses `'15m'`-style strings or whole seconds into seconds. */
+export function parseDuration(value: Duration | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value === 'number') {
+    if (Number.isSafeInteger(value) && value > 0) return value;
+  } else if (typeof value === 'string') {
+    const match = /^(\d{1,9})([smhd])$/.exec(value);
+    if (match) {
+      const seconds = Number(match[1]) * units[match[2] as keyof typeof units];
+      if (seconds > 0) return seconds;
+    }
+  }
+  throw new OptionError(
+    `${name} must be a positive whole number of seconds or a string like '15m' or '7d' (got ${JSON.stringify(value)})`,
+  );
+}
+
+function secretKey(secret: Secret | undefined, algorithm: HmacAlgorithm, name: string): KeyObject {
+  let key: KeyObject;
+  if (typeof secret === 'string') {
+    key = createSecretKey(Buffer.from(secret, 'utf8'));
+  } else if (secret instanceof Uint8Array) {
+    key = createSecretKey(Buffer.from(secret));
+  } else if (secret instanceof KeyObject && secret.type === 'secret') {
+    key = secret;
+  } else {
+    throw new OptionError(`${name} is required: a string, Buffer or secret KeyObject`);
+  }
+  const size = key.symmetricKeySize ?? 0;
+  const min = hmacBytes[algorithm];
+  if (size < min) {
+    throw new OptionError(`${name} must be at least ${min} bytes for ${algorithm} (got ${size})`);
+  }
+  return key;
+}
+
+function algorithmOf<T extends string>(value: unknown, allowed: (a: string) => boolean, fallback: T, name: string): T {
+  if (value === undefined) return fallback;
+  if (typeof value === 'string' && allowed(value)) return value as T;
+  throw new OptionError(`${name} ${JSON.stringify(value)} is not supported`);
+}
+
+const isHmac = (a: string): boolean => a in hmacBytes;
+
+function accessKeys(options: Record<string, unknown>): Omit<KeyConfig, 'ttl'> {
+  const { secret, privateKey } = options;
+  if (privateKey === undefined) {
+    const algorithm = algorithmOf<HmacAlgorithm>(options.algorithm, isHmac, 'HS256', 'accessToken.algorithm');
+    const key = secretKey(secret as Secret | undefined, algorithm, 'accessToken.secret');
+    return { algorithm, signKey: key, verifyKey: key };
+  }
+  if (secret !== undefined) throw new OptionError('accessToken takes either secret or privateKey, not both');
+  const algorithm = algorithmOf<AsymmetricAlgorithm>(
+    options.algorithm, (a) => asymmetric.has(a), 'ES256', 'accessToken.algorithm');
+  let signKey: KeyObject;
+  try {
+    signKey = privateKey instanceof KeyObject ? privateKey : createPrivateKey(privateKey as string);
+  } catch (cause) {
+    throw Object.assign(new OptionError('accessToken.privateKey is not a readable private key'), { cause });
+  }
+  const type = signKey.asymmetricKeyType;
+  const fits = algorithm.startsWith('ES') ? type === 'ec' : type === 'rsa' || type === 'rsa-pss';
+  if (signKey.type !== 'private' || !fits) {
+    throw new OptionError(`accessToken.privateKey must be a ${algorithm.startsWith('ES') ? 'EC' : 'RSA'} private key for ${algorithm}`);
+  }
+  return { algorithm, signKey, verifyKey: createPublicKey(signKey) };
+}
+
+function optionalString(value: unknown, name: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string' && value.length > 0) return value;
+  throw new OptionError(`${name} must be a non-empty string`);
+}
+
+/**
+ * Validates the caller's options once, at `createTokenAuth`, into a complete
+ * config. The caller's object is never mutated. Throws `OptionError` naming
+ * the option.
+ */
+export function parseOptions(options: TokenAuthOptions): Config {
+  if (!isObject(options)) throw new OptionError('createTokenAuth() needs an options object');
+  checkKeys(options, ['accessToken', 'refreshToken', 'store', 'issuer', 'audience', 'clockTolerance', 'clock'], '');
+  const { accessToken, refreshToken, store } = options as unknown as Record<string, unknown>;
+  if (!isObject(accessToken)) throw new OptionError('accessToken is required: { secret, ttl? }');
+  if (!isObject(refreshToken)) throw new OptionError('refreshToken is required: { secret, ttl? }');
+  checkKeys(accessToken, ['secret', 'privateKey', 'algorithm', 'ttl'], 'accessToken.');
+  checkKeys(refreshToken, ['secret', 'algorithm', 'ttl', 'maxLifetime', 'reuseGrace'], 'refreshToken.');
+
+  const access: KeyConfig = {
+    ...accessKeys(accessToken),
+    ttl: parseDuration(accessToken.ttl as Duration | undefined, 15 * 60, 'accessToken.ttl'),
+  };
+  const refreshAlgorithm = algorithmOf<HmacAlgorithm>(
+    refreshToken.algorithm, isHmac, 'HS256', 'refreshToken.algorithm');
+  const refreshKey = secretKey(refreshToken.secret as Secret | undefined, refreshAlgorithm, 'refreshToken.secret');
+  if (access.signKey.type === 'secret' && access.signKey.equals(refreshKey)) {
+    throw new OptionError('accessToken.secret and refreshToken.secret must differ');
+  }
+  const ttl = parseDuration(refreshToken.ttl as Duration | undefined, 7 * 86_400, 'refreshToken.ttl');
+  const maxLifetime = parseDuration(
+    refreshToken.maxLifetime as Duration | undefined, 30 * 86_400, 'refreshToken.maxLifetime');
+  if (maxLifetime < ttl) {
+    throw new OptionError(`refreshToken.maxLifetime (${maxLifetime}s) must be at least refreshToken.ttl (${ttl}s)`);
+  }
+  const grace = refreshToken.reuseGrace ?? 5;
+  if (!Number.isSafeInteger(grace) || (grace as number) < 0 || (grace as number) >= ttl) {
+    throw new OptionError(`refreshToken.reuseGrace must be a whole number of seconds from 0 to below the ttl (got ${JSON.stringify(grace)})`);
+  }
+
+  if (!isObject(store) || typeof store.create !== 'function' || typeof store.rotate !== 'function'
+    || typeof store.revoke !== 'function' || typeof store.revokeAll !== 'function') {
+    throw new OptionError('store must be a session store (create, rotate, revoke, revokeAll), such as new MemorySessionStore()');
+  }
+  const clockTolerance = options.clockTolerance ?? 0;
+  if (!Number.isSafeInteger(clockTolerance) || clockTolerance < 0 || clockTolerance > 300) {
+    throw new OptionError('clockTolerance must be a whole number of seconds from 0 to 300');
+  }
+  const clock = options.clock ?? Date.now;
+  if (typeof clock !== 'function') throw new OptionError('clock must be a function returning milliseconds');
+
+  return {
+    access,
+    refresh: {
+      algorithm: refreshAlgorithm, signKey: refreshKey, verifyKey: refreshKey,
+      ttl, maxLifetime, grace: grace as number,
+    },
+    store: store as unknown as SessionStore,
+    issuer: optionalString(options.issuer, 'issuer'),
+    audience: optionalString(options.audience, 'audience'),
+    clockTolerance,
+    clock,
+  };
+}

@@ -1,0 +1,167 @@
+import type { KeyObject } from 'node:crypto';
+
+/** A duration: whole seconds, or a string such as `'30s'`, `'15m'`, `'12h'`, `'7d'`. */
+export type Duration = number | `${number}${'s' | 'm' | 'h' | 'd'}`;
+
+/** Key material for an HMAC algorithm: at least as many bytes as the hash (32 for HS256). */
+export type Secret = string | Uint8Array | KeyObject;
+
+export type HmacAlgorithm = 'HS256' | 'HS384' | 'HS512';
+export type AsymmetricAlgorithm =
+  | 'RS256' | 'RS384' | 'RS512'
+  | 'PS256' | 'PS384' | 'PS512'
+  | 'ES256' | 'ES384' | 'ES512';
+
+export interface AccessTokenOptions {
+  /** HMAC secret. Either this or `privateKey`. */
+  secret?: Secret;
+  /**
+   * Private key (PEM or KeyObject) for an asymmetric `algorithm`, so that other
+   * services can verify access tokens with the public key alone.
+   */
+  privateKey?: string | KeyObject;
+  /** Default `'HS256'` (or `'ES256'` with a `privateKey`); the only algorithm ever accepted. */
+  algorithm?: HmacAlgorithm | AsymmetricAlgorithm;
+  /** Lifetime. Default `'15m'`. Access tokens cannot be revoked, so keep it short. */
+  ttl?: Duration;
+}
+
+export interface RefreshTokenOptions {
+  /** HMAC secret, different from the access token's. Required. */
+  secret?: Secret;
+  /** Default `'HS256'`. */
+  algorithm?: HmacAlgorithm;
+  /** Lifetime of each refresh token; slides on every rotation. Default `'7d'`. */
+  ttl?: Duration;
+  /**
+   * Hard limit on a session's life, however often it is refreshed.
+   * Default `'30d'`; must be at least `ttl`.
+   */
+  maxLifetime?: Duration;
+  /**
+   * Seconds during which the refresh token that was just rotated out still
+   * gets the same successor back (concurrent tabs, a lost response) instead of
+   * counting as reuse. Default `5`; `0` disables it. Whole seconds.
+   */
+  reuseGrace?: number;
+}
+
+export interface TokenAuthOptions {
+  accessToken: AccessTokenOptions;
+  refreshToken: RefreshTokenOptions;
+  /** Where sessions live: a `RedisSessionStore`, a `MemorySessionStore`, or your own. */
+  store: SessionStore;
+  /** `iss` claim written and required. Default: none. */
+  issuer?: string;
+  /** `aud` claim written and required. Default: none. */
+  audience?: string;
+  /** Seconds of clock skew tolerated when checking `exp`/`nbf`. Default `0`. */
+  clockTolerance?: number;
+  /** Current time in milliseconds. Default `Date.now`; for tests. */
+  clock?: () => number;
+}
+
+/** Client details kept with a session and passed with events. */
+export interface SessionMeta {
+  ip?: string;
+  userAgent?: string;
+}
+
+/** Extra claims copied into every access token of the session. */
+export type Claims = Record<string, unknown>;
+
+export interface IssueInput {
+  userId: string | number;
+  claims?: Claims;
+  meta?: SessionMeta;
+}
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  tokenType: 'Bearer';
+  /** Seconds until the access token expires. */
+  expiresIn: number;
+}
+
+/** What a verified access token says; set on `req.auth` by `requireAccessToken`. */
+export interface AuthContext {
+  userId: string;
+  sessionId: string;
+  claims: Claims;
+}
+
+/** A session as handed to `SessionStore.create`. Times are Unix seconds. */
+export interface SessionRecord {
+  userId: string;
+  sessionId: string;
+  /** Id of the current (only valid) refresh token. */
+  jti: string;
+  createdAt: number;
+  /** Expiry of the current refresh token. */
+  refreshExpiresAt: number;
+  /** Absolute end of the session. */
+  expiresAt: number;
+  claims: Claims;
+  meta: SessionMeta;
+}
+
+export interface RotateInput {
+  userId: string;
+  sessionId: string;
+  /** The presented refresh token's id. */
+  jti: string;
+  /** Id for the successor, used only if the presented one is current. */
+  nextJti: string;
+  /** Unix seconds. */
+  now: number;
+  /** Seconds the successor lives (capped by the session's `expiresAt`). */
+  ttl: number;
+  /** Seconds the previous refresh token still maps to the current one. */
+  grace: number;
+}
+
+/** The refresh token that is now current in a session. */
+export interface CurrentToken {
+  jti: string;
+  issuedAt: number;
+  expiresAt: number;
+}
+
+/**
+ * Outcome of one atomic rotation:
+ * - `rotated`: the presented token was current; `current` is its new successor.
+ * - `grace`: the presented token was rotated out within the grace window;
+ *   `current` is the successor it already has.
+ * - `reused`: any other old token; the store has deleted the session.
+ * - `unknown`: no such session (logged out, expired, never existed).
+ */
+export type RotateResult =
+  | { status: 'rotated' | 'grace'; current: CurrentToken; claims: Claims }
+  | { status: 'reused' | 'unknown' };
+
+/**
+ * Where sessions live. Every method is one atomic step. Implementations must
+ * reject (not resolve) when they cannot tell whether the step happened.
+ */
+export interface SessionStore {
+  /** Store a new session and add it to the user's index. */
+  create(session: SessionRecord, now: number): Promise<void>;
+  /** Decide and apply one refresh; see `RotateResult`. */
+  rotate(input: RotateInput): Promise<RotateResult>;
+  /** Delete one session. Resolves `true` if it existed. */
+  revoke(userId: string, sessionId: string): Promise<boolean>;
+  /** Delete every session of a user. Resolves how many there were. */
+  revokeAll(userId: string): Promise<number>;
+  /** Resolve if the store answers (health checks). */
+  ping?(): Promise<void>;
+}
+
+/** Events, for audit logs. They never carry a token or a secret. */
+export interface TokenAuthEvents {
+  issued: { userId: string; sessionId: string; meta: SessionMeta };
+  refreshed: { userId: string; sessionId: string; meta: SessionMeta; grace: boolean };
+  reuse_detected: { userId: string; sessionId: string; meta: SessionMeta };
+  revoked: { userId: string; sessionId?: string; count: number };
+}
+export type TokenAuthEventName = keyof TokenAuthEvents;
