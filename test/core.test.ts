@@ -1,0 +1,295 @@
+import { expect } from 'chai';
+import jwt from 'jsonwebtoken';
+import {
+  createTokenAuth, MemorySessionStore, StoreUnavailableError, TokenPairError,
+  type SessionStore, type TokenAuth, type TokenAuthEvents, type TokenAuthOptions,
+} from '../lib/index.js';
+
+const ACCESS = 'access-secret-access-secret-0123456789';
+const REFRESH = 'refresh-secret-refresh-secret-0123456789';
+const T0 = Date.UTC(2026, 0, 1) / 1000;
+
+function decode(token: string): { header: Record<string, unknown>; payload: Record<string, unknown> } {
+  const [header, payload] = token.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()) as Record<string, unknown>);
+  return { header: header!, payload: payload! };
+}
+
+async function rejection(promise: Promise<unknown> | (() => unknown)): Promise<TokenPairError> {
+  try {
+    await (typeof promise === 'function' ? promise() : promise);
+  } catch (error) {
+    return error as TokenPairError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('TokenAuth (core)', () => {
+  let store: MemorySessionStore;
+  let now: number;
+  let auth: TokenAuth;
+  const make = (over: Partial<TokenAuthOptions> = {}): TokenAuth => createTokenAuth({
+    accessToken: { secret: ACCESS, ttl: '15m' },
+    refreshToken: { secret: REFRESH, ttl: '7d', maxLifetime: '30d', reuseGrace: 5 },
+    store, clock: () => now * 1000, ...over,
+  });
+
+  beforeEach(() => {
+    now = T0;
+    store = new MemorySessionStore();
+    auth = make();
+  });
+  afterEach(() => store.close());
+
+  describe('issue', () => {
+    it('returns a Bearer pair with typed, pinned tokens', async () => {
+      const pair = await auth.issue({ userId: 42, claims: { role: 'admin' } });
+      expect(pair.tokenType).to.equal('Bearer');
+      expect(pair.expiresIn).to.equal(900);
+      const access = decode(pair.accessToken);
+      expect(access.header).to.deep.equal({ alg: 'HS256', typ: 'at+jwt' });
+      expect(access.payload).to.include({ sub: '42', role: 'admin', iat: T0, exp: T0 + 900 });
+      expect(access.payload.sid).to.be.a('string').with.length(22);
+      expect(access.payload.jti).to.be.a('string').with.length(22);
+      const refresh = decode(pair.refreshToken);
+      expect(refresh.header).to.deep.equal({ alg: 'HS256', typ: 'rt+jwt' });
+      expect(refresh.payload).to.have.all.keys('sub', 'sid', 'jti', 'iat', 'exp');
+      expect(refresh.payload).to.include({ sub: '42', sid: access.payload.sid, exp: T0 + 7 * 86_400 });
+      expect(refresh.payload.jti).to.not.equal(access.payload.jti);
+    });
+
+    it('signs with separate secrets', async () => {
+      const pair = await auth.issue({ userId: 'u' });
+      expect(() => jwt.verify(pair.accessToken, ACCESS, { algorithms: ['HS256'], clockTimestamp: T0 })).to.not.throw();
+      expect(() => jwt.verify(pair.refreshToken, ACCESS, { algorithms: ['HS256'], clockTimestamp: T0 })).to.throw('invalid signature');
+      expect(() => jwt.verify(pair.refreshToken, REFRESH, { algorithms: ['HS256'], clockTimestamp: T0 })).to.not.throw();
+    });
+
+    it('writes and requires iss and aud when configured', async () => {
+      const issuing = make({ issuer: 'https://auth.example', audience: 'api' });
+      const pair = await issuing.issue({ userId: 'u' });
+      expect(decode(pair.accessToken).payload).to.include({ iss: 'https://auth.example', aud: 'api' });
+      expect(issuing.verifyAccessToken(pair.accessToken).userId).to.equal('u');
+      const other = make({ issuer: 'https://other.example', audience: 'api' });
+      expect((await rejection(() => other.verifyAccessToken(pair.accessToken))).code).to.equal('token_invalid');
+      const plain = await auth.issue({ userId: 'u' });
+      expect((await rejection(() => issuing.verifyAccessToken(plain.accessToken))).code).to.equal('token_invalid');
+    });
+
+    it('refuses reserved claims and bad user ids as programming errors', async () => {
+      for (const claim of ['sub', 'sid', 'jti', 'exp', 'iat', 'iss', 'aud', 'nbf', 'typ']) {
+        const error = await rejection(auth.issue({ userId: 'u', claims: { [claim]: 'x' } }));
+        expect(error, claim).to.be.instanceOf(TypeError);
+        expect(error.message).to.equal(`express-token-pair: claim "${claim}" is reserved`);
+      }
+      for (const userId of ['', 'x'.repeat(257), null, {}, Number.NaN, undefined]) {
+        const error = await rejection(auth.issue({ userId: userId as never }));
+        expect(error, String(userId)).to.be.instanceOf(TypeError);
+        expect(error.message).to.match(/userId must be/);
+      }
+      expect(store.size, 'nothing was stored').to.equal(0);
+    });
+  });
+
+  describe('verifyAccessToken', () => {
+    it('returns who the token belongs to and the caller\'s claims only', async () => {
+      const pair = await auth.issue({ userId: 'u1', claims: { role: 'editor', teams: [1, 2] } });
+      const context = auth.verifyAccessToken(pair.accessToken);
+      expect(context).to.deep.equal({
+        userId: 'u1', sessionId: decode(pair.accessToken).payload.sid, claims: { role: 'editor', teams: [1, 2] },
+      });
+    });
+
+    it('expires at exactly the ttl, told apart from invalid', async () => {
+      const pair = await auth.issue({ userId: 'u1' });
+      now = T0 + 899;
+      expect(auth.verifyAccessToken(pair.accessToken).userId).to.equal('u1');
+      now = T0 + 900;
+      const error = await rejection(() => auth.verifyAccessToken(pair.accessToken));
+      expect(error.code).to.equal('token_expired');
+      expect(error.status).to.equal(401);
+      expect(error.message).to.equal('token has expired');
+    });
+
+    it('honours clockTolerance', async () => {
+      const tolerant = make({ clockTolerance: 30 });
+      const pair = await tolerant.issue({ userId: 'u1' });
+      now = T0 + 929;
+      expect(tolerant.verifyAccessToken(pair.accessToken).userId).to.equal('u1');
+      now = T0 + 930;
+      expect((await rejection(() => tolerant.verifyAccessToken(pair.accessToken))).code).to.equal('token_expired');
+    });
+
+    it('never accepts a refresh token, and refresh never accepts an access token', async () => {
+      const pair = await auth.issue({ userId: 'u1' });
+      expect((await rejection(() => auth.verifyAccessToken(pair.refreshToken))).code).to.equal('token_invalid');
+      expect((await rejection(auth.refresh(pair.accessToken))).code).to.equal('token_invalid');
+    });
+
+    it('rejects a token signed with the right secret but the wrong typ', async () => {
+      const token = jwt.sign({ sub: 'u', sid: 's', jti: 'j' }, ACCESS, { algorithm: 'HS256', expiresIn: 60 });
+      const error = await rejection(() => auth.verifyAccessToken(token));
+      expect(error.code).to.equal('token_invalid');
+      expect(error.message).to.equal('token is of the wrong type');
+    });
+
+    it('rejects a token with the right typ but without sid', async () => {
+      const token = jwt.sign({ sub: 'u', jti: 'j' }, ACCESS, { algorithm: 'HS256', expiresIn: 60, header: { alg: 'HS256', typ: 'at+jwt' } });
+      expect((await rejection(() => auth.verifyAccessToken(token))).message).to.equal('token is missing required claims');
+    });
+  });
+
+  describe('refresh', () => {
+    it('rotates: a new pair, the old refresh token becomes the previous one', async () => {
+      const first = await auth.issue({ userId: 'u1', claims: { role: 'admin' } });
+      now += 60;
+      const second = await auth.refresh(first.refreshToken);
+      expect(second.refreshToken).to.not.equal(first.refreshToken);
+      expect(decode(second.accessToken).payload).to.include({ sub: 'u1', role: 'admin', iat: T0 + 60 });
+      expect(decode(second.refreshToken).payload).to.include({ iat: T0 + 60, exp: T0 + 60 + 7 * 86_400 });
+      expect(decode(second.refreshToken).payload.sid).to.equal(decode(first.refreshToken).payload.sid);
+    });
+
+    it('hands out the very same successor within the grace window', async () => {
+      const first = await auth.issue({ userId: 'u1' });
+      const second = await auth.refresh(first.refreshToken);
+      now += 5;
+      const again = await auth.refresh(first.refreshToken);
+      expect(again.refreshToken).to.equal(second.refreshToken);
+      expect(again.accessToken).to.not.equal(second.accessToken);
+    });
+
+    it('detects reuse after the grace window and revokes the whole session', async () => {
+      const events: Array<TokenAuthEvents['reuse_detected']> = [];
+      auth.on('reuse_detected', (event) => events.push(event));
+      const first = await auth.issue({ userId: 'u1' });
+      const second = await auth.refresh(first.refreshToken);
+      now += 6;
+      const reused = await rejection(auth.refresh(first.refreshToken, { ip: '198.51.100.9', userAgent: 'curl/8' }));
+      expect(reused.code).to.equal('refresh_reused');
+      expect(reused.status).to.equal(401);
+      expect(events).to.deep.equal([{
+        userId: 'u1', sessionId: decode(first.refreshToken).payload.sid, meta: { ip: '198.51.100.9', userAgent: 'curl/8' },
+      }]);
+      expect((await rejection(auth.refresh(second.refreshToken))).code, 'the successor died too').to.equal('token_revoked');
+    });
+
+    it('slides the refresh expiry but never past maxLifetime', async () => {
+      let pair = await auth.issue({ userId: 'u1' });
+      for (let day = 6; day < 30; day += 6) {
+        now = T0 + day * 86_400;
+        pair = await auth.refresh(pair.refreshToken);
+      }
+      expect(decode(pair.refreshToken).payload.exp).to.equal(T0 + 30 * 86_400);
+      now = T0 + 30 * 86_400;
+      expect((await rejection(auth.refresh(pair.refreshToken))).code).to.equal('token_expired');
+    });
+
+    it('answers token_expired for an expired refresh token', async () => {
+      const pair = await auth.issue({ userId: 'u1' });
+      now = T0 + 7 * 86_400;
+      expect((await rejection(auth.refresh(pair.refreshToken))).code).to.equal('token_expired');
+    });
+
+    it('answers invalid_request for a missing or non-string token', async () => {
+      for (const token of [undefined, null, '', 42, {}, ['a']]) {
+        const error = await rejection(auth.refresh(token as never));
+        expect(error.code, String(token)).to.equal('invalid_request');
+        expect(error.status).to.equal(400);
+      }
+    });
+
+    it('lets concurrent refreshes of one token share one successor', async () => {
+      const first = await auth.issue({ userId: 'u1' });
+      const pairs = await Promise.all(Array.from({ length: 20 }, () => auth.refresh(first.refreshToken)));
+      expect(new Set(pairs.map((p) => p.refreshToken)).size).to.equal(1);
+      expect((await auth.refresh(pairs[0]!.refreshToken)).tokenType).to.equal('Bearer');
+    });
+  });
+
+  describe('revoke and revokeAll', () => {
+    it('logs out one session, idempotently, even with an expired refresh token', async () => {
+      const pair = await auth.issue({ userId: 'u1' });
+      const other = await auth.issue({ userId: 'u1' });
+      now = T0 + 8 * 86_400;
+      expect(await auth.revoke(pair.refreshToken)).to.equal(true);
+      expect(await auth.revoke(pair.refreshToken)).to.equal(false);
+      now = T0;
+      expect((await rejection(auth.refresh(pair.refreshToken))).code).to.equal('token_revoked');
+      expect((await auth.refresh(other.refreshToken)).tokenType).to.equal('Bearer');
+    });
+
+    it('refuses a forged refresh token', async () => {
+      const forged = jwt.sign({ sub: 'u1', sid: 's', jti: 'j' }, 'x'.repeat(32), { header: { alg: 'HS256', typ: 'rt+jwt' } });
+      expect((await rejection(auth.revoke(forged))).code).to.equal('token_invalid');
+    });
+
+    it('logs out every session of the user', async () => {
+      const a = await auth.issue({ userId: 'u1' });
+      const b = await auth.issue({ userId: 'u1' });
+      const c = await auth.issue({ userId: 'u2' });
+      expect(await auth.revokeAll('u1')).to.equal(2);
+      for (const pair of [a, b]) expect((await rejection(auth.refresh(pair.refreshToken))).code).to.equal('token_revoked');
+      expect((await auth.refresh(c.refreshToken)).tokenType).to.equal('Bearer');
+    });
+  });
+
+  describe('events', () => {
+    it('reports issued, refreshed, revoked and never carries a token', async () => {
+      const seen: Array<[string, unknown]> = [];
+      for (const name of ['issued', 'refreshed', 'reuse_detected', 'revoked'] as const) {
+        auth.on(name, (event) => seen.push([name, event]));
+      }
+      const pair = await auth.issue({ userId: 'u1', meta: { ip: '192.0.2.1', userAgent: 'UA' } });
+      const next = await auth.refresh(pair.refreshToken);
+      await auth.refresh(pair.refreshToken);
+      await auth.revoke(next.refreshToken);
+      await auth.revokeAll('u1');
+      expect(seen.map(([name]) => name)).to.deep.equal(['issued', 'refreshed', 'refreshed', 'revoked', 'revoked']);
+      expect(seen[0]![1]).to.deep.include({ userId: 'u1', meta: { ip: '192.0.2.1', userAgent: 'UA' } });
+      expect(seen[2]![1]).to.include({ grace: true });
+      expect(seen[3]![1]).to.include({ count: 1 });
+      const text = JSON.stringify(seen);
+      for (const token of [pair.accessToken, pair.refreshToken, next.refreshToken]) {
+        expect(text).to.not.include(token.split('.')[2]);
+      }
+    });
+
+    it('keeps the outcome when a listener throws', async () => {
+      const warnings: string[] = [];
+      const onWarning = (warning: Error): void => { warnings.push(warning.message); };
+      process.on('warning', onWarning);
+      auth.on('issued', () => { throw new Error('listener bug'); });
+      const pair = await auth.issue({ userId: 'u1' });
+      await new Promise((resolve) => setImmediate(resolve));
+      process.off('warning', onWarning);
+      expect(auth.verifyAccessToken(pair.accessToken).userId).to.equal('u1');
+      expect(warnings.some((w) => w.includes('"issued" listener threw'))).to.equal(true);
+    });
+  });
+
+  describe('a failing store', () => {
+    const broken: SessionStore = {
+      create: () => Promise.reject(new Error('ECONNREFUSED')),
+      rotate: () => Promise.reject(new Error('ECONNREFUSED')),
+      revoke: () => Promise.reject(new Error('ECONNREFUSED')),
+      revokeAll: () => Promise.reject(new Error('ECONNREFUSED')),
+      ping: () => Promise.reject(new Error('ECONNREFUSED')),
+    };
+
+    it('fails closed with store_unavailable (503) and keeps the cause', async () => {
+      const working = await auth.issue({ userId: 'u1' });
+      const down = make({ store: broken });
+      const calls: Array<() => Promise<unknown>> = [
+        () => down.issue({ userId: 'u1' }), () => down.refresh(working.refreshToken),
+        () => down.revoke(working.refreshToken), () => down.revokeAll('u1'), () => down.ping(),
+      ];
+      for (const call of calls) {
+        const error = await rejection(call());
+        expect(error).to.be.instanceOf(StoreUnavailableError);
+        expect(error.status).to.equal(503);
+        expect((error.cause as Error).message).to.equal('ECONNREFUSED');
+      }
+      expect(down.verifyAccessToken(working.accessToken).userId, 'access tokens still verify').to.equal('u1');
+    });
+  });
+});

@@ -1,0 +1,102 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { expect } from 'chai';
+import { createTokenAuth, MemorySessionStore, OptionError, type TokenAuthOptions } from '../lib/index.js';
+
+const A = 'a'.repeat(32);
+const B = 'b'.repeat(32);
+
+describe('createTokenAuth options', () => {
+  const store = new MemorySessionStore();
+  after(() => store.close());
+
+  const valid = (): TokenAuthOptions => ({ accessToken: { secret: A }, refreshToken: { secret: B }, store });
+
+  it('accepts the minimal options with the documented defaults', async () => {
+    const auth = createTokenAuth(valid());
+    expect(auth.accessTokenTtl).to.equal(900);
+    const pair = await auth.issue({ userId: 'u1' });
+    expect(pair.expiresIn).to.equal(900);
+    const refresh = JSON.parse(Buffer.from(pair.refreshToken.split('.')[1]!, 'base64url').toString()) as
+      { iat: number; exp: number };
+    expect(refresh.exp - refresh.iat).to.equal(7 * 86_400);
+  });
+
+  it('does not mutate the caller\'s options', () => {
+    const options = valid();
+    const copy = JSON.stringify({ ...options, store: undefined });
+    createTokenAuth(options);
+    expect(JSON.stringify({ ...options, store: undefined })).to.equal(copy);
+  });
+
+  const bad: Array<[string, (o: TokenAuthOptions) => unknown, string]> = [
+    ['short access secret', (o) => (o.accessToken.secret = 'x'.repeat(11)),
+      'accessToken.secret must be at least 32 bytes for HS256 (got 11)'],
+    ['short refresh secret', (o) => (o.refreshToken.secret = Buffer.alloc(31, 1)),
+      'refreshToken.secret must be at least 32 bytes for HS256 (got 31)'],
+    ['HS512 with a 32-byte secret', (o) => (o.accessToken.algorithm = 'HS512'),
+      'accessToken.secret must be at least 64 bytes for HS512 (got 32)'],
+    ['missing access secret', (o) => delete o.accessToken.secret, 'accessToken.secret is required'],
+    ['missing refresh secret', (o) => delete o.refreshToken.secret, 'refreshToken.secret is required'],
+    ['equal secrets', (o) => (o.refreshToken.secret = A), 'accessToken.secret and refreshToken.secret must differ'],
+    ['unknown top-level option', (o) => ((o as unknown as Record<string, unknown>).secret = A), 'unknown option secret'],
+    ['unknown nested option (typo)', (o) => ((o.accessToken as Record<string, unknown>).expiresIn = '1h'),
+      'unknown option accessToken.expiresIn'],
+    ['malformed ttl', (o) => (o.accessToken.ttl = '15 minutes' as never), 'accessToken.ttl must be'],
+    ['zero ttl', (o) => (o.refreshToken.ttl = 0), 'refreshToken.ttl must be'],
+    ['fractional ttl', (o) => (o.refreshToken.ttl = 1.5), 'refreshToken.ttl must be'],
+    ['maxLifetime below ttl', (o) => (o.refreshToken.maxLifetime = '1d'),
+      'refreshToken.maxLifetime (86400s) must be at least refreshToken.ttl (604800s)'],
+    ['negative grace', (o) => (o.refreshToken.reuseGrace = -1), 'refreshToken.reuseGrace'],
+    ['alg none', (o) => (o.accessToken.algorithm = 'none' as never), 'accessToken.algorithm "none" is not supported'],
+    ['asymmetric refresh algorithm', (o) => (o.refreshToken.algorithm = 'RS256' as never),
+      'refreshToken.algorithm "RS256" is not supported'],
+    ['asymmetric algorithm with a secret', (o) => (o.accessToken.algorithm = 'RS256'),
+      'accessToken.algorithm "RS256" is not supported'],
+    ['not a store', (o) => (o.store = {} as never), 'store must be a session store'],
+    ['bad issuer', (o) => (o.issuer = ''), 'issuer must be a non-empty string'],
+    ['bad clockTolerance', (o) => (o.clockTolerance = -1), 'clockTolerance must be'],
+    ['secret and privateKey', (o) => (o.accessToken.privateKey = 'pem'), 'either secret or privateKey'],
+  ];
+
+  it('refuses each bad option at construction, naming it', () => {
+    for (const [name, mutate, message] of bad) {
+      const options = valid();
+      options.accessToken = { ...options.accessToken };
+      options.refreshToken = { ...options.refreshToken };
+      mutate(options);
+      expect(() => createTokenAuth(options), name).to.throw(OptionError, message);
+      try {
+        createTokenAuth(options);
+      } catch (error) {
+        expect((error as OptionError).code, name).to.equal('ERR_ETP_OPTION');
+        expect((error as Error).message, name).to.match(/^express-token-pair: /);
+      }
+    }
+  });
+
+  it('refuses a missing options object', () => {
+    expect(() => createTokenAuth(undefined as never)).to.throw(OptionError, 'needs an options object');
+  });
+
+  it('takes ttl strings in s, m, h and d, and whole seconds', () => {
+    for (const [ttl, seconds] of [['30s', 30], ['15m', 900], ['2h', 7200], ['1d', 86_400], [42, 42]] as const) {
+      const auth = createTokenAuth({ ...valid(), accessToken: { secret: A, ttl } });
+      expect(auth.accessTokenTtl, String(ttl)).to.equal(seconds);
+    }
+  });
+
+  it('signs access tokens with an EC private key, so others can verify with the public key', async () => {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const auth = createTokenAuth({ ...valid(), accessToken: { privateKey } });
+    const pair = await auth.issue({ userId: 'u1' });
+    const header = JSON.parse(Buffer.from(pair.accessToken.split('.')[0]!, 'base64url').toString()) as { alg: string };
+    expect(header.alg).to.equal('ES256');
+    expect(auth.verifyAccessToken(pair.accessToken).userId).to.equal('u1');
+  });
+
+  it('refuses a private key that does not fit the algorithm', () => {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    expect(() => createTokenAuth({ ...valid(), accessToken: { privateKey, algorithm: 'RS256' } }))
+      .to.throw(OptionError, 'accessToken.privateKey must be a RSA private key for RS256');
+  });
+});

@@ -1,0 +1,80 @@
+import { createClient as createClient5 } from 'redis';
+import { createClient as createClient4 } from 'redis4';
+import { createClient as createClient6 } from 'redis6';
+import { MemorySessionStore, RedisSessionStore } from '../lib/index.js';
+import { requireRedis, sharedRedis, uniquePrefix } from './helpers/redis-server.js';
+import { storeContract } from './helpers/store-contract.js';
+
+interface Client {
+  connect(): Promise<unknown>;
+  sendCommand(args: string[]): Promise<unknown>;
+  quit?(): Promise<unknown>;
+  close?(): Promise<unknown>;
+  readonly isReady: boolean;
+}
+
+/** Deletes a test's own keys (never FLUSHDB: the server may be shared). */
+async function cleanup(client: Client, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.sendCommand(['SCAN', cursor, 'MATCH', `${prefix}*`, 'COUNT', '1000']) as [string, string[]];
+    if (keys.length > 0) await client.sendCommand(['DEL', ...keys]);
+    cursor = String(next);
+  } while (cursor !== '0');
+}
+
+describe('MemorySessionStore', () => {
+  storeContract(async () => {
+    const store = new MemorySessionStore();
+    return { store, close: async () => store.close() };
+  });
+});
+
+const clients: Array<[string, (url: string) => Client]> = [
+  ['node-redis v4 (RESP2)', (url) => createClient4({ url }) as unknown as Client],
+  ['node-redis v5 (RESP2)', (url) => createClient5({ url }) as unknown as Client],
+  ['node-redis v5 (RESP3)', (url) => createClient5({ url, RESP: 3 }) as unknown as Client],
+  ['node-redis v6 (RESP3 by default)', (url) => createClient6({ url }) as unknown as Client],
+];
+
+describe('RedisSessionStore', function () {
+  let redis: { url: string; close: () => Promise<void> };
+
+  before(async function () {
+    requireRedis(this);
+    redis = await sharedRedis();
+  });
+  after(async () => redis?.close());
+
+  for (const [name, create] of clients) {
+    describe(`with ${name}`, () => {
+      storeContract(async () => {
+        const client = create(redis.url);
+        await client.connect();
+        const prefix = uniquePrefix();
+        return {
+          store: new RedisSessionStore({ client, prefix }),
+          close: async () => {
+            await cleanup(client, prefix);
+            await (client.close ? client.close() : client.quit!());
+          },
+        };
+      });
+    });
+  }
+
+  describe('with a sendCommand function (ioredis, clusters)', () => {
+    storeContract(async () => {
+      const client = createClient5({ url: redis.url }) as unknown as Client;
+      await client.connect();
+      const prefix = uniquePrefix();
+      return {
+        store: new RedisSessionStore({ sendCommand: (args) => client.sendCommand(args), prefix }),
+        close: async () => {
+          await cleanup(client, prefix);
+          await client.close!();
+        },
+      };
+    });
+  });
+});
