@@ -105,7 +105,7 @@ function accessKeys(options: Record<string, unknown>): Omit<KeyConfig, 'ttl'> {
   const type = signKey.asymmetricKeyType;
   const fits = algorithm.startsWith('ES') ? type === 'ec' : type === 'rsa' || type === 'rsa-pss';
   if (signKey.type !== 'private' || !fits) {
-    throw new OptionError(`accessToken.privateKey must be a ${algorithm.startsWith('ES') ? 'EC' : 'RSA'} private key for ${algorithm}`);
+    throw new OptionError(`accessToken.privateKey must be ${algorithm.startsWith('ES') ? 'an EC' : 'an RSA'} private key for ${algorithm}`);
   }
   return { algorithm, signKey, verifyKey: createPublicKey(signKey) };
 }

@@ -97,6 +97,6 @@ describe('createTokenAuth options', () => {
   it('refuses a private key that does not fit the algorithm', () => {
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     expect(() => createTokenAuth({ ...valid(), accessToken: { privateKey, algorithm: 'RS256' } }))
-      .to.throw(OptionError, 'accessToken.privateKey must be a RSA private key for RS256');
+      .to.throw(OptionError, 'accessToken.privateKey must be an RSA private key for RS256');
   });
 });

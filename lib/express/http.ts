@@ -23,10 +23,10 @@ export function assertAuth(auth: unknown, name: string): asserts auth is TokenAu
 export function bearerToken(req: Request): string {
   const header = req.headers.authorization;
   if (header === undefined || header === '') throw new TokenMissingError('no bearer token');
-  const match = /^(\S+)(?: +(\S*))? *$/.exec(header);
-  if (!match || match[1]!.toLowerCase() !== 'bearer') throw new TokenMissingError('no bearer token');
-  if (!match[2]) throw new InvalidRequestError('malformed Authorization header');
-  return match[2];
+  const [scheme = '', token, ...rest] = header.trim().split(/ +/);
+  if (scheme.toLowerCase() !== 'bearer') throw new TokenMissingError('no bearer token');
+  if (token === undefined || rest.length > 0) throw new InvalidRequestError('malformed Authorization header');
+  return token;
 }
 
 /** `refreshToken` from a JSON body; `undefined` when absent (the core answers 400). */

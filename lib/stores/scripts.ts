@@ -90,6 +90,7 @@ local n = 0
 for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   n = n + redis.call('DEL', ARGV[1] .. sid)
 end
+redis.call('DEL', KEYS[1])
 return n
 `;
 

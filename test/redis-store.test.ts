@@ -1,0 +1,224 @@
+/**
+ * RedisSessionStore against a private redis-server that these tests kill,
+ * freeze and restart: fail-closed behaviour, one round trip per operation,
+ * script reloading, key layout, and concurrency through HTTP.
+ */
+import { expect } from 'chai';
+import express from 'express';
+import request from 'supertest';
+import { createClient } from 'redis';
+import {
+  createTokenAuth, logoutHandler, RedisSessionStore, refreshHandler, requireAccessToken,
+  StoreUnavailableError, type TokenAuth,
+} from '../lib/index.js';
+import { RedisServer, requireRedis, uniquePrefix } from './helpers/redis-server.js';
+
+const ACCESS = 'access-secret-access-secret-0123456789';
+const REFRESH = 'refresh-secret-refresh-secret-0123456789';
+
+type Client = ReturnType<typeof createClient>;
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('RedisSessionStore on a real redis-server', function () {
+  let server: RedisServer;
+  let client: Client;
+  let sent: string[][];
+  let prefix: string;
+
+  before(async function () {
+    requireRedis(this, true);
+    server = await RedisServer.start();
+    client = createClient({
+      url: server.url, disableOfflineQueue: true, socket: { reconnectStrategy: () => 50 },
+    });
+    client.on('error', () => { /* reconnects by itself; tests watch isReady */ });
+    await client.connect();
+  });
+  after(async () => {
+    if (client?.isOpen) client.destroy();
+    await server?.stop();
+  });
+
+  beforeEach(() => {
+    sent = [];
+    prefix = uniquePrefix();
+  });
+
+  /** A store whose commands are recorded in `sent`. */
+  function makeAuth(options: { grace?: number; timeout?: number } = {}): TokenAuth {
+    const counting = {
+      get isReady() { return client.isReady; },
+      sendCommand: (args: string[]) => {
+        sent.push(args);
+        return client.sendCommand(args);
+      },
+    };
+    return createTokenAuth({
+      accessToken: { secret: ACCESS },
+      refreshToken: { secret: REFRESH, reuseGrace: options.grace ?? 5 },
+      store: new RedisSessionStore({ client: counting, prefix, timeout: options.timeout ?? 300 }),
+    });
+  }
+
+  function makeApp(auth: TokenAuth): express.Express {
+    const app = express();
+    app.use(express.json());
+    app.get('/me', requireAccessToken(auth), (req, res) => { res.json({ userId: req.auth!.userId }); });
+    app.post('/refresh', refreshHandler(auth));
+    app.post('/logout', logoutHandler(auth));
+    return app;
+  }
+
+  it('costs exactly one round trip per issue, refresh, logout and logout-all', async () => {
+    const auth = makeAuth();
+    // Load the scripts, as the first calls after any Redis start do.
+    const warm = await auth.issue({ userId: 'u0' });
+    await auth.revoke((await auth.refresh(warm.refreshToken)).refreshToken);
+    await auth.revokeAll('u0');
+    sent = [];
+    const pair = await auth.issue({ userId: 'u1' });
+    expect(sent.map((args) => args[0])).to.deep.equal(['EVALSHA']);
+    sent = [];
+    const next = await auth.refresh(pair.refreshToken);
+    expect(sent).to.have.length(1);
+    sent = [];
+    await auth.revoke(next.refreshToken);
+    expect(sent).to.have.length(1);
+    sent = [];
+    await auth.revokeAll('u1');
+    expect(sent).to.have.length(1);
+  });
+
+  it('keeps a hash per session and an index per user under one hash tag, all expiring', async () => {
+    const auth = makeAuth();
+    const pair = await auth.issue({
+      userId: 'u1', claims: { role: 'admin' }, meta: { ip: '203.0.113.5', userAgent: 'Mozilla/5.0' },
+    });
+    const sid = auth.verifyAccessToken(pair.accessToken).sessionId;
+    const keys = (await client.sendCommand(['KEYS', `${prefix}*`]) as string[]).sort();
+    expect(keys).to.deep.equal([`${prefix}{u1}:i`, `${prefix}{u1}:s:${sid}`]);
+    const hash = await client.hGetAll(`${prefix}{u1}:s:${sid}`);
+    expect(Object.keys(hash).sort()).to.deep.equal(['a', 'c', 'e', 'i', 'j', 'k', 'l', 'r', 'u', 'x']);
+    expect(hash).to.include({ u: 'u1', i: '203.0.113.5', a: 'Mozilla/5.0', k: '{"role":"admin"}' });
+    const ttl = await client.ttl(`${prefix}{u1}:s:${sid}`);
+    expect(ttl).to.be.within(7 * 86_400 - 2, 7 * 86_400);
+    expect(await client.ttl(`${prefix}{u1}:i`)).to.be.within(7 * 86_400 - 2, 7 * 86_400);
+    expect(await client.zScore(`${prefix}{u1}:i`, sid)).to.equal(Number(hash.e));
+    await auth.revokeAll('u1');
+    expect(await client.sendCommand(['KEYS', `${prefix}*`])).to.deep.equal([]);
+  });
+
+  it('reloads its script once after NOSCRIPT, and retries nothing else', async () => {
+    const auth = makeAuth();
+    const pair = await auth.issue({ userId: 'u1' });
+    await client.sendCommand(['SCRIPT', 'FLUSH']);
+    sent = [];
+    const next = await auth.refresh(pair.refreshToken);
+    expect(sent.map((args) => args[0])).to.deep.equal(['EVALSHA', 'EVAL']);
+    sent = [];
+    await auth.refresh(next.refreshToken);
+    expect(sent.map((args) => args[0])).to.deep.equal(['EVALSHA']);
+
+    const { sessionId } = auth.verifyAccessToken(pair.accessToken);
+    await client.set(`${prefix}{u1}:s:${sessionId}`, 'not a hash');
+    sent = [];
+    let error: unknown;
+    try {
+      await auth.refresh(next.refreshToken);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).to.be.instanceOf(StoreUnavailableError);
+    expect(String((error as Error).cause)).to.match(/WRONGTYPE/);
+    expect(sent.map((args) => args[0]), 'a script error is not retried').to.deep.equal(['EVALSHA']);
+  });
+
+  it('hands all concurrent refreshes of one token the same successor, and the session lives on', async () => {
+    const auth = makeAuth();
+    const app = makeApp(auth);
+    const pair = await auth.issue({ userId: 'u1' });
+    const responses = await Promise.all(Array.from({ length: 30 }, () =>
+      request(app).post('/refresh').send({ refreshToken: pair.refreshToken })));
+    expect(responses.map((r) => r.status)).to.deep.equal(responses.map(() => 200));
+    const successors = new Set(responses.map((r) => (r.body as { refreshToken: string }).refreshToken));
+    expect(successors.size).to.equal(1);
+    const [successor] = [...successors];
+    const again = await request(app).post('/refresh').send({ refreshToken: successor });
+    expect(again.status).to.equal(200);
+  });
+
+  it('with grace 0, lets at most one concurrent refresh succeed and revokes the session', async () => {
+    const auth = makeAuth({ grace: 0 });
+    const app = makeApp(auth);
+    const pair = await auth.issue({ userId: 'u1' });
+    const responses = await Promise.all(Array.from({ length: 10 }, () =>
+      request(app).post('/refresh').send({ refreshToken: pair.refreshToken })));
+    const ok = responses.filter((r) => r.status === 200);
+    expect(ok).to.have.length(1);
+    const codes = responses.filter((x) => x.status !== 200).map((r) => `${r.status} ${(r.body as { error: string }).error}`);
+    // The first loser finds the token rotated out (reuse: the session is
+    // revoked); any later one finds no session at all.
+    expect(codes[0]).to.equal('401 refresh_reused');
+    for (const code of codes) expect(code).to.be.oneOf(['401 refresh_reused', '401 token_revoked']);
+    const successor = (ok[0]!.body as { refreshToken: string }).refreshToken;
+    const after = await request(app).post('/refresh').send({ refreshToken: successor });
+    expect((after.body as { error: string }).error).to.equal('token_revoked');
+  });
+
+  it('fails closed with 503 while Redis is frozen, within the timeout', async () => {
+    const auth = makeAuth({ timeout: 300 });
+    const app = makeApp(auth);
+    const pair = await auth.issue({ userId: 'u1' });
+    server.pause();
+    try {
+      const started = Date.now();
+      const refresh = await request(app).post('/refresh').send({ refreshToken: pair.refreshToken });
+      expect(refresh.status).to.equal(503);
+      expect(refresh.headers['retry-after']).to.equal('5');
+      expect(refresh.body).to.deep.equal({ error: 'store_unavailable', message: 'Redis did not answer within 300 ms' });
+      expect(Date.now() - started).to.be.below(2000);
+      const me = await request(app).get('/me').set('Authorization', `Bearer ${pair.accessToken}`);
+      expect(me.status).to.equal(200);
+    } finally {
+      server.resume();
+    }
+    // The frozen command ran once Redis woke up; retrying the same token is
+    // answered from the grace window, as after any lost response.
+    const retry = await request(app).post('/refresh').send({ refreshToken: pair.refreshToken });
+    expect(retry.status).to.equal(200);
+  });
+
+  it('answers 503 while Redis is down, keeps guarding routes, and recovers with its data', async () => {
+    const auth = makeAuth();
+    const app = makeApp(auth);
+    const pair = await auth.issue({ userId: 'u1' });
+    await server.save();
+    await server.kill();
+    await until(() => !client.isReady, 'the client to notice');
+    sent = [];
+
+    const refresh = await request(app).post('/refresh').send({ refreshToken: pair.refreshToken });
+    expect(refresh.status).to.equal(503);
+    expect(refresh.headers['retry-after']).to.equal('5');
+    expect((refresh.body as { error: string }).error).to.equal('store_unavailable');
+    const logout = await request(app).post('/logout').send({ refreshToken: pair.refreshToken });
+    expect(logout.status, 'a logout that did not happen is not a success').to.equal(503);
+    const me = await request(app).get('/me').set('Authorization', `Bearer ${pair.accessToken}`);
+    expect(me.status).to.equal(200);
+    expect(sent, 'nothing is queued while disconnected').to.deep.equal([]);
+
+    await server.restart();
+    await until(() => client.isReady, 'the client to reconnect');
+    const recovered = await request(app).post('/refresh').send({ refreshToken: pair.refreshToken });
+    expect(recovered.status).to.equal(200);
+    const out = await request(app).post('/logout').send({ refreshToken: (recovered.body as { refreshToken: string }).refreshToken });
+    expect(out.status).to.equal(204);
+  });
+});
