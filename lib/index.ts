@@ -1,6 +1,7 @@
 export { createTokenAuth, TokenAuth } from './token-auth.js';
 export { MemorySessionStore } from './stores/memory-store.js';
 export { RedisSessionStore } from './stores/redis-store.js';
+export { boundedSendCommand } from './stores/bounded-send.js';
 export { requireAccessToken } from './express/require-access-token.js';
 export { refreshHandler } from './express/refresh-handler.js';
 export { logoutHandler } from './express/logout-handler.js';
@@ -13,7 +14,8 @@ export { ACCESS_TYP, REFRESH_TYP } from './tokens.js';
 
 export type { ErrorCode } from './errors.js';
 export type { MemorySessionStoreOptions } from './stores/memory-store.js';
-export type { RedisSessionStoreOptions, RedisClientLike, SendCommand } from './stores/redis-store.js';
+export type { RedisSessionStoreOptions } from './stores/redis-store.js';
+export type { RedisClientLike, SendCommand } from './stores/bounded-send.js';
 export type { LogoutOptions } from './express/logout-handler.js';
 export type {
   AccessTokenOptions, AsymmetricAlgorithm, AuthContext, Claims, CurrentToken, Duration, HmacAlgorithm,

@@ -1,3 +1,4 @@
+import { expect } from 'chai';
 import { createClient as createClient5 } from 'redis';
 import { createClient as createClient4 } from 'redis4';
 import { createClient as createClient6 } from 'redis6';
@@ -27,6 +28,30 @@ describe('MemorySessionStore', () => {
   storeContract(async () => {
     const store = new MemorySessionStore();
     return { store, close: async () => store.close() };
+  });
+
+  it('sweeps expired sessions by the time the core passes in, not the wall clock', async () => {
+    const store = new MemorySessionStore({ sweepInterval: 5 });
+    const base = 4_000_000_000; // far from the wall clock, as a test clock may be
+    const record = (sessionId: string, ttl: number) => ({
+      userId: 'u', sessionId, jti: `j-${sessionId}`, createdAt: base,
+      refreshExpiresAt: base + ttl, expiresAt: base + 1000, claims: {}, meta: {},
+    });
+    try {
+      await store.create(record('short', 10), base);
+      await store.create(record('long', 100), base);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(store.size, 'nothing has expired yet by the core\'s clock').to.equal(2);
+      await store.rotate({ userId: 'u', sessionId: 'long', jti: 'j-long', nextJti: 'n', now: base + 10, ttl: 100, grace: 0 });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(store.size).to.equal(1);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('refuses a bad sweepInterval', () => {
+    expect(() => new MemorySessionStore({ sweepInterval: 0 })).to.throw(TypeError, 'sweepInterval must be');
   });
 });
 

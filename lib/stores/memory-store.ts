@@ -14,7 +14,11 @@ interface Entry {
 }
 
 export interface MemorySessionStoreOptions {
-  /** Milliseconds between sweeps of expired sessions. Default `60000`. The timer is `unref()`'d. */
+  /**
+   * Milliseconds between sweeps of expired sessions. Default `60000`. The
+   * timer is `unref()`'d. Sweeps use the latest time the core passed in (its
+   * `clock`), so a test clock and the store agree.
+   */
   sweepInterval?: number;
 }
 
@@ -27,13 +31,15 @@ export class MemorySessionStore implements SessionStore {
   readonly #sessions = new Map<string, Entry>();
   readonly #byUser = new Map<string, Set<string>>();
   readonly #timer: NodeJS.Timeout;
+  /** The latest time the core has passed in: sweeps follow its clock, not the wall clock. */
+  #now = 0;
 
   constructor(options: MemorySessionStoreOptions = {}) {
     const interval = options.sweepInterval ?? 60_000;
     if (!Number.isSafeInteger(interval) || interval <= 0) {
       throw new TypeError('express-token-pair: sweepInterval must be a positive whole number of milliseconds');
     }
-    this.#timer = setInterval(() => this.#sweep(Math.floor(Date.now() / 1000)), interval);
+    this.#timer = setInterval(() => this.#sweep(), interval);
     this.#timer.unref();
   }
 
@@ -43,6 +49,7 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async create(session: SessionRecord, now: number): Promise<void> {
+    this.#now = Math.max(this.#now, now);
     this.#sweepUser(session.userId, now);
     this.#sessions.set(session.sessionId, {
       userId: session.userId,
@@ -63,6 +70,7 @@ export class MemorySessionStore implements SessionStore {
 
   async rotate(input: RotateInput): Promise<RotateResult> {
     const { userId, sessionId, jti, now } = input;
+    this.#now = Math.max(this.#now, now);
     const entry = this.#sessions.get(sessionId);
     if (!entry || entry.userId !== userId) return { status: 'unknown' };
     if (entry.refreshExpiresAt <= now || entry.expiresAt <= now) {
@@ -129,9 +137,9 @@ export class MemorySessionStore implements SessionStore {
     }
   }
 
-  #sweep(now: number): void {
+  #sweep(): void {
     for (const [id, entry] of this.#sessions) {
-      if (entry.refreshExpiresAt <= now) this.#delete(id, entry.userId);
+      if (entry.refreshExpiresAt <= this.#now) this.#delete(id, entry.userId);
     }
   }
 }

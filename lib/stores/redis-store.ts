@@ -1,16 +1,7 @@
 import { StoreUnavailableError } from '../errors.js';
 import type { Claims, RotateInput, RotateResult, SessionRecord, SessionStore } from '../types.js';
 import { scripts, type Script } from './scripts.js';
-
-/** Sends one raw command, e.g. `['EVALSHA', sha, '2', ...]`, and resolves its reply. */
-export type SendCommand = (args: string[]) => Promise<unknown>;
-
-/** The part of a node-redis (v4, v5, v6) client this store uses. */
-export interface RedisClientLike {
-  sendCommand(args: string[]): Promise<unknown>;
-  /** node-redis sets this; when `false` the store fails fast instead of queueing. */
-  readonly isReady?: boolean;
-}
+import { boundedSendCommand, isNoScript, type RedisClientLike, type SendCommand } from './bounded-send.js';
 
 export interface RedisSessionStoreOptions {
   /** Your connected node-redis client. Either this or `sendCommand`. */
@@ -43,9 +34,7 @@ function fail(message: string): never {
  */
 export class RedisSessionStore implements SessionStore {
   readonly #send: SendCommand;
-  readonly #ready: () => boolean;
   readonly #prefix: string;
-  readonly #timeout: number;
 
   constructor(options: RedisSessionStoreOptions) {
     const { client, sendCommand, prefix = 'etp:', timeout = 1000 } = options ?? fail('options are required');
@@ -53,53 +42,29 @@ export class RedisSessionStore implements SessionStore {
       if (!['client', 'sendCommand', 'prefix', 'timeout'].includes(key)) fail(`unknown option ${key}`);
     }
     if (client !== undefined && sendCommand !== undefined) fail('pass client or sendCommand, not both');
-    if (client !== undefined) {
-      if (typeof client?.sendCommand !== 'function') fail('client must be a node-redis client (it has no sendCommand)');
-      this.#send = (args) => client.sendCommand(args);
-      this.#ready = () => client.isReady !== false;
-    } else if (typeof sendCommand === 'function') {
-      this.#send = sendCommand;
-      this.#ready = () => true;
-    } else {
-      fail('client or sendCommand is required');
+    if (client !== undefined && typeof client?.sendCommand !== 'function') {
+      fail('client must be a node-redis client (it has no sendCommand)');
     }
+    const target = client ?? sendCommand;
+    if (target === undefined) fail('client or sendCommand is required');
     if (typeof prefix !== 'string' || /[{}]/.test(prefix)) fail('prefix must be a string without { or }');
     if (!Number.isSafeInteger(timeout) || timeout <= 0) fail('timeout must be a positive whole number of milliseconds');
+    this.#send = boundedSendCommand(target, timeout);
     this.#prefix = prefix;
-    this.#timeout = timeout;
   }
 
   #tag(userId: string): string {
     return `${this.#prefix}{${userId}}:`;
   }
 
-  /** Runs a command within the timeout; every failure is `StoreUnavailableError`. */
-  async #command(args: string[]): Promise<unknown> {
-    if (!this.#ready()) throw new StoreUnavailableError('Redis client is not connected');
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StoreUnavailableError(`Redis did not answer within ${this.#timeout} ms`)), this.#timeout);
-    });
-    try {
-      return await Promise.race([this.#send(args), timeout]);
-    } catch (error) {
-      if (error instanceof StoreUnavailableError) throw error;
-      throw new StoreUnavailableError('Redis command failed', { cause: error });
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
   /** EVALSHA; on NOSCRIPT only (Redis restarted or flushed its scripts), EVAL once. */
   async #run(script: Script, keys: string[], args: string[]): Promise<unknown> {
     const tail = [String(keys.length), ...keys, ...args];
     try {
-      return await this.#command(['EVALSHA', script.sha, ...tail]);
+      return await this.#send(['EVALSHA', script.sha, ...tail]);
     } catch (error) {
-      if (!(error instanceof StoreUnavailableError) || !String((error.cause as Error | undefined)?.message).startsWith('NOSCRIPT')) {
-        throw error;
-      }
-      return this.#command(['EVAL', script.source, ...tail]);
+      if (!isNoScript(error)) throw error;
+      return this.#send(['EVAL', script.source, ...tail]);
     }
   }
 
@@ -143,6 +108,6 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async ping(): Promise<void> {
-    await this.#command(['PING']);
+    await this.#send(['PING']);
   }
 }
