@@ -1,0 +1,159 @@
+/**
+ * Builds the sample app: an Express API with register/login (its own users)
+ * and the token-pair routes from the library. `server.ts` runs it; tests
+ * drive it with supertest.
+ */
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import {
+  boundedSendCommand, createTokenAuth, MemorySessionStore, RedisSessionStore,
+  type Duration, type RedisClientLike, type TokenAuth,
+} from '../lib/index.js';
+import type { TrustProxy } from './config.js';
+import { Passwords } from './credentials.js';
+import { errorHandler, notFound } from './errors.js';
+import { consoleLogger, type Logger } from './logger.js';
+import { createLimiter, type Limiter } from './rate-limits.js';
+import { connectRedis, type RedisClient } from './redis.js';
+import { routes } from './routes.js';
+import { MemoryUserStore, RedisUserStore, type UserStore } from './users.js';
+
+export interface RedisOptions {
+  /** A connected node-redis client that you own: `close()` leaves it open. Either this or `url`. */
+  client?: RedisClientLike;
+  /** Or a URL: `createApp` connects (see `connectRedis`) and `close()` disconnects. */
+  url?: string;
+  /** Prefix of every key the app writes. Default `'sample:'`; give each test its own. */
+  prefix?: string;
+  /** Milliseconds a Redis command may take before the request fails with 503. Default `1000`. */
+  timeout?: number;
+}
+
+export interface AppOptions {
+  /** At least 32 bytes each, and different. Required: `config.ts` decides where they come from. */
+  accessTokenSecret: string;
+  refreshTokenSecret: string;
+  /** Default `'15m'`. */
+  accessTokenTtl?: Duration;
+  /** Default `'7d'`. */
+  refreshTokenTtl?: Duration;
+  /** Seconds a just-rotated refresh token still gets its successor back. Default `5`. */
+  reuseGrace?: number;
+  /** Keep sessions, users and rate-limit counts in Redis. Default: all in memory. */
+  redis?: RedisOptions;
+  /** Requests per minute per IP on login, and on register. Default `10`; `0` = off. */
+  loginRateLimit?: number;
+  /** Requests per minute per IP on refresh. Default `30`; `0` = off. */
+  refreshRateLimit?: number;
+  /** bcrypt cost (4 to 15). Default `10`; tests use 4 to run fast. */
+  bcryptCost?: number;
+  /** Express `trust proxy`. Default `false`; see `parseTrustProxy` in config.ts. */
+  trustProxy?: TrustProxy;
+  /** Milliseconds since the epoch. Default `Date.now`; tests move it forward instead of sleeping. */
+  clock?: () => number;
+  /** Default: the console. */
+  logger?: Logger;
+  /** Replaces the user store (tests). Default: memory, or Redis with `redis`. */
+  users?: UserStore;
+}
+
+export interface SampleApp {
+  app: Express;
+  auth: TokenAuth;
+  store: 'memory' | 'redis';
+  /** Stops timers and closes the Redis connection `createApp` opened. Call once the server is closed. */
+  close(): Promise<void>;
+}
+
+function count(value: number | undefined, fallback: number, name: string, min = 0, max = 1_000_000): number {
+  const result = value ?? fallback;
+  if (!Number.isSafeInteger(result) || result < min || result > max) {
+    throw new TypeError(`createApp: ${name} must be a whole number from ${min} to ${max} (got ${String(value)})`);
+  }
+  return result;
+}
+
+export async function createApp(options: AppOptions): Promise<SampleApp> {
+  const logger = options.logger ?? consoleLogger;
+  const bcryptCost = count(options.bcryptCost, 10, 'bcryptCost', 4, 15);
+  const loginRateLimit = count(options.loginRateLimit, 10, 'loginRateLimit');
+  const refreshRateLimit = count(options.refreshRateLimit, 30, 'refreshRateLimit');
+  const { redis } = options;
+  if (redis && (redis.client === undefined) === (redis.url === undefined)) {
+    throw new TypeError('createApp: redis needs either client or url');
+  }
+  const prefix = redis?.prefix ?? 'sample:';
+  const timeout = redis?.timeout ?? 1000;
+
+  // Connect before anything uses Redis: rate-limit-redis loads its scripts as soon as it is created.
+  const ownClient: RedisClient | undefined = redis?.url === undefined ? undefined : await connectRedis(redis.url, logger);
+  const client = redis?.client ?? ownClient;
+  let memorySessions: MemorySessionStore | undefined;
+  const limiters: Limiter[] = [];
+  let closed = false;
+  /** Stops timers and closes the connection opened here; safe to call twice. */
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    for (const limiter of limiters) limiter.close();
+    memorySessions?.close();
+    if (ownClient?.isOpen) await ownClient.close();
+  };
+  try {
+    const sessions = client
+      ? new RedisSessionStore({ client, prefix: `${prefix}session:`, timeout })
+      : (memorySessions = new MemorySessionStore());
+    const send = client && boundedSendCommand(client, timeout);
+    const users = options.users ?? (send ? new RedisUserStore(send, prefix) : new MemoryUserStore());
+    const auth = createTokenAuth({
+      accessToken: { secret: options.accessTokenSecret, ttl: options.accessTokenTtl ?? '15m' },
+      refreshToken: {
+        secret: options.refreshTokenSecret,
+        ttl: options.refreshTokenTtl ?? '7d',
+        reuseGrace: options.reuseGrace ?? 5,
+      },
+      store: sessions,
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+    // Reuse of a spent refresh token usually means it was stolen: worth a line in the log (ids only, never tokens).
+    auth.on('reuse_detected', ({ userId, sessionId, meta }) => {
+      logger.warn(`refresh token reuse: session ${sessionId} of user ${userId} revoked (ip ${meta.ip ?? 'unknown'})`);
+    });
+
+    const limitStore = send && { send, prefix: `${prefix}ratelimit:` };
+    const limit = (name: string, perMinute: number): Limiter => {
+      const limiter = createLimiter(name, perMinute, logger, limitStore);
+      limiters.push(limiter);
+      return limiter;
+    };
+    const limits = {
+      register: limit('register', loginRateLimit).handler,
+      login: limit('login', loginRateLimit).handler,
+      refresh: limit('refresh', refreshRateLimit).handler,
+    };
+    const passwords = new Passwords(bcryptCost);
+    await passwords.ready();
+    const storeKind = client ? 'redis' : 'memory';
+
+    const app = express();
+    app.set('trust proxy', options.trustProxy ?? false);
+    // Security headers (no sniffing, no framing, HSTS...) and no X-Powered-By.
+    app.use(helmet());
+    // Bodies are a few hundred bytes: refuse anything bigger before parsing it (413).
+    app.use(express.json({ limit: '10kb' }));
+
+    // For load balancers and uptime checks: 503 when the session store does not answer.
+    app.get('/health', async (_req, res) => {
+      const storeOk = await auth.ping().then(() => true, () => false);
+      res.status(storeOk ? 200 : 503).set('Cache-Control', 'no-store')
+        .json({ status: storeOk ? 'ok' : 'unavailable', store: storeKind, storeOk });
+    });
+    app.use(routes({ auth, users, passwords, limits }));
+    app.use(notFound);
+    app.use(errorHandler(logger));
+    return { app, auth, store: storeKind, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

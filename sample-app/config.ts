@@ -1,0 +1,183 @@
+/**
+ * Reads the sample app's settings from environment variables, once, at
+ * start-up. A bad value stops the server with a message naming the variable;
+ * secrets and REDIS_URL (which may hold a password) are never echoed back.
+ */
+import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
+
+/** Express's `trust proxy` setting: off, a number of hops, or addresses/subnets. */
+export type TrustProxy = false | number | string[];
+
+export interface Config {
+  /** PORT. Default 3000. */
+  port: number;
+  /** REDIS_URL. Unset: sessions, users and rate limits live in this process's memory. */
+  redisUrl: string | undefined;
+  /** ACCESS_TOKEN_SECRET / REFRESH_TOKEN_SECRET. Random per start in development (see `warnings`). */
+  accessTokenSecret: string;
+  refreshTokenSecret: string;
+  /** ACCESS_TOKEN_TTL, seconds. Default 15 minutes. */
+  accessTokenTtl: number;
+  /** REFRESH_TOKEN_TTL, seconds. Default 7 days. */
+  refreshTokenTtl: number;
+  /** REFRESH_REUSE_GRACE, seconds. Default 5. */
+  reuseGrace: number;
+  /**
+   * LOGIN_RATE_LIMIT, requests per minute per IP on POST /auth/login (and,
+   * counted separately, POST /auth/register: both run bcrypt). Default 10:
+   * plenty for a person mistyping, far too few to guess passwords. 0 = off.
+   */
+  loginRateLimit: number;
+  /**
+   * REFRESH_RATE_LIMIT, requests per minute per IP on POST /auth/refresh.
+   * Default 30: a client refreshes once per access-token lifetime, so even
+   * many tabs behind one IP stay far below it. 0 = off.
+   */
+  refreshRateLimit: number;
+  /** TRUST_PROXY. Default off; see `parseTrustProxy`. */
+  trustProxy: TrustProxy;
+  /** Lines to print at start-up (e.g. "using a random secret"). */
+  warnings: string[];
+}
+
+/** A bad or missing environment variable; the message names it. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** An unset variable and an empty one (`FOO=` in a .env file) both mean "use the default". */
+function read(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function wholeNumber(env: Env, name: string, fallback: number, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  const value = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(raw)})`);
+  }
+  return value;
+}
+
+const units: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** '900', '900s', '15m', '12h', '7d' -> seconds (the library's own format). */
+function duration(env: Env, name: string, fallback: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  const match = /^(\d{1,9})([smhd]?)$/.exec(raw);
+  const seconds = match ? Number(match[1]) * (units[match[2] ?? ''] ?? NaN) : NaN;
+  if (!(seconds > 0)) {
+    throw new ConfigError(`${name} must be a positive duration such as 900 (seconds), '15m', '12h' or '7d' (got ${JSON.stringify(raw)})`);
+  }
+  return seconds;
+}
+
+/** The library's default `refreshToken.maxLifetime`: 30 days. */
+const MAX_SESSION = 30 * 86_400;
+
+const SECRET_HINT = "generate one with: node -e \"console.log(require('node:crypto').randomBytes(32).toString('base64url'))\"";
+
+/**
+ * A signing secret. Required in production: a random one would log everyone
+ * out on every restart and differ between instances. In development a random
+ * one per start is convenient, and a warning says so.
+ */
+function secret(env: Env, name: string, production: boolean, warnings: string[]): string {
+  const value = read(env, name);
+  if (value === undefined) {
+    if (production) throw new ConfigError(`${name} is required when NODE_ENV=production; ${SECRET_HINT}`);
+    warnings.push(`${name} is not set: using a random secret for this run (tokens stop working on restart). Set it in production.`);
+    return randomBytes(32).toString('base64url');
+  }
+  const bytes = Buffer.byteLength(value, 'utf8');
+  // HS256 needs a key at least as long as its hash: 32 bytes. (Only the length is shown, never the value.)
+  if (bytes < 32) throw new ConfigError(`${name} must be at least 32 bytes (got ${bytes}); ${SECRET_HINT}`);
+  return value;
+}
+
+/**
+ * Behind a reverse proxy (nginx, a load balancer), every request arrives from
+ * the proxy's address, so `req.ip`, and with it the per-IP rate limits and
+ * the IP kept with each session, would be the proxy's. Trusting the proxy
+ * makes Express read the client's address from X-Forwarded-For instead. But
+ * without a proxy anyone can send that header, so trusting it would let a
+ * client pick its own IP and dodge the rate limits: hence off by default, and
+ * `true` (trust every hop) refused. Give the number of proxies in front of the
+ * app (`1`) or their addresses (`loopback`, `10.0.0.0/8, 192.168.1.5`).
+ */
+export function parseTrustProxy(raw: string | undefined): TrustProxy {
+  if (raw === undefined || raw === 'false' || raw === '0') return false;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  if (raw === 'true') {
+    throw new ConfigError('TRUST_PROXY=true would let any client choose its IP address (and dodge the rate limits); '
+      + 'give the number of proxies in front of the app, e.g. 1, or their addresses');
+  }
+  const names = new Set(['loopback', 'linklocal', 'uniquelocal']);
+  const list = raw.split(',').map((part) => part.trim()).filter(Boolean);
+  for (const entry of list) {
+    const [address = '', bits] = entry.split('/');
+    const ok = names.has(entry) || (isIP(address) !== 0 && (bits === undefined || /^\d{1,3}$/.test(bits)));
+    if (!ok) {
+      throw new ConfigError(`TRUST_PROXY must be false, a number of proxies, or a comma-separated list of addresses, subnets or loopback/linklocal/uniquelocal (got ${JSON.stringify(entry)})`);
+    }
+  }
+  return list;
+}
+
+function redisUrl(env: Env): string | undefined {
+  const raw = read(env, 'REDIS_URL');
+  if (raw === undefined) return undefined;
+  let protocol = '';
+  try {
+    protocol = new URL(raw).protocol;
+  } catch {
+    // fall through: the message below does not echo the value, which may hold a password
+  }
+  if (protocol !== 'redis:' && protocol !== 'rediss:') {
+    throw new ConfigError('REDIS_URL must be a redis:// or rediss:// URL, e.g. redis://localhost:6379');
+  }
+  return raw;
+}
+
+/** Parses the environment (default `process.env`). Throws `ConfigError` naming the variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const production = env.NODE_ENV === 'production';
+  const warnings: string[] = [];
+  const accessTokenSecret = secret(env, 'ACCESS_TOKEN_SECRET', production, warnings);
+  const refreshTokenSecret = secret(env, 'REFRESH_TOKEN_SECRET', production, warnings);
+  // Separate keys: a refresh token can then never pass as an access token (the library refuses equal ones too).
+  if (accessTokenSecret === refreshTokenSecret) {
+    throw new ConfigError('ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET must differ');
+  }
+  const refreshTokenTtl = duration(env, 'REFRESH_TOKEN_TTL', 7 * 86_400);
+  // A session ends after 30 days however often it is refreshed (the library's default maxLifetime).
+  if (refreshTokenTtl > MAX_SESSION) {
+    throw new ConfigError(`REFRESH_TOKEN_TTL must be at most 30d, the longest a session may last (got ${refreshTokenTtl}s)`);
+  }
+  const reuseGrace = wholeNumber(env, 'REFRESH_REUSE_GRACE', 5);
+  if (reuseGrace >= refreshTokenTtl) {
+    throw new ConfigError(`REFRESH_REUSE_GRACE (${reuseGrace}s) must be shorter than REFRESH_TOKEN_TTL (${refreshTokenTtl}s)`);
+  }
+  return {
+    port: wholeNumber(env, 'PORT', 3000, { max: 65_535 }),
+    redisUrl: redisUrl(env),
+    accessTokenSecret,
+    refreshTokenSecret,
+    accessTokenTtl: duration(env, 'ACCESS_TOKEN_TTL', 15 * 60),
+    refreshTokenTtl,
+    reuseGrace,
+    loginRateLimit: wholeNumber(env, 'LOGIN_RATE_LIMIT', 10),
+    refreshRateLimit: wholeNumber(env, 'REFRESH_RATE_LIMIT', 30),
+    trustProxy: parseTrustProxy(read(env, 'TRUST_PROXY')),
+    warnings,
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * Every error leaves the app as JSON `{ error, message }` with a stable
+ * `error` code. Client mistakes get a 4xx that says what was wrong; a bug
+ * gets a 500 that says nothing about the code (the details go to the log).
+ */
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { sendError, TokenPairError } from '../lib/index.js';
+import type { Logger } from './logger.js';
+
+/** An expected failure of the app's own routes (validation, wrong password, ...). */
+export class AppError extends Error {
+  readonly status: number;
+  readonly code: string;
+
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.name = 'AppError';
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export const notFound: RequestHandler = (_req, res) => {
+  res.status(404).json({ error: 'not_found', message: 'no such route' });
+};
+
+/** Errors from the body parser (http-errors) carry a status, a `type` and `expose`. */
+interface HttpError {
+  status?: unknown;
+  type?: unknown;
+  expose?: unknown;
+}
+
+/** The stable code for a body-parser error (invalid JSON, too large, wrong charset...). */
+function clientErrorCode(status: number): string {
+  if (status === 413) return 'payload_too_large';
+  if (status === 415) return 'unsupported_media_type';
+  return 'invalid_request';
+}
+
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, next) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    // The library's errors (503 store_unavailable, 401s...) keep their own answer and headers.
+    if (error instanceof TokenPairError) {
+      sendError(error, res, next);
+      return;
+    }
+    if (error instanceof AppError) {
+      res.status(error.status).json({ error: error.code, message: error.message });
+      return;
+    }
+    const { status, type, expose } = (error ?? {}) as HttpError;
+    if (typeof status === 'number' && status >= 400 && status < 500 && expose === true) {
+      const message = type === 'entity.parse.failed' ? 'body is not valid JSON'
+        : type === 'entity.too.large' ? 'body is too large' : (error as Error).message;
+      res.status(status).json({ error: clientErrorCode(status), message });
+      return;
+    }
+    // A bug. Log the stack (never the request body: it may hold a password), answer nothing specific.
+    logger.error(`unexpected error on ${req.method} ${req.path}`, error);
+    res.status(500).json({ error: 'internal_error', message: 'something went wrong' });
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * The sample app's routes. Register and login are the app's own (it owns
+ * users and passwords); refresh, logout and the access-token check are the
+ * library's ready-made handlers.
+ */
+import { randomUUID } from 'node:crypto';
+import { Router, type RequestHandler } from 'express';
+import { logoutHandler, refreshHandler, requireAccessToken, type TokenAuth } from '../lib/index.js';
+import { parseCredentials, type Passwords } from './credentials.js';
+import { AppError } from './errors.js';
+import type { UserStore } from './users.js';
+
+export interface RouteDeps {
+  auth: TokenAuth;
+  users: UserStore;
+  passwords: Passwords;
+  limits: { register: RequestHandler; login: RequestHandler; refresh: RequestHandler };
+}
+
+export function routes({ auth, users, passwords, limits }: RouteDeps): Router {
+  const router = Router();
+
+  router.post('/auth/register', limits.register, async (req, res) => {
+    const { email, password } = parseCredentials(req.body, 'register');
+    const user = { id: randomUUID(), email };
+    // Hash first, then claim the email atomically: the store, not an earlier lookup, decides who wins a race.
+    if (!await users.create({ ...user, passwordHash: await passwords.hash(password) })) {
+      throw new AppError(409, 'email_taken', 'an account with this email already exists');
+    }
+    res.status(201).json({ user });
+  });
+
+  router.post('/auth/login', limits.login, async (req, res) => {
+    const { email, password } = parseCredentials(req.body, 'login');
+    const user = await users.findByEmail(email);
+    // Always one bcrypt comparison, and one answer for "no such email" and "wrong password":
+    // neither the body nor the timing tells an attacker which emails have accounts.
+    const ok = await passwords.verify(password, user?.passwordHash);
+    if (!user || !ok) throw new AppError(401, 'invalid_credentials', 'email or password is incorrect');
+    // A new session: a short-lived access token (sent with every request) and a
+    // long-lived refresh token (sent only to /auth/refresh). The email rides
+    // along as a claim, so /me needs no database.
+    const pair = await auth.issue({
+      userId: user.id,
+      claims: { email: user.email },
+      meta: { ip: req.ip, userAgent: req.get('user-agent') },
+    });
+    // Tokens must not end up in a browser or proxy cache (RFC 6749 §5.1).
+    res.status(200).set('Cache-Control', 'no-store').json({ ...pair, user: { id: user.id, email: user.email } });
+  });
+
+  // Every refresh rotates: the refresh token sent in is spent and a new one comes
+  // back. If a stolen token is used after its owner used it (or the other way
+  // round), the second use is detected as reuse and the whole session is ended.
+  router.post('/auth/refresh', limits.refresh, refreshHandler(auth));
+  router.post('/auth/logout', logoutHandler(auth));
+  router.post('/auth/logout-all', requireAccessToken(auth), logoutHandler(auth, { all: true }));
+
+  // Checked by signature alone (no store): fast, and works while Redis is down.
+  // Caveat: an access token stays valid until it expires, even after logout: keep its TTL short.
+  router.get('/me', requireAccessToken(auth), (req, res) => {
+    if (!req.auth) throw new Error('requireAccessToken did not run');
+    res.json({ user: { id: req.auth.userId, email: req.auth.claims.email } });
+  });
+
+  return router;
+}

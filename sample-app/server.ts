@@ -1,0 +1,81 @@
+/**
+ * Runs the sample app: `npm start`. Settings come from the environment
+ * (see config.ts); a bad one stops it with a message naming the variable.
+ */
+import { createServer } from 'node:http';
+import { createApp, type SampleApp } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { consoleLogger as log } from './logger.js';
+import { redactUrl } from './redis.js';
+
+/** Milliseconds to wait for open requests at shutdown before exiting anyway. */
+const SHUTDOWN_TIMEOUT = 10_000;
+
+function configOrExit(): Config {
+  try {
+    return loadConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    log.error(`Configuration error: ${error.message}`);
+    process.exit(1);
+  }
+}
+
+const config = configOrExit();
+for (const warning of config.warnings) log.warn(`Warning: ${warning}`);
+
+let sample: SampleApp;
+try {
+  sample = await createApp({
+    accessTokenSecret: config.accessTokenSecret,
+    refreshTokenSecret: config.refreshTokenSecret,
+    accessTokenTtl: config.accessTokenTtl,
+    refreshTokenTtl: config.refreshTokenTtl,
+    reuseGrace: config.reuseGrace,
+    loginRateLimit: config.loginRateLimit,
+    refreshRateLimit: config.refreshRateLimit,
+    trustProxy: config.trustProxy,
+    ...(config.redisUrl ? { redis: { url: config.redisUrl } } : {}),
+  });
+} catch (error) {
+  log.error(`Could not start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}
+
+log.info(config.redisUrl
+  ? `Sessions, users and rate limits are kept in Redis at ${redactUrl(config.redisUrl)}`
+  : 'Sessions and users are kept in memory (set REDIS_URL to use Redis): they are lost on restart and not shared between processes');
+const limit = (n: number): string => (n === 0 ? 'off' : `${n}/min per IP`);
+log.info(`Rate limits: login and register ${limit(config.loginRateLimit)}, refresh ${limit(config.refreshRateLimit)}`);
+
+const server = createServer(sample.app);
+server.on('error', (error: NodeJS.ErrnoException) => {
+  log.error(error.code === 'EADDRINUSE' ? `Port ${config.port} is already in use (set PORT)` : `Server error: ${error.message}`);
+  void sample.close().finally(() => process.exit(1));
+});
+server.listen(config.port, () => {
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  log.info(`Listening on http://localhost:${port}`);
+});
+
+/**
+ * Ctrl-C or a `docker stop`: stop accepting connections, let open requests
+ * finish, then close Redis, so that no request is cut off mid-way.
+ */
+function shutdown(signal: string): void {
+  log.info(`${signal} received: shutting down`);
+  setTimeout(() => {
+    log.error('Open requests did not finish in time; exiting anyway');
+    process.exit(1);
+  }, SHUTDOWN_TIMEOUT).unref();
+  server.close(() => {
+    sample.close().then(() => { log.info('Stopped'); }, (error: unknown) => {
+      log.error('Error while closing', error);
+      process.exitCode = 1;
+    });
+  });
+  server.closeIdleConnections();
+}
+process.once('SIGINT', shutdown);
+process.once('SIGTERM', shutdown);
