@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
 import { OptionError } from './errors.js';
+import { ACCESS_TYP, REFRESH_TYP } from './tokens.js';
 import type {
   AsymmetricAlgorithm, Duration, HmacAlgorithm, Secret, SessionStore, TokenAuthOptions,
 } from './types.js';
@@ -11,6 +12,19 @@ export interface KeyConfig {
   verifyKey: KeyObject;
   /** Seconds. */
   ttl: number;
+  /** The `typ` header this key writes and requires. */
+  typ: string;
+  /** The encoded header segment this key writes (the verify fast path). */
+  header: string;
+  /** Node's hash name for an HMAC algorithm; undefined for asymmetric ones. */
+  hmac: 'sha256' | 'sha384' | 'sha512' | undefined;
+}
+
+/** Completes a key with what `sign` and `verify` derive from it, once. */
+function keyConfig(keys: Omit<KeyConfig, 'ttl' | 'typ' | 'header' | 'hmac'>, ttl: number, typ: string): KeyConfig {
+  const header = Buffer.from(JSON.stringify({ alg: keys.algorithm, typ })).toString('base64url');
+  const hmac = keys.algorithm.startsWith('HS') ? `sha${keys.algorithm.slice(2)}` as KeyConfig['hmac'] : undefined;
+  return { ...keys, ttl, typ, header, hmac };
 }
 
 /** The complete internal configuration: nothing optional but iss/aud. */
@@ -86,7 +100,7 @@ function algorithmOf<T extends string>(value: unknown, allowed: (a: string) => b
 
 const isHmac = (a: string): boolean => a in hmacBytes;
 
-function accessKeys(options: Record<string, unknown>): Omit<KeyConfig, 'ttl'> {
+function accessKeys(options: Record<string, unknown>): Pick<KeyConfig, 'algorithm' | 'signKey' | 'verifyKey'> {
   const { secret, privateKey } = options;
   if (privateKey === undefined) {
     const algorithm = algorithmOf<HmacAlgorithm>(options.algorithm, isHmac, 'HS256', 'accessToken.algorithm');
@@ -130,10 +144,8 @@ export function parseOptions(options: TokenAuthOptions): Config {
   checkKeys(accessToken, ['secret', 'privateKey', 'algorithm', 'ttl'], 'accessToken.');
   checkKeys(refreshToken, ['secret', 'algorithm', 'ttl', 'maxLifetime', 'reuseGrace'], 'refreshToken.');
 
-  const access: KeyConfig = {
-    ...accessKeys(accessToken),
-    ttl: parseDuration(accessToken.ttl as Duration | undefined, 15 * 60, 'accessToken.ttl'),
-  };
+  const access = keyConfig(
+    accessKeys(accessToken), parseDuration(accessToken.ttl as Duration | undefined, 15 * 60, 'accessToken.ttl'), ACCESS_TYP);
   const refreshAlgorithm = algorithmOf<HmacAlgorithm>(
     refreshToken.algorithm, isHmac, 'HS256', 'refreshToken.algorithm');
   const refreshKey = secretKey(refreshToken.secret as Secret | undefined, refreshAlgorithm, 'refreshToken.secret');
@@ -165,8 +177,8 @@ export function parseOptions(options: TokenAuthOptions): Config {
   return {
     access,
     refresh: {
-      algorithm: refreshAlgorithm, signKey: refreshKey, verifyKey: refreshKey,
-      ttl, maxLifetime, grace: grace as number,
+      ...keyConfig({ algorithm: refreshAlgorithm, signKey: refreshKey, verifyKey: refreshKey }, ttl, REFRESH_TYP),
+      maxLifetime, grace: grace as number,
     },
     store: store as unknown as SessionStore,
     issuer: optionalString(options.issuer, 'issuer'),

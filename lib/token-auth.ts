@@ -1,6 +1,6 @@
 import { StoreUnavailableError, TokenPairError, RefreshReusedError, TokenRevokedError } from './errors.js';
 import { parseOptions, type Config } from './options.js';
-import { ACCESS_TYP, REFRESH_TYP, RESERVED_CLAIMS, customClaims, newId, sign, verify } from './tokens.js';
+import { RESERVED_CLAIMS, customClaims, newId, sign, verify } from './tokens.js';
 import type {
   AuthContext, Claims, CurrentToken, IssueInput, SessionMeta, TokenAuthEventName, TokenAuthEvents,
   TokenAuthOptions, TokenPair,
@@ -65,12 +65,12 @@ export class TokenAuth {
   on<E extends TokenAuthEventName>(event: E, listener: Listener<E>): this {
     let set = this.#listeners.get(event);
     if (!set) this.#listeners.set(event, (set = new Set()));
-    set.add(listener as Listener<never>);
+    set.add(listener);
     return this;
   }
 
   off<E extends TokenAuthEventName>(event: E, listener: Listener<E>): this {
-    this.#listeners.get(event)?.delete(listener as Listener<never>);
+    this.#listeners.get(event)?.delete(listener);
     return this;
   }
 
@@ -100,10 +100,10 @@ export class TokenAuth {
 
   #pair(userId: string, sessionId: string, claims: Claims, refresh: CurrentToken, now: number): TokenPair {
     const { access } = this.#config;
-    const accessToken = sign(access, ACCESS_TYP, this.#config, claims, {
+    const accessToken = sign(access, this.#config, claims, {
       sub: userId, sid: sessionId, jti: newId(), iat: now, exp: now + access.ttl,
     });
-    const refreshToken = sign(this.#config.refresh, REFRESH_TYP, this.#config, {}, {
+    const refreshToken = sign(this.#config.refresh, this.#config, {}, {
       sub: userId, sid: sessionId, jti: refresh.jti, iat: refresh.issuedAt, exp: refresh.expiresAt,
     });
     return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: access.ttl };
@@ -135,7 +135,7 @@ export class TokenAuth {
    * returns who it belongs to. Throws `TokenExpiredError`/`TokenInvalidError`.
    */
   verifyAccessToken(token: string): AuthContext {
-    const payload = verify(token, this.#config.access, ACCESS_TYP, this.#config);
+    const payload = verify(token, this.#config.access, this.#config);
     return { userId: payload.sub, sessionId: payload.sid, claims: customClaims(payload) };
   }
 
@@ -145,7 +145,7 @@ export class TokenAuth {
    * `RefreshReusedError`; an ended session throws `TokenRevokedError`.
    */
   async refresh(refreshToken: string, meta?: SessionMeta): Promise<TokenPair> {
-    const payload = verify(refreshToken, this.#config.refresh, REFRESH_TYP, this.#config);
+    const payload = verify(refreshToken, this.#config.refresh, this.#config, { name: 'refreshToken' });
     const { sub: userId, sid: sessionId } = payload;
     const now = this.#now();
     const result = await this.#store(() => this.#config.store.rotate({
@@ -172,7 +172,7 @@ export class TokenAuth {
    * accepted; a forged one throws `TokenInvalidError`.
    */
   async revoke(refreshToken: string): Promise<boolean> {
-    const payload = verify(refreshToken, this.#config.refresh, REFRESH_TYP, this.#config, { ignoreExpiration: true });
+    const payload = verify(refreshToken, this.#config.refresh, this.#config, { ignoreExpiration: true, name: 'refreshToken' });
     const existed = await this.#store(() => this.#config.store.revoke(payload.sub, payload.sid));
     this.#emit('revoked', { userId: payload.sub, sessionId: payload.sid, count: existed ? 1 : 0 });
     return existed;

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { InvalidRequestError, TokenExpiredError, TokenInvalidError } from './errors.js';
 import type { Config, KeyConfig } from './options.js';
@@ -30,65 +30,96 @@ export interface VerifiedClaims {
 }
 
 /**
- * Signs a token. Payload key order is fixed, so an HMAC token signed twice
- * from the same claims is the same string (used to hand out the same
- * successor during the reuse grace window).
+ * Signs a token with the key's own `typ`. Payload key order is fixed, so an
+ * HMAC token signed twice from the same claims is the same string (used to
+ * hand out the same successor during the reuse grace window).
  */
 export function sign(
-  key: KeyConfig, typ: string, config: Config, claims: Claims,
+  key: KeyConfig, config: Config, claims: Claims,
   ids: { sub: string; sid: string; jti: string; iat: number; exp: number },
 ): string {
   const payload: Record<string, unknown> = { ...claims, ...ids };
   if (config.issuer !== undefined) payload.iss = config.issuer;
   if (config.audience !== undefined) payload.aud = config.audience;
-  return jwt.sign(payload, key.signKey, { algorithm: key.algorithm, header: { alg: key.algorithm, typ } });
+  return jwt.sign(payload, key.signKey, { algorithm: key.algorithm, header: { alg: key.algorithm, typ: key.typ } });
+}
+
+const invalid = (message = 'token is invalid', cause?: unknown): TokenInvalidError =>
+  new TokenInvalidError(message, cause === undefined ? undefined : { cause });
+
+/**
+ * Checks the signature with the pinned algorithm and returns the header's
+ * `typ` and the decoded payload; claims are not checked here.
+ *
+ * Fast path: a token whose header segment is exactly the one this key writes
+ * (`{"alg":"HS256","typ":"at+jwt"}`) is checked with one HMAC and a
+ * constant-time compare of the canonical base64url signature. Anything else
+ * (asymmetric keys, another header) goes through jsonwebtoken, pinned to the
+ * one algorithm, so `alg: none` and algorithm swaps are refused on both paths.
+ */
+function checkSignature(token: string, key: KeyConfig): { typ: unknown; payload: unknown } {
+  const first = token.indexOf('.');
+  const second = token.indexOf('.', first + 1);
+  if (key.hmac !== undefined && first > 0 && second > first && token.indexOf('.', second + 1) === -1
+    && token.slice(0, first) === key.header) {
+    const expected = createHmac(key.hmac, key.verifyKey).update(token.slice(0, second)).digest('base64url');
+    const given = token.slice(second + 1);
+    if (given.length !== expected.length || !timingSafeEqual(Buffer.from(given), Buffer.from(expected))) {
+      throw invalid();
+    }
+    try {
+      return { typ: key.typ, payload: JSON.parse(Buffer.from(token.slice(first + 1, second), 'base64url').toString('utf8')) };
+    } catch (error) {
+      throw invalid('token is invalid', error);
+    }
+  }
+  try {
+    const decoded = jwt.verify(token, key.verifyKey, {
+      algorithms: [key.algorithm], complete: true, ignoreExpiration: true, ignoreNotBefore: true,
+    });
+    return { typ: decoded.header.typ, payload: decoded.payload };
+  } catch (error) {
+    throw invalid('token is invalid', error);
+  }
 }
 
 /**
- * Verifies signature, pinned algorithm, `typ`, `exp`, `iss`, `aud` and the
- * shape of the claims. Never touches the store. Throws `TokenExpiredError`
- * or `TokenInvalidError`.
+ * Verifies signature, pinned algorithm, `typ`, the required claims, `nbf`,
+ * `exp`, `iss` and `aud`. Never touches the store. Throws
+ * `TokenExpiredError` (only for a genuine token), `TokenInvalidError`, or
+ * `InvalidRequestError` when `token` is not a non-empty string.
  */
 export function verify(
-  token: unknown, key: KeyConfig, typ: string, config: Config, options: { ignoreExpiration?: boolean } = {},
+  token: unknown, key: KeyConfig, config: Config, options: { ignoreExpiration?: boolean; name?: string } = {},
 ): VerifiedClaims {
   if (typeof token !== 'string' || token.length === 0) {
-    throw new InvalidRequestError('token must be a non-empty string');
+    throw new InvalidRequestError(`${options.name ?? 'token'} must be a non-empty string`);
   }
-  if (token.length > MAX_TOKEN_LENGTH) throw new TokenInvalidError('token is too long');
-  let decoded: jwt.Jwt;
-  try {
-    decoded = jwt.verify(token, key.verifyKey, {
-      algorithms: [key.algorithm],
-      complete: true,
-      clockTimestamp: Math.floor(config.clock() / 1000),
-      clockTolerance: config.clockTolerance,
-      ignoreExpiration: options.ignoreExpiration === true,
-      ...(config.issuer === undefined ? {} : { issuer: config.issuer }),
-      ...(config.audience === undefined ? {} : { audience: config.audience }),
-    });
-  } catch (error) {
-    if (error instanceof jwt.TokenExpiredError) {
-      throw new TokenExpiredError('token has expired', { cause: error });
-    }
-    throw new TokenInvalidError('token is invalid', { cause: error });
+  if (token.length > MAX_TOKEN_LENGTH) throw invalid('token is too long');
+  const { typ, payload } = checkSignature(token, key);
+  if (typ !== key.typ) throw invalid('token is of the wrong type');
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    throw invalid('token payload is not an object');
   }
-  const { header, payload } = decoded;
-  if (header.typ !== typ) throw new TokenInvalidError('token is of the wrong type');
-  if (typeof payload !== 'object' || payload === null) throw new TokenInvalidError('token payload is not an object');
-  const { sub, sid, jti, iat, exp } = payload as Record<string, unknown>;
+  const claims = payload as Record<string, unknown>;
+  const { sub, sid, jti, iat, exp, nbf } = claims;
   if (typeof sub !== 'string' || typeof sid !== 'string' || typeof jti !== 'string'
-    || typeof iat !== 'number' || typeof exp !== 'number') {
-    throw new TokenInvalidError('token is missing required claims');
+    || typeof iat !== 'number' || typeof exp !== 'number' || (nbf !== undefined && typeof nbf !== 'number')) {
+    throw invalid('token is missing required claims');
   }
-  return payload as VerifiedClaims;
+  const now = Math.floor(config.clock() / 1000);
+  const tolerance = config.clockTolerance;
+  if (nbf !== undefined && nbf > now + tolerance) throw invalid('token is not valid yet');
+  if (options.ignoreExpiration !== true && now >= exp + tolerance) throw new TokenExpiredError('token has expired');
+  if (config.issuer !== undefined && claims.iss !== config.issuer) throw invalid();
+  if (config.audience !== undefined && claims.aud !== config.audience
+    && !(Array.isArray(claims.aud) && claims.aud.includes(config.audience))) {
+    throw invalid();
+  }
+  return claims as VerifiedClaims;
 }
 
 /** The caller's claims of a verified access token, without the package's own. */
 export function customClaims(payload: Record<string, unknown>): Claims {
-  const claims: Claims = {};
-  for (const [name, value] of Object.entries(payload)) {
-    if (!RESERVED_CLAIMS.has(name)) claims[name] = value;
-  }
-  return claims;
+  return Object.fromEntries(Object.entries(payload).filter(([name]) => !RESERVED_CLAIMS.has(name)));
 }

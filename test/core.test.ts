@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
 import {
@@ -135,6 +136,62 @@ describe('TokenAuth (core)', () => {
     it('rejects a token with the right typ but without sid', async () => {
       const token = jwt.sign({ sub: 'u', jti: 'j' }, ACCESS, { algorithm: 'HS256', expiresIn: 60, header: { alg: 'HS256', typ: 'at+jwt' } });
       expect((await rejection(() => auth.verifyAccessToken(token))).message).to.equal('token is missing required claims');
+    });
+  });
+
+  describe('verification, on the HMAC fast path and the general path alike', () => {
+    const b64 = (value: unknown): string => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+    /** Signs exactly the given header and payload segments by hand. */
+    const handSign = (header: unknown, payload: unknown, secret = ACCESS, hash = 'sha256'): string => {
+      const input = `${b64(header)}.${b64(payload)}`;
+      return `${input}.${createHmac(hash, secret).update(input).digest('base64url')}`;
+    };
+    const claims = { sub: 'u1', sid: 's1', jti: 'j1', iat: T0, exp: T0 + 60 };
+    const ours = { alg: 'HS256', typ: 'at+jwt' };
+
+    it('accepts a hand-signed token with our exact header (fast path) and with the keys reordered (general path)', () => {
+      expect(auth.verifyAccessToken(handSign(ours, claims)).userId).to.equal('u1');
+      expect(auth.verifyAccessToken(handSign({ typ: 'at+jwt', alg: 'HS256' }, claims)).userId).to.equal('u1');
+    });
+
+    const cases: Array<[string, () => string, string, string]> = [
+      ['one flipped signature character', () => {
+        const token = handSign(ours, claims);
+        return token.slice(0, -2) + (token.at(-2) === 'A' ? 'B' : 'A') + token.at(-1)!;
+      }, 'token_invalid', 'token is invalid'],
+      ['a signature with padding added', () => `${handSign(ours, claims)}=`, 'token_invalid', 'token is invalid'],
+      ['a fourth segment', () => `${handSign(ours, claims)}.x`, 'token_invalid', 'token is invalid'],
+      ['the refresh secret', () => handSign(ours, claims, REFRESH), 'token_invalid', 'token is invalid'],
+      ['HS512 in the header, signed with HS512', () => handSign({ alg: 'HS512', typ: 'at+jwt' }, claims, ACCESS, 'sha512'),
+        'token_invalid', 'token is invalid'],
+      ['alg none', () => `${b64({ alg: 'none', typ: 'at+jwt' })}.${b64(claims)}.`, 'token_invalid', 'token is invalid'],
+      ['no typ', () => handSign({ alg: 'HS256' }, claims), 'token_invalid', 'token is of the wrong type'],
+      ['a payload that is not JSON', () => handSign(ours, 'not json'), 'token_invalid', 'token is invalid'],
+      ['a payload that is an array', () => handSign(ours, [claims]), 'token_invalid', 'token payload is not an object'],
+      ['a string exp', () => handSign(ours, { ...claims, exp: String(T0 + 60) }), 'token_invalid', 'token is missing required claims'],
+      ['nbf in the future', () => handSign(ours, { ...claims, nbf: T0 + 1 }), 'token_invalid', 'token is not valid yet'],
+      ['exp reached', () => handSign(ours, { ...claims, exp: T0 }), 'token_expired', 'token has expired'],
+    ];
+
+    it('refuses each tampered, swapped or malformed token with its code', async () => {
+      for (const [name, make, code, message] of cases) {
+        const error = await rejection(() => auth.verifyAccessToken(make()));
+        expect(error.code, name).to.equal(code);
+        expect(error.message, name).to.equal(message);
+      }
+    });
+
+    it('takes aud as a string or an array containing ours', () => {
+      const strict = make({ audience: 'api' });
+      expect(strict.verifyAccessToken(handSign(ours, { ...claims, aud: ['other', 'api'] })).userId).to.equal('u1');
+      expect(() => strict.verifyAccessToken(handSign(ours, { ...claims, aud: ['other'] }))).to.throw('token is invalid');
+    });
+
+    it('keeps a "__proto__" claim as plain data', () => {
+      const token = handSign(ours, JSON.parse(`{"__proto__":{"admin":true},"sub":"u1","sid":"s","jti":"j","iat":${T0},"exp":${T0 + 60}}`));
+      const context = auth.verifyAccessToken(token);
+      expect(Object.getPrototypeOf(context.claims)).to.equal(Object.prototype);
+      expect((context.claims as { admin?: boolean }).admin).to.equal(undefined);
     });
   });
 
