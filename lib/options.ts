@@ -34,6 +34,7 @@ export interface Config {
   store: SessionStore;
   issuer: string | undefined;
   audience: string | undefined;
+  maxSessionsPerUser: number;
   clockTolerance: number;
   clock: () => number;
 }
@@ -137,7 +138,9 @@ function optionalString(value: unknown, name: string): string | undefined {
  */
 export function parseOptions(options: TokenAuthOptions): Config {
   if (!isObject(options)) throw new OptionError('createTokenAuth() needs an options object');
-  checkKeys(options, ['accessToken', 'refreshToken', 'store', 'issuer', 'audience', 'clockTolerance', 'clock'], '');
+  checkKeys(options, [
+    'accessToken', 'refreshToken', 'store', 'issuer', 'audience', 'maxSessionsPerUser', 'clockTolerance', 'clock',
+  ], '');
   const { accessToken, refreshToken, store } = options as unknown as Record<string, unknown>;
   if (!isObject(accessToken)) throw new OptionError('accessToken is required: { secret, ttl? }');
   if (!isObject(refreshToken)) throw new OptionError('refreshToken is required: { secret, ttl? }');
@@ -171,6 +174,10 @@ export function parseOptions(options: TokenAuthOptions): Config {
   if (!Number.isSafeInteger(clockTolerance) || clockTolerance < 0 || clockTolerance > 300) {
     throw new OptionError('clockTolerance must be a whole number of seconds from 0 to 300');
   }
+  const maxSessionsPerUser = options.maxSessionsPerUser ?? 100;
+  if (!Number.isSafeInteger(maxSessionsPerUser) || maxSessionsPerUser < 1 || maxSessionsPerUser > 10_000) {
+    throw new OptionError('maxSessionsPerUser must be a whole number from 1 to 10000');
+  }
   const clock = options.clock ?? Date.now;
   if (typeof clock !== 'function') throw new OptionError('clock must be a function returning milliseconds');
 
@@ -183,6 +190,7 @@ export function parseOptions(options: TokenAuthOptions): Config {
     store: store as unknown as SessionStore,
     issuer: optionalString(options.issuer, 'issuer'),
     audience: optionalString(options.audience, 'audience'),
+    maxSessionsPerUser,
     clockTolerance,
     clock,
   };

@@ -125,7 +125,7 @@ export class TokenAuth {
     await this.#store(() => this.#config.store.create({
       userId, sessionId, jti: current.jti, createdAt: now,
       refreshExpiresAt: current.expiresAt, expiresAt: now + maxLifetime, claims, meta,
-    }, now));
+    }, now, this.#config.maxSessionsPerUser));
     this.#emit('issued', { userId, sessionId, meta });
     return this.#pair(userId, sessionId, claims, current, now);
   }
@@ -173,7 +173,7 @@ export class TokenAuth {
    */
   async revoke(refreshToken: string): Promise<boolean> {
     const payload = verify(refreshToken, this.#config.refresh, this.#config, { ignoreExpiration: true, name: 'refreshToken' });
-    const existed = await this.#store(() => this.#config.store.revoke(payload.sub, payload.sid));
+    const existed = await this.#store(() => this.#config.store.revoke(payload.sub, payload.sid, this.#now()));
     this.#emit('revoked', { userId: payload.sub, sessionId: payload.sid, count: existed ? 1 : 0 });
     return existed;
   }
@@ -181,7 +181,7 @@ export class TokenAuth {
   /** Ends every session of a user (logout everywhere). Resolves how many ended. */
   async revokeAll(userId: string | number): Promise<number> {
     const id = normalizeUserId(userId);
-    const count = await this.#store(() => this.#config.store.revokeAll(id));
+    const count = await this.#store(() => this.#config.store.revokeAll(id, this.#now()));
     this.#emit('revoked', { userId: id, count });
     return count;
   }

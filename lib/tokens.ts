@@ -15,9 +15,13 @@ export const MAX_TOKEN_LENGTH = 8192;
 /** Claims no caller may set: the package owns them. */
 export const RESERVED_CLAIMS = new Set(['sub', 'sid', 'jti', 'iat', 'exp', 'nbf', 'iss', 'aud', 'typ']);
 
-/** 128 random bits, base64url: ids for sessions and tokens. */
+/**
+ * 96 random bits as 16 base64url characters: ids for sessions and tokens.
+ * They need to be unique, not secret (tokens are signed); short ids keep
+ * Redis memory per session low.
+ */
 export function newId(): string {
-  return randomBytes(16).toString('base64url');
+  return randomBytes(12).toString('base64url');
 }
 
 export interface VerifiedClaims {

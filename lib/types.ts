@@ -55,6 +55,11 @@ export interface TokenAuthOptions {
   issuer?: string;
   /** `aud` claim written and required. Default: none. */
   audience?: string;
+  /**
+   * Sessions one user may hold at once; a new login beyond it ends the
+   * user's least recently used session. Default `100`.
+   */
+  maxSessionsPerUser?: number;
   /** Seconds of clock skew tolerated when checking `exp`/`nbf`. Default `0`. */
   clockTolerance?: number;
   /** Current time in milliseconds. Default `Date.now`; for tests. */
@@ -142,17 +147,21 @@ export type RotateResult =
 
 /**
  * Where sessions live. Every method is one atomic step. Implementations must
- * reject (not resolve) when they cannot tell whether the step happened.
+ * reject (not resolve) when they cannot tell whether the step happened, and
+ * must settle promptly: the core puts no timeout of its own around them.
  */
 export interface SessionStore {
-  /** Store a new session and add it to the user's index. */
-  create(session: SessionRecord, now: number): Promise<void>;
+  /**
+   * Store a new session in the user's index, first dropping the user's least
+   * recently used sessions so that at most `maxSessions` remain.
+   */
+  create(session: SessionRecord, now: number, maxSessions: number): Promise<void>;
   /** Decide and apply one refresh; see `RotateResult`. */
   rotate(input: RotateInput): Promise<RotateResult>;
-  /** Delete one session. Resolves `true` if it existed. */
-  revoke(userId: string, sessionId: string): Promise<boolean>;
-  /** Delete every session of a user. Resolves how many there were. */
-  revokeAll(userId: string): Promise<number>;
+  /** Delete one session. Resolves `true` if it existed and had not expired. */
+  revoke(userId: string, sessionId: string, now: number): Promise<boolean>;
+  /** Delete every session of a user. Resolves how many live ones there were. */
+  revokeAll(userId: string, now: number): Promise<number>;
   /** Resolve if the store answers (health checks). */
   ping?(): Promise<void>;
 }

@@ -49,8 +49,8 @@ describe('TokenAuth (core)', () => {
       const access = decode(pair.accessToken);
       expect(access.header).to.deep.equal({ alg: 'HS256', typ: 'at+jwt' });
       expect(access.payload).to.include({ sub: '42', role: 'admin', iat: T0, exp: T0 + 900 });
-      expect(access.payload.sid).to.be.a('string').with.length(22);
-      expect(access.payload.jti).to.be.a('string').with.length(22);
+      expect(access.payload.sid).to.be.a('string').with.length(16);
+      expect(access.payload.jti).to.be.a('string').with.length(16);
       const refresh = decode(pair.refreshToken);
       expect(refresh.header).to.deep.equal({ alg: 'HS256', typ: 'rt+jwt' });
       expect(refresh.payload).to.have.all.keys('sub', 'sid', 'jti', 'iat', 'exp');
@@ -264,15 +264,17 @@ describe('TokenAuth (core)', () => {
   });
 
   describe('revoke and revokeAll', () => {
-    it('logs out one session, idempotently, even with an expired refresh token', async () => {
-      const pair = await auth.issue({ userId: 'u1' });
+    it('logs out one session, idempotently, even with an expired (genuine) refresh token', async () => {
+      const first = await auth.issue({ userId: 'u1' });
       const other = await auth.issue({ userId: 'u1' });
-      now = T0 + 8 * 86_400;
-      expect(await auth.revoke(pair.refreshToken)).to.equal(true);
-      expect(await auth.revoke(pair.refreshToken)).to.equal(false);
-      now = T0;
-      expect((await rejection(auth.refresh(pair.refreshToken))).code).to.equal('token_revoked');
-      expect((await auth.refresh(other.refreshToken)).tokenType).to.equal('Bearer');
+      now = T0 + 6 * 86_400;
+      const current = await auth.refresh(first.refreshToken);
+      now = T0 + 8 * 86_400; // first.refreshToken has expired; the session lives on in current
+      expect(await auth.revoke(first.refreshToken)).to.equal(true);
+      expect(await auth.revoke(first.refreshToken)).to.equal(false);
+      expect((await rejection(auth.refresh(current.refreshToken))).code).to.equal('token_revoked');
+      now = T0 + 6 * 86_400;
+      expect((await auth.refresh(other.refreshToken)).tokenType, 'the other session lives').to.equal('Bearer');
     });
 
     it('refuses a forged refresh token', async () => {

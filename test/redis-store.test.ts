@@ -96,22 +96,28 @@ describe('RedisSessionStore on a real redis-server', function () {
     expect(sent).to.have.length(1);
   });
 
-  it('keeps a hash per session and an index per user under one hash tag, all expiring', async () => {
+  it('keeps all of a user\'s sessions in one expiring key under the user\'s hash tag', async () => {
     const auth = makeAuth();
-    const pair = await auth.issue({
-      userId: 'u1', claims: { role: 'admin' }, meta: { ip: '203.0.113.5', userAgent: 'Mozilla/5.0' },
-    });
-    const sid = auth.verifyAccessToken(pair.accessToken).sessionId;
-    const keys = (await client.sendCommand(['KEYS', `${prefix}*`]) as string[]).sort();
-    expect(keys).to.deep.equal([`${prefix}{u1}:i`, `${prefix}{u1}:s:${sid}`]);
-    const hash = await client.hGetAll(`${prefix}{u1}:s:${sid}`);
-    expect(Object.keys(hash).sort()).to.deep.equal(['a', 'c', 'e', 'i', 'j', 'k', 'l', 'r', 'u', 'x']);
-    expect(hash).to.include({ u: 'u1', i: '203.0.113.5', a: 'Mozilla/5.0', k: '{"role":"admin"}' });
-    const ttl = await client.ttl(`${prefix}{u1}:s:${sid}`);
-    expect(ttl).to.be.within(7 * 86_400 - 2, 7 * 86_400);
-    expect(await client.ttl(`${prefix}{u1}:i`)).to.be.within(7 * 86_400 - 2, 7 * 86_400);
-    expect(await client.zScore(`${prefix}{u1}:i`, sid)).to.equal(Number(hash.e));
-    await auth.revokeAll('u1');
+    const meta = { ip: '203.0.113.5', userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36' };
+    const first = await auth.issue({ userId: 'u1', claims: { role: 'admin' }, meta });
+    const second = await auth.issue({ userId: 'u1', meta: {} });
+    const rotated = await auth.refresh(first.refreshToken);
+    const key = `${prefix}{u1}`;
+    expect(await client.sendCommand(['KEYS', `${prefix}*`])).to.deep.equal([key]);
+    const inspect = "return cjson.encode(cmsgpack.unpack(redis.call('GET', KEYS[1])))";
+    const sessions = JSON.parse(await client.sendCommand<string>(['EVAL', inspect, '1', key])) as Record<string, unknown[]>;
+    const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as
+      { sid: string; jti: string; iat: number; exp: number };
+    const one = claimsOf(rotated.refreshToken);
+    const was = claimsOf(first.refreshToken);
+    const two = claimsOf(second.refreshToken);
+    expect(Object.keys(sessions).sort()).to.deep.equal([one.sid, two.sid].sort());
+    expect(sessions[one.sid]).to.deep.equal([
+      one.jti, was.jti, one.iat, one.iat, was.iat, one.exp, was.iat + 30 * 86_400, meta.ip, meta.userAgent, '{"role":"admin"}',
+    ]);
+    expect(sessions[two.sid]).to.deep.equal([two.jti, '', two.iat, two.iat, two.iat, two.exp, two.iat + 30 * 86_400, '', '', '']);
+    expect(await client.ttl(key)).to.be.within(7 * 86_400 - 2, 7 * 86_400);
+    expect(await auth.revokeAll('u1')).to.equal(2);
     expect(await client.sendCommand(['KEYS', `${prefix}*`])).to.deep.equal([]);
   });
 
@@ -126,8 +132,8 @@ describe('RedisSessionStore on a real redis-server', function () {
     await auth.refresh(next.refreshToken);
     expect(sent.map((args) => args[0])).to.deep.equal(['EVALSHA']);
 
-    const { sessionId } = auth.verifyAccessToken(pair.accessToken);
-    await client.set(`${prefix}{u1}:s:${sessionId}`, 'not a hash');
+    await client.sendCommand(['DEL', `${prefix}{u1}`]);
+    await client.sendCommand(['HSET', `${prefix}{u1}`, 'not', 'a string']);
     sent = [];
     let error: unknown;
     try {

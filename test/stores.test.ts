@@ -20,7 +20,7 @@ async function cleanup(client: Client, prefix: string): Promise<void> {
   do {
     const [next, keys] = await client.sendCommand(['SCAN', cursor, 'MATCH', `${prefix}*`, 'COUNT', '1000']) as [string, string[]];
     if (keys.length > 0) await client.sendCommand(['DEL', ...keys]);
-    cursor = String(next);
+    cursor = next;
   } while (cursor !== '0');
 }
 
@@ -38,8 +38,8 @@ describe('MemorySessionStore', () => {
       refreshExpiresAt: base + ttl, expiresAt: base + 1000, claims: {}, meta: {},
     });
     try {
-      await store.create(record('short', 10), base);
-      await store.create(record('long', 100), base);
+      await store.create(record('short', 10), base, 100);
+      await store.create(record('long', 100), base, 100);
       await new Promise((resolve) => setTimeout(resolve, 20));
       expect(store.size, 'nothing has expired yet by the core\'s clock').to.equal(2);
       await store.rotate({ userId: 'u', sessionId: 'long', jti: 'j-long', nextJti: 'n', now: base + 10, ttl: 100, grace: 0 });
@@ -56,10 +56,10 @@ describe('MemorySessionStore', () => {
 });
 
 const clients: Array<[string, (url: string) => Client]> = [
-  ['node-redis v4 (RESP2)', (url) => createClient4({ url }) as unknown as Client],
-  ['node-redis v5 (RESP2)', (url) => createClient5({ url }) as unknown as Client],
-  ['node-redis v5 (RESP3)', (url) => createClient5({ url, RESP: 3 }) as unknown as Client],
-  ['node-redis v6 (RESP3 by default)', (url) => createClient6({ url }) as unknown as Client],
+  ['node-redis v4 (RESP2)', (url) => createClient4({ url })],
+  ['node-redis v5 (RESP2)', (url) => createClient5({ url })],
+  ['node-redis v5 (RESP3)', (url) => createClient5({ url, RESP: 3 })],
+  ['node-redis v6 (RESP3 by default)', (url) => createClient6({ url })],
 ];
 
 describe('RedisSessionStore', function () {

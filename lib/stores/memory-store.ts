@@ -13,6 +13,10 @@ interface Entry {
   meta: SessionMeta;
 }
 
+function expired(entry: Entry, now: number): boolean {
+  return entry.refreshExpiresAt <= now || entry.expiresAt <= now;
+}
+
 export interface MemorySessionStoreOptions {
   /**
    * Milliseconds between sweeps of expired sessions. Default `60000`. The
@@ -48,9 +52,10 @@ export class MemorySessionStore implements SessionStore {
     return this.#sessions.size;
   }
 
-  async create(session: SessionRecord, now: number): Promise<void> {
+  async create(session: SessionRecord, now: number, maxSessions: number): Promise<void> {
     this.#now = Math.max(this.#now, now);
     this.#sweepUser(session.userId, now);
+    this.#evict(session.userId, maxSessions - 1);
     this.#sessions.set(session.sessionId, {
       userId: session.userId,
       jti: session.jti,
@@ -73,7 +78,7 @@ export class MemorySessionStore implements SessionStore {
     this.#now = Math.max(this.#now, now);
     const entry = this.#sessions.get(sessionId);
     if (!entry || entry.userId !== userId) return { status: 'unknown' };
-    if (entry.refreshExpiresAt <= now || entry.expiresAt <= now) {
+    if (expired(entry, now)) {
       this.#delete(sessionId, entry.userId);
       return { status: 'unknown' };
     }
@@ -99,19 +104,24 @@ export class MemorySessionStore implements SessionStore {
     };
   }
 
-  async revoke(userId: string, sessionId: string): Promise<boolean> {
+  async revoke(userId: string, sessionId: string, now: number): Promise<boolean> {
     const entry = this.#sessions.get(sessionId);
     if (!entry || entry.userId !== userId) return false;
     this.#delete(sessionId, userId);
-    return true;
+    return !expired(entry, now);
   }
 
-  async revokeAll(userId: string): Promise<number> {
+  async revokeAll(userId: string, now: number): Promise<number> {
     const ids = this.#byUser.get(userId);
     if (!ids) return 0;
-    for (const id of ids) this.#sessions.delete(id);
+    let live = 0;
+    for (const id of ids) {
+      const entry = this.#sessions.get(id);
+      if (entry && !expired(entry, now)) live += 1;
+      this.#sessions.delete(id);
+    }
     this.#byUser.delete(userId);
-    return ids.size;
+    return live;
   }
 
   async ping(): Promise<void> {}
@@ -133,13 +143,22 @@ export class MemorySessionStore implements SessionStore {
   #sweepUser(userId: string, now: number): void {
     for (const id of this.#byUser.get(userId) ?? []) {
       const entry = this.#sessions.get(id);
-      if (!entry || entry.refreshExpiresAt <= now) this.#delete(id, userId);
+      if (!entry || expired(entry, now)) this.#delete(id, userId);
     }
+  }
+
+  /** Drops the user's least recently used sessions until at most `keep` remain (ties: lowest id). */
+  #evict(userId: string, keep: number): void {
+    const ids = this.#byUser.get(userId);
+    if (!ids || ids.size <= keep) return;
+    const byUse = [...ids].sort((a, b) =>
+      this.#sessions.get(a)!.lastUsedAt - this.#sessions.get(b)!.lastUsedAt || (a < b ? -1 : 1));
+    for (const id of byUse.slice(0, ids.size - keep)) this.#delete(id, userId);
   }
 
   #sweep(): void {
     for (const [id, entry] of this.#sessions) {
-      if (entry.refreshExpiresAt <= this.#now) this.#delete(id, entry.userId);
+      if (expired(entry, this.#now)) this.#delete(id, entry.userId);
     }
   }
 }

@@ -27,10 +27,10 @@ function fail(message: string): never {
 }
 
 /**
- * Sessions in Redis: a hash per session and a sorted-set index per user,
- * under one hash tag per user. Every operation is one Lua script run with
- * EVALSHA (EVAL only after a NOSCRIPT), so each is one round trip and atomic.
- * Replies are read the same under RESP2 and RESP3.
+ * Sessions in Redis: one key per user holding all of that user's sessions
+ * (see scripts.ts for the layout). Every operation is one Lua script run
+ * with EVALSHA (EVAL only after a NOSCRIPT), so each is one round trip and
+ * atomic. Replies are read the same under RESP2 and RESP3.
  */
 export class RedisSessionStore implements SessionStore {
   readonly #send: SendCommand;
@@ -53,8 +53,9 @@ export class RedisSessionStore implements SessionStore {
     this.#prefix = prefix;
   }
 
-  #tag(userId: string): string {
-    return `${this.#prefix}{${userId}}:`;
+  /** The user's one key; `{userId}` is its Redis Cluster hash tag. */
+  #key(userId: string): string {
+    return `${this.#prefix}{${userId}}`;
   }
 
   /** EVALSHA; on NOSCRIPT only (Redis restarted or flushed its scripts), EVAL once. */
@@ -68,20 +69,17 @@ export class RedisSessionStore implements SessionStore {
     }
   }
 
-  async create(session: SessionRecord, now: number): Promise<void> {
-    const tag = this.#tag(session.userId);
+  async create(session: SessionRecord, now: number, maxSessions: number): Promise<void> {
     const claims = Object.keys(session.claims).length === 0 ? '' : JSON.stringify(session.claims);
-    await this.#run(scripts.create, [`${tag}s:${session.sessionId}`, `${tag}i`], [
-      session.sessionId, String(now), session.jti, session.userId, String(session.createdAt),
-      String(session.refreshExpiresAt), String(session.expiresAt), claims,
-      session.meta.ip ?? '', session.meta.userAgent ?? '',
+    await this.#run(scripts.create, [this.#key(session.userId)], [
+      session.sessionId, String(now), session.jti, String(session.createdAt), String(session.refreshExpiresAt),
+      String(session.expiresAt), claims, session.meta.ip ?? '', session.meta.userAgent ?? '', String(maxSessions),
     ]);
   }
 
   async rotate(input: RotateInput): Promise<RotateResult> {
-    const tag = this.#tag(input.userId);
-    const reply = await this.#run(scripts.rotate, [`${tag}s:${input.sessionId}`, `${tag}i`], [
-      input.jti, input.nextJti, String(input.now), String(input.ttl), String(input.grace), input.sessionId,
+    const reply = await this.#run(scripts.rotate, [this.#key(input.userId)], [
+      input.sessionId, input.jti, input.nextJti, String(input.now), String(input.ttl), String(input.grace),
     ]);
     if (!Array.isArray(reply)) throw new StoreUnavailableError('unexpected reply from Redis');
     const [status, jti, issuedAt, expiresAt, claims] = reply.map(String);
@@ -89,22 +87,19 @@ export class RedisSessionStore implements SessionStore {
       return {
         status,
         current: { jti: jti!, issuedAt: Number(issuedAt), expiresAt: Number(expiresAt) },
-        claims: JSON.parse(claims!) as Claims,
+        claims: claims ? JSON.parse(claims) as Claims : {},
       };
     }
     if (status === 'reused' || status === 'unknown') return { status };
     throw new StoreUnavailableError('unexpected reply from Redis');
   }
 
-  async revoke(userId: string, sessionId: string): Promise<boolean> {
-    const tag = this.#tag(userId);
-    const reply = await this.#run(scripts.revoke, [`${tag}s:${sessionId}`, `${tag}i`], [sessionId]);
-    return Number(reply) > 0;
+  async revoke(userId: string, sessionId: string, now: number): Promise<boolean> {
+    return Number(await this.#run(scripts.revoke, [this.#key(userId)], [sessionId, String(now)])) > 0;
   }
 
-  async revokeAll(userId: string): Promise<number> {
-    const tag = this.#tag(userId);
-    return Number(await this.#run(scripts.revokeAll, [`${tag}i`], [`${tag}s:`]));
+  async revokeAll(userId: string, now: number): Promise<number> {
+    return Number(await this.#run(scripts.revokeAll, [this.#key(userId)], [String(now)]));
   }
 
   async ping(): Promise<void> {

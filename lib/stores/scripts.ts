@@ -2,96 +2,109 @@ import { createHash } from 'node:crypto';
 
 /**
  * The Lua run by `RedisSessionStore`: every read-then-write is one script,
- * one round trip, atomic. Keys of one user share a hash tag, so a Redis
- * Cluster runs each script on one node.
+ * one round trip, atomic.
  *
- * Session hash fields: u user id, j current jti, p previous jti, r when the
- * current jti was issued (= when the previous was rotated out), l last used,
- * c created, e current refresh expiry, x absolute expiry, k claims (JSON,
- * absent when empty), i IP, a user agent. Times are Unix seconds.
- * The user index is a sorted set of session ids scored by refresh expiry.
+ * Layout: one string key per user, `<prefix>{<userId>}`, holding a
+ * MessagePack map from session id to an array:
+ *   1 current jti, 2 previous jti ('' before the first rotation),
+ *   3 when the current jti was issued (= when the previous was rotated out),
+ *   4 last used, 5 created, 6 current refresh expiry, 7 absolute expiry,
+ *   8 IP, 9 user agent, 10 claims as JSON ('' when none).
+ * Times are Unix seconds. The map is the per-user index (logout-all is one
+ * DEL); the key expires with its longest-lived session, and expired sessions
+ * are dropped whenever the key is written. One key per user keeps memory low
+ * (a hash per session would fall out of Redis's compact encoding as soon as
+ * a user agent passes 64 bytes) and needs one slot in a Redis Cluster.
  */
-
-/** Keeps the index alive as long as its longest-lived session. */
-const touchIndex = `
-local function touch_index(idx, now)
-  local top = redis.call('ZRANGE', idx, -1, -1, 'WITHSCORES')
-  if top[2] then redis.call('EXPIRE', idx, math.max(1, tonumber(top[2]) - now)) end
+const prelude = `
+local function load(key, now)
+  local sessions, count = {}, 0
+  local raw = redis.call('GET', key)
+  if raw then
+    for sid, s in pairs(cmsgpack.unpack(raw)) do
+      if s[6] > now and s[7] > now then
+        sessions[sid] = s
+        count = count + 1
+      end
+    end
+  end
+  return sessions, count
 end
-local function drop(key, idx, sid)
-  redis.call('DEL', key)
-  redis.call('ZREM', idx, sid)
+local function save(key, sessions, now)
+  local last = 0
+  for _, s in pairs(sessions) do
+    if s[6] > last then last = s[6] end
+  end
+  if last <= now then
+    redis.call('DEL', key)
+  else
+    redis.call('SET', key, cmsgpack.pack(sessions), 'EX', last - now)
+  end
 end
 `;
 
-/** KEYS: session, index. ARGV: sid, now, jti, userId, createdAt, refreshExp, expiresAt, claims, ip, ua. */
-const create = `${touchIndex}
+/**
+ * KEYS: user key. ARGV: sid, now, jti, createdAt, refreshExp, expiresAt,
+ * claims, ip, ua, max sessions. Drops the least recently used sessions beyond
+ * the limit. Returns how many sessions the user has now.
+ */
+const create = `${prelude}
 local now = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-local fields = { 'u', ARGV[4], 'j', ARGV[3], 'r', ARGV[2], 'l', ARGV[2], 'c', ARGV[5], 'e', ARGV[6], 'x', ARGV[7] }
-local optional = { k = ARGV[8], i = ARGV[9], a = ARGV[10] }
-for name, value in pairs(optional) do
-  if value ~= '' then fields[#fields + 1] = name; fields[#fields + 1] = value end
+local sessions, count = load(KEYS[1], now)
+while count >= tonumber(ARGV[10]) do
+  local oldest, used
+  for sid, s in pairs(sessions) do
+    if not used or s[4] < used or (s[4] == used and sid < oldest) then oldest, used = sid, s[4] end
+  end
+  sessions[oldest] = nil
+  count = count - 1
 end
-redis.call('HSET', KEYS[1], unpack(fields))
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[6]) - now)
-redis.call('ZADD', KEYS[2], ARGV[6], ARGV[1])
-touch_index(KEYS[2], now)
+sessions[ARGV[1]] = { ARGV[3], '', now, now, tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[8], ARGV[9], ARGV[7] }
+save(KEYS[1], sessions, now)
+return count + 1
+`;
+
+/**
+ * KEYS: user key. ARGV: sid, presented jti, next jti, now, ttl, grace.
+ * Returns {status, jti, issuedAt, expiresAt, claims} or {status}.
+ */
+const rotate = `${prelude}
+local now = tonumber(ARGV[4])
+local sessions = load(KEYS[1], now)
+local s = sessions[ARGV[1]]
+if not s then return { 'unknown' } end
+local status
+if s[1] == ARGV[2] then
+  status = 'rotated'
+  s[2], s[1], s[3] = s[1], ARGV[3], now
+  s[6] = math.min(now + tonumber(ARGV[5]), s[7])
+elseif s[2] == ARGV[2] and tonumber(ARGV[6]) > 0 and now - s[3] <= tonumber(ARGV[6]) then
+  status = 'grace'
+else
+  sessions[ARGV[1]] = nil
+  save(KEYS[1], sessions, now)
+  return { 'reused' }
+end
+s[4] = now
+save(KEYS[1], sessions, now)
+return { status, s[1], tostring(s[3]), tostring(s[6]), s[10] }
+`;
+
+/** KEYS: user key. ARGV: sid, now. Returns 1 if the session existed. */
+const revoke = `${prelude}
+local now = tonumber(ARGV[2])
+local sessions = load(KEYS[1], now)
+if not sessions[ARGV[1]] then return 0 end
+sessions[ARGV[1]] = nil
+save(KEYS[1], sessions, now)
 return 1
 `;
 
-/**
- * KEYS: session, index. ARGV: presented jti, next jti, now, ttl, grace, sid.
- * Returns {status, jti, issuedAt, expiresAt, claims} or {status}.
- */
-const rotate = `${touchIndex}
-local now = tonumber(ARGV[3])
-local s = redis.call('HMGET', KEYS[1], 'j', 'p', 'r', 'e', 'x', 'k')
-if not s[1] then
-  redis.call('ZREM', KEYS[2], ARGV[6])
-  return { 'unknown' }
-end
-local x = tonumber(s[5])
-if tonumber(s[4]) <= now or x <= now then
-  drop(KEYS[1], KEYS[2], ARGV[6])
-  return { 'unknown' }
-end
-local claims = s[6] or '{}'
-if s[1] == ARGV[1] then
-  local e = math.min(now + tonumber(ARGV[4]), x)
-  redis.call('HSET', KEYS[1], 'j', ARGV[2], 'p', ARGV[1], 'r', ARGV[3], 'l', ARGV[3], 'e', e)
-  redis.call('EXPIRE', KEYS[1], e - now)
-  redis.call('ZADD', KEYS[2], e, ARGV[6])
-  touch_index(KEYS[2], now)
-  return { 'rotated', ARGV[2], ARGV[3], tostring(e), claims }
-end
-local grace = tonumber(ARGV[5])
-if s[2] == ARGV[1] and grace > 0 and now - tonumber(s[3]) <= grace then
-  redis.call('HSET', KEYS[1], 'l', ARGV[3])
-  return { 'grace', s[1], s[3], s[4], claims }
-end
-drop(KEYS[1], KEYS[2], ARGV[6])
-return { 'reused' }
-`;
-
-/** KEYS: session, index. ARGV: sid. Returns 1 if the session existed. */
-const revoke = `
-local n = redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-return n
-`;
-
-/**
- * KEYS: index. ARGV: the user's session key prefix. Returns how many sessions
- * existed. The session keys share the index's hash tag (same cluster slot).
- */
-const revokeAll = `
-local n = 0
-for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  n = n + redis.call('DEL', ARGV[1] .. sid)
-end
+/** KEYS: user key. ARGV: now. Returns how many live sessions there were. */
+const revokeAll = `${prelude}
+local _, count = load(KEYS[1], tonumber(ARGV[1]))
 redis.call('DEL', KEYS[1])
-return n
+return count
 `;
 
 export interface Script {

@@ -32,7 +32,7 @@ export function storeContract(makeStore: () => Promise<StoreFixture>): void {
       refreshExpiresAt: now + TTL, expiresAt: now + 10 * TTL, claims: { role: 'admin' },
       meta: { ip: '203.0.113.7', userAgent: 'Mozilla/5.0 (test)' }, ...over,
     };
-    await store.create(record, record.createdAt);
+    await store.create(record, record.createdAt, 100);
     return record;
   }
 
@@ -118,15 +118,15 @@ export function storeContract(makeStore: () => Promise<StoreFixture>): void {
   it('revokes one session, idempotently', async () => {
     const s = await session();
     const other = await session({ userId: s.userId });
-    expect(await store.revoke(s.userId, s.sessionId)).to.equal(true);
-    expect(await store.revoke(s.userId, s.sessionId)).to.equal(false);
+    expect(await store.revoke(s.userId, s.sessionId, now)).to.equal(true);
+    expect(await store.revoke(s.userId, s.sessionId, now)).to.equal(false);
     expect((await rotate(s, s.jti)).status).to.equal('unknown');
     expect((await rotate(other, other.jti)).status, 'the user\'s other session lives').to.equal('rotated');
   });
 
   it('does not revoke a session through another user id', async () => {
     const s = await session();
-    expect(await store.revoke('someone-else', s.sessionId)).to.equal(false);
+    expect(await store.revoke('someone-else', s.sessionId, now)).to.equal(false);
     expect((await rotate(s, s.jti)).status).to.equal('rotated');
   });
 
@@ -135,13 +135,40 @@ export function storeContract(makeStore: () => Promise<StoreFixture>): void {
     const a2 = await session({ userId: a.userId });
     const a3 = await session({ userId: a.userId });
     const b = await session();
-    await store.revoke(a.userId, a3.sessionId);
-    expect(await store.revokeAll(a.userId)).to.equal(2);
+    await store.revoke(a.userId, a3.sessionId, now);
+    expect(await store.revokeAll(a.userId, now)).to.equal(2);
     expect((await rotate(a, a.jti)).status).to.equal('unknown');
     expect((await rotate(a2, a2.jti)).status).to.equal('unknown');
     expect((await rotate(b, b.jti)).status).to.equal('rotated');
-    expect(await store.revokeAll(a.userId)).to.equal(0);
-    expect(await store.revokeAll('nobody')).to.equal(0);
+    expect(await store.revokeAll(a.userId, now)).to.equal(0);
+    expect(await store.revokeAll('nobody', now)).to.equal(0);
+  });
+
+  it('drops the least recently used sessions beyond the limit when a new one starts', async () => {
+    const userId = id('user');
+    const limited = async (sessionId: string, at: number, max: number): Promise<SessionRecord> => {
+      const record: SessionRecord = {
+        userId, sessionId, jti: `${sessionId}-jti`, createdAt: at, refreshExpiresAt: at + TTL,
+        expiresAt: at + 10 * TTL, claims: {}, meta: {},
+      };
+      await store.create(record, at, max);
+      return record;
+    };
+    const a = await limited('a', now, 2);
+    const b = await limited('b', now + 1, 2);
+    await rotate(a, a.jti, { nextJti: 'a-2', now: now + 2 }); // a is now the more recently used
+    const c = await limited('c', now + 3, 2);
+    expect((await rotate(b, b.jti, { now: now + 4 })).status, 'b was least recently used').to.equal('unknown');
+    expect((await rotate(a, 'a-2', { now: now + 4 })).status).to.equal('rotated');
+    expect((await rotate(c, c.jti, { now: now + 4 })).status).to.equal('rotated');
+    expect(await store.revokeAll(userId, now + 5)).to.equal(2);
+  });
+
+  it('does not count expired sessions as revoked', async () => {
+    const s = await session();
+    const t = await session({ userId: s.userId, refreshExpiresAt: now + 2 * TTL });
+    expect(await store.revoke(s.userId, s.sessionId, now + TTL)).to.equal(false);
+    expect(await store.revokeAll(t.userId, now + TTL)).to.equal(1);
   });
 
   it('lets exactly one of many concurrent rotations of one token win', async () => {
