@@ -29,7 +29,7 @@ function keyConfig(keys: Omit<KeyConfig, 'ttl' | 'typ' | 'header' | 'hmac'>, ttl
 
 /** The complete internal configuration: nothing optional but iss/aud. */
 export interface Config {
-  access: KeyConfig;
+  access: KeyConfig & { cacheSize: number };
   refresh: KeyConfig & { maxLifetime: number; grace: number };
   store: SessionStore;
   issuer: string | undefined;
@@ -144,11 +144,17 @@ export function parseOptions(options: TokenAuthOptions): Config {
   const { accessToken, refreshToken, store } = options as unknown as Record<string, unknown>;
   if (!isObject(accessToken)) throw new OptionError('accessToken is required: { secret, ttl? }');
   if (!isObject(refreshToken)) throw new OptionError('refreshToken is required: { secret, ttl? }');
-  checkKeys(accessToken, ['secret', 'privateKey', 'algorithm', 'ttl'], 'accessToken.');
+  checkKeys(accessToken, ['secret', 'privateKey', 'algorithm', 'ttl', 'cacheSize'], 'accessToken.');
   checkKeys(refreshToken, ['secret', 'algorithm', 'ttl', 'maxLifetime', 'reuseGrace'], 'refreshToken.');
 
-  const access = keyConfig(
-    accessKeys(accessToken), parseDuration(accessToken.ttl as Duration | undefined, 15 * 60, 'accessToken.ttl'), ACCESS_TYP);
+  const cacheSize = accessToken.cacheSize ?? 10_000;
+  if (!Number.isSafeInteger(cacheSize) || (cacheSize as number) < 0 || (cacheSize as number) > 1_000_000) {
+    throw new OptionError('accessToken.cacheSize must be a whole number from 0 to 1000000');
+  }
+  const access = {
+    ...keyConfig(accessKeys(accessToken), parseDuration(accessToken.ttl as Duration | undefined, 15 * 60, 'accessToken.ttl'), ACCESS_TYP),
+    cacheSize: cacheSize as number,
+  };
   const refreshAlgorithm = algorithmOf<HmacAlgorithm>(
     refreshToken.algorithm, isHmac, 'HS256', 'refreshToken.algorithm');
   const refreshKey = secretKey(refreshToken.secret as Secret | undefined, refreshAlgorithm, 'refreshToken.secret');

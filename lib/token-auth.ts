@@ -1,4 +1,7 @@
-import { StoreUnavailableError, TokenPairError, RefreshReusedError, TokenRevokedError } from './errors.js';
+import {
+  RefreshReusedError, StoreUnavailableError, TokenExpiredError, TokenPairError, TokenRevokedError,
+} from './errors.js';
+import { TokenCache } from './token-cache.js';
 import { parseOptions, type Config } from './options.js';
 import { RESERVED_CLAIMS, customClaims, newId, sign, verify } from './tokens.js';
 import type {
@@ -47,9 +50,11 @@ export function normalizeMeta(meta: SessionMeta | undefined): SessionMeta {
 export class TokenAuth {
   readonly #config: Config;
   readonly #listeners = new Map<TokenAuthEventName, Set<Listener<never>>>();
+  readonly #cache: TokenCache;
 
   constructor(options: TokenAuthOptions) {
     this.#config = parseOptions(options);
+    this.#cache = new TokenCache(this.#config.access.cacheSize);
   }
 
   /** Seconds an access token lives; what `expiresIn` reports. */
@@ -132,11 +137,19 @@ export class TokenAuth {
 
   /**
    * Verifies an access token by signature and claims alone (no store) and
-   * returns who it belongs to. Throws `TokenExpiredError`/`TokenInvalidError`.
+   * returns who it belongs to, frozen. Throws `TokenExpiredError`/
+   * `TokenInvalidError`. A token verified before is answered from a small
+   * cache (see `accessToken.cacheSize`), its expiry checked again each time.
    */
   verifyAccessToken(token: string): AuthContext {
+    const cached = this.#cache.get(token);
+    if (cached !== undefined) {
+      if (this.#now() < cached.exp + this.#config.clockTolerance) return cached.context;
+      this.#cache.delete(token);
+      throw new TokenExpiredError('token has expired');
+    }
     const payload = verify(token, this.#config.access, this.#config);
-    return { userId: payload.sub, sessionId: payload.sid, claims: customClaims(payload) };
+    return this.#cache.set(token, { userId: payload.sub, sessionId: payload.sid, claims: customClaims(payload) }, payload.exp);
   }
 
   /**

@@ -24,6 +24,12 @@ export interface AccessTokenOptions {
   algorithm?: HmacAlgorithm | AsymmetricAlgorithm;
   /** Lifetime. Default `'15m'`. Access tokens cannot be revoked, so keep it short. */
   ttl?: Duration;
+  /**
+   * How many verified access tokens to remember, so that a client's repeat
+   * requests skip the signature check. Default `10000` (a few MB at most);
+   * `0` disables it. Expiry is still checked at every use.
+   */
+  cacheSize?: number;
 }
 
 export interface RefreshTokenOptions {

@@ -111,6 +111,41 @@ describe('TokenAuth (core)', () => {
       expect(error.message).to.equal('token has expired');
     });
 
+    it('answers a repeated token from its cache yet still expires it at the exact second', async () => {
+      for (const cacheSize of [10_000, 0]) {
+        const checker = make({ accessToken: { secret: ACCESS, ttl: '15m', cacheSize } });
+        now = T0;
+        const pair = await checker.issue({ userId: 'u1' });
+        const first = checker.verifyAccessToken(pair.accessToken);
+        now = T0 + 899;
+        const again = checker.verifyAccessToken(pair.accessToken);
+        expect(again, `cacheSize ${cacheSize}`).to.deep.equal(first);
+        expect(again === first, `cacheSize ${cacheSize}: same object only from the cache`).to.equal(cacheSize > 0);
+        now = T0 + 900;
+        expect((await rejection(() => checker.verifyAccessToken(pair.accessToken))).code, `cacheSize ${cacheSize}`)
+          .to.equal('token_expired');
+        now = T0 + 899;
+        expect(checker.verifyAccessToken(pair.accessToken).userId, 'a clock going back finds it valid again').to.equal('u1');
+      }
+    });
+
+    it('returns a frozen context, since requests share it', async () => {
+      const pair = await auth.issue({ userId: 'u1', claims: { role: 'admin', teams: [1] } });
+      const context = auth.verifyAccessToken(pair.accessToken);
+      expect(Object.isFrozen(context)).to.equal(true);
+      expect(() => { (context.claims as { role: string }).role = 'root'; }).to.throw(TypeError);
+      expect(() => { (context.claims.teams as number[]).push(2); }).to.throw(TypeError);
+      expect(auth.verifyAccessToken(pair.accessToken).claims).to.deep.equal({ role: 'admin', teams: [1] });
+    });
+
+    it('never caches a token that failed', async () => {
+      const pair = await auth.issue({ userId: 'u1' });
+      const tampered = pair.accessToken.slice(0, -1) + (pair.accessToken.endsWith('A') ? 'B' : 'A');
+      for (let i = 0; i < 2; i++) {
+        expect((await rejection(() => auth.verifyAccessToken(tampered))).code).to.equal('token_invalid');
+      }
+    });
+
     it('honours clockTolerance', async () => {
       const tolerant = make({ clockTolerance: 30 });
       const pair = await tolerant.issue({ userId: 'u1' });

@@ -55,6 +55,8 @@ describe('createTokenAuth options', () => {
     ['not a store', (o) => (o.store = {} as never), 'store must be a session store'],
     ['bad issuer', (o) => (o.issuer = ''), 'issuer must be a non-empty string'],
     ['bad clockTolerance', (o) => (o.clockTolerance = -1), 'clockTolerance must be'],
+    ['bad cacheSize', (o) => (o.accessToken.cacheSize = -1), 'accessToken.cacheSize must be a whole number from 0 to 1000000'],
+    ['bad maxSessionsPerUser', (o) => (o.maxSessionsPerUser = 0), 'maxSessionsPerUser must be a whole number from 1 to 10000'],
     ['secret and privateKey', (o) => (o.accessToken.privateKey = 'pem'), 'either secret or privateKey'],
   ];
 
