@@ -89,6 +89,7 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
   const ownClient: RedisClient | undefined = redis?.url === undefined ? undefined : await connectRedis(redis.url, logger);
   const client = redis?.client ?? ownClient;
   let memorySessions: MemorySessionStore | undefined;
+  let passwords: Passwords | undefined;
   const limiters: Limiter[] = [];
   let closed = false;
   /** Stops timers and closes the connection opened here; safe to call twice. */
@@ -97,6 +98,7 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
     closed = true;
     for (const limiter of limiters) limiter.close();
     memorySessions?.close();
+    await passwords?.close();
     if (ownClient?.isOpen) await ownClient.close();
   };
   try {
@@ -131,7 +133,7 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
       login: limit('login', loginRateLimit).handler,
       refresh: limit('refresh', refreshRateLimit).handler,
     };
-    const passwords = new Passwords(bcryptCost);
+    passwords = new Passwords(bcryptCost);
     await passwords.ready();
     const storeKind = client ? 'redis' : 'memory';
 

@@ -3,7 +3,7 @@
  * comparing in a way that does not reveal which emails have accounts.
  */
 import { randomBytes } from 'node:crypto';
-import bcrypt from 'bcryptjs';
+import { BcryptPool } from './bcrypt-pool.js';
 import { AppError } from './errors.js';
 
 export const PASSWORD_MIN_CHARACTERS = 8;
@@ -54,12 +54,13 @@ export function parseCredentials(body: unknown, purpose: 'register' | 'login'): 
  */
 export class Passwords {
   readonly #cost: number;
+  readonly #pool = new BcryptPool();
   /** A hash of a random password nobody knows, at the same cost as real ones. */
   readonly #dummy: Promise<string>;
 
   constructor(cost: number) {
     this.#cost = cost;
-    this.#dummy = bcrypt.hash(randomBytes(16).toString('hex'), cost);
+    this.#dummy = this.#pool.hash(randomBytes(16).toString('hex'), cost);
   }
 
   /** Resolves once the dummy hash is ready (so the first login is not slower). */
@@ -67,8 +68,14 @@ export class Passwords {
     await this.#dummy;
   }
 
+  /** Hashes on a worker thread (see bcrypt-pool.ts), so logins never stall other requests. */
   hash(password: string): Promise<string> {
-    return bcrypt.hash(password, this.#cost);
+    return this.#pool.hash(password, this.#cost);
+  }
+
+  /** Stops the worker threads. */
+  close(): Promise<void> {
+    return this.#pool.close();
   }
 
   /**
@@ -79,9 +86,9 @@ export class Passwords {
    */
   async verify(password: string, hash: string | undefined): Promise<boolean> {
     if (hash === undefined) {
-      await bcrypt.compare(password, await this.#dummy);
+      await this.#pool.compare(password, await this.#dummy);
       return false;
     }
-    return bcrypt.compare(password, hash);
+    return this.#pool.compare(password, hash);
   }
 }
