@@ -19,35 +19,48 @@ function deepFreeze<T>(value: T): T {
  * sending the same token again costs a Map lookup instead of an HMAC and a
  * JSON parse. Only a token that passed every check is stored; expiry is
  * checked again on every hit (by the caller, at the current second);
- * contexts are frozen because requests share them. Oldest entries go first
- * once `size` is reached. Access tokens are never revoked, so there is
- * nothing else to re-check.
+ * contexts are frozen because requests share them. Access tokens are never
+ * revoked, so there is nothing else to re-check.
+ *
+ * Two generations of `size / 2` bound it: when the young one fills, it
+ * becomes the old one and the previous old one is dropped whole, and a hit in
+ * the old generation moves back to the young one. Every step is O(1) (evicting
+ * one by one from a Map's front gets slower as deleted slots pile up).
  */
 export class TokenCache {
-  readonly #entries = new Map<string, Entry>();
-  readonly #size: number;
+  #young = new Map<string, Entry>();
+  #old = new Map<string, Entry>();
+  readonly #half: number;
 
   constructor(size: number) {
-    this.#size = size;
+    this.#half = Math.ceil(size / 2);
   }
 
   get(token: string): Entry | undefined {
-    return this.#entries.get(token);
+    const young = this.#young.get(token);
+    if (young !== undefined) return young;
+    const old = this.#old.get(token);
+    if (old !== undefined) this.#add(token, old);
+    return old;
   }
 
   /** Freezes and stores the context; returns it. */
   set(token: string, context: AuthContext, exp: number): AuthContext {
     deepFreeze(context);
-    if (this.#size === 0) return context;
-    if (this.#entries.size >= this.#size) {
-      const oldest = this.#entries.keys().next();
-      if (oldest.done !== true) this.#entries.delete(oldest.value);
-    }
-    this.#entries.set(token, { context, exp });
+    if (this.#half > 0) this.#add(token, { context, exp });
     return context;
   }
 
   delete(token: string): void {
-    this.#entries.delete(token);
+    this.#young.delete(token);
+    this.#old.delete(token);
+  }
+
+  #add(token: string, entry: Entry): void {
+    if (this.#young.size >= this.#half) {
+      this.#old = this.#young;
+      this.#young = new Map();
+    }
+    this.#young.set(token, entry);
   }
 }
