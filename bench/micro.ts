@@ -1,0 +1,74 @@
+/**
+ * In-process cost of one access-token verification, without HTTP: where a
+ * guard's time goes. Compares this package's core with jsonwebtoken called
+ * the way express-jwt and passport-jwt call it (the key as a string, turned
+ * into a key object on every call) and with a key object built once.
+ */
+import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+import jwt from 'jsonwebtoken';
+import { requireAccessToken, type TokenAuth } from '../lib/index.js';
+import { tokenAuthFor, type AccessKeys } from './keys.js';
+
+export interface VerifyCost {
+  algorithm: string;
+  path: string;
+  /** Microseconds per verification. */
+  microseconds: number;
+}
+
+/** Microseconds per call of `fn`, after a warm-up, over about `ms` milliseconds. */
+function timePerCall(fn: () => void, ms: number): number {
+  const warmUntil = performance.now() + ms / 4;
+  while (performance.now() < warmUntil) fn();
+  let calls = 0;
+  const start = performance.now();
+  const until = start + ms;
+  while (performance.now() < until) {
+    for (let i = 0; i < 10; i++) fn();
+    calls += 10;
+  }
+  return ((performance.now() - start) * 1000) / calls;
+}
+
+/**
+ * `tokens[0]` is verified over and over (what a cache serves); with more
+ * tokens, the core also verifies a different one on each call, in turn.
+ */
+export function verifyCosts(
+  auth: TokenAuth, keys: AccessKeys, refreshSecret: string, tokens: readonly string[], ms: number,
+): VerifyCost[] {
+  const token = tokens[0]!;
+  const uncached = tokenAuthFor(keys, refreshSecret, 0);
+  const algorithms: jwt.Algorithm[] = [keys.algorithm];
+  const keyObject: KeyObject = keys.algorithm === 'HS256'
+    ? createSecretKey(Buffer.from(keys.verifyingKey))
+    : createPublicKey(keys.verifyingKey);
+  const cost = (path: string, fn: () => void): VerifyCost => {
+    try {
+      fn(); // fails here, not in the timing loop, if the path cannot verify this token
+    } catch (error) {
+      throw new Error(`bench: ${path} did not accept the token`, { cause: error });
+    }
+    return { algorithm: keys.algorithm, path, microseconds: timePerCall(fn, ms) };
+  };
+  // The middleware as Express calls it, minus Express: header parsing, verification, req.auth.
+  const middleware = requireAccessToken(auth);
+  const request = { headers: { authorization: `Bearer ${token}` } } as unknown as Request;
+  const response = {} as unknown as Response; // an error answer would throw here: the token must pass
+  const next: NextFunction = () => undefined;
+  let turn = 0;
+  const distinct = tokens.length > 1
+    ? [cost(`requireAccessToken core, a different token each call (${tokens.length} in turn)`, () => {
+      auth.verifyAccessToken(tokens[turn++ % tokens.length]!);
+    })]
+    : [];
+  return [
+    cost('requireAccessToken middleware, same token (header, verify, req.auth)', () => { middleware(request, response, next); }),
+    cost('requireAccessToken core, same token (auth.verifyAccessToken)', () => { auth.verifyAccessToken(token); }),
+    ...distinct,
+    cost('requireAccessToken core, cache off (accessToken.cacheSize 0)', () => { uncached.verifyAccessToken(token); }),
+    cost('jsonwebtoken.verify, key as string (express-jwt, passport-jwt)', () => { jwt.verify(token, keys.verifyingKey, { algorithms }); }),
+    cost('jsonwebtoken.verify, KeyObject built once', () => { jwt.verify(token, keyObject, { algorithms }); }),
+  ];
+}
