@@ -48,7 +48,7 @@ Sections (default: all): ${SECTIONS.join(', ')}
 Flags:
   --duration <s>          seconds measured per round and contender (default 3)
   --warmup <s>            seconds of unmeasured load per contender first (default 2)
-  --rounds <n>            rounds, alternating contenders A B C A B C ... (default 5, minimum 3)
+  --rounds <n>            rounds, alternating contenders A B C A B C ... (default 9, minimum 3)
   --connections <n>       autocannon connections, guard and refresh (default 32)
   --algorithms <list>     guard section algorithms (default HS256,ES256,RS256)
   --distinct-tokens <n>   guard: also run bare Express and requireAccessToken HS256 with a different
@@ -133,7 +133,7 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
     sections,
     duration: seconds(values.duration, quick ? 1 : 3, 'duration', 1),
     warmup: seconds(values.warmup, quick ? 1 : 2, 'warmup', 0),
-    rounds: integer(values.rounds, quick ? 3 : 5, 'rounds', 3, 100),
+    rounds: integer(values.rounds, quick ? 3 : 9, 'rounds', 3, 100),
     connections: integer(values.connections, 32, 'connections', 1, 1024),
     algorithms,
     distinctTokens: integer(values['distinct-tokens'], quick ? 12_000 : 20_000, 'distinct-tokens', 0, 1_000_000),
