@@ -125,6 +125,13 @@ function accessKeys(options: Record<string, unknown>): Pick<KeyConfig, 'algorith
   return { algorithm, signKey, verifyKey: createPublicKey(signKey) };
 }
 
+/** A whole number from `min` to `max`, or `fallback` when undefined. */
+function wholeNumber(value: unknown, fallback: number, name: string, min: number, max: number): number {
+  const result = value ?? fallback;
+  if (typeof result === 'number' && Number.isSafeInteger(result) && result >= min && result <= max) return result;
+  throw new OptionError(`${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)})`);
+}
+
 function optionalString(value: unknown, name: string): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value === 'string' && value.length > 0) return value;
@@ -147,13 +154,9 @@ export function parseOptions(options: TokenAuthOptions): Config {
   checkKeys(accessToken, ['secret', 'privateKey', 'algorithm', 'ttl', 'cacheSize'], 'accessToken.');
   checkKeys(refreshToken, ['secret', 'algorithm', 'ttl', 'maxLifetime', 'reuseGrace'], 'refreshToken.');
 
-  const cacheSize = accessToken.cacheSize ?? 10_000;
-  if (!Number.isSafeInteger(cacheSize) || (cacheSize as number) < 0 || (cacheSize as number) > 1_000_000) {
-    throw new OptionError('accessToken.cacheSize must be a whole number from 0 to 1000000');
-  }
   const access = {
     ...keyConfig(accessKeys(accessToken), parseDuration(accessToken.ttl as Duration | undefined, 15 * 60, 'accessToken.ttl'), ACCESS_TYP),
-    cacheSize: cacheSize as number,
+    cacheSize: wholeNumber(accessToken.cacheSize, 10_000, 'accessToken.cacheSize', 0, 1_000_000),
   };
   const refreshAlgorithm = algorithmOf<HmacAlgorithm>(
     refreshToken.algorithm, isHmac, 'HS256', 'refreshToken.algorithm');
@@ -167,22 +170,11 @@ export function parseOptions(options: TokenAuthOptions): Config {
   if (maxLifetime < ttl) {
     throw new OptionError(`refreshToken.maxLifetime (${maxLifetime}s) must be at least refreshToken.ttl (${ttl}s)`);
   }
-  const grace = refreshToken.reuseGrace ?? 5;
-  if (!Number.isSafeInteger(grace) || (grace as number) < 0 || (grace as number) >= ttl) {
-    throw new OptionError(`refreshToken.reuseGrace must be a whole number of seconds from 0 to below the ttl (got ${JSON.stringify(grace)})`);
-  }
+  const grace = wholeNumber(refreshToken.reuseGrace, 5, 'refreshToken.reuseGrace', 0, ttl - 1);
 
   if (!isObject(store) || typeof store.create !== 'function' || typeof store.rotate !== 'function'
     || typeof store.revoke !== 'function' || typeof store.revokeAll !== 'function') {
     throw new OptionError('store must be a session store (create, rotate, revoke, revokeAll), such as new MemorySessionStore()');
-  }
-  const clockTolerance = options.clockTolerance ?? 0;
-  if (!Number.isSafeInteger(clockTolerance) || clockTolerance < 0 || clockTolerance > 300) {
-    throw new OptionError('clockTolerance must be a whole number of seconds from 0 to 300');
-  }
-  const maxSessionsPerUser = options.maxSessionsPerUser ?? 100;
-  if (!Number.isSafeInteger(maxSessionsPerUser) || maxSessionsPerUser < 1 || maxSessionsPerUser > 10_000) {
-    throw new OptionError('maxSessionsPerUser must be a whole number from 1 to 10000');
   }
   const clock = options.clock ?? Date.now;
   if (typeof clock !== 'function') throw new OptionError('clock must be a function returning milliseconds');
@@ -191,13 +183,13 @@ export function parseOptions(options: TokenAuthOptions): Config {
     access,
     refresh: {
       ...keyConfig({ algorithm: refreshAlgorithm, signKey: refreshKey, verifyKey: refreshKey }, ttl, REFRESH_TYP),
-      maxLifetime, grace: grace as number,
+      maxLifetime, grace,
     },
     store: store as unknown as SessionStore,
     issuer: optionalString(options.issuer, 'issuer'),
     audience: optionalString(options.audience, 'audience'),
-    maxSessionsPerUser,
-    clockTolerance,
+    maxSessionsPerUser: wholeNumber(options.maxSessionsPerUser, 100, 'maxSessionsPerUser', 1, 10_000),
+    clockTolerance: wholeNumber(options.clockTolerance, 0, 'clockTolerance', 0, 300),
     clock,
   };
 }
