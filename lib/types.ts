@@ -14,42 +14,42 @@ export type AsymmetricAlgorithm =
 
 export interface AccessTokenOptions {
   /** HMAC secret. Either this or `privateKey`. */
-  secret?: Secret;
+  secret?: Secret | undefined;
   /**
    * Private key (PEM or KeyObject) for an asymmetric `algorithm`, so that other
    * services can verify access tokens with the public key alone.
    */
-  privateKey?: string | KeyObject;
+  privateKey?: string | KeyObject | undefined;
   /** Default `'HS256'` (or `'ES256'` with a `privateKey`); the only algorithm ever accepted. */
-  algorithm?: HmacAlgorithm | AsymmetricAlgorithm;
+  algorithm?: HmacAlgorithm | AsymmetricAlgorithm | undefined;
   /** Lifetime. Default `'15m'`. Access tokens cannot be revoked, so keep it short. */
-  ttl?: Duration;
+  ttl?: Duration | undefined;
   /**
    * How many verified access tokens to remember, so that a client's repeat
    * requests skip the signature check. Default `10000` (a few MB at most);
    * `0` disables it. Expiry is still checked at every use.
    */
-  cacheSize?: number;
+  cacheSize?: number | undefined;
 }
 
 export interface RefreshTokenOptions {
   /** HMAC secret, different from the access token's. Required. */
-  secret?: Secret;
+  secret?: Secret | undefined;
   /** Default `'HS256'`. */
-  algorithm?: HmacAlgorithm;
+  algorithm?: HmacAlgorithm | undefined;
   /** Lifetime of each refresh token; slides on every rotation. Default `'7d'`. */
-  ttl?: Duration;
+  ttl?: Duration | undefined;
   /**
    * Hard limit on a session's life, however often it is refreshed.
    * Default `'30d'`; must be at least `ttl`.
    */
-  maxLifetime?: Duration;
+  maxLifetime?: Duration | undefined;
   /**
    * Seconds during which the refresh token that was just rotated out still
    * gets the same successor back (concurrent tabs, a lost response) instead of
    * counting as reuse. Default `5`; `0` disables it. Whole seconds.
    */
-  reuseGrace?: number;
+  reuseGrace?: number | undefined;
 }
 
 export interface TokenAuthOptions {
@@ -58,24 +58,24 @@ export interface TokenAuthOptions {
   /** Where sessions live: a `RedisSessionStore`, a `MemorySessionStore`, or your own. */
   store: SessionStore;
   /** `iss` claim written and required. Default: none. */
-  issuer?: string;
+  issuer?: string | undefined;
   /** `aud` claim written and required. Default: none. */
-  audience?: string;
+  audience?: string | undefined;
   /**
    * Sessions one user may hold at once; a new login beyond it ends the
    * user's least recently used session. Default `100`.
    */
-  maxSessionsPerUser?: number;
+  maxSessionsPerUser?: number | undefined;
   /** Seconds of clock skew tolerated when checking `exp`/`nbf`. Default `0`. */
-  clockTolerance?: number;
+  clockTolerance?: number | undefined;
   /** Current time in milliseconds. Default `Date.now`; for tests. */
-  clock?: () => number;
+  clock?: (() => number) | undefined;
 }
 
 /** Client details kept with a session and passed with events. */
 export interface SessionMeta {
-  ip?: string;
-  userAgent?: string;
+  ip?: string | undefined;
+  userAgent?: string | undefined;
 }
 
 /** Extra claims copied into every access token of the session. */
@@ -83,8 +83,8 @@ export type Claims = Record<string, unknown>;
 
 export interface IssueInput {
   userId: string | number;
-  claims?: Claims;
-  meta?: SessionMeta;
+  claims?: Claims | undefined;
+  meta?: SessionMeta | undefined;
 }
 
 export interface TokenPair {

@@ -9,7 +9,7 @@ export interface LogoutOptions {
    * bearer access token. Default `false`: the session of the `refreshToken`
    * in the body.
    */
-  all?: boolean;
+  all?: boolean | undefined;
 }
 
 /**

@@ -23,7 +23,7 @@ export interface MemorySessionStoreOptions {
    * timer is `unref()`'d. Sweeps use the latest time the core passed in (its
    * `clock`), so a test clock and the store agree.
    */
-  sweepInterval?: number;
+  sweepInterval?: number | undefined;
 }
 
 /**

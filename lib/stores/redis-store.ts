@@ -5,21 +5,21 @@ import { boundedSendCommand, isNoScript, type RedisClientLike, type SendCommand 
 
 export interface RedisSessionStoreOptions {
   /** Your connected node-redis client. Either this or `sendCommand`. */
-  client?: RedisClientLike;
+  client?: RedisClientLike | undefined;
   /**
    * A function that sends one raw command, for ioredis
    * (`(args) => redis.call(...args)`) or a cluster client.
    */
-  sendCommand?: SendCommand;
+  sendCommand?: SendCommand | undefined;
   /** Key prefix. Default `'etp:'`. Must not contain `{` or `}`. */
-  prefix?: string;
+  prefix?: string | undefined;
   /**
    * Milliseconds to wait for Redis before failing with `StoreUnavailableError`
    * (503). Default `1000`. Caveat: a command already sent may still run after
    * the timeout; create your client with `disableOfflineQueue: true` so that
    * nothing is queued while Redis is down.
    */
-  timeout?: number;
+  timeout?: number | undefined;
 }
 
 function fail(message: string): never {
