@@ -83,3 +83,17 @@ export class OptionError extends TypeError {
     this.name = 'OptionError';
   }
 }
+
+/**
+ * Thrown by a core method for an argument only the app can get wrong: a bad
+ * `userId` or `claims` at `issue()`, a bad `userId` at `revokeAll()`. A bug
+ * in the calling code, not a client's mistake; nothing has reached the store.
+ */
+export class InputError extends TypeError {
+  readonly code = 'ERR_ETP_INPUT';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(`express-token-pair: ${message}`, options);
+    this.name = 'InputError';
+  }
+}

@@ -8,7 +8,7 @@ export { logoutHandler } from './express/logout-handler.js';
 export { sendError } from './express/http.js';
 export {
   TokenPairError, TokenMissingError, TokenInvalidError, TokenExpiredError, TokenRevokedError,
-  RefreshReusedError, InvalidRequestError, StoreUnavailableError, OptionError,
+  RefreshReusedError, InvalidRequestError, StoreUnavailableError, OptionError, InputError,
 } from './errors.js';
 export { ACCESS_TYP, REFRESH_TYP } from './tokens.js';
 
@@ -19,6 +19,6 @@ export type { RedisClientLike, SendCommand } from './stores/bounded-send.js';
 export type { LogoutOptions } from './express/logout-handler.js';
 export type {
   AccessTokenOptions, AsymmetricAlgorithm, AuthContext, Claims, CurrentToken, Duration, HmacAlgorithm,
-  IssueInput, RefreshTokenOptions, RotateInput, RotateResult, Secret, SessionMeta, SessionRecord,
-  SessionStore, TokenAuthEventName, TokenAuthEvents, TokenAuthOptions, TokenPair,
+  IssueInput, NewSession, RefreshTokenOptions, RevokeInput, RevokeResult, RotateInput, RotateResult, Secret,
+  SessionMeta, SessionStore, TokenAuthEventName, TokenAuthEvents, TokenAuthOptions, TokenPair,
 } from './types.js';

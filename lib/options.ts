@@ -1,4 +1,5 @@
 import { createPrivateKey, createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
+import jwt from 'jsonwebtoken';
 import { OptionError } from './errors.js';
 import { ACCESS_TYP, REFRESH_TYP } from './tokens.js';
 import type {
@@ -63,14 +64,14 @@ export function parseDuration(value: Duration | undefined, fallback: number, nam
   if (typeof value === 'number') {
     if (Number.isSafeInteger(value) && value > 0) return value;
   } else if (typeof value === 'string') {
-    const match = /^(\d{1,9})([smhd])$/.exec(value);
+    const match = /^(\d{1,9})([smhd]?)$/.exec(value);
     if (match) {
-      const seconds = Number(match[1]) * units[match[2] as keyof typeof units];
+      const seconds = Number(match[1]) * units[(match[2] || 's') as keyof typeof units];
       if (seconds > 0) return seconds;
     }
   }
   throw new OptionError(
-    `${name} must be a positive whole number of seconds or a string like '15m' or '7d' (got ${JSON.stringify(value)})`,
+    `${name} must be a positive whole number of seconds ('900' too) or a string like '15m' or '7d' (got ${JSON.stringify(value)})`,
   );
 }
 
@@ -101,26 +102,66 @@ function algorithmOf<T extends string>(value: unknown, allowed: (a: string) => b
 
 const isHmac = (a: string): boolean => a in hmacBytes;
 
+/** The curve each ECDSA algorithm signs with (RFC 7518 §3.4). */
+const curves: Record<string, string> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
+
+/** Why `key` cannot sign `algorithm`, or undefined if it can. */
+function keyMismatch(key: KeyObject, algorithm: AsymmetricAlgorithm): string | undefined {
+  const type = key.asymmetricKeyType;
+  const details = key.asymmetricKeyDetails ?? {};
+  if (algorithm.startsWith('ES')) {
+    if (type !== 'ec') return `an EC private key on curve ${curves[algorithm]} for ${algorithm} (got ${type ?? 'another kind of'} key)`;
+    if (details.namedCurve !== curves[algorithm]) {
+      return `on curve ${curves[algorithm]} for ${algorithm} (got ${details.namedCurve ?? 'an unknown curve'})`;
+    }
+    return undefined;
+  }
+  const fits = type === 'rsa' || (type === 'rsa-pss' && algorithm.startsWith('PS'));
+  if (!fits) return `an RSA private key for ${algorithm} (got ${type ?? 'another kind of'} key)`;
+  if ((details.modulusLength ?? 0) < 2048) return `at least 2048 bits for ${algorithm} (got ${details.modulusLength ?? 0})`;
+  const hash = `sha${algorithm.slice(2)}`;
+  if (type === 'rsa-pss' && (details.hashAlgorithm !== hash || details.mgf1HashAlgorithm !== hash
+    || details.saltLength !== Number(algorithm.slice(2)) / 8)) {
+    return `an RSA-PSS key whose parameters are ${hash}, MGF1 ${hash} and a ${Number(algorithm.slice(2)) / 8}-byte salt `
+      + `for ${algorithm}, or a plain RSA key`;
+  }
+  return undefined;
+}
+
 function accessKeys(options: Record<string, unknown>): Pick<KeyConfig, 'algorithm' | 'signKey' | 'verifyKey'> {
-  const { secret, privateKey } = options;
+  const { secret, privateKey, algorithm: requested } = options;
+  if (secret !== undefined && privateKey !== undefined) throw new OptionError('accessToken takes either secret or privateKey, not both');
+  // Name the real problem when the key and the algorithm are of different families.
+  if (typeof requested === 'string' && asymmetric.has(requested) && privateKey === undefined) {
+    throw new OptionError(`accessToken.algorithm ${requested} signs with accessToken.privateKey, not a secret; `
+      + 'use HS256/HS384/HS512 with accessToken.secret');
+  }
+  if (typeof requested === 'string' && isHmac(requested) && privateKey !== undefined) {
+    throw new OptionError(`accessToken.algorithm ${requested} signs with accessToken.secret, not a private key; `
+      + 'use RS*, PS* or ES* with accessToken.privateKey');
+  }
   if (privateKey === undefined) {
-    const algorithm = algorithmOf<HmacAlgorithm>(options.algorithm, isHmac, 'HS256', 'accessToken.algorithm');
+    const algorithm = algorithmOf<HmacAlgorithm>(requested, isHmac, 'HS256', 'accessToken.algorithm');
     const key = secretKey(secret as Secret | undefined, algorithm, 'accessToken.secret');
     return { algorithm, signKey: key, verifyKey: key };
   }
-  if (secret !== undefined) throw new OptionError('accessToken takes either secret or privateKey, not both');
-  const algorithm = algorithmOf<AsymmetricAlgorithm>(
-    options.algorithm, (a) => asymmetric.has(a), 'ES256', 'accessToken.algorithm');
+  const algorithm = algorithmOf<AsymmetricAlgorithm>(requested, (a) => asymmetric.has(a), 'ES256', 'accessToken.algorithm');
   let signKey: KeyObject;
   try {
     signKey = privateKey instanceof KeyObject ? privateKey : createPrivateKey(privateKey as string);
   } catch (cause) {
     throw Object.assign(new OptionError('accessToken.privateKey is not a readable private key'), { cause });
   }
-  const type = signKey.asymmetricKeyType;
-  const fits = algorithm.startsWith('ES') ? type === 'ec' : type === 'rsa' || type === 'rsa-pss';
-  if (signKey.type !== 'private' || !fits) {
-    throw new OptionError(`accessToken.privateKey must be ${algorithm.startsWith('ES') ? 'an EC' : 'an RSA'} private key for ${algorithm}`);
+  if (signKey.type !== 'private') {
+    throw new OptionError(`accessToken.privateKey must be a private key (got a ${signKey.type} key)`);
+  }
+  const mismatch = keyMismatch(signKey, algorithm);
+  if (mismatch !== undefined) throw new OptionError(`accessToken.privateKey must be ${mismatch}`);
+  // Backstop: whatever else jsonwebtoken would refuse, refuse now rather than at the first login.
+  try {
+    jwt.sign({}, signKey, { algorithm });
+  } catch (cause) {
+    throw Object.assign(new OptionError(`accessToken.privateKey cannot sign ${algorithm}: ${(cause as Error).message}`), { cause });
   }
   return { algorithm, signKey, verifyKey: createPublicKey(signKey) };
 }
@@ -169,6 +210,9 @@ export function parseOptions(options: TokenAuthOptions): Config {
     refreshToken.maxLifetime as Duration | undefined, 30 * 86_400, 'refreshToken.maxLifetime');
   if (maxLifetime < ttl) {
     throw new OptionError(`refreshToken.maxLifetime (${maxLifetime}s) must be at least refreshToken.ttl (${ttl}s)`);
+  }
+  if (access.ttl > ttl) {
+    throw new OptionError(`accessToken.ttl (${access.ttl}s) must not be longer than refreshToken.ttl (${ttl}s)`);
   }
   const grace = wholeNumber(refreshToken.reuseGrace, 5, 'refreshToken.reuseGrace', 0, ttl - 1);
 

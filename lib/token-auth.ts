@@ -1,46 +1,16 @@
 import {
-  RefreshReusedError, StoreUnavailableError, TokenExpiredError, TokenPairError, TokenRevokedError,
+  InputError, RefreshReusedError, StoreUnavailableError, TokenExpiredError, TokenPairError, TokenRevokedError,
 } from './errors.js';
+import { normalizeMeta, parseClaims, parseUserId } from './input.js';
 import { TokenCache } from './token-cache.js';
 import { parseOptions, type Config } from './options.js';
-import { RESERVED_CLAIMS, customClaims, newId, sign, verify } from './tokens.js';
+import { MAX_TOKEN_LENGTH, customClaims, newId, sign, verify } from './tokens.js';
 import type {
   AuthContext, Claims, CurrentToken, IssueInput, SessionMeta, TokenAuthEventName, TokenAuthEvents,
   TokenAuthOptions, TokenPair,
 } from './types.js';
 
 type Listener<E extends TokenAuthEventName> = (event: TokenAuthEvents[E]) => void;
-
-const MAX_USER_ID = 256;
-const MAX_IP = 64;
-const MAX_USER_AGENT = 512;
-
-function normalizeUserId(userId: unknown): string {
-  const id = typeof userId === 'number' && Number.isFinite(userId) ? String(userId) : userId;
-  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_USER_ID) {
-    throw new TypeError(`express-token-pair: userId must be a non-empty string of at most ${MAX_USER_ID} characters, or a number`);
-  }
-  return id;
-}
-
-function normalizeClaims(claims: unknown): Claims {
-  if (claims === undefined) return {};
-  if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) {
-    throw new TypeError('express-token-pair: claims must be a plain object');
-  }
-  for (const name of Object.keys(claims)) {
-    if (RESERVED_CLAIMS.has(name)) throw new TypeError(`express-token-pair: claim "${name}" is reserved`);
-  }
-  return JSON.parse(JSON.stringify(claims)) as Claims;
-}
-
-/** Keeps metadata small and of the right type; anything else is dropped. */
-export function normalizeMeta(meta: SessionMeta | undefined): SessionMeta {
-  const out: SessionMeta = {};
-  if (typeof meta?.ip === 'string' && meta.ip) out.ip = meta.ip.slice(0, MAX_IP);
-  if (typeof meta?.userAgent === 'string' && meta.userAgent) out.userAgent = meta.userAgent.slice(0, MAX_USER_AGENT);
-  return out;
-}
 
 /**
  * The framework-free core: issues, verifies, rotates and revokes tokens.
@@ -103,36 +73,52 @@ export class TokenAuth {
     return Math.floor(this.#config.clock() / 1000);
   }
 
-  #pair(userId: string, sessionId: string, claims: Claims, refresh: CurrentToken, now: number): TokenPair {
+  /**
+   * Signs an access token. At `issue()` this runs before anything is stored,
+   * so claims that cannot be signed, or that make a token longer than
+   * `verify` accepts, are refused while nothing has happened yet.
+   */
+  #accessToken(userId: string, sessionId: string, claims: Claims, now: number): string {
     const { access } = this.#config;
-    const accessToken = sign(access, this.#config, claims, {
-      sub: userId, sid: sessionId, jti: newId(), iat: now, exp: now + access.ttl,
-    });
+    let token: string;
+    try {
+      token = sign(access, this.#config, claims, { sub: userId, sid: sessionId, jti: newId(), iat: now, exp: now + access.ttl });
+    } catch (cause) {
+      throw new InputError('claims could not be signed', { cause });
+    }
+    if (token.length > MAX_TOKEN_LENGTH) {
+      throw new InputError(`claims make the access token ${token.length} characters long; the limit is ${MAX_TOKEN_LENGTH}`);
+    }
+    return token;
+  }
+
+  #pair(userId: string, sessionId: string, accessToken: string, refresh: CurrentToken): TokenPair {
     const refreshToken = sign(this.#config.refresh, this.#config, {}, {
       sub: userId, sid: sessionId, jti: refresh.jti, iat: refresh.issuedAt, exp: refresh.expiresAt,
     });
-    return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: access.ttl };
+    return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: this.#config.access.ttl };
   }
 
   /**
    * Starts a session for a user you have already authenticated and returns
    * its first token pair. `claims` go into every access token of the session;
-   * `meta` (IP, user agent) is kept with the session.
+   * `meta` (IP, user agent) is kept with the session. A bad `userId` or
+   * `claims` throws `InputError` before anything is stored (see README for
+   * the rules).
    */
   async issue(input: IssueInput): Promise<TokenPair> {
-    const userId = normalizeUserId(input?.userId);
-    const claims = normalizeClaims(input.claims);
+    if (typeof input !== 'object' || input === null) throw new InputError('issue() needs { userId, claims?, meta? }');
+    const userId = parseUserId(input.userId);
+    const claims = parseClaims(input.claims);
     const meta = normalizeMeta(input.meta);
     const now = this.#now();
-    const { ttl, maxLifetime } = this.#config.refresh;
     const sessionId = newId();
-    const current: CurrentToken = { jti: newId(), issuedAt: now, expiresAt: now + ttl };
-    await this.#store(() => this.#config.store.create({
-      userId, sessionId, jti: current.jti, createdAt: now,
-      refreshExpiresAt: current.expiresAt, expiresAt: now + maxLifetime, claims, meta,
-    }, now, this.#config.maxSessionsPerUser));
+    const accessToken = this.#accessToken(userId, sessionId, claims, now);
+    const { ttl, maxLifetime } = this.#config.refresh;
+    const current = await this.#store(() => this.#config.store.create(
+      { userId, sessionId, jti: newId(), ttl, maxLifetime, claims, meta }, now, this.#config.maxSessionsPerUser));
     this.#emit('issued', { userId, sessionId, meta });
-    return this.#pair(userId, sessionId, claims, current, now);
+    return this.#pair(userId, sessionId, accessToken, current);
   }
 
   /**
@@ -170,7 +156,7 @@ export class TokenAuth {
       case 'rotated':
       case 'grace':
         this.#emit('refreshed', { ...who, grace: result.status === 'grace' });
-        return this.#pair(userId, sessionId, result.claims, result.current, now);
+        return this.#pair(userId, sessionId, this.#accessToken(userId, sessionId, result.claims, now), result.current);
       case 'reused':
         this.#emit('reuse_detected', who);
         throw new RefreshReusedError('refresh token was already used; the session has been revoked');
@@ -181,19 +167,28 @@ export class TokenAuth {
 
   /**
    * Ends the session a refresh token belongs to (logout). Idempotent: an
-   * already-ended session still resolves. An expired but genuine token is
-   * accepted; a forged one throws `TokenInvalidError`.
+   * already-ended session still resolves, `false`. An expired but genuine
+   * token is accepted; a forged one throws `TokenInvalidError`. A token that
+   * had been rotated out (outside the grace window) still ends the session,
+   * and also emits `reuse_detected`: someone else held a copy.
    */
-  async revoke(refreshToken: string): Promise<boolean> {
+  async revoke(refreshToken: string, meta?: SessionMeta): Promise<boolean> {
     const payload = verify(refreshToken, this.#config.refresh, this.#config, { ignoreExpiration: true, name: 'refreshToken' });
-    const existed = await this.#store(() => this.#config.store.revoke(payload.sub, payload.sid, this.#now()));
-    this.#emit('revoked', { userId: payload.sub, sessionId: payload.sid, count: existed ? 1 : 0 });
-    return existed;
+    const { sub: userId, sid: sessionId } = payload;
+    const result = await this.#store(() => this.#config.store.revoke({
+      userId, sessionId, jti: payload.jti, now: this.#now(), grace: this.#config.refresh.grace,
+    }));
+    if (result === 'reused') this.#emit('reuse_detected', { userId, sessionId, meta: normalizeMeta(meta) });
+    this.#emit('revoked', { userId, sessionId, count: result === 'unknown' ? 0 : 1 });
+    return result !== 'unknown';
   }
 
-  /** Ends every session of a user (logout everywhere). Resolves how many ended. */
+  /**
+   * Ends every session of a user (logout everywhere). Resolves how many
+   * ended. `userId` follows the rules of `issue()`.
+   */
   async revokeAll(userId: string | number): Promise<number> {
-    const id = normalizeUserId(userId);
+    const id = parseUserId(userId);
     const count = await this.#store(() => this.#config.store.revokeAll(id, this.#now()));
     this.#emit('revoked', { userId: id, count });
     return count;

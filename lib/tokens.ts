@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { InvalidRequestError, TokenExpiredError, TokenInvalidError } from './errors.js';
+import { RESERVED_CLAIMS } from './input.js';
 import type { Config, KeyConfig } from './options.js';
 import type { Claims } from './types.js';
 
@@ -12,8 +13,23 @@ export const REFRESH_TYP = 'rt+jwt';
 /** Longest token we try to parse; anything longer is rejected unread. */
 export const MAX_TOKEN_LENGTH = 8192;
 
-/** Claims no caller may set: the package owns them. */
-export const RESERVED_CLAIMS = new Set(['sub', 'sid', 'jti', 'iat', 'exp', 'nbf', 'iss', 'aud', 'typ']);
+/**
+ * Three base64url segments and nothing else. Checked before any decoding, so
+ * a non-ASCII character or a stray byte is refused as `token_invalid` and
+ * never reaches a byte-length-sensitive compare or a lenient decoder.
+ */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/**
+ * True when the signature segment is the one canonical base64url spelling of
+ * its bytes. Base64url leaves unused low bits in the last character, so up to
+ * 15 other spellings decode to the same bytes; a lenient decoder would
+ * accept each of them as a valid signature.
+ */
+function canonicalSignature(token: string): boolean {
+  const signature = token.slice(token.lastIndexOf('.') + 1);
+  return Buffer.from(signature, 'base64url').toString('base64url') === signature;
+}
 
 /**
  * 96 random bits as 16 base64url characters: ids for sessions and tokens.
@@ -55,17 +71,18 @@ const invalid = (message = 'token is invalid', cause?: unknown): TokenInvalidErr
  * Checks the signature with the pinned algorithm and returns the header's
  * `typ` and the decoded payload; claims are not checked here.
  *
- * Fast path: a token whose header segment is exactly the one this key writes
+ * `token` is already known to be three base64url segments. Fast path: a
+ * token whose header segment is exactly the one this key writes
  * (`{"alg":"HS256","typ":"at+jwt"}`) is checked with one HMAC and a
- * constant-time compare of the canonical base64url signature. Anything else
+ * constant-time compare of the canonical base64url signature (ASCII, so
+ * equal string lengths are equal byte lengths). Anything else
  * (asymmetric keys, another header) goes through jsonwebtoken, pinned to the
  * one algorithm, so `alg: none` and algorithm swaps are refused on both paths.
  */
 function checkSignature(token: string, key: KeyConfig): { typ: unknown; payload: unknown } {
   const first = token.indexOf('.');
   const second = token.indexOf('.', first + 1);
-  if (key.hmac !== undefined && first > 0 && second > first && token.indexOf('.', second + 1) === -1
-    && token.slice(0, first) === key.header) {
+  if (key.hmac !== undefined && token.slice(0, first) === key.header) {
     const expected = createHmac(key.hmac, key.verifyKey).update(token.slice(0, second)).digest('base64url');
     const given = token.slice(second + 1);
     if (given.length !== expected.length || !timingSafeEqual(Buffer.from(given), Buffer.from(expected))) {
@@ -77,6 +94,7 @@ function checkSignature(token: string, key: KeyConfig): { typ: unknown; payload:
       throw invalid('token is invalid', error);
     }
   }
+  if (!canonicalSignature(token)) throw invalid();
   try {
     const decoded = jwt.verify(token, key.verifyKey, {
       algorithms: [key.algorithm], complete: true, ignoreExpiration: true, ignoreNotBefore: true,
@@ -100,6 +118,7 @@ export function verify(
     throw new InvalidRequestError(`${options.name ?? 'token'} must be a non-empty string`);
   }
   if (token.length > MAX_TOKEN_LENGTH) throw invalid('token is too long');
+  if (!COMPACT_JWS.test(token)) throw invalid();
   const { typ, payload } = checkSignature(token, key);
   if (typ !== key.typ) throw invalid('token is of the wrong type');
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {

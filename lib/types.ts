@@ -1,7 +1,11 @@
 import type { KeyObject } from 'node:crypto';
 
-/** A duration: whole seconds, or a string such as `'30s'`, `'15m'`, `'12h'`, `'7d'`. */
-export type Duration = number | `${number}${'s' | 'm' | 'h' | 'd'}`;
+/**
+ * A duration: whole seconds (a number, or digits as a string: `'900'`, as
+ * environment variables give them), or a string such as `'30s'`, `'15m'`,
+ * `'12h'`, `'7d'`.
+ */
+export type Duration = number | `${number}` | `${number}${'s' | 'm' | 'h' | 'd'}`;
 
 /** Key material for an HMAC algorithm: at least as many bytes as the hash (32 for HS256). */
 export type Secret = string | Uint8Array | KeyObject;
@@ -102,17 +106,19 @@ export interface AuthContext {
   claims: Claims;
 }
 
-/** A session as handed to `SessionStore.create`. Times are Unix seconds. */
-export interface SessionRecord {
+/**
+ * A new session as handed to `SessionStore.create`. The store, not the
+ * caller, fixes its times (see `SessionStore` on clocks).
+ */
+export interface NewSession {
   userId: string;
   sessionId: string;
-  /** Id of the current (only valid) refresh token. */
+  /** Id of its first refresh token. */
   jti: string;
-  createdAt: number;
-  /** Expiry of the current refresh token. */
-  refreshExpiresAt: number;
-  /** Absolute end of the session. */
-  expiresAt: number;
+  /** Seconds the first refresh token lives. */
+  ttl: number;
+  /** Seconds the session lives at most, however often it is refreshed (at least `ttl`). */
+  maxLifetime: number;
   claims: Claims;
   meta: SessionMeta;
 }
@@ -124,15 +130,37 @@ export interface RotateInput {
   jti: string;
   /** Id for the successor, used only if the presented one is current. */
   nextJti: string;
-  /** Unix seconds. */
+  /** The caller's time, Unix seconds (see `SessionStore` on clocks). */
   now: number;
-  /** Seconds the successor lives (capped by the session's `expiresAt`). */
+  /** Seconds the successor lives (capped by the session's absolute end). */
   ttl: number;
   /** Seconds the previous refresh token still maps to the current one. */
   grace: number;
 }
 
-/** The refresh token that is now current in a session. */
+export interface RevokeInput {
+  userId: string;
+  sessionId: string;
+  /**
+   * The presented refresh token's id. When it is neither the current one nor
+   * the one rotated out within `grace` seconds, the session still ends but
+   * the answer is `reused`. Without it (an admin ending a session) no reuse
+   * check is made.
+   */
+  jti?: string | undefined;
+  /** The caller's time, Unix seconds (see `SessionStore` on clocks). */
+  now: number;
+  grace: number;
+}
+
+/**
+ * Outcome of `SessionStore.revoke`: `revoked` (a live session ended),
+ * `reused` (it ended, and the presented token had been rotated out: a stolen
+ * copy), `unknown` (no live session: already ended, expired or never there).
+ */
+export type RevokeResult = 'revoked' | 'reused' | 'unknown';
+
+/** The refresh token that is now current in a session. Times are Unix seconds. */
 export interface CurrentToken {
   jti: string;
   issuedAt: number;
@@ -155,17 +183,24 @@ export type RotateResult =
  * Where sessions live. Every method is one atomic step. Implementations must
  * reject (not resolve) when they cannot tell whether the step happened, and
  * must settle promptly: the core puts no timeout of its own around them.
+ *
+ * Clocks: every method gets `now`, the calling process's time in Unix
+ * seconds. A store shared by several processes should decide expiry, grace
+ * and last use by one clock of its own instead (`RedisSessionStore` uses
+ * Redis's `TIME`), so that the processes need not agree on the time; the
+ * times it answers with are the ones written into refresh tokens.
  */
 export interface SessionStore {
   /**
    * Store a new session in the user's index, first dropping the user's least
-   * recently used sessions so that at most `maxSessions` remain.
+   * recently used sessions so that at most `maxSessions` remain. Resolves its
+   * first refresh token's times.
    */
-  create(session: SessionRecord, now: number, maxSessions: number): Promise<void>;
+  create(session: NewSession, now: number, maxSessions: number): Promise<CurrentToken>;
   /** Decide and apply one refresh; see `RotateResult`. */
   rotate(input: RotateInput): Promise<RotateResult>;
-  /** Delete one session. Resolves `true` if it existed and had not expired. */
-  revoke(userId: string, sessionId: string, now: number): Promise<boolean>;
+  /** Delete one session; see `RevokeResult`. */
+  revoke(input: RevokeInput): Promise<RevokeResult>;
   /** Delete every session of a user. Resolves how many live ones there were. */
   revokeAll(userId: string, now: number): Promise<number>;
   /** Resolve if the store answers (health checks). */

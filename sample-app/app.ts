@@ -103,7 +103,9 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
   };
   try {
     const sessions = client
-      ? new RedisSessionStore({ client, prefix: `${prefix}session:`, timeout })
+      // Session times come from Redis's own clock, so instances need not agree on the time;
+      // a test that drives `clock` by hand has the store follow it instead.
+      ? new RedisSessionStore({ client, prefix: `${prefix}session:`, timeout, clock: options.clock ? 'caller' : 'redis' })
       : (memorySessions = new MemorySessionStore());
     const send = client && boundedSendCommand(client, timeout);
     const users = options.users ?? (send ? new RedisUserStore(send, prefix) : new MemoryUserStore());

@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { expect } from 'chai';
 import { createTokenAuth, MemorySessionStore, OptionError, type TokenAuthOptions } from '../lib/index.js';
 
@@ -51,7 +51,9 @@ describe('createTokenAuth options', () => {
     ['asymmetric refresh algorithm', (o) => (o.refreshToken.algorithm = 'RS256' as never),
       'refreshToken.algorithm "RS256" is not supported'],
     ['asymmetric algorithm with a secret', (o) => (o.accessToken.algorithm = 'RS256'),
-      'accessToken.algorithm "RS256" is not supported'],
+      'accessToken.algorithm RS256 signs with accessToken.privateKey, not a secret; use HS256/HS384/HS512 with accessToken.secret'],
+    ['access ttl longer than refresh ttl', (o) => { o.accessToken.ttl = '8d'; },
+      'accessToken.ttl (691200s) must not be longer than refreshToken.ttl (604800s)'],
     ['not a store', (o) => (o.store = {} as never), 'store must be a session store'],
     ['bad issuer', (o) => (o.issuer = ''), 'issuer must be a non-empty string'],
     ['bad clockTolerance', (o) => (o.clockTolerance = -1), 'clockTolerance must be'],
@@ -80,8 +82,8 @@ describe('createTokenAuth options', () => {
     expect(() => createTokenAuth(undefined as never)).to.throw(OptionError, 'needs an options object');
   });
 
-  it('takes ttl strings in s, m, h and d, and whole seconds', () => {
-    for (const [ttl, seconds] of [['30s', 30], ['15m', 900], ['2h', 7200], ['1d', 86_400], [42, 42]] as const) {
+  it('takes ttl strings in s, m, h and d, whole seconds, and whole seconds as digits (as environment variables give them)', () => {
+    for (const [ttl, seconds] of [['30s', 30], ['15m', 900], ['2h', 7200], ['1d', 86_400], [42, 42], ['900', 900]] as const) {
       const auth = createTokenAuth({ ...valid(), accessToken: { secret: A, ttl } });
       expect(auth.accessTokenTtl, String(ttl)).to.equal(seconds);
     }
@@ -96,9 +98,41 @@ describe('createTokenAuth options', () => {
     expect(auth.verifyAccessToken(pair.accessToken).userId).to.equal('u1');
   });
 
-  it('refuses a private key that does not fit the algorithm', () => {
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    expect(() => createTokenAuth({ ...valid(), accessToken: { privateKey, algorithm: 'RS256' } }))
-      .to.throw(OptionError, 'accessToken.privateKey must be an RSA private key for RS256');
+  it('refuses a private key that does not fit the algorithm, naming the mismatch', () => {
+    const ec256 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    const ec384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey;
+    const rsa1024 = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey;
+    const rsaPss = generateKeyPairSync('rsa-pss', { modulusLength: 2048 }).privateKey;
+    const ed = generateKeyPairSync('ed25519').privateKey;
+    const cases: Array<[TokenAuthOptions['accessToken'], string]> = [
+      [{ privateKey: ec256, algorithm: 'RS256' }, 'accessToken.privateKey must be an RSA private key for RS256 (got ec key)'],
+      [{ privateKey: ec256, algorithm: 'HS256' },
+        'accessToken.algorithm HS256 signs with accessToken.secret, not a private key; use RS*, PS* or ES* with accessToken.privateKey'],
+      [{ privateKey: ec384, algorithm: 'ES256' }, 'accessToken.privateKey must be on curve prime256v1 for ES256 (got secp384r1)'],
+      [{ privateKey: ec384 }, 'accessToken.privateKey must be on curve prime256v1 for ES256 (got secp384r1)'],
+      [{ privateKey: rsa1024, algorithm: 'RS256' }, 'accessToken.privateKey must be at least 2048 bits for RS256 (got 1024)'],
+      [{ privateKey: rsaPss, algorithm: 'RS256' }, 'accessToken.privateKey must be an RSA private key for RS256 (got rsa-pss key)'],
+      [{ privateKey: ed, algorithm: 'ES256' }, 'accessToken.privateKey must be an EC private key on curve prime256v1 for ES256 (got ed25519 key)'],
+      [{ privateKey: rsaPss, algorithm: 'PS384' },
+        'accessToken.privateKey must be an RSA-PSS key whose parameters are sha384, MGF1 sha384 and a 48-byte salt for PS384'],
+      [{ privateKey: createPublicKey(ec256).export({ type: 'spki', format: 'pem' }) as string },
+        'accessToken.privateKey is not a readable private key'],
+    ];
+    for (const [accessToken, message] of cases) {
+      expect(() => createTokenAuth({ ...valid(), accessToken }), message).to.throw(OptionError, message);
+    }
+  });
+
+  it('accepts each key family with the algorithms it fits, and signs with them', async () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    const rsaPss = generateKeyPairSync('rsa-pss', {
+      modulusLength: 2048, hashAlgorithm: 'sha384', mgf1HashAlgorithm: 'sha384', saltLength: 48,
+    }).privateKey;
+    const ec384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey;
+    for (const [privateKey, algorithm] of [[rsa, 'RS256'], [rsa, 'PS256'], [rsaPss, 'PS384'], [ec384, 'ES384']] as const) {
+      const auth = createTokenAuth({ ...valid(), accessToken: { privateKey, algorithm } });
+      const pair = await auth.issue({ userId: 'u1' });
+      expect(auth.verifyAccessToken(pair.accessToken).userId, algorithm).to.equal('u1');
+    }
   });
 });

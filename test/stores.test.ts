@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createClient as createClient5 } from 'redis';
 import { createClient as createClient4 } from 'redis4';
 import { createClient as createClient6 } from 'redis6';
-import { MemorySessionStore, RedisSessionStore } from '../lib/index.js';
+import { MemorySessionStore, OptionError, RedisSessionStore } from '../lib/index.js';
 import { requireRedis, sharedRedis, uniquePrefix } from './helpers/redis-server.js';
 import { storeContract } from './helpers/store-contract.js';
 
@@ -34,8 +34,7 @@ describe('MemorySessionStore', () => {
     const store = new MemorySessionStore({ sweepInterval: 5 });
     const base = 4_000_000_000; // far from the wall clock, as a test clock may be
     const record = (sessionId: string, ttl: number) => ({
-      userId: 'u', sessionId, jti: `j-${sessionId}`, createdAt: base,
-      refreshExpiresAt: base + ttl, expiresAt: base + 1000, claims: {}, meta: {},
+      userId: 'u', sessionId, jti: `j-${sessionId}`, ttl, maxLifetime: 1000, claims: {}, meta: {},
     });
     try {
       await store.create(record('short', 10), base, 100);
@@ -50,8 +49,11 @@ describe('MemorySessionStore', () => {
     }
   });
 
-  it('refuses a bad sweepInterval', () => {
-    expect(() => new MemorySessionStore({ sweepInterval: 0 })).to.throw(TypeError, 'sweepInterval must be');
+  it('refuses bad options with an OptionError naming them', () => {
+    expect(() => new MemorySessionStore({ sweepInterval: 0 })).to.throw(OptionError, 'MemorySessionStore: sweepInterval must be');
+    expect(() => new MemorySessionStore({ sweepIntervall: 10 } as never))
+      .to.throw(OptionError, 'MemorySessionStore: unknown option sweepIntervall (known: sweepInterval)');
+    expect(() => new MemorySessionStore(null as never)).to.throw(OptionError, 'options must be an object');
   });
 });
 
@@ -78,7 +80,7 @@ describe('RedisSessionStore', function () {
         await client.connect();
         const prefix = uniquePrefix();
         return {
-          store: new RedisSessionStore({ client, prefix }),
+          store: new RedisSessionStore({ client, prefix, clock: 'caller' }),
           close: async () => {
             await cleanup(client, prefix);
             await (client.close ? client.close() : client.quit!());
@@ -94,7 +96,7 @@ describe('RedisSessionStore', function () {
       await client.connect();
       const prefix = uniquePrefix();
       return {
-        store: new RedisSessionStore({ sendCommand: (args) => client.sendCommand(args), prefix }),
+        store: new RedisSessionStore({ sendCommand: (args) => client.sendCommand(args), prefix, clock: 'caller' }),
         close: async () => {
           await cleanup(client, prefix);
           await client.close!();

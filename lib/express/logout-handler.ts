@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
+import { OptionError } from '../errors.js';
 import type { TokenAuth } from '../token-auth.js';
-import { assertAuth, bearerToken, bodyToken, sendError } from './http.js';
+import { assertAuth, bearerToken, bodyToken, requestMeta, sendError } from './http.js';
 
 export interface LogoutOptions {
   /**
@@ -20,13 +21,13 @@ export interface LogoutOptions {
 export function logoutHandler(auth: TokenAuth, options: LogoutOptions = {}): RequestHandler {
   assertAuth(auth, 'logoutHandler');
   const all = options.all ?? false;
-  if (typeof all !== 'boolean') throw new TypeError('express-token-pair: logoutHandler option all must be a boolean');
+  if (typeof all !== 'boolean') throw new OptionError('logoutHandler option all must be a boolean');
   return (req, res, next) => {
     let done: Promise<unknown>;
     try {
       done = all
         ? auth.revokeAll((req.auth ?? auth.verifyAccessToken(bearerToken(req))).userId)
-        : auth.revoke(bodyToken(req) as string);
+        : auth.revoke(bodyToken(req) as string, requestMeta(req));
     } catch (error) {
       sendError(error, res, next);
       return;

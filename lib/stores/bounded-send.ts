@@ -1,4 +1,4 @@
-import { StoreUnavailableError } from '../errors.js';
+import { OptionError, StoreUnavailableError } from '../errors.js';
 
 /** Sends one raw command, e.g. `['EVALSHA', sha, '2', ...]`, and resolves its reply. */
 export type SendCommand = (args: string[]) => Promise<unknown>;
@@ -25,7 +25,7 @@ export function isNoScript(error: unknown): boolean {
  */
 export function boundedSendCommand(target: RedisClientLike | SendCommand, timeout: number): SendCommand {
   if (!Number.isSafeInteger(timeout) || timeout <= 0) {
-    throw new TypeError('express-token-pair: timeout must be a positive whole number of milliseconds');
+    throw new OptionError(`timeout must be a positive whole number of milliseconds (got ${JSON.stringify(timeout)})`);
   }
   const send: SendCommand = typeof target === 'function' ? target : (args) => target.sendCommand(args);
   const ready = typeof target === 'function' ? () => true : () => target.isReady !== false;

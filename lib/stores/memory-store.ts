@@ -1,4 +1,7 @@
-import type { Claims, RotateInput, RotateResult, SessionMeta, SessionRecord, SessionStore } from '../types.js';
+import { OptionError } from '../errors.js';
+import type {
+  Claims, CurrentToken, NewSession, RevokeInput, RevokeResult, RotateInput, RotateResult, SessionMeta, SessionStore,
+} from '../types.js';
 
 interface Entry {
   userId: string;
@@ -15,6 +18,12 @@ interface Entry {
 
 function expired(entry: Entry, now: number): boolean {
   return entry.refreshExpiresAt <= now || entry.expiresAt <= now;
+}
+
+/** The presented jti was rotated out no more than `grace` seconds ago (a benign race, not theft). */
+function inGrace(entry: Entry, jti: string, grace: number, now: number): boolean {
+  const age = now - entry.rotatedAt;
+  return jti === entry.previousJti && grace > 0 && age >= 0 && age <= grace;
 }
 
 export interface MemorySessionStoreOptions {
@@ -37,11 +46,16 @@ export class MemorySessionStore implements SessionStore {
   readonly #timer: NodeJS.Timeout;
   /** The latest time the core has passed in: sweeps follow its clock, not the wall clock. */
   #now = 0;
+  #closed = false;
 
   constructor(options: MemorySessionStoreOptions = {}) {
+    if (typeof options !== 'object' || options === null) throw new OptionError('MemorySessionStore: options must be an object');
+    for (const key of Object.keys(options)) {
+      if (key !== 'sweepInterval') throw new OptionError(`MemorySessionStore: unknown option ${key} (known: sweepInterval)`);
+    }
     const interval = options.sweepInterval ?? 60_000;
     if (!Number.isSafeInteger(interval) || interval <= 0) {
-      throw new TypeError('express-token-pair: sweepInterval must be a positive whole number of milliseconds');
+      throw new OptionError(`MemorySessionStore: sweepInterval must be a positive whole number of milliseconds (got ${JSON.stringify(interval)})`);
     }
     this.#timer = setInterval(() => this.#sweep(), interval);
     this.#timer.unref();
@@ -52,28 +66,33 @@ export class MemorySessionStore implements SessionStore {
     return this.#sessions.size;
   }
 
-  async create(session: SessionRecord, now: number, maxSessions: number): Promise<void> {
+  async create(session: NewSession, now: number, maxSessions: number): Promise<CurrentToken> {
+    this.#open();
     this.#now = Math.max(this.#now, now);
     this.#sweepUser(session.userId, now);
     this.#evict(session.userId, maxSessions - 1);
+    const expiresAt = now + session.maxLifetime;
+    const refreshExpiresAt = Math.min(now + session.ttl, expiresAt);
     this.#sessions.set(session.sessionId, {
       userId: session.userId,
       jti: session.jti,
       previousJti: undefined,
       rotatedAt: now,
       lastUsedAt: now,
-      createdAt: session.createdAt,
-      refreshExpiresAt: session.refreshExpiresAt,
-      expiresAt: session.expiresAt,
+      createdAt: now,
+      refreshExpiresAt,
+      expiresAt,
       claims: structuredClone(session.claims),
       meta: { ...session.meta },
     });
     let ids = this.#byUser.get(session.userId);
     if (!ids) this.#byUser.set(session.userId, (ids = new Set()));
     ids.add(session.sessionId);
+    return { jti: session.jti, issuedAt: now, expiresAt: refreshExpiresAt };
   }
 
   async rotate(input: RotateInput): Promise<RotateResult> {
+    this.#open();
     const { userId, sessionId, jti, now } = input;
     this.#now = Math.max(this.#now, now);
     const entry = this.#sessions.get(sessionId);
@@ -90,7 +109,7 @@ export class MemorySessionStore implements SessionStore {
       entry.rotatedAt = now;
       entry.lastUsedAt = now;
       entry.refreshExpiresAt = Math.min(now + input.ttl, entry.expiresAt);
-    } else if (jti === entry.previousJti && input.grace > 0 && now - entry.rotatedAt <= input.grace) {
+    } else if (inGrace(entry, jti, input.grace, now)) {
       status = 'grace';
       entry.lastUsedAt = now;
     } else {
@@ -104,14 +123,19 @@ export class MemorySessionStore implements SessionStore {
     };
   }
 
-  async revoke(userId: string, sessionId: string, now: number): Promise<boolean> {
+  async revoke(input: RevokeInput): Promise<RevokeResult> {
+    this.#open();
+    const { userId, sessionId, jti, now } = input;
+    this.#now = Math.max(this.#now, now);
     const entry = this.#sessions.get(sessionId);
-    if (!entry || entry.userId !== userId) return false;
+    if (!entry || entry.userId !== userId) return 'unknown';
     this.#delete(sessionId, userId);
-    return !expired(entry, now);
+    if (expired(entry, now)) return 'unknown';
+    return jti === undefined || jti === entry.jti || inGrace(entry, jti, input.grace, now) ? 'revoked' : 'reused';
   }
 
   async revokeAll(userId: string, now: number): Promise<number> {
+    this.#open();
     const ids = this.#byUser.get(userId);
     if (!ids) return 0;
     let live = 0;
@@ -124,13 +148,21 @@ export class MemorySessionStore implements SessionStore {
     return live;
   }
 
-  async ping(): Promise<void> {}
+  /** Resolves while the store is open. */
+  async ping(): Promise<void> {
+    this.#open();
+  }
 
-  /** Stops the sweep timer and drops every session. */
+  /** Stops the sweep timer and drops every session; later calls reject (503 through the core). */
   close(): void {
+    this.#closed = true;
     clearInterval(this.#timer);
     this.#sessions.clear();
     this.#byUser.clear();
+  }
+
+  #open(): void {
+    if (this.#closed) throw new Error('MemorySessionStore is closed');
   }
 
   #delete(sessionId: string, userId: string): void {

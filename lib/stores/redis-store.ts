@@ -1,5 +1,7 @@
-import { StoreUnavailableError } from '../errors.js';
-import type { Claims, RotateInput, RotateResult, SessionRecord, SessionStore } from '../types.js';
+import { OptionError, StoreUnavailableError } from '../errors.js';
+import type {
+  Claims, CurrentToken, NewSession, RevokeInput, RevokeResult, RotateInput, RotateResult, SessionStore,
+} from '../types.js';
 import { scripts, type Script } from './scripts.js';
 import { boundedSendCommand, isNoScript, type RedisClientLike, type SendCommand } from './bounded-send.js';
 
@@ -20,10 +22,20 @@ export interface RedisSessionStoreOptions {
    * nothing is queued while Redis is down.
    */
   timeout?: number | undefined;
+  /**
+   * Whose clock decides expiry, the reuse grace window and last use.
+   * Default `'redis'`: Redis's own `TIME`, read inside each script, so that
+   * app instances whose clocks disagree still decide alike. `'caller'`: the
+   * time the core passes in (its `clock` option), for tests that move time
+   * by hand; with several instances their clocks must then agree.
+   */
+  clock?: 'redis' | 'caller' | undefined;
 }
 
+const OPTIONS = ['client', 'sendCommand', 'prefix', 'timeout', 'clock'];
+
 function fail(message: string): never {
-  throw new TypeError(`express-token-pair: RedisSessionStore: ${message}`);
+  throw new OptionError(`RedisSessionStore: ${message}`);
 }
 
 /**
@@ -35,22 +47,27 @@ function fail(message: string): never {
 export class RedisSessionStore implements SessionStore {
   readonly #send: SendCommand;
   readonly #prefix: string;
+  readonly #callerClock: boolean;
 
   constructor(options: RedisSessionStoreOptions) {
-    const { client, sendCommand, prefix = 'etp:', timeout = 1000 } = options ?? fail('options are required');
+    if (typeof options !== 'object' || options === null) fail('options are required: { client } or { sendCommand }');
+    const { client, sendCommand, prefix = 'etp:', timeout = 1000, clock = 'redis' } = options;
     for (const key of Object.keys(options)) {
-      if (!['client', 'sendCommand', 'prefix', 'timeout'].includes(key)) fail(`unknown option ${key}`);
+      if (!OPTIONS.includes(key)) fail(`unknown option ${key} (known: ${OPTIONS.join(', ')})`);
     }
     if (client !== undefined && sendCommand !== undefined) fail('pass client or sendCommand, not both');
     if (client !== undefined && typeof client?.sendCommand !== 'function') {
       fail('client must be a node-redis client (it has no sendCommand)');
     }
+    if (sendCommand !== undefined && typeof sendCommand !== 'function') fail('sendCommand must be a function');
     const target = client ?? sendCommand;
     if (target === undefined) fail('client or sendCommand is required');
     if (typeof prefix !== 'string' || /[{}]/.test(prefix)) fail('prefix must be a string without { or }');
     if (!Number.isSafeInteger(timeout) || timeout <= 0) fail('timeout must be a positive whole number of milliseconds');
+    if (clock !== 'redis' && clock !== 'caller') fail(`clock must be 'redis' or 'caller' (got ${JSON.stringify(clock)})`);
     this.#send = boundedSendCommand(target, timeout);
     this.#prefix = prefix;
+    this.#callerClock = clock === 'caller';
   }
 
   /** The user's one key; `{userId}` is its Redis Cluster hash tag. */
@@ -58,9 +75,14 @@ export class RedisSessionStore implements SessionStore {
     return `${this.#prefix}{${userId}}`;
   }
 
+  /** ARGV[1] of every script: the caller's time, or '' for Redis's own. */
+  #time(now: number): string {
+    return this.#callerClock ? String(now) : '';
+  }
+
   /** EVALSHA; on NOSCRIPT only (Redis restarted or flushed its scripts), EVAL once. */
-  async #run(script: Script, keys: string[], args: string[]): Promise<unknown> {
-    const tail = [String(keys.length), ...keys, ...args];
+  async #run(script: Script, userId: string, args: string[]): Promise<unknown> {
+    const tail = ['1', this.#key(userId), ...args];
     try {
       return await this.#send(['EVALSHA', script.sha, ...tail]);
     } catch (error) {
@@ -69,19 +91,22 @@ export class RedisSessionStore implements SessionStore {
     }
   }
 
-  async create(session: SessionRecord, now: number, maxSessions: number): Promise<void> {
+  async create(session: NewSession, now: number, maxSessions: number): Promise<CurrentToken> {
     const claims = Object.keys(session.claims).length === 0 ? '' : JSON.stringify(session.claims);
-    await this.#run(scripts.create, [this.#key(session.userId)], [
-      session.sessionId, String(now), session.jti, String(session.createdAt), String(session.refreshExpiresAt),
-      String(session.expiresAt), claims, session.meta.ip ?? '', session.meta.userAgent ?? '', String(maxSessions),
+    const reply = await this.#run(scripts.create, session.userId, [
+      this.#time(now), session.sessionId, session.jti, String(session.ttl), String(session.maxLifetime),
+      claims, session.meta.ip ?? '', session.meta.userAgent ?? '', String(maxSessions),
     ]);
+    const [issuedAt, expiresAt] = Array.isArray(reply) ? reply.map(Number) : [];
+    if (!Number.isSafeInteger(issuedAt) || !Number.isSafeInteger(expiresAt)) unexpected();
+    return { jti: session.jti, issuedAt: issuedAt!, expiresAt: expiresAt! };
   }
 
   async rotate(input: RotateInput): Promise<RotateResult> {
-    const reply = await this.#run(scripts.rotate, [this.#key(input.userId)], [
-      input.sessionId, input.jti, input.nextJti, String(input.now), String(input.ttl), String(input.grace),
+    const reply = await this.#run(scripts.rotate, input.userId, [
+      this.#time(input.now), input.sessionId, input.jti, input.nextJti, String(input.ttl), String(input.grace),
     ]);
-    if (!Array.isArray(reply)) throw new StoreUnavailableError('unexpected reply from Redis');
+    if (!Array.isArray(reply)) unexpected();
     const [status, jti, issuedAt, expiresAt, claims] = reply.map(String);
     if (status === 'rotated' || status === 'grace') {
       return {
@@ -91,18 +116,26 @@ export class RedisSessionStore implements SessionStore {
       };
     }
     if (status === 'reused' || status === 'unknown') return { status };
-    throw new StoreUnavailableError('unexpected reply from Redis');
+    unexpected();
   }
 
-  async revoke(userId: string, sessionId: string, now: number): Promise<boolean> {
-    return Number(await this.#run(scripts.revoke, [this.#key(userId)], [sessionId, String(now)])) > 0;
+  async revoke(input: RevokeInput): Promise<RevokeResult> {
+    const reply = String(await this.#run(scripts.revoke, input.userId, [
+      this.#time(input.now), input.sessionId, input.jti ?? '', String(input.grace),
+    ]));
+    if (reply === 'revoked' || reply === 'reused' || reply === 'unknown') return reply;
+    unexpected();
   }
 
   async revokeAll(userId: string, now: number): Promise<number> {
-    return Number(await this.#run(scripts.revokeAll, [this.#key(userId)], [String(now)]));
+    return Number(await this.#run(scripts.revokeAll, userId, [this.#time(now)]));
   }
 
   async ping(): Promise<void> {
     await this.#send(['PING']);
   }
+}
+
+function unexpected(): never {
+  throw new StoreUnavailableError('unexpected reply from Redis');
 }

@@ -17,6 +17,10 @@ import { createHash } from 'node:crypto';
  * a user agent passes 64 bytes) and needs one slot in a Redis Cluster.
  */
 const prelude = `
+local function clock(given)
+  if given ~= '' then return tonumber(given) end
+  return tonumber(redis.call('TIME')[1])
+end
 local function load(key, now)
   local sessions, count = {}, 0
   local raw = redis.call('GET', key)
@@ -41,17 +45,27 @@ local function save(key, sessions, now)
     redis.call('SET', key, cmsgpack.pack(sessions), 'EX', last - now)
   end
 end
+local function inGrace(s, jti, grace, now)
+  local age = now - s[3]
+  return s[2] == jti and jti ~= '' and grace > 0 and age >= 0 and age <= grace
+end
 `;
 
+/*
+ * Every script takes the time as ARGV[1]: Unix seconds from the caller, or
+ * '' to read Redis's own clock (TIME), so that app instances whose clocks
+ * disagree still make the same decisions.
+ */
+
 /**
- * KEYS: user key. ARGV: sid, now, jti, createdAt, refreshExp, expiresAt,
- * claims, ip, ua, max sessions. Drops the least recently used sessions beyond
- * the limit. Returns how many sessions the user has now.
+ * KEYS: user key. ARGV: now, sid, jti, ttl, maxLifetime, claims, ip, ua,
+ * max sessions. Drops the least recently used sessions beyond the limit.
+ * Returns {issuedAt, refreshExpiresAt} of the first refresh token.
  */
 const create = `${prelude}
-local now = tonumber(ARGV[2])
+local now = clock(ARGV[1])
 local sessions, count = load(KEYS[1], now)
-while count >= tonumber(ARGV[10]) do
+while count >= tonumber(ARGV[9]) do
   local oldest, used
   for sid, s in pairs(sessions) do
     if not used or s[4] < used or (s[4] == used and sid < oldest) then oldest, used = sid, s[4] end
@@ -59,29 +73,31 @@ while count >= tonumber(ARGV[10]) do
   sessions[oldest] = nil
   count = count - 1
 end
-sessions[ARGV[1]] = { ARGV[3], '', now, now, tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[8], ARGV[9], ARGV[7] }
+local ends = now + tonumber(ARGV[5])
+local expires = math.min(now + tonumber(ARGV[4]), ends)
+sessions[ARGV[2]] = { ARGV[3], '', now, now, now, expires, ends, ARGV[7], ARGV[8], ARGV[6] }
 save(KEYS[1], sessions, now)
-return count + 1
+return { now, expires }
 `;
 
 /**
- * KEYS: user key. ARGV: sid, presented jti, next jti, now, ttl, grace.
+ * KEYS: user key. ARGV: now, sid, presented jti, next jti, ttl, grace.
  * Returns {status, jti, issuedAt, expiresAt, claims} or {status}.
  */
 const rotate = `${prelude}
-local now = tonumber(ARGV[4])
+local now = clock(ARGV[1])
 local sessions = load(KEYS[1], now)
-local s = sessions[ARGV[1]]
+local s = sessions[ARGV[2]]
 if not s then return { 'unknown' } end
 local status
-if s[1] == ARGV[2] then
+if s[1] == ARGV[3] then
   status = 'rotated'
-  s[2], s[1], s[3] = s[1], ARGV[3], now
+  s[2], s[1], s[3] = s[1], ARGV[4], now
   s[6] = math.min(now + tonumber(ARGV[5]), s[7])
-elseif s[2] == ARGV[2] and tonumber(ARGV[6]) > 0 and now - s[3] <= tonumber(ARGV[6]) then
+elseif inGrace(s, ARGV[3], tonumber(ARGV[6]), now) then
   status = 'grace'
 else
-  sessions[ARGV[1]] = nil
+  sessions[ARGV[2]] = nil
   save(KEYS[1], sessions, now)
   return { 'reused' }
 end
@@ -90,19 +106,25 @@ save(KEYS[1], sessions, now)
 return { status, s[1], tostring(s[3]), tostring(s[6]), s[10] }
 `;
 
-/** KEYS: user key. ARGV: sid, now. Returns 1 if the session existed. */
+/**
+ * KEYS: user key. ARGV: now, sid, presented jti ('' for none), grace.
+ * Deletes the session; returns 'revoked', 'reused' (the presented jti had
+ * been rotated out) or 'unknown'.
+ */
 const revoke = `${prelude}
-local now = tonumber(ARGV[2])
+local now = clock(ARGV[1])
 local sessions = load(KEYS[1], now)
-if not sessions[ARGV[1]] then return 0 end
-sessions[ARGV[1]] = nil
+local s = sessions[ARGV[2]]
+if not s then return 'unknown' end
+sessions[ARGV[2]] = nil
 save(KEYS[1], sessions, now)
-return 1
+if ARGV[3] == '' or s[1] == ARGV[3] or inGrace(s, ARGV[3], tonumber(ARGV[4]), now) then return 'revoked' end
+return 'reused'
 `;
 
 /** KEYS: user key. ARGV: now. Returns how many live sessions there were. */
 const revokeAll = `${prelude}
-local _, count = load(KEYS[1], tonumber(ARGV[1]))
+local _, count = load(KEYS[1], clock(ARGV[1]))
 redis.call('DEL', KEYS[1])
 return count
 `;

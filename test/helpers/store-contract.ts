@@ -1,10 +1,13 @@
 /**
  * The store contract: every SessionStore must pass it. Run by
  * test/stores.test.ts against MemorySessionStore and RedisSessionStore (with
- * each supported client), so both keep one set of semantics.
+ * each supported client), so both keep one set of semantics. Time is the
+ * `now` each call passes: a store with a clock of its own must be run with
+ * that clock off (RedisSessionStore's `clock: 'caller'`); its own clock is
+ * tested apart.
  */
 import { expect } from 'chai';
-import type { RotateInput, SessionRecord, SessionStore } from '../../lib/index.js';
+import type { CurrentToken, NewSession, RotateInput, SessionStore } from '../../lib/index.js';
 
 export interface StoreFixture {
   store: SessionStore;
@@ -21,23 +24,33 @@ export function storeContract(makeStore: () => Promise<StoreFixture>): void {
   const TTL = 600;
 
   beforeEach(async () => {
-    fixture = await makeStore();
+    const made = await makeStore();
+    let closing: Promise<void> | undefined;
+    fixture = { store: made.store, close: () => (closing ??= made.close()) };
     store = fixture.store;
   });
   afterEach(async () => fixture.close());
 
-  async function session(over: Partial<SessionRecord> = {}): Promise<SessionRecord> {
-    const record: SessionRecord = {
-      userId: id('user'), sessionId: id('sid'), jti: id('jti'), createdAt: now,
-      refreshExpiresAt: now + TTL, expiresAt: now + 10 * TTL, claims: { role: 'admin' },
-      meta: { ip: '203.0.113.7', userAgent: 'Mozilla/5.0 (test)' }, ...over,
+  /** A stored session: what was handed to `create`, plus its first token as the store answered it. */
+  type Stored = NewSession & { first: CurrentToken; at: number };
+
+  async function session(over: Partial<NewSession> = {}, at = now, maxSessions = 100): Promise<Stored> {
+    const record: NewSession = {
+      userId: id('user'), sessionId: id('sid'), jti: id('jti'), ttl: TTL, maxLifetime: 10 * TTL,
+      claims: { role: 'admin' }, meta: { ip: '203.0.113.7', userAgent: 'Mozilla/5.0 (test)' }, ...over,
     };
-    await store.create(record, record.createdAt, 100);
-    return record;
+    return { ...record, first: await store.create(record, at, maxSessions), at };
   }
 
-  const rotate = (s: SessionRecord, jti: string, over: Partial<RotateInput> = {}) =>
+  const rotate = (s: NewSession, jti: string, over: Partial<RotateInput> = {}) =>
     store.rotate({ userId: s.userId, sessionId: s.sessionId, jti, nextJti: id('jti'), now, ttl: TTL, grace: 5, ...over });
+
+  it('answers the first refresh token\'s times from create', async () => {
+    const s = await session({ jti: 'first' });
+    expect(s.first).to.deep.equal({ jti: 'first', issuedAt: now, expiresAt: now + TTL });
+    const short = await session({ jti: 'capped', ttl: TTL, maxLifetime: TTL - 10 }, now + 3);
+    expect(short.first, 'never past the absolute end').to.deep.equal({ jti: 'capped', issuedAt: now + 3, expiresAt: now + 3 + TTL - 10 });
+  });
 
   it('rotates the current token to a successor, sliding its expiry', async () => {
     const s = await session();
@@ -77,6 +90,13 @@ export function storeContract(makeStore: () => Promise<StoreFixture>): void {
     expect((await rotate(s, 'succ', { now: now + 17 })).status).to.equal('unknown');
   });
 
+  it('treats the previous token as reuse when the caller\'s time is before the rotation (no negative grace)', async () => {
+    const s = await session();
+    await rotate(s, s.jti, { nextJti: 'succ', now: now + 60 });
+    expect((await rotate(s, s.jti, { now: now + 5 })).status).to.equal('reused');
+    expect((await rotate(s, 'succ', { now: now + 61 })).status).to.equal('unknown');
+  });
+
   it('treats the previous token as reuse at once when grace is 0', async () => {
     const s = await session();
     await rotate(s, s.jti, { nextJti: 'succ', grace: 0 });
@@ -109,24 +129,64 @@ export function storeContract(makeStore: () => Promise<StoreFixture>): void {
   });
 
   it('never slides past the absolute expiry, and ends the session there', async () => {
-    const s = await session({ refreshExpiresAt: now + TTL, expiresAt: now + TTL + 60 });
+    const s = await session({ ttl: TTL, maxLifetime: TTL + 60 });
     const result = await rotate(s, s.jti, { nextJti: 'late', now: now + TTL - 1 });
     expect(result.status === 'rotated' && result.current.expiresAt).to.equal(now + TTL + 60);
     expect((await rotate(s, 'late', { now: now + TTL + 60 })).status).to.equal('unknown');
   });
 
+  const revoke = (s: NewSession, jti: string | undefined, over: { now?: number; grace?: number; userId?: string } = {}) =>
+    store.revoke({ userId: s.userId, sessionId: s.sessionId, jti, now, grace: 5, ...over });
+
   it('revokes one session, idempotently', async () => {
     const s = await session();
     const other = await session({ userId: s.userId });
-    expect(await store.revoke(s.userId, s.sessionId, now)).to.equal(true);
-    expect(await store.revoke(s.userId, s.sessionId, now)).to.equal(false);
+    expect(await revoke(s, s.jti)).to.equal('revoked');
+    expect(await revoke(s, s.jti)).to.equal('unknown');
     expect((await rotate(s, s.jti)).status).to.equal('unknown');
     expect((await rotate(other, other.jti)).status, 'the user\'s other session lives').to.equal('rotated');
   });
 
+  it('revokes by session id alone when no token id is given', async () => {
+    const s = await session();
+    await rotate(s, s.jti, { nextJti: 'succ' });
+    expect(await revoke(s, undefined, { now: now + 100 })).to.equal('revoked');
+    expect((await rotate(s, 'succ')).status).to.equal('unknown');
+  });
+
+  it('revokes with the just-rotated token inside the grace window, as a plain logout', async () => {
+    const s = await session();
+    await rotate(s, s.jti, { nextJti: 'succ', now: now + 10 });
+    expect(await revoke(s, s.jti, { now: now + 15 })).to.equal('revoked');
+    expect((await rotate(s, 'succ', { now: now + 16 })).status).to.equal('unknown');
+  });
+
+  it('answers reused, and still ends the session, for a rotated-out token outside the grace window', async () => {
+    const late = await session();
+    await rotate(late, late.jti, { nextJti: 'succ', now: now + 10 });
+    expect(await revoke(late, late.jti, { now: now + 16 })).to.equal('reused');
+    expect((await rotate(late, 'succ', { now: now + 17 })).status).to.equal('unknown');
+
+    const older = await session();
+    await rotate(older, older.jti, { nextJti: 'second' });
+    await rotate(older, 'second', { nextJti: 'third' });
+    expect(await revoke(older, older.jti), 'any older token').to.equal('reused');
+    expect((await rotate(older, 'third')).status).to.equal('unknown');
+
+    const noGrace = await session();
+    await rotate(noGrace, noGrace.jti, { nextJti: 'succ' });
+    expect(await revoke(noGrace, noGrace.jti, { grace: 0 }), 'grace 0').to.equal('reused');
+  });
+
+  it('answers reused for a rotated-out token when the caller\'s time is before the rotation', async () => {
+    const s = await session();
+    await rotate(s, s.jti, { nextJti: 'succ', now: now + 60 });
+    expect(await revoke(s, s.jti, { now: now + 2 })).to.equal('reused');
+  });
+
   it('does not revoke a session through another user id', async () => {
     const s = await session();
-    expect(await store.revoke('someone-else', s.sessionId, now)).to.equal(false);
+    expect(await revoke(s, s.jti, { userId: 'someone-else' })).to.equal('unknown');
     expect((await rotate(s, s.jti)).status).to.equal('rotated');
   });
 
@@ -135,7 +195,7 @@ export function storeContract(makeStore: () => Promise<StoreFixture>): void {
     const a2 = await session({ userId: a.userId });
     const a3 = await session({ userId: a.userId });
     const b = await session();
-    await store.revoke(a.userId, a3.sessionId, now);
+    await revoke(a3, a3.jti);
     expect(await store.revokeAll(a.userId, now)).to.equal(2);
     expect((await rotate(a, a.jti)).status).to.equal('unknown');
     expect((await rotate(a2, a2.jti)).status).to.equal('unknown');
@@ -146,14 +206,8 @@ export function storeContract(makeStore: () => Promise<StoreFixture>): void {
 
   it('drops the least recently used sessions beyond the limit when a new one starts', async () => {
     const userId = id('user');
-    const limited = async (sessionId: string, at: number, max: number): Promise<SessionRecord> => {
-      const record: SessionRecord = {
-        userId, sessionId, jti: `${sessionId}-jti`, createdAt: at, refreshExpiresAt: at + TTL,
-        expiresAt: at + 10 * TTL, claims: {}, meta: {},
-      };
-      await store.create(record, at, max);
-      return record;
-    };
+    const limited = (sessionId: string, at: number, max: number) =>
+      session({ userId, sessionId, jti: `${sessionId}-jti`, claims: {}, meta: {} }, at, max);
     const a = await limited('a', now, 2);
     const b = await limited('b', now + 1, 2);
     await rotate(a, a.jti, { nextJti: 'a-2', now: now + 2 }); // a is now the more recently used
@@ -166,8 +220,8 @@ export function storeContract(makeStore: () => Promise<StoreFixture>): void {
 
   it('does not count expired sessions as revoked', async () => {
     const s = await session();
-    const t = await session({ userId: s.userId, refreshExpiresAt: now + 2 * TTL });
-    expect(await store.revoke(s.userId, s.sessionId, now + TTL)).to.equal(false);
+    const t = await session({ userId: s.userId, ttl: 2 * TTL });
+    expect(await revoke(s, s.jti, { now: now + TTL })).to.equal('unknown');
     expect(await store.revokeAll(t.userId, now + TTL)).to.equal(1);
   });
 
@@ -185,7 +239,11 @@ export function storeContract(makeStore: () => Promise<StoreFixture>): void {
     expect((await rotate(s, winner!.jti)).status, 'the session is still usable').to.equal('rotated');
   });
 
-  it('answers ping', async () => {
-    await store.ping?.();
+  it('answers ping while usable, and fails it once closed', async () => {
+    expect(store.ping, 'ping is implemented').to.be.a('function');
+    expect(await store.ping!()).to.equal(undefined);
+    await fixture.close();
+    const failure = await store.ping!().then(() => undefined, (error: unknown) => error);
+    expect(failure, 'a closed store must not answer ping').to.be.instanceOf(Error);
   });
 }
