@@ -11,7 +11,7 @@ import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const typescript = ['{lib,test,sample-app,bench}/**/*.{ts,mts,cts}'];
+const typescript = ['{lib,test,sample-app,bench,examples}/**/*.{ts,mts,cts}'];
 
 export default defineConfig(
   {
