@@ -126,7 +126,8 @@ describe('createTokenAuth options', () => {
   it('accepts each key family with the algorithms it fits, and signs with them', async () => {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
     const rsaPss = generateKeyPairSync('rsa-pss', {
-      modulusLength: 2048, hashAlgorithm: 'sha384', mgf1HashAlgorithm: 'sha384', saltLength: 48,
+      // @types/node declares saltLength a string; Node takes the number of bytes.
+      modulusLength: 2048, hashAlgorithm: 'sha384', mgf1HashAlgorithm: 'sha384', saltLength: 48 as unknown as string,
     }).privateKey;
     const ec384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey;
     for (const [privateKey, algorithm] of [[rsa, 'RS256'], [rsa, 'PS256'], [rsaPss, 'PS384'], [ec384, 'ES384']] as const) {
