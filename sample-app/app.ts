@@ -9,7 +9,7 @@ import {
   boundedSendCommand, createTokenAuth, MemorySessionStore, RedisSessionStore,
   type Duration, type RedisClientLike, type TokenAuth,
 } from '../lib/index.js';
-import type { TrustProxy } from './config.js';
+import { trustProxyProblem, type TrustProxy } from './trust-proxy.js';
 import { Passwords } from './credentials.js';
 import { errorHandler, notFound } from './errors.js';
 import { consoleLogger, type Logger } from './logger.js';
@@ -47,7 +47,7 @@ export interface AppOptions {
   refreshRateLimit?: number;
   /** bcrypt cost (4 to 15). Default `10`; tests use 4 to run fast. */
   bcryptCost?: number;
-  /** Express `trust proxy`. Default `false`; see `parseTrustProxy` in config.ts. */
+  /** Express `trust proxy`. Default `false`; at most 5 hops, no subnet wider than /8 (IPv6 /24): see trust-proxy.ts. */
   trustProxy?: TrustProxy;
   /** Milliseconds since the epoch. Default `Date.now`; tests move it forward instead of sleeping. */
   clock?: () => number;
@@ -65,6 +65,11 @@ export interface SampleApp {
   close(): Promise<void>;
 }
 
+/** express.json's `verify` hook: `charset` is the one the parser is about to decode with. */
+function utf8Only(_req: unknown, _res: unknown, _body: Buffer, charset: string): void {
+  if (charset !== 'utf-8') throw Object.assign(new Error('JSON must be encoded in UTF-8'), { status: 415, type: 'charset.unsupported' });
+}
+
 function count(value: number | undefined, fallback: number, name: string, min = 0, max = 1_000_000): number {
   const result = value ?? fallback;
   if (!Number.isSafeInteger(result) || result < min || result > max) {
@@ -78,6 +83,9 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
   const bcryptCost = count(options.bcryptCost, 10, 'bcryptCost', 4, 15);
   const loginRateLimit = count(options.loginRateLimit, 10, 'loginRateLimit');
   const refreshRateLimit = count(options.refreshRateLimit, 30, 'refreshRateLimit');
+  const trustProxy = options.trustProxy ?? false;
+  const trustProblem = trustProxyProblem(trustProxy);
+  if (trustProblem !== undefined) throw new TypeError(`createApp: trustProxy ${trustProblem}`);
   const { redis } = options;
   if (redis && (redis.client === undefined) === (redis.url === undefined)) {
     throw new TypeError('createApp: redis needs either client or url');
@@ -140,11 +148,13 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
     const storeKind = client ? 'redis' : 'memory';
 
     const app = express();
-    app.set('trust proxy', options.trustProxy ?? false);
+    app.set('trust proxy', trustProxy);
     // Security headers (no sniffing, no framing, HSTS...) and no X-Powered-By.
     app.use(helmet());
-    // Bodies are a few hundred bytes: refuse anything bigger before parsing it (413).
-    app.use(express.json({ limit: '10kb' }));
+    // Bodies are a few hundred bytes: refuse anything bigger before parsing it (413). JSON is
+    // UTF-8 only (RFC 8259): the parser would also decode UTF-7, UTF-16 and UTF-32, so refuse
+    // those (415) rather than let a filter in front of the app see different bytes than we do.
+    app.use(express.json({ limit: '10kb', verify: utf8Only }));
 
     // For load balancers and uptime checks: 503 when the session store does not answer.
     app.get('/health', async (_req, res) => {

@@ -5,9 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
+import { trustProxyProblem, type TrustProxy } from './trust-proxy.js';
 
-/** Express's `trust proxy` setting: off, a number of hops, or addresses/subnets. */
-export type TrustProxy = false | number | string[];
+export type { TrustProxy } from './trust-proxy.js';
 
 export interface Config {
   /** PORT. Default 3000. */
@@ -111,12 +111,14 @@ function secret(env: Env, name: string, production: boolean, warnings: string[])
  * makes Express read the client's address from X-Forwarded-For instead. But
  * without a proxy anyone can send that header, so trusting it would let a
  * client pick its own IP and dodge the rate limits: hence off by default, and
- * `true` (trust every hop) refused. Give the number of proxies in front of the
- * app (`1`) or their addresses (`loopback`, `10.0.0.0/8, 192.168.1.5`).
+ * `true` (trust every hop) refused, and so are values that amount to it: more
+ * than 5 hops, or subnets wider than /8 (IPv6: /24); see trust-proxy.ts. Give
+ * the number of proxies in front of the app (`1`) or their addresses
+ * (`loopback`, `10.0.0.0/8, 192.168.1.5`).
  */
 export function parseTrustProxy(raw: string | undefined): TrustProxy {
   if (raw === undefined || raw === 'false' || raw === '0') return false;
-  if (/^\d+$/.test(raw)) return Number(raw);
+  if (/^\d+$/.test(raw)) return checked(Number(raw));
   if (raw === 'true') {
     throw new ConfigError('TRUST_PROXY=true would let any client choose its IP address (and dodge the rate limits); '
       + 'give the number of proxies in front of the app, e.g. 1, or their addresses');
@@ -130,7 +132,13 @@ export function parseTrustProxy(raw: string | undefined): TrustProxy {
       throw new ConfigError(`TRUST_PROXY must be false, a number of proxies, or a comma-separated list of addresses, subnets or loopback/linklocal/uniquelocal (got ${JSON.stringify(entry)})`);
     }
   }
-  return list;
+  return checked(list);
+}
+
+function checked(value: TrustProxy): TrustProxy {
+  const problem = trustProxyProblem(value);
+  if (problem !== undefined) throw new ConfigError(`TRUST_PROXY ${problem}`);
+  return value;
 }
 
 function redisUrl(env: Env): string | undefined {

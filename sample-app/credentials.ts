@@ -3,6 +3,7 @@
  * comparing in a way that does not reveal which emails have accounts.
  */
 import { randomBytes } from 'node:crypto';
+import { domainToASCII, domainToUnicode } from 'node:url';
 import { BcryptPool } from './bcrypt-pool.js';
 import { AppError } from './errors.js';
 
@@ -10,17 +11,44 @@ export const PASSWORD_MIN_CHARACTERS = 8;
 /** bcrypt ignores every byte after the 72nd, so a longer password would be silently cut. */
 export const PASSWORD_MAX_BYTES = 72;
 const EMAIL_MAX = 254;
-/** Deliberately loose: something@something.tld. The real check is a confirmation email. */
-const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+/** Deliberately loose: something@label.label, no empty label. The real check is a confirmation email. */
+const EMAIL_SHAPE = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
+/**
+ * Control characters (Cc: NUL, CR, LF, tab, C1...), format characters (Cf:
+ * zero-width spaces and joiners, BOM, bidi overrides, soft hyphen) and the
+ * other invisible ones (Hangul fillers, variation selectors). Refused rather
+ * than stripped: an address that needs them is an attack or a paste error,
+ * and stripping would hide which.
+ */
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
 
 export interface Credentials {
-  /** Trimmed and lower-cased, so `Ann@X.com` and `ann@x.com` are one account. */
+  /** Normalized (see `normalizeEmail`), so `Ann@X.com` and `ann@x.com` are one account. */
   email: string;
   password: string;
 }
 
 function invalid(message: string): AppError {
   return new AppError(400, 'invalid_request', message);
+}
+
+/**
+ * One spelling per mailbox, so look-alike spellings cannot open a second
+ * account: trimmed, NFKC (full-width `ａｎｎ` is `ann`), lower case, and the
+ * domain mapped as browsers map host names (IDNA: `。` separates labels,
+ * `xn--` and Unicode forms are one domain) without its trailing root dot.
+ * Throws a 400 for invisible characters or a malformed address.
+ */
+export function normalizeEmail(raw: string): string {
+  if (INVISIBLE.test(raw)) throw invalid('email must not contain control or invisible characters');
+  const folded = raw.trim().normalize('NFKC').toLowerCase().normalize('NFKC');
+  const at = folded.lastIndexOf('@');
+  let domain = at > 0 ? domainToASCII(folded.slice(at + 1)) : '';
+  if (domain.endsWith('.')) domain = domain.slice(0, -1);
+  const email = `${folded.slice(0, at)}@${domainToUnicode(domain)}`;
+  if (INVISIBLE.test(email)) throw invalid('email must not contain control or invisible characters');
+  if (domain === '' || email.length > EMAIL_MAX || !EMAIL_SHAPE.test(email)) throw invalid('email is not a valid address');
+  return email;
 }
 
 /**
@@ -36,8 +64,7 @@ export function parseCredentials(body: unknown, purpose: 'register' | 'login'): 
   const { email, password } = body as Record<string, unknown>;
   if (typeof email !== 'string') throw invalid('email must be a string');
   if (typeof password !== 'string') throw invalid('password must be a string');
-  const normalized = email.trim().toLowerCase();
-  if (normalized.length > EMAIL_MAX || !EMAIL_SHAPE.test(normalized)) throw invalid('email is not a valid address');
+  const normalized = normalizeEmail(email);
   const minimum = purpose === 'register' ? PASSWORD_MIN_CHARACTERS : 1;
   if (Array.from(password).length < minimum) {
     throw invalid(purpose === 'register' ? `password must be at least ${minimum} characters` : 'password is required');

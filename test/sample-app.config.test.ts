@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import express from 'express';
+import fc from 'fast-check';
 import { ConfigError, loadConfig, parseTrustProxy } from '../sample-app/config.js';
 
 const ACCESS = 'env-access-secret-0123456789-abcdefghijk';
@@ -84,5 +86,73 @@ describe('sample app configuration (environment variables)', () => {
       ['loopback', ['loopback']], ['10.0.0.0/8, 192.168.1.5 ,::1', ['10.0.0.0/8', '192.168.1.5', '::1']],
     ];
     for (const [raw, expected] of cases) expect(parseTrustProxy(raw), raw).to.deep.equal(expected);
+  });
+
+  it('accepts at most 5 hops, and subnets up to /8 (IPv4) or /24 (IPv6) covering at most four /8s in all', () => {
+    const accepted: Array<[raw: string, expected: unknown]> = [
+      ['5', 5],
+      ['10.0.0.0/8', ['10.0.0.0/8']],
+      ['10.0.0.0/8, 127.0.0.0/8, 100.64.0.0/10, 172.16.0.0/12, 192.168.0.0/16', ['10.0.0.0/8', '127.0.0.0/8', '100.64.0.0/10', '172.16.0.0/12', '192.168.0.0/16']],
+      ['2600:9000::/28, 2a06:98c0::/29, 2400:cb00::/32', ['2600:9000::/28', '2a06:98c0::/29', '2400:cb00::/32']], // CloudFront, Cloudflare
+      ['::ffff:10.0.0.0/104', ['::ffff:10.0.0.0/104']],
+      ['loopback, linklocal, uniquelocal, 10.1.2.3', ['loopback', 'linklocal', 'uniquelocal', '10.1.2.3']],
+      ['1.0.0.0/8,2.0.0.0/8,3.0.0.0/8,4.0.0.0/8,4.1.0.0/16', ['1.0.0.0/8', '2.0.0.0/8', '3.0.0.0/8', '4.0.0.0/8', '4.1.0.0/16']],
+    ];
+    for (const [raw, expected] of accepted) {
+      expect(parseTrustProxy(raw), raw).to.deep.equal(expected);
+      expect(() => express().set('trust proxy', expected), raw).to.not.throw();
+    }
+  });
+
+  it('refuses TRUST_PROXY values that trust (nearly) every client, or that Express could not compile', () => {
+    const hops = /^TRUST_PROXY must be a number of proxies from 1 to 5 \(got \d+\)/;
+    const wide = (entry: string): RegExp => new RegExp(`^TRUST_PROXY subnet "${entry.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}" is too wide`);
+    const cases: Array<[raw: string, message: RegExp]> = [
+      ['6', hops], ['99', hops], ['4294967296', hops],
+      ['0.0.0.0/0', wide('0.0.0.0/0')],
+      ['::/0', wide('::/0')],
+      ['0.0.0.0/1,128.0.0.0/1', wide('0.0.0.0/1')],
+      ['10.0.0.0/7', wide('10.0.0.0/7')],
+      ['2001:db8::/23', wide('2001:db8::/23')],
+      ['fc00::/7', wide('fc00::/7')],
+      ['::ffff:0.0.0.0/96', wide('::ffff:0.0.0.0/96')], // IPv4-mapped: every IPv4 client
+      ['::ffff:0:0/100', wide('::ffff:0:0/100')],
+      ['10.0.0.0/33', /^TRUST_PROXY subnet "10.0.0.0\/33": the prefix length must be 1 to 32$/],
+      ['::1/129', /^TRUST_PROXY subnet "::1\/129": the prefix length must be 1 to 128$/],
+      ['10.0.0.0/255.0.0.0', /^TRUST_PROXY must be .* \(got "10.0.0.0\/255.0.0.0"\)$/],
+      ['1.0.0.0/8,2.0.0.0/8,3.0.0.0/8,4.0.0.0/8,5.0.0.0/8', /^TRUST_PROXY subnets together cover 83886080 IPv4 addresses, more than 67108864 \(four \/8s\)/],
+      [Array.from({ length: 17 }, (_, i) => `2001:${(i * 256).toString(16)}::/24`).join(','), /^TRUST_PROXY subnets together cover \d+ IPv6 addresses, more than \d+ \(sixteen \/24s\)/],
+    ];
+    for (const [raw, message] of cases) {
+      let error: unknown;
+      try {
+        parseTrustProxy(raw);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error, raw).to.be.instanceOf(ConfigError);
+      expect((error as Error).message, raw).to.match(message);
+      expect(configError({ TRUST_PROXY: raw }).message).to.equal((error as Error).message);
+    }
+  });
+
+  it('never lets through a TRUST_PROXY list that Express then fails to compile', () => {
+    const v4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((parts) => parts.join('.'));
+    const v6 = fc.ipV6();
+    const entry = fc.oneof(
+      fc.tuple(v4, fc.option(fc.nat(40))).map(([ip, bits]) => (bits === null ? ip : `${ip}/${bits}`)),
+      fc.tuple(v6, fc.option(fc.nat(140))).map(([ip, bits]) => (bits === null ? ip : `${ip}/${bits}`)),
+      fc.constantFrom('loopback', 'linklocal', 'uniquelocal'),
+    );
+    fc.assert(fc.property(fc.array(entry, { minLength: 1, maxLength: 6 }), (entries) => {
+      let parsed: unknown;
+      try {
+        parsed = parseTrustProxy(entries.join(','));
+      } catch (error) {
+        if (error instanceof ConfigError) return;
+        throw error;
+      }
+      expect(() => express().set('trust proxy', parsed)).to.not.throw();
+    }), { numRuns: 500 });
   });
 });

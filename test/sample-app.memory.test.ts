@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import request from 'supertest';
 import { createApp } from '../sample-app/app.js';
-import type { UserStore } from '../sample-app/users.js';
-import { appFactory, describeFlows, email, PASSWORD, SECRETS, signUp } from './helpers/sample-app.js';
+import { consoleLogger } from '../sample-app/logger.js';
+import { MemoryUserStore, type UserStore } from '../sample-app/users.js';
+import { appFactory, captureLogger, describeFlows, email, PASSWORD, SECRETS, signUp } from './helpers/sample-app.js';
 
 describe('sample app, in memory', () => {
   describe('end to end', () => {
@@ -76,6 +77,73 @@ describe('sample app, in memory', () => {
       expect(statuses).to.deep.equal([401, 401, 401, 401, 429]);
     });
 
+    it('refuses a trust-proxy hop count above 5, and within it a client rotating its own X-Forwarded-For entries is still limited', async () => {
+      // With 99 hops Express would take the left-most entry, which the client writes itself: every request a new IP.
+      for (const trustProxy of [6, 99, -1, 1.5]) {
+        const error = await createApp({ ...SECRETS, bcryptCost: 4, trustProxy }).then(
+          async (sample) => { await sample.close(); return undefined; }, (caught: unknown) => caught);
+        expect(error, String(trustProxy)).to.be.instanceOf(TypeError);
+        expect((error as Error).message).to.match(/^createApp: trustProxy must be a number of proxies from 1 to 5/);
+      }
+      // Each proxy appends the address it saw; whatever the client wrote comes first.
+      const chains: Array<[hops: number, appended: string]> = [[1, '198.51.100.7'], [2, '198.51.100.7, 10.0.0.2'], [5, '198.51.100.7, 10.0.0.2, 10.0.0.3, 10.0.0.4, 10.0.0.5']];
+      for (const [hops, appended] of chains) {
+        const sample = await apps.make({ loginRateLimit: 10, trustProxy: hops });
+        const statuses: number[] = [];
+        for (let i = 0; i < 15; i += 1) {
+          const res = await request(sample.app).post('/auth/login').set('X-Forwarded-For', `203.0.113.${i + 1}, ${appended}`)
+            .send({ email: email(), password: PASSWORD });
+          statuses.push(res.status);
+        }
+        expect(statuses, `${hops} hops`).to.deep.equal([...Array<number>(10).fill(401), ...Array<number>(5).fill(429)]);
+      }
+    });
+
+    it('answers JSON in any charset but UTF-8 with 415 unsupported_media_type; UTF-8 and no charset work', async () => {
+      const sample = await apps.make();
+      // superagent would JSON-encode a Buffer: send the bytes as they are.
+      const post = (type: string, bytes: Buffer): request.Test => request(sample.app).post('/auth/login').set('Content-Type', type)
+        .serialize((data: unknown) => data as string).send(bytes);
+      const body = JSON.stringify({ email: email(), password: PASSWORD });
+      const utf32 = Buffer.alloc(body.length * 4);
+      for (let i = 0; i < body.length; i += 1) utf32.writeUInt32BE(body.charCodeAt(i), i * 4);
+      const refused: Array<[charset: string, bytes: Buffer]> = [
+        ['utf-16le', Buffer.from(body, 'utf16le')],
+        ['UTF-16LE', Buffer.from(body, 'utf16le')],
+        ['"utf-16le"', Buffer.from(body, 'utf16le')],
+        ['utf-16be', Buffer.from(body, 'utf16le').swap16()],
+        ['utf-16', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(body, 'utf16le')])],
+        ['utf-32', utf32],
+        ['utf-7', Buffer.from(body.replace(/[@"{}:,]/g, (c) => `+${Buffer.from(c, 'utf16le').swap16().toString('base64').replace(/=+$/, '')}-`))],
+      ];
+      for (const [charset, bytes] of refused) {
+        const res = await post(`application/json; charset=${charset}`, bytes);
+        expect(res.status, charset).to.equal(415);
+        expect(res.body, charset).to.deep.equal({ error: 'unsupported_media_type', message: 'JSON must be encoded in UTF-8' });
+      }
+      const latin1 = await post('application/json; charset=latin1', Buffer.from(body, 'latin1'));
+      expect(latin1.status).to.equal(415);
+      expect(latin1.body).to.include({ error: 'unsupported_media_type' });
+      for (const type of ['application/json', 'application/json; charset=utf-8', 'application/json;charset="UTF-8"']) {
+        const res = await post(type, Buffer.from(body));
+        expect(res.status, type).to.equal(401); // parsed: an unknown email
+        expect(res.body).to.include({ error: 'invalid_credentials' });
+      }
+    });
+
+    it('hashes passwords with bcrypt cost 10 unless told otherwise', async function () {
+      this.timeout(20_000);
+      const users = new MemoryUserStore();
+      const sample = await createApp({ ...SECRETS, users, logger: captureLogger([]) });
+      try {
+        const address = email();
+        await signUp(sample, address);
+        expect((await users.findByEmail(address))?.passwordHash).to.match(/^\$2b\$10\$[./A-Za-z0-9]{53}$/);
+      } finally {
+        await sample.close();
+      }
+    });
+
     it('refuses bad options naming them', async () => {
       const cases: Array<[options: Record<string, unknown>, message: RegExp]> = [
         [{ bcryptCost: 3 }, /createApp: bcryptCost must be a whole number from 4 to 15 \(got 3\)/],
@@ -84,6 +152,9 @@ describe('sample app, in memory', () => {
         [{ redis: {} }, /createApp: redis needs either client or url/],
         [{ refreshTokenSecret: 'short' }, /express-token-pair: refreshToken.secret must be at least 32 bytes/],
         [{ reuseGrace: -1 }, /express-token-pair: refreshToken.reuseGrace/],
+        [{ trustProxy: ['0.0.0.0/0'] }, /^createApp: trustProxy subnet "0.0.0.0\/0" is too wide/],
+        [{ trustProxy: true }, /^createApp: trustProxy must be false, a number of proxies or a list of addresses \(got true\)$/],
+        [{ trustProxy: ['nginx'] }, /^createApp: trustProxy entry "nginx" is not an address, a subnet or loopback/],
       ];
       for (const [options, message] of cases) {
         let error: unknown;
@@ -96,6 +167,37 @@ describe('sample app, in memory', () => {
         expect(error, JSON.stringify(options)).to.be.instanceOf(TypeError);
         expect((error as Error).message).to.match(message);
       }
+    });
+  });
+
+  describe('console logger', () => {
+    it('escapes control characters in every line it writes, so client text cannot forge or split log lines', () => {
+      const written: string[] = [];
+      const original = { log: console.log, warn: console.warn, error: console.error };
+      const capture = (...args: unknown[]): void => { written.push(args.map(String).join(' ')); };
+      Object.assign(console, { log: capture, warn: capture, error: capture });
+      const nasty = 'ua\r\n2024-01-01 INFO admin logged in\u0000\u001b[31m\u007f\u0085\u2028\u2029\u202e';
+      try {
+        consoleLogger.info(`info ${nasty}`);
+        consoleLogger.warn(`warn ${nasty}`);
+        consoleLogger.error(`error ${nasty}`);
+        consoleLogger.error(`error with object ${nasty}`, { detail: 'a\nb' });
+        consoleLogger.error(`error with stack ${nasty}`, new Error(`bad input ${nasty}`));
+      } finally {
+        Object.assign(console, original);
+      }
+      expect(written).to.have.length(5);
+      const escaped = 'ua\\r\\n2024-01-01 INFO admin logged in\\x00\\x1b[31m\\x7f\\x85\\u2028\\u2029\\u202e';
+      for (const line of written.slice(0, 4)) {
+        expect(line).to.include(escaped);
+        // eslint-disable-next-line no-control-regex
+        expect(line).to.not.match(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202e]/);
+      }
+      // An error's stack keeps its own line breaks, but only between frames.
+      const [first = '', ...frames] = (written[4] ?? '').split('\n');
+      expect(first).to.equal(`error with stack ${escaped} Error: bad input ${escaped}`);
+      expect(frames.length).to.be.above(0);
+      for (const frame of frames) expect(frame).to.match(/^ {4}at \S/);
     });
   });
 });

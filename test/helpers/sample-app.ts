@@ -247,6 +247,9 @@ export function describeFlows(kind: 'memory' | 'redis', base: () => Partial<AppO
       ['/auth/register', { email: 'a b@example.com', password: PASSWORD }, 'email is not a valid address'],
       ['/auth/register', { email: `${'x'.repeat(250)}@example.com`, password: PASSWORD }, 'email is not a valid address'],
       ['/auth/register', { email: ok, password: 'seven77' }, 'password must be at least 8 characters'],
+      // Four emoji are 8 UTF-16 units but 4 characters: counting units would let them through.
+      ['/auth/register', { email: ok, password: '😀😀😀😀' }, 'password must be at least 8 characters'],
+      ['/auth/register', { email: ok, password: '😀'.repeat(19) }, 'password must be at most 72 bytes'],
       ['/auth/register', { email: ok, password: 'é'.repeat(37) }, 'password must be at most 72 bytes'],
       ['/auth/login', { email: null, password: PASSWORD }, 'email must be a string'],
       ['/auth/login', { email: ok, password: '' }, 'password is required'],
@@ -272,6 +275,58 @@ export function describeFlows(kind: 'memory' | 'redis', base: () => Partial<AppO
     const longer = await request(app.app).post('/auth/login').send({ email: address, password: `${longest}!` });
     expect(longer.status).to.equal(400);
     await signUp(app, email(), 'eight888');
+    // Characters, not UTF-16 units or bytes: 8 emoji (32 bytes) are enough, 18 (72 bytes) are the most.
+    for (const password of ['😀'.repeat(8), '😀'.repeat(18)]) {
+      const address2 = email();
+      await signUp(app, address2, password);
+      await logIn(app, address2, password);
+    }
+  });
+
+  it('maps case, full-width (NFKC) and trailing-dot spellings of an email to the one account', async () => {
+    const address = email('ann');
+    const user = await signUp(app, address);
+    const [local = '', domain = ''] = address.split('@');
+    const fullWidth = (text: string): string => text.replace(/[!-~]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0));
+    const variants = [
+      address.toUpperCase(),
+      fullWidth(address), // ａｎｎ…＠ｅｘａｍｐｌｅ．ｃｏｍ
+      `${fullWidth(local.slice(0, 1))}${local.slice(1)}@${domain}`,
+      `${address}.`, // the DNS root: the same domain
+      `${local}@${domain.replace('.', '\u3002')}`, // an ideographic full stop separates labels in IDNA
+      `${local}@${domain.toUpperCase()}\u3002`,
+    ];
+    for (const variant of variants) {
+      const taken = await request(app.app).post('/auth/register').send({ email: variant, password: 'another password' });
+      expect(taken.status, JSON.stringify(variant)).to.equal(409);
+      expect(taken.body).to.include({ error: 'email_taken' });
+      const login = await logIn(app, variant);
+      expect(login.user, JSON.stringify(variant)).to.deep.equal(user);
+    }
+  });
+
+  it('refuses emails with control, format or invisible characters instead of creating look-alike accounts', async () => {
+    const address = email('ann');
+    await signUp(app, address);
+    const [local = '', domain = ''] = address.split('@');
+    const cases = [
+      `${address}\u200b`, `\u200b${address}`, `${local}\u200c@${domain}`, `${local}@\u200d${domain}`, // zero-width
+      `${local}\u0000@${domain}`, `${address}\r\n`, `${local}\r\nBcc: x@${domain}`, `${address}\t`, // NUL, CR/LF, tab
+      `\ufeff${address}`, `${local}\u2060@${domain}`, `\u202e${address}`, `${local}\u00ad@${domain}`, // BOM, word joiner, RTL override, soft hyphen
+      `${local}\u0085@${domain}`, `${local}\u3164@${domain}`, `${local}\ufe0f@${domain}`, // C1 NEL, Hangul filler, variation selector
+    ];
+    for (const variant of cases) {
+      for (const path of ['/auth/register', '/auth/login']) {
+        const res = await request(app.app).post(path).send({ email: variant, password: PASSWORD });
+        expect(res.status, `${path} ${JSON.stringify(variant)}`).to.equal(400);
+        expect(res.body).to.deep.equal({ error: 'invalid_request', message: 'email must not contain control or invisible characters' });
+      }
+    }
+    for (const bad of [`${address}..`, `${local}@.${domain}`, `${local}@${domain.replace('.', '..')}`, `${local}@[127.0.0.1]`]) {
+      const res = await request(app.app).post('/auth/register').send({ email: bad, password: PASSWORD });
+      expect(res.status, JSON.stringify(bad)).to.equal(400);
+      expect(res.body).to.deep.equal({ error: 'invalid_request', message: 'email is not a valid address' });
+    }
   });
 
   it('answers an unknown email and a wrong password with the same 401 body', async () => {
