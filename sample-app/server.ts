@@ -2,9 +2,9 @@
  * Runs the sample app: `npm start`. Settings come from the environment
  * (see config.ts); a bad one stops it with a message naming the variable.
  */
-import { createServer } from 'node:http';
 import { createApp, type SampleApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { createHttpServer } from './http-server.js';
 import { consoleLogger as log } from './logger.js';
 import { redactUrl } from './redis.js';
 
@@ -48,7 +48,8 @@ log.info(config.redisUrl
 const limit = (n: number): string => (n === 0 ? 'off' : `${n}/min per IP`);
 log.info(`Rate limits: login and register ${limit(config.loginRateLimit)}, refresh ${limit(config.refreshRateLimit)}`);
 
-const server = createServer(sample.app);
+// Bounded headers, request, idle and keep-alive timeouts: see http-server.ts.
+const server = createHttpServer(sample.app);
 server.on('error', (error: NodeJS.ErrnoException) => {
   log.error(error.code === 'EADDRINUSE' ? `Port ${config.port} is already in use (set PORT)` : `Server error: ${error.message}`);
   void sample.close().finally(() => process.exit(1));
@@ -60,8 +61,10 @@ server.listen(config.port, () => {
 });
 
 /**
- * Ctrl-C or a `docker stop`: stop accepting connections, let open requests
- * finish, then close Redis, so that no request is cut off mid-way.
+ * Ctrl-C, `kill <pid>` (of this process or of `npm start`, whose script
+ * `exec`s node so the signal reaches it) or a `docker stop`: stop accepting
+ * connections, let open requests finish, then close Redis, so that no
+ * request is cut off mid-way.
  */
 function shutdown(signal: string): void {
   log.info(`${signal} received: shutting down`);

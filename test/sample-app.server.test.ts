@@ -1,7 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { connect, createServer as createNetServer, type Socket } from 'node:net';
 import { expect } from 'chai';
+import { createHttpServer, DEFAULT_TIMEOUTS } from '../sample-app/http-server.js';
 import { RedisServer, requireRedis } from './helpers/redis-server.js';
+import { appFactory } from './helpers/sample-app.js';
 
 const ACCESS = 'server-access-secret-0123456789-abcdefghij';
 const REFRESH = 'server-refresh-secret-0123456789-abcdefghi';
@@ -17,12 +22,12 @@ interface Run {
   exited: Promise<number | null>;
 }
 
-/** `npm start` without npm: runs sample-app/server.ts with tsx and only the given variables set. */
-function start(env: Record<string, string>): Run {
+/** `npm start` without npm (or with it): runs sample-app/server.ts with tsx and only the given variables set. */
+function start(env: Record<string, string>, { npm = false } = {}): Run {
   const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !VARIABLES.includes(name)));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'sample-app/server.ts'], {
-    env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = npm
+    ? spawn('npm', ['start'], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, ['--import', 'tsx', 'sample-app/server.ts'], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   child.stdout?.on('data', (chunk: Buffer) => { text += chunk.toString(); });
   child.stderr?.on('data', (chunk: Buffer) => { text += chunk.toString(); });
@@ -38,6 +43,54 @@ async function listening(run: Run, within = 8000): Promise<string> {
     if (run.child.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start:\n${run.output()}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** Every live process below `pid` (Linux /proc); zombies count as gone. */
+function descendants(pid: number): number[] {
+  const parents = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (state !== 'Z') parents.set(Number(name), Number(ppid));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  const found: number[] = [];
+  for (let queue = [pid]; queue.length > 0;) {
+    const parent = queue.shift();
+    for (const [child, ppid] of parents) {
+      if (ppid === parent) { found.push(child); queue.push(child); }
+    }
+  }
+  return found;
+}
+
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => { resolve(false); });
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = createNetServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  return typeof address === 'object' && address ? address.port : 0;
 }
 
 async function post(url: string, body: unknown, token?: string): Promise<Response> {
@@ -108,6 +161,104 @@ describe('sample app server (npm start)', function () {
     run = start({ PORT: '0', ACCESS_TOKEN_SECRET: ACCESS, REFRESH_TOKEN_SECRET: REFRESH, LOGIN_RATE_LIMIT: 'lots' });
     expect(await run.exited).to.equal(1);
     expect(run.output()).to.include('Configuration error: LOGIN_RATE_LIMIT must be a whole number from 0 to');
+  });
+
+  it('refuses a TRUST_PROXY that trusts every client with one configuration-error line, not a crash', async () => {
+    for (const value of ['0.0.0.0/0', '::/0', '99', '10.0.0.0/33']) {
+      run = start({ PORT: '0', ACCESS_TOKEN_SECRET: ACCESS, REFRESH_TOKEN_SECRET: REFRESH, TRUST_PROXY: value });
+      expect(await run.exited, value).to.equal(1);
+      expect(run.output().trimEnd().split('\n'), value).to.have.length(1);
+      expect(run.output(), value).to.match(/^Configuration error: TRUST_PROXY /);
+    }
+  });
+
+  it('npm start: kill <pid of npm> (SIGTERM) stops the server and frees the port, leaving no process behind', async () => {
+    const port = await freePort();
+    run = start({ PORT: String(port), ACCESS_TOKEN_SECRET: ACCESS, REFRESH_TOKEN_SECRET: REFRESH }, { npm: true });
+    const npmPid = run.child.pid ?? 0;
+    await listening(run, 15_000);
+    const tree = descendants(npmPid);
+    expect(tree, 'processes under npm').to.not.have.length(0);
+    try {
+      run.child.kill('SIGTERM');
+      await run.exited;
+      const deadline = Date.now() + 5000;
+      while ((tree.some(alive) || await portOpen(port)) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(tree.filter(alive), 'processes still running after npm was killed').to.deep.equal([]);
+      expect(await portOpen(port), 'port still open').to.equal(false);
+      expect(run.output()).to.include('SIGTERM received: shutting down').and.include('Stopped');
+    } finally {
+      for (const pid of tree.filter(alive)) process.kill(pid, 'SIGKILL');
+    }
+  });
+
+  describe('HTTP timeouts', () => {
+    const apps = appFactory(() => ({}));
+    let server: Server | undefined;
+    afterEach(async () => {
+      server?.closeAllConnections();
+      server?.close();
+      server = undefined;
+      await apps.closeAll();
+    });
+
+    async function serve(timeouts: Parameters<typeof createHttpServer>[1]): Promise<number> {
+      server = createHttpServer((await apps.make()).app, timeouts);
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const address = server.address();
+      return typeof address === 'object' && address ? address.port : 0;
+    }
+
+    /** Connects, writes `text`, then stalls; resolves how long until the server closed the connection, and what it sent. */
+    async function stall(port: number, text: string, within = 3000): Promise<{ ms: number; received: string }> {
+      const socket: Socket = connect({ port, host: '127.0.0.1' });
+      await once(socket, 'connect');
+      const started = Date.now();
+      let received = '';
+      socket.on('data', (chunk: Buffer) => { received += chunk.toString(); });
+      socket.write(text);
+      const timer = setTimeout(() => socket.destroy(new Error(`connection still open after ${within} ms`)), within);
+      try {
+        await once(socket, 'close');
+      } finally {
+        clearTimeout(timer);
+      }
+      if (socket.errored && !/ECONNRESET/.test(socket.errored.message)) throw socket.errored;
+      return { ms: Date.now() - started, received };
+    }
+
+    it('uses bounded timeouts by default: 10 s for headers, 30 s per request and idle, 5 s keep-alive', () => {
+      const defaults = createHttpServer(() => {});
+      expect(DEFAULT_TIMEOUTS).to.deep.equal({ headersTimeout: 10_000, requestTimeout: 30_000, idleTimeout: 30_000, keepAliveTimeout: 5_000, checkInterval: 1_000 });
+      expect({
+        headersTimeout: defaults.headersTimeout, requestTimeout: defaults.requestTimeout,
+        idleTimeout: defaults.timeout, keepAliveTimeout: defaults.keepAliveTimeout,
+      }).to.deep.equal({ headersTimeout: 10_000, requestTimeout: 30_000, idleTimeout: 30_000, keepAliveTimeout: 5_000 });
+    });
+
+    it('closes a connection that sends part of its headers and stalls, within the headers timeout', async () => {
+      const port = await serve({ headersTimeout: 500, requestTimeout: 1500, checkInterval: 100 });
+      const { ms, received } = await stall(port, 'POST /auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: appl');
+      expect(ms).to.be.within(400, 1000);
+      expect(received).to.match(/^HTTP\/1\.1 408 /);
+    });
+
+    it('closes a connection that stalls in the middle of its body, within the request timeout', async () => {
+      const port = await serve({ headersTimeout: 500, requestTimeout: 1000, checkInterval: 100 });
+      const { ms } = await stall(port, 'POST /auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"email":');
+      expect(ms).to.be.within(900, 1800);
+    });
+
+    it('closes an idle keep-alive connection after the keep-alive timeout', async () => {
+      const port = await serve({ keepAliveTimeout: 300, checkInterval: 100 });
+      const { ms, received } = await stall(port, 'GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n');
+      expect(received).to.match(/^HTTP\/1\.1 200 /);
+      // Node 20 closes an idle keep-alive socket about a second after keepAliveTimeout (measured: 300 ms -> ~1.3 s).
+      expect(ms).to.be.within(250, 2000);
+    });
   });
 
   describe('with REDIS_URL', () => {
