@@ -1,7 +1,10 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { createClient } from 'redis';
 import request from 'supertest';
 import type { SampleApp } from '../sample-app/app.js';
+import { MemoryUserStore, type StoredUser, type UserStore } from '../sample-app/users.js';
 import { RedisServer, requireRedis, uniquePrefix } from './helpers/redis-server.js';
 import {
   appFactory, describeFlows, email, logIn, me, PASSWORD, refresh, signUp,
@@ -95,6 +98,38 @@ describe('sample app, with Redis', () => {
       expect(await client.keys(`${prefix}user:*`)).to.have.length(1);
     });
 
+    it("writes exactly the keys the README's sample app section documents, and its redis-cli line reads a session", async () => {
+      const section = readFileSync('README.md', 'utf8').split(/^## /m).find((part) => part.startsWith('The sample app\n')) ?? '';
+      const forms = [...section.matchAll(/^\| `(sample:[^`]+)` \|/gm)].map((match) => match[1] ?? '');
+      expect(forms, 'key table in "## The sample app"').to.have.length(3);
+      // `<anything>` in a documented form stands for one non-empty value.
+      const pattern = (form: string): RegExp => new RegExp(`^${form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/<[^>]+>/g, '.+')}$`);
+      // The default prefix, as `npm start` uses it (this Redis is the suite's own).
+      const sample = await apps.make({ redis: { client }, loginRateLimit: 5, refreshRateLimit: 5 });
+      try {
+        const user = await signUp(sample, email());
+        const session = await logIn(sample, user.email);
+        expect((await refresh(sample, session.refreshToken)).status).to.equal(200);
+        const keys = await client.keys('sample:*');
+        for (const key of keys) expect(forms.some((form) => pattern(form).test(key)), `undocumented key ${key}`).to.equal(true);
+        for (const form of forms) expect(keys.some((key) => pattern(form).test(key)), `no key of the form ${form}`).to.equal(true);
+        expect(keys).to.include(`sample:session:{${user.id}}`).and.include(`sample:user:${user.email}`);
+
+        const line = /^redis-cli .*EVAL .*\$USER_ID.*$/m.exec(section)?.[0];
+        expect(line, 'a redis-cli EVAL line using $USER_ID').to.be.a('string');
+        // Only ever run against this suite's own server, never a default localhost:6379.
+        expect(line).to.match(/^redis-cli -u "\$REDIS_URL" /);
+        const result = spawnSync('sh', ['-c', line ?? ''], {
+          encoding: 'utf8', env: { ...process.env, USER_ID: user.id, REDIS_URL: server.url },
+        });
+        expect(result.status, result.stderr).to.equal(0);
+        expect(Object.keys(JSON.parse(result.stdout) as object)).to.have.length(1); // one session
+      } finally {
+        const keys = await client.keys('sample:*');
+        if (keys.length > 0) await client.del(keys);
+      }
+    });
+
     it('connects from a URL, and close() disconnects', async () => {
       const sample = await apps.make({ redis: { url: server.url, prefix: uniquePrefix() } });
       expect((await request(sample.app).get('/health')).body).to.deep.equal({ status: 'ok', store: 'redis', storeOk: true });
@@ -142,6 +177,33 @@ describe('sample app, with Redis', () => {
         expect((await me(sample, (retried.body as { accessToken: string }).accessToken)).status).to.equal(200);
       });
 
+      it('fails closed when the rate limiter cannot reach Redis: login and register answer 503 before any password work', async () => {
+        // Users in memory, so that only the limiter (and the sessions) depend on Redis.
+        const memory = new MemoryUserStore();
+        let calls = 0;
+        const users: UserStore = {
+          create: (user: StoredUser) => { calls += 1; return memory.create(user); },
+          findByEmail: (address: string) => { calls += 1; return memory.findByEmail(address); },
+        };
+        const sample = await apps.make({ redis: { url: own.url, prefix: uniquePrefix() }, users, loginRateLimit: 5 });
+        const address = email();
+        await signUp(sample, address);
+        calls = 0;
+        await own.kill();
+        try {
+          await until(() => apps.logs.some((line) => line.level === 'error' && line.text.startsWith('Redis connection error')));
+          const login = await request(sample.app).post('/auth/login').send({ email: address, password: 'a wrong password' });
+          expect(login.status).to.equal(503);
+          expect(login.body).to.include({ error: 'store_unavailable' });
+          const register = await request(sample.app).post('/auth/register').send({ email: email(), password: PASSWORD });
+          expect(register.status).to.equal(503);
+          expect(calls, 'user store calls while the limiter was down').to.equal(0);
+        } finally {
+          await own.restart();
+        }
+        await waitForHealth(sample, 200);
+      });
+
       it('fails fast while Redis is down, reconnects by itself, and works after a restart that lost the scripts', async () => {
         const sample = await apps.make({ redis: { url: own.url, prefix: uniquePrefix() }, loginRateLimit: 5 });
         const address = email();
@@ -161,6 +223,23 @@ describe('sample app, with Redis', () => {
         await signUp(sample, address);
         const session = await logIn(sample, address);
         expect((await refresh(sample, session.refreshToken)).status).to.equal(200);
+      });
+
+      it('after a restart from an older snapshot, the newest refresh token looks replayed (as the README warns)', async () => {
+        const sample = await apps.make({ redis: { url: own.url, prefix: uniquePrefix() } });
+        const address = email();
+        await signUp(sample, address);
+        const session = await logIn(sample, address);
+        await own.save(); // the snapshot: the session as first issued
+        const rotated = await refresh(sample, session.refreshToken);
+        expect(rotated.status).to.equal(200);
+        await own.restart(); // loads the snapshot: the rotation is lost
+        await waitForHealth(sample, 200);
+        apps.clock.advance(10); // past the grace window
+        const newest = await refresh(sample, (rotated.body as { refreshToken: string }).refreshToken);
+        expect(newest.status).to.equal(401);
+        expect(newest.body).to.include({ error: 'refresh_reused' });
+        expect(apps.logs.some((line) => line.level === 'warn' && line.text.startsWith('refresh token reuse'))).to.equal(true);
       });
     });
   });
