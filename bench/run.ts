@@ -12,7 +12,8 @@ import { parseOptions, USAGE, type BenchOptions, type Section } from './options.
 import { cleanupAll, profileServersInto } from './processes.js';
 import { renderChart } from './report/chart.js';
 import { PARTIAL_RESULTS_DIR, RESULTS_DIR, updateReadme, writeResults } from './report/files.js';
-import type { Row, SectionOutput } from './report/rows.js';
+import type { Row } from './report/rows.js';
+import type { SectionOutput } from './report/section-output.js';
 import { renderMarkdown, renderText, targetsTable, type Table } from './report/table.js';
 import { guardSection, type GuardData } from './sections/guard.js';
 import { loginSection, type LoginData } from './sections/login.js';

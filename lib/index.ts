@@ -10,7 +10,7 @@ export {
   TokenPairError, TokenMissingError, TokenInvalidError, TokenExpiredError, TokenRevokedError,
   RefreshReusedError, InvalidRequestError, StoreUnavailableError, OptionError, InputError,
 } from './errors.js';
-export { ACCESS_TYP, REFRESH_TYP } from './tokens.js';
+export { ACCESS_TYP, REFRESH_TYP } from './constants.js';
 
 export type { ErrorCode } from './errors.js';
 export type { MemorySessionStoreOptions } from './stores/memory-store.js';

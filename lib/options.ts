@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { OptionError } from './errors.js';
-import { ACCESS_TYP, REFRESH_TYP } from './tokens.js';
+import { ACCESS_TYP, REFRESH_TYP } from './constants.js';
 import type {
   AsymmetricAlgorithm, Duration, HmacAlgorithm, Secret, SessionStore, TokenAuthOptions,
 } from './types.js';

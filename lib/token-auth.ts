@@ -4,7 +4,8 @@ import {
 import { normalizeMeta, parseClaims, parseUserId } from './input.js';
 import { TokenCache } from './token-cache.js';
 import { parseOptions, type Config } from './options.js';
-import { MAX_TOKEN_LENGTH, customClaims, newId, sign, verify } from './tokens.js';
+import { MAX_TOKEN_LENGTH } from './constants.js';
+import { customClaims, newId, sign, verify } from './tokens.js';
 import type {
   AuthContext, Claims, CurrentToken, IssueInput, SessionMeta, TokenAuthEventName, TokenAuthEvents,
   TokenAuthOptions, TokenPair,

@@ -1,17 +1,11 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { InvalidRequestError, TokenExpiredError, TokenInvalidError } from './errors.js';
+import { MAX_TOKEN_LENGTH } from './constants.js';
 import { RESERVED_CLAIMS } from './input.js';
 import type { Config, KeyConfig } from './options.js';
 import type { Claims } from './types.js';
 
-/** `typ` header of access tokens (RFC 9068). */
-export const ACCESS_TYP = 'at+jwt';
-/** `typ` header of refresh tokens: never accepted where an access token is expected. */
-export const REFRESH_TYP = 'rt+jwt';
-
-/** Longest token we try to parse; anything longer is rejected unread. */
-export const MAX_TOKEN_LENGTH = 8192;
 
 /**
  * Three base64url segments and nothing else. Checked before any decoding, so

@@ -17,7 +17,8 @@ import {
 import { verifyCosts, type VerifyCost } from '../micro.js';
 import type { Algorithm, BenchOptions } from '../options.js';
 import { startServer, type ServerHandle } from '../processes.js';
-import { row, type Row, type SectionOutput } from '../report/rows.js';
+import { row, type Row } from '../report/rows.js';
+import type { SectionOutput } from '../report/section-output.js';
 import type { Table } from '../report/table.js';
 import { probes, runProbes, type ProbeResult } from '../security-checks.js';
 import type { GuardKind, GuardServerConfig } from '../servers/guard.js';

@@ -14,7 +14,8 @@ import type { BenchOptions } from '../options.js';
 import { startRedis } from '../processes.js';
 import { connectRedis, type RedisClient } from '../redis-client.js';
 import { infoNumber, readInfo } from '../redis-info.js';
-import { row, type Row, type SectionOutput } from '../report/rows.js';
+import { row, type Row } from '../report/rows.js';
+import type { SectionOutput } from '../report/section-output.js';
 import type { Table } from '../report/table.js';
 import { fixed, whole } from '../stats.js';
 

@@ -18,7 +18,8 @@ import { startRedis, startServer, type PrivateRedis, type ServerHandle } from '.
 import { connectRedis, type RedisClient } from '../redis-client.js';
 import { callsBetween, infoNumber, readInfo } from '../redis-info.js';
 import { watchCommands } from '../redis-monitor.js';
-import { row, type Row, type SectionOutput } from '../report/rows.js';
+import { row, type Row } from '../report/rows.js';
+import type { SectionOutput } from '../report/section-output.js';
 import type { Table } from '../report/table.js';
 import type { RefreshServerConfig } from '../servers/refresh.js';
 import { fixed, whole } from '../stats.js';
