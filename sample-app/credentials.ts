@@ -16,11 +16,13 @@ const EMAIL_SHAPE = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
 /**
  * Control characters (Cc: NUL, CR, LF, tab, C1...), format characters (Cf:
  * zero-width spaces and joiners, BOM, bidi overrides, soft hyphen) and the
- * other invisible ones (Hangul fillers, variation selectors). Refused rather
- * than stripped: an address that needs them is an attack or a paste error,
- * and stripping would hide which.
+ * other invisible ones (Hangul fillers, variation selectors), and lone
+ * surrogates (Cs: not Unicode text; Redis stores them as U+FFFD, so
+ * `bob\ud800@` and `bob\udfff@` would be one account there and two in
+ * memory). Refused rather than stripped: an address that needs them is an
+ * attack or a paste error, and stripping would hide which.
  */
-const INVISIBLE = /[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Default_Ignorable_Code_Point}]/u;
 
 export interface Credentials {
   /** Normalized (see `normalizeEmail`), so `Ann@X.com` and `ann@x.com` are one account. */

@@ -31,6 +31,18 @@ interface HttpError {
   expose?: unknown;
 }
 
+/**
+ * The message for each kind of body-parser error. Fixed text only: the
+ * parser's own messages quote the client's charset, content encoding or body
+ * back (`unsupported charset "UTF-<IMG SRC=X>"`).
+ */
+const CLIENT_MESSAGES = new Map<unknown, string>([
+  ['entity.parse.failed', 'body is not valid JSON'],
+  ['entity.too.large', 'body is too large'],
+  ['charset.unsupported', 'JSON must be encoded in UTF-8'],
+  ['encoding.unsupported', 'unsupported content encoding'],
+]);
+
 /** The stable code for a body-parser error (invalid JSON, too large, wrong charset...). */
 function clientErrorCode(status: number): string {
   if (status === 413) return 'payload_too_large';
@@ -55,8 +67,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     }
     const { status, type, expose } = (error ?? {}) as HttpError;
     if (typeof status === 'number' && status >= 400 && status < 500 && expose === true) {
-      const message = type === 'entity.parse.failed' ? 'body is not valid JSON'
-        : type === 'entity.too.large' ? 'body is too large' : (error as Error).message;
+      const message = CLIENT_MESSAGES.get(type) ?? 'invalid request';
       res.status(status).json({ error: clientErrorCode(status), message });
       return;
     }

@@ -1,9 +1,12 @@
 import { expect } from 'chai';
+import express from 'express';
 import request from 'supertest';
 import { createApp } from '../sample-app/app.js';
+import { errorHandler } from '../sample-app/errors.js';
 import { consoleLogger } from '../sample-app/logger.js';
 import { MemoryUserStore, type UserStore } from '../sample-app/users.js';
-import { appFactory, captureLogger, describeFlows, email, PASSWORD, SECRETS, signUp } from './helpers/sample-app.js';
+import { describeFlows } from './helpers/sample-app-flows.js';
+import { appFactory, captureLogger, email, PASSWORD, SECRETS, signUp } from './helpers/sample-app.js';
 
 describe('sample app, in memory', () => {
   describe('end to end', () => {
@@ -129,6 +132,37 @@ describe('sample app, in memory', () => {
         expect(res.status, type).to.equal(401); // parsed: an unknown email
         expect(res.body).to.include({ error: 'invalid_credentials' });
       }
+    });
+
+    it("answers body-parser errors with a fixed message per kind, never echoing the client's charset, encoding or body", async () => {
+      const sample = await apps.make();
+      const body = JSON.stringify({ email: email(), password: PASSWORD });
+      const cases: Array<[headers: Record<string, string>, sent: string, status: number, json: object, echo: string[]]> = [
+        [{ 'Content-Type': 'application/json; charset="UTF-<IMG SRC=X>"' }, body, 415,
+          { error: 'unsupported_media_type', message: 'JSON must be encoded in UTF-8' }, ['<', 'img']],
+        [{ 'Content-Type': 'application/json; charset="latin1-<b>bold</b>"' }, body, 415,
+          { error: 'unsupported_media_type', message: 'JSON must be encoded in UTF-8' }, ['<', 'latin1', 'bold']],
+        [{ 'Content-Type': 'application/json', 'Content-Encoding': 'x-<script>alert(1)</script>' }, body, 415,
+          { error: 'unsupported_media_type', message: 'unsupported content encoding' }, ['<', 'script', 'alert', 'x-']],
+        [{ 'Content-Type': 'application/json' }, '<script>alert(1)</script>', 400,
+          { error: 'invalid_request', message: 'body is not valid JSON' }, ['<', 'script', 'alert']],
+        [{ 'Content-Type': 'application/json' }, `{"email":"<svg onload=alert(1)>","password":"${'x'.repeat(11 * 1024)}"}`, 413,
+          { error: 'payload_too_large', message: 'body is too large' }, ['<', 'svg', 'alert']],
+      ];
+      for (const [headers, sent, status, json, echo] of cases) {
+        const res = await request(sample.app).post('/auth/login').set(headers).send(sent);
+        const label = JSON.stringify(headers);
+        expect(res.status, label).to.equal(status);
+        expect(res.body, label).to.deep.equal(json);
+        for (const bytes of echo) expect(res.text.toLowerCase(), label).to.not.include(bytes.toLowerCase());
+      }
+      // Any other client error the parser raises gets the generic message, not its own text.
+      const other = express().post('/', () => {
+        throw Object.assign(new Error('request said <script>'), { status: 400, type: 'request.size.invalid', expose: true });
+      }).use(errorHandler(captureLogger([])));
+      const res = await request(other).post('/');
+      expect(res.status).to.equal(400);
+      expect(res.body).to.deep.equal({ error: 'invalid_request', message: 'invalid request' });
     });
 
     it('hashes passwords with bcrypt cost 10 unless told otherwise', async function () {

@@ -6,8 +6,9 @@ import request from 'supertest';
 import type { SampleApp } from '../sample-app/app.js';
 import { MemoryUserStore, type StoredUser, type UserStore } from '../sample-app/users.js';
 import { RedisServer, requireRedis, uniquePrefix } from './helpers/redis-server.js';
+import { describeFlows } from './helpers/sample-app-flows.js';
 import {
-  appFactory, describeFlows, email, logIn, me, PASSWORD, refresh, signUp,
+  appFactory, email, logIn, me, PASSWORD, refresh, signUp,
 } from './helpers/sample-app.js';
 
 type Client = ReturnType<typeof createClient>;
