@@ -78,7 +78,7 @@ describe('drop-in example (README "Use it in your app")', function () {
         expect(response.status, text).to.equal(503);
         expect(response.headers.get('content-type')).to.match(/^application\/json/);
         expect(JSON.parse(text)).to.include({ error: 'store_unavailable' });
-        expect(response.headers.get('retry-after')).to.equal('5');
+        expect(response.headers.get('retry-after')).to.equal('1');
         expect(response.headers.get('cache-control')).to.equal('no-store');
       }
 

@@ -121,16 +121,31 @@ for (const [frameworkName, framework] of frameworks) {
         });
       }
 
-      it('with { all: true }: takes the user from req.auth when something set it, without a header', async function () {
+      it('with { all: true }: takes the user from req.auth when this auth verified it, without reading the header again', async function () {
         const app = framework();
+        const frank = await login('frank');
         app.post('/logout-all', (req, _res, next) => {
-          req.auth = { userId: 'frank', sessionId: 'from-a-cookie', claims: {} };
+          req.auth = auth.verifyAccessToken(frank.accessToken); // as a cookie-reading guard of this auth would
           next();
         }, logoutHandler(auth, { all: true }));
         app.use(recordError);
-        const session = await login('frank');
         await http(app).post('/logout-all').expect(204);
-        expectError(await refresh(session.refreshToken), 401, 'token_revoked', 'session has ended');
+        expectError(await refresh(frank.refreshToken), 401, 'token_revoked', 'session has ended');
+      });
+
+      it('with { all: true }: never trusts a req.auth another middleware set (express-jwt sets one too)', async function () {
+        const app = framework();
+        app.post('/logout-all', (req, _res, next) => {
+          req.auth = { userId: 'frank', sessionId: 'from-a-partner-token', claims: {} };
+          next();
+        }, logoutHandler(auth, { all: true }));
+        app.use(recordError);
+        const frank = await login('frank');
+        expectError(await http(app).post('/logout-all'), 401, 'token_missing', 'no bearer token');
+        const mallory = await login('mallory');
+        await http(app).post('/logout-all').set('Authorization', `Bearer ${mallory.accessToken}`).expect(204);
+        await refresh(frank.refreshToken).expect(200);
+        expectError(await refresh(mallory.refreshToken), 401, 'token_revoked', 'session has ended');
       });
 
       it('with { all: true } after requireAccessToken: answers 401 token_missing without a token', async function () {

@@ -6,7 +6,7 @@
 import type { Server } from 'node:http';
 import { expect } from 'chai';
 import {
-  logoutHandler, MemorySessionStore, refreshHandler, requireAccessToken, type SessionStore, type TokenAuth,
+  logoutHandler, MemorySessionStore, OptionError, refreshHandler, requireAccessToken, type SessionStore, type TokenAuth,
 } from '../lib/index.js';
 import { NOT_A_STRING } from './helpers/bad-input.js';
 import {
@@ -90,6 +90,13 @@ for (const [frameworkName, framework] of frameworks) {
       it('logoutHandler with a non-boolean all throws at construction', function () {
         expect(() => logoutHandler(auth, { all: 'yes' as never })).to.throw(TypeError,
           'express-token-pair: logoutHandler option all must be a boolean');
+      });
+
+      it('logoutHandler refuses a misspelled option rather than logging out one session only', function () {
+        for (const typo of ['All', 'everywhere', 'allSessions']) {
+          expect(() => logoutHandler(auth, { [typo]: true }), typo).to.throw(OptionError,
+            `express-token-pair: logoutHandler: unknown option ${typo} (known: all)`);
+        }
       });
 
       it('refreshHandler without a body parser answers 400, not 500', async function () {

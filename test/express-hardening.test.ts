@@ -114,6 +114,54 @@ for (const [name, framework] of [['Express 5', express], ['Express 4', express4]
       expect((await request(app).post('/refresh').send({ refreshToken: third.refreshToken })).body).to.have.property('error', 'token_revoked');
     });
 
+    it('a response sent by someone else first (a timeout middleware) does not crash the process when the work finishes', async () => {
+      const slow = new MemorySessionStore();
+      const delayed = <T>(value: Promise<T>): Promise<T> => new Promise((resolve) => setTimeout(() => resolve(value), 150));
+      // Every store call but create settles 150 ms late (the work itself is done at once); revoke then fails.
+      const slowStore = new Proxy(slow, {
+        get(target, name) {
+          const value: unknown = Reflect.get(target, name);
+          if (typeof value !== 'function' || name === 'create') return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+          return (...args: unknown[]) => delayed(Promise.resolve((value as (...a: unknown[]) => unknown).apply(target, args)))
+            .then((result) => { if (name === 'revoke') throw new Error('connection reset'); return result; });
+        },
+      });
+      const slowAuth = createTokenAuth({ accessToken: { secret: ACCESS }, refreshToken: { secret: REFRESH }, store: slowStore });
+      const timed = framework();
+      timed.use((_req, res, next) => {
+        setTimeout(() => { if (!res.headersSent) res.status(503).json({ error: 'timeout' }); }, 30);
+        next();
+      });
+      timed.use(framework.json());
+      timed.post('/refresh', refreshHandler(slowAuth));
+      timed.post('/logout', logoutHandler(slowAuth));
+      timed.post('/logout-all', logoutHandler(slowAuth, { all: true }));
+      timed.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => { crashes.push(error); res.end(); });
+      const failures: unknown[] = [];
+      const record = (error: unknown): void => { failures.push(error); };
+      process.on('unhandledRejection', record);
+      process.on('uncaughtException', record);
+      try {
+        const pair = await slowAuth.issue({ userId: 'ann' });
+        const other = await slowAuth.issue({ userId: 'bob' });
+        for (const send of [
+          () => request(timed).post('/refresh').send({ refreshToken: pair.refreshToken }), // succeeds late
+          () => request(timed).post('/logout-all').set('Authorization', `Bearer ${pair.accessToken}`), // succeeds late
+          () => request(timed).post('/logout').send({ refreshToken: other.refreshToken }), // fails late (503 after a 503)
+        ]) {
+          expect((await send()).status).to.equal(503);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 300)); // the store calls finish after the 503s
+        expect(failures, 'nothing escaped as an unhandled error').to.deep.equal([]);
+        expect(crashes, 'nothing reached the error handler either').to.deep.equal([]);
+        expect(await slowAuth.revokeAll('ann'), 'the late work did happen: logout-all ended the session').to.equal(0);
+      } finally {
+        process.off('unhandledRejection', record);
+        process.off('uncaughtException', record);
+        slow.close();
+      }
+    });
+
     it('logout with the just-rotated token inside the grace window is a plain logout, not reuse', async () => {
       const first = await auth.issue({ userId: 'ann' });
       const second = (await request(app).post('/refresh').send({ refreshToken: first.refreshToken })).body as TokenPair;

@@ -159,7 +159,7 @@ describe('sample app, with Redis', () => {
           const login = await request(sample.app).post('/auth/login').send({ email: address, password: PASSWORD });
           expect(login.status).to.equal(503);
           expect(login.body).to.include({ error: 'store_unavailable' });
-          expect(login.headers['retry-after']).to.equal('5');
+          expect(login.headers['retry-after']).to.equal('1');
           const renewed = await refresh(sample, session.refreshToken);
           expect(renewed.status).to.equal(503);
           expect(renewed.body).to.include({ error: 'store_unavailable' });

@@ -3,8 +3,13 @@ import { InvalidRequestError, TokenMissingError, TokenPairError } from '../error
 import type { TokenAuth } from '../token-auth.js';
 import type { SessionMeta } from '../types.js';
 
-/** Seconds a client is told to wait after a 503. */
-export const RETRY_AFTER = 5;
+/**
+ * Seconds a client is told to wait after a 503. Short on purpose: a refresh
+ * that timed out may still have rotated in Redis, and its retry must arrive
+ * within the reuse grace window (default 5 s; store timeout 1 s) to get the
+ * same successor instead of counting as reuse.
+ */
+export const RETRY_AFTER = 1;
 
 /**
  * Throws at wiring time if `auth` is not what `createTokenAuth()` returns,
@@ -39,6 +44,19 @@ export function requestMeta(req: Request): SessionMeta {
   return { ip: req.ip, userAgent: req.headers['user-agent'] };
 }
 
+/**
+ * Writes the outcome of `work`: `ok(value)` on success, `sendError` on
+ * failure. Nothing is written once the headers have gone out (a timeout
+ * middleware answered first), and a throw in either step reaches `next`
+ * rather than becoming an unhandled rejection.
+ */
+export function settle<T>(work: Promise<T>, res: Response, next: NextFunction, ok: (value: T) => void): void {
+  work.then(
+    (value) => { if (!res.headersSent) ok(value); },
+    (error: unknown) => { sendError(error, res, next); },
+  ).catch(next);
+}
+
 function quote(text: string): string {
   return text.replace(/["\\]/g, '');
 }
@@ -53,6 +71,8 @@ export function sendError(error: unknown, res: Response, next: NextFunction): vo
     next(error);
     return;
   }
+  // Someone answered already (a request-timeout middleware): there is no one left to tell.
+  if (res.headersSent) return;
   res.status(error.status).set('Cache-Control', 'no-store');
   if (error.code === 'token_missing') {
     res.set('WWW-Authenticate', 'Bearer');

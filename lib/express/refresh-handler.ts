@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { TokenAuth } from '../token-auth.js';
-import { assertAuth, bodyToken, requestMeta, sendError } from './http.js';
+import { assertAuth, bodyToken, requestMeta, settle } from './http.js';
 
 /**
  * `POST { refreshToken }` -> 200 with a new pair; the old refresh token is
@@ -10,9 +10,8 @@ import { assertAuth, bodyToken, requestMeta, sendError } from './http.js';
 export function refreshHandler(auth: TokenAuth): RequestHandler {
   assertAuth(auth, 'refreshHandler');
   return (req, res, next) => {
-    auth.refresh(bodyToken(req) as string, requestMeta(req)).then(
-      (pair) => { res.status(200).set('Cache-Control', 'no-store').json(pair); },
-      (error: unknown) => { sendError(error, res, next); },
-    );
+    settle(auth.refresh(bodyToken(req) as string, requestMeta(req)), res, next, (pair) => {
+      res.status(200).set('Cache-Control', 'no-store').json(pair);
+    });
   };
 }

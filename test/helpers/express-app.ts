@@ -119,7 +119,7 @@ export function expectError(res: request.Response, status: number, code: string,
   } else {
     expect(challenge).to.equal(undefined);
   }
-  if (status === 503) expect(res.headers['retry-after']).to.equal('5');
+  if (status === 503) expect(res.headers['retry-after']).to.equal('1');
   expect(unexpected, 'errors that reached the app instead of an answer').to.deep.equal([]);
 }
 
