@@ -20,7 +20,7 @@ export const RESERVED_CLAIMS: ReadonlySet<string> = new Set(['sub', 'sid', 'jti'
  * such a claim breaks signing, and code reading `claims.toString` would get
  * the claim instead of the method.
  */
-const PROTOTYPE_NAMES: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object.prototype));
+export const PROTOTYPE_NAMES: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object.prototype));
 
 /** Control characters, lone surrogates and line/paragraph separators: never in ids or log fields. */
 const UNSAFE_TEXT = /[\p{Cc}\p{Cs}\u2028\u2029]/u;

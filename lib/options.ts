@@ -37,7 +37,8 @@ export interface Config {
   audience: string | undefined;
   maxSessionsPerUser: number;
   clockTolerance: number;
-  clock: () => number;
+  /** The current time in whole Unix seconds, from the `clock` option; throws (fail closed) if it is not a number. */
+  now: () => number;
 }
 
 const hmacBytes: Record<HmacAlgorithm, number> = { HS256: 32, HS384: 48, HS512: 64 };
@@ -45,6 +46,8 @@ const asymmetric = new Set<string>([
   'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512',
 ]);
 const units = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+/** Longest reuse grace window: a longer one would let a stolen token's replay pass as a retry. */
+const MAX_GRACE = 60;
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -85,6 +88,10 @@ function secretKey(secret: Secret | undefined, algorithm: HmacAlgorithm, name: s
     key = secret;
   } else {
     throw new OptionError(`${name} is required: a string, Buffer or secret KeyObject`);
+  }
+  // A public key pasted as an HMAC secret is the classic algorithm-confusion setup: anyone could sign.
+  if (key.export().subarray(0, 11).toString('latin1') === '-----BEGIN ') {
+    throw new OptionError(`${name} looks like a PEM key; an HMAC secret must be random bytes (use privateKey for a key pair)`);
   }
   const size = key.symmetricKeySize ?? 0;
   const min = hmacBytes[algorithm];
@@ -214,7 +221,7 @@ export function parseOptions(options: TokenAuthOptions): Config {
   if (access.ttl > ttl) {
     throw new OptionError(`accessToken.ttl (${access.ttl}s) must not be longer than refreshToken.ttl (${ttl}s)`);
   }
-  const grace = wholeNumber(refreshToken.reuseGrace, 5, 'refreshToken.reuseGrace', 0, ttl - 1);
+  const grace = wholeNumber(refreshToken.reuseGrace, 5, 'refreshToken.reuseGrace', 0, Math.min(MAX_GRACE, ttl - 1));
 
   if (!isObject(store) || typeof store.create !== 'function' || typeof store.rotate !== 'function'
     || typeof store.revoke !== 'function' || typeof store.revokeAll !== 'function') {
@@ -222,6 +229,10 @@ export function parseOptions(options: TokenAuthOptions): Config {
   }
   const clock = options.clock ?? Date.now;
   if (typeof clock !== 'function') throw new OptionError('clock must be a function returning milliseconds');
+  const probe: unknown = clock();
+  if (typeof probe !== 'number' || !Number.isFinite(probe) || probe < 0) {
+    throw new OptionError(`clock must return milliseconds since the epoch (got ${String(probe)})`);
+  }
 
   return {
     access,
@@ -234,6 +245,11 @@ export function parseOptions(options: TokenAuthOptions): Config {
     audience: optionalString(options.audience, 'audience'),
     maxSessionsPerUser: wholeNumber(options.maxSessionsPerUser, 100, 'maxSessionsPerUser', 1, 10_000),
     clockTolerance: wholeNumber(options.clockTolerance, 0, 'clockTolerance', 0, 300),
-    clock,
+    now: () => {
+      const ms: unknown = clock();
+      // A clock gone wrong must not make expired tokens valid (NaN compares false with everything).
+      if (typeof ms !== 'number' || !Number.isFinite(ms)) throw new Error(`express-token-pair: clock() returned ${String(ms)}, not milliseconds`);
+      return Math.floor(ms / 1000);
+    },
   };
 }

@@ -22,6 +22,8 @@ export class TokenAuth {
   readonly #config: Config;
   readonly #listeners = new Map<TokenAuthEventName, Set<Listener<never>>>();
   readonly #cache: TokenCache;
+  /** Every context `verifyAccessToken` returned (the cache hands out the same objects again). */
+  readonly #verified = new WeakSet<AuthContext>();
 
   constructor(options: TokenAuthOptions) {
     this.#config = parseOptions(options);
@@ -71,7 +73,7 @@ export class TokenAuth {
   }
 
   #now(): number {
-    return Math.floor(this.#config.clock() / 1000);
+    return this.#config.now();
   }
 
   /**
@@ -136,7 +138,18 @@ export class TokenAuth {
       throw new TokenExpiredError('token has expired');
     }
     const payload = verify(token, this.#config.access, this.#config);
-    return this.#cache.set(token, { userId: payload.sub, sessionId: payload.sid, claims: customClaims(payload) }, payload.exp);
+    const context = this.#cache.set(token, { userId: payload.sub, sessionId: payload.sid, claims: customClaims(payload) }, payload.exp);
+    this.#verified.add(context);
+    return context;
+  }
+
+  /**
+   * True if `context` came from this instance's `verifyAccessToken` (as
+   * `req.auth` does when `requireAccessToken(auth)` set it). Another
+   * middleware's `req.auth` (express-jwt sets one too) is not.
+   */
+  owns(context: unknown): context is AuthContext {
+    return typeof context === 'object' && context !== null && this.#verified.has(context as AuthContext);
   }
 
   /**

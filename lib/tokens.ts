@@ -2,7 +2,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { InvalidRequestError, TokenExpiredError, TokenInvalidError } from './errors.js';
 import { MAX_TOKEN_LENGTH } from './constants.js';
-import { RESERVED_CLAIMS } from './input.js';
+import { PROTOTYPE_NAMES, RESERVED_CLAIMS } from './input.js';
 import type { Config, KeyConfig } from './options.js';
 import type { Claims } from './types.js';
 
@@ -120,11 +120,12 @@ export function verify(
   }
   const claims = payload as Record<string, unknown>;
   const { sub, sid, jti, iat, exp, nbf } = claims;
-  if (typeof sub !== 'string' || typeof sid !== 'string' || typeof jti !== 'string'
-    || typeof iat !== 'number' || typeof exp !== 'number' || (nbf !== undefined && typeof nbf !== 'number')) {
+  // Exactly what `sign` writes: non-empty ids and whole-second times (no 1e309 that never expires).
+  if (!nonEmpty(sub) || !nonEmpty(sid) || !nonEmpty(jti) || !wholeSeconds(iat) || !wholeSeconds(exp)
+    || (nbf !== undefined && !wholeSeconds(nbf))) {
     throw invalid('token is missing required claims');
   }
-  const now = Math.floor(config.clock() / 1000);
+  const now = config.now();
   const tolerance = config.clockTolerance;
   if (nbf !== undefined && nbf > now + tolerance) throw invalid('token is not valid yet');
   if (options.ignoreExpiration !== true && now >= exp + tolerance) throw new TokenExpiredError('token has expired');
@@ -136,7 +137,10 @@ export function verify(
   return claims as VerifiedClaims;
 }
 
-/** The caller's claims of a verified access token, without the package's own. */
+const nonEmpty = (value: unknown): value is string => typeof value === 'string' && value !== '';
+const wholeSeconds = (value: unknown): value is number => Number.isSafeInteger(value);
+
+/** The caller's claims of a verified access token, without the package's own (or prototype names, never signed here). */
 export function customClaims(payload: Record<string, unknown>): Claims {
-  return Object.fromEntries(Object.entries(payload).filter(([name]) => !RESERVED_CLAIMS.has(name)));
+  return Object.fromEntries(Object.entries(payload).filter(([name]) => !RESERVED_CLAIMS.has(name) && !PROTOTYPE_NAMES.has(name)));
 }

@@ -4,7 +4,7 @@
  * is a `TokenPairError` (so the adapters answer 4xx, never 500), and only a
  * genuine token passes. Run for every algorithm family.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import {
@@ -140,6 +140,39 @@ describe('malformed and mutated tokens (properties)', function () {
       // Nothing above rotated or ended the session: the genuine token is still the current one.
       expect((await auth.refresh(pair.refreshToken)).tokenType).to.equal('Bearer');
     });
+  });
+});
+
+describe('tokens the package would never sign, even with its own secret (a leaked secret)', () => {
+  const store = new MemorySessionStore();
+  const auth = createTokenAuth({ accessToken: { secret: ACCESS }, refreshToken: { secret: REFRESH }, store });
+  after(() => store.close());
+  const now = Math.floor(Date.now() / 1000);
+  const good = { sub: 'u', sid: 's', jti: 'j', iat: now, exp: now + 60 };
+  /** Signs the payload JSON as given (jsonwebtoken refuses some of these shapes). */
+  const forgeRaw = (json: string): string => {
+    const input = `${Buffer.from('{"alg":"HS256","typ":"at+jwt"}').toString('base64url')}.${Buffer.from(json).toString('base64url')}`;
+    return `${input}.${createHmac('sha256', ACCESS).update(input).digest('base64url')}`;
+  };
+  const forge = (payload: Record<string, unknown>): string => forgeRaw(JSON.stringify(payload));
+
+  it('refuses empty ids and times that are not whole seconds', () => {
+    expect(auth.verifyAccessToken(forge(good)).userId, 'the well-formed one passes').to.equal('u');
+    for (const [name, change] of [
+      ['empty sub', { sub: '' }], ['empty sid', { sid: '' }], ['empty jti', { jti: '' }],
+      ['fractional exp', { exp: now + 60.5 }],
+      ['fractional iat', { iat: now - 0.5 }], ['exp beyond 2^53', { exp: 2 ** 60 }], ['fractional nbf', { nbf: now - 0.25 }],
+    ] as const) {
+      const token = forge({ ...good, ...change });
+      expect(() => auth.verifyAccessToken(token), name).to.throw('token is missing required claims');
+    }
+  });
+
+  it('drops prototype-named claims from req.auth.claims', () => {
+    const token = forgeRaw(JSON.stringify({ ...good, role: 'x' }).replace('"role"', '"__proto__":{"admin":true},"constructor":1,"role"'));
+    const { claims } = auth.verifyAccessToken(token);
+    expect(Object.keys(claims)).to.deep.equal(['role']);
+    expect(Object.getPrototypeOf(claims)).to.equal(Object.prototype);
   });
 });
 

@@ -52,6 +52,15 @@ describe('createTokenAuth options', () => {
       'refreshToken.algorithm "RS256" is not supported'],
     ['asymmetric algorithm with a secret', (o) => (o.accessToken.algorithm = 'RS256'),
       'accessToken.algorithm RS256 signs with accessToken.privateKey, not a secret; use HS256/HS384/HS512 with accessToken.secret'],
+    ['a public key pasted as an HMAC secret (algorithm confusion)',
+      (o) => (o.accessToken.secret = createPublicKey(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey).export({ type: 'spki', format: 'pem' }) as string),
+      'accessToken.secret looks like a PEM key; an HMAC secret must be random bytes'],
+    ['a PEM refresh secret as a Buffer', (o) => (o.refreshToken.secret = Buffer.from(`-----BEGIN PUBLIC KEY-----\n${'A'.repeat(64)}`)),
+      'refreshToken.secret looks like a PEM key'],
+    ['a grace window over a minute', (o) => (o.refreshToken.reuseGrace = 61), 'refreshToken.reuseGrace must be a whole number from 0 to 60 (got 61)'],
+    ['a clock that returns NaN', (o) => (o.clock = () => Number.NaN), 'clock must return milliseconds since the epoch (got NaN)'],
+    ['a clock that returns a bigint', (o) => (o.clock = (() => 1n) as never), 'clock must return milliseconds since the epoch (got 1)'],
+    ['a clock that returns a string', (o) => (o.clock = (() => '1700000000000') as never), 'clock must return milliseconds since the epoch'],
     ['access ttl longer than refresh ttl', (o) => { o.accessToken.ttl = '8d'; },
       'accessToken.ttl (691200s) must not be longer than refreshToken.ttl (604800s)'],
     ['not a store', (o) => (o.store = {} as never), 'store must be a session store'],
@@ -76,6 +85,19 @@ describe('createTokenAuth options', () => {
         expect((error as Error).message, name).to.match(/^express-token-pair: /);
       }
     }
+  });
+
+  it('fails closed when the clock goes wrong after start-up: an error, never an expired token accepted', async () => {
+    let now = Date.now();
+    const cached = createTokenAuth({ ...valid(), clock: () => now });
+    const uncached = createTokenAuth({ ...valid(), clock: () => now, accessToken: { secret: A, cacheSize: 0 } });
+    const pair = await cached.issue({ userId: 'u1' });
+    expect(cached.verifyAccessToken(pair.accessToken).userId).to.equal('u1');
+    now = Number.NaN;
+    expect(() => cached.verifyAccessToken(pair.accessToken), 'a cache hit').to.throw('clock() returned NaN, not milliseconds');
+    expect(() => uncached.verifyAccessToken(pair.accessToken), 'a full verification').to.throw('clock() returned NaN, not milliseconds');
+    const failure = await cached.refresh(pair.refreshToken).then(() => undefined, (error: unknown) => error);
+    expect((failure as Error | undefined)?.message).to.include('clock() returned NaN');
   });
 
   it('refuses a missing options object', () => {
