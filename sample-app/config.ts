@@ -21,7 +21,7 @@ export interface Config {
   accessTokenTtl: number;
   /** REFRESH_TOKEN_TTL, seconds. Default 7 days. */
   refreshTokenTtl: number;
-  /** REFRESH_REUSE_GRACE, seconds. Default 5. */
+  /** REFRESH_REUSE_GRACE, seconds, at most 60 (the library's limit). Default 5. */
   reuseGrace: number;
   /**
    * LOGIN_RATE_LIMIT, requests per minute per IP on POST /auth/login (and,
@@ -171,7 +171,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (refreshTokenTtl > MAX_SESSION) {
     throw new ConfigError(`REFRESH_TOKEN_TTL must be at most 30d, the longest a session may last (got ${refreshTokenTtl}s)`);
   }
-  const reuseGrace = wholeNumber(env, 'REFRESH_REUSE_GRACE', 5);
+  const reuseGrace = wholeNumber(env, 'REFRESH_REUSE_GRACE', 5, { max: 60 });
   if (reuseGrace >= refreshTokenTtl) {
     throw new ConfigError(`REFRESH_REUSE_GRACE (${reuseGrace}s) must be shorter than REFRESH_TOKEN_TTL (${refreshTokenTtl}s)`);
   }

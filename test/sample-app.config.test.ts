@@ -64,6 +64,7 @@ describe('sample app configuration (environment variables)', () => {
       [{ REFRESH_TOKEN_TTL: '1w' }, /^REFRESH_TOKEN_TTL must be a positive duration/],
       [{ REFRESH_TOKEN_TTL: '31d' }, /^REFRESH_TOKEN_TTL must be at most 30d/],
       [{ REFRESH_REUSE_GRACE: 'soon' }, /^REFRESH_REUSE_GRACE must be a whole number/],
+      [{ REFRESH_REUSE_GRACE: '61' }, /^REFRESH_REUSE_GRACE must be a whole number from 0 to 60 \(got "61"\)$/],
       [{ REFRESH_TOKEN_TTL: '60', REFRESH_REUSE_GRACE: '60' }, /^REFRESH_REUSE_GRACE \(60s\) must be shorter than REFRESH_TOKEN_TTL \(60s\)$/],
       [{ ACCESS_TOKEN_SECRET: short }, /^ACCESS_TOKEN_SECRET must be at least 32 bytes \(got 16\)/],
       [{ ACCESS_TOKEN_SECRET: ACCESS, REFRESH_TOKEN_SECRET: short }, /^REFRESH_TOKEN_SECRET must be at least 32 bytes/],
