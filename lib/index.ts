@@ -18,7 +18,10 @@ export type { RedisSessionStoreOptions } from './stores/redis-store.js';
 export type { RedisClientLike, SendCommand } from './stores/bounded-send.js';
 export type { LogoutOptions } from './express/logout-handler.js';
 export type {
-  AccessTokenOptions, AsymmetricAlgorithm, AuthContext, Claims, CurrentToken, Duration, HmacAlgorithm,
-  IssueInput, NewSession, RefreshTokenOptions, RevokeInput, RevokeResult, RotateInput, RotateResult, Secret,
-  SessionMeta, SessionStore, TokenAuthEventName, TokenAuthEvents, TokenAuthOptions, TokenPair,
+  AccessTokenOptions, AsymmetricAlgorithm, AuthContext, Claims, Duration, HmacAlgorithm, IssueInput,
+  RefreshTokenOptions, Secret, SessionMeta, TokenAuthEventName, TokenAuthEvents, TokenAuthOptions, TokenPair,
 } from './types.js';
+export type {
+  CreateOptions, CurrentToken, Ending, NewSession, Revocation, RevocationFeed, RevokeAllInput, RevokeInput,
+  RevokeResult, RotateInput, RotateResult, SessionInfo, SessionStore,
+} from './store-types.js';

@@ -2,9 +2,8 @@ import { createPrivateKey, createPublicKey, createSecretKey, KeyObject } from 'n
 import jwt from 'jsonwebtoken';
 import { OptionError } from './errors.js';
 import { ACCESS_TYP, REFRESH_TYP } from './constants.js';
-import type {
-  AsymmetricAlgorithm, Duration, HmacAlgorithm, Secret, SessionStore, TokenAuthOptions,
-} from './types.js';
+import type { SessionStore } from './store-types.js';
+import type { AsymmetricAlgorithm, Duration, HmacAlgorithm, Secret, TokenAuthOptions } from './types.js';
 
 /** A key ready for jsonwebtoken: built once here, never per request. */
 export interface KeyConfig {
@@ -39,6 +38,9 @@ export interface Config {
   clockTolerance: number;
   /** The current time in whole Unix seconds, from the `clock` option; throws (fail closed) if it is not a number. */
   now: () => number;
+  refreshClaims: TokenAuthOptions['refreshClaims'];
+  suspiciousRefreshes: number;
+  revocationMaxLag: number;
 }
 
 const hmacBytes: Record<HmacAlgorithm, number> = { HS256: 32, HS384: 48, HS512: 64 };
@@ -195,6 +197,7 @@ export function parseOptions(options: TokenAuthOptions): Config {
   if (!isObject(options)) throw new OptionError('createTokenAuth() needs an options object');
   checkKeys(options, [
     'accessToken', 'refreshToken', 'store', 'issuer', 'audience', 'maxSessionsPerUser', 'clockTolerance', 'clock',
+    'refreshClaims', 'suspiciousRefreshes', 'revocationMaxLag',
   ], '');
   const { accessToken, refreshToken, store } = options as unknown as Record<string, unknown>;
   if (!isObject(accessToken)) throw new OptionError('accessToken is required: { secret, ttl? }');
@@ -223,9 +226,12 @@ export function parseOptions(options: TokenAuthOptions): Config {
   }
   const grace = wholeNumber(refreshToken.reuseGrace, 5, 'refreshToken.reuseGrace', 0, Math.min(MAX_GRACE, ttl - 1));
 
-  if (!isObject(store) || typeof store.create !== 'function' || typeof store.rotate !== 'function'
-    || typeof store.revoke !== 'function' || typeof store.revokeAll !== 'function') {
-    throw new OptionError('store must be a session store (create, rotate, revoke, revokeAll), such as new MemorySessionStore()');
+  if (!isObject(store) || ['create', 'rotate', 'revoke', 'revokeAll', 'list'].some((name) => typeof store[name] !== 'function')) {
+    throw new OptionError('store must be a session store (create, rotate, revoke, revokeAll, list), such as new MemorySessionStore()');
+  }
+  const { refreshClaims } = options;
+  if (refreshClaims !== undefined && typeof refreshClaims !== 'function') {
+    throw new OptionError('refreshClaims must be a function ({ userId, sessionId }) => claims or undefined');
   }
   const clock = options.clock ?? Date.now;
   if (typeof clock !== 'function') throw new OptionError('clock must be a function returning milliseconds');
@@ -245,6 +251,9 @@ export function parseOptions(options: TokenAuthOptions): Config {
     audience: optionalString(options.audience, 'audience'),
     maxSessionsPerUser: wholeNumber(options.maxSessionsPerUser, 100, 'maxSessionsPerUser', 1, 10_000),
     clockTolerance: wholeNumber(options.clockTolerance, 0, 'clockTolerance', 0, 300),
+    refreshClaims,
+    suspiciousRefreshes: wholeNumber(options.suspiciousRefreshes, 10, 'suspiciousRefreshes', 1, 10_000),
+    revocationMaxLag: wholeNumber(options.revocationMaxLag, 5000, 'revocationMaxLag', 100, 3_600_000),
     now: () => {
       const ms: unknown = clock();
       // A clock gone wrong must not make expired tokens valid (NaN compares false with everything).

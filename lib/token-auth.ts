@@ -1,31 +1,31 @@
 import {
-  InputError, RefreshReusedError, StoreUnavailableError, TokenExpiredError, TokenPairError, TokenRevokedError,
+  InputError, OptionError, RefreshReusedError, StoreUnavailableError, TokenExpiredError, TokenPairError,
+  TokenRevokedError,
 } from './errors.js';
+import { suspicions, TokenAuthEmitter } from './events.js';
 import { normalizeMeta, parseClaims, parseUserId } from './input.js';
+import { RevocationGuard } from './revocation/guard.js';
 import { TokenCache } from './token-cache.js';
 import { parseOptions, type Config } from './options.js';
 import { MAX_TOKEN_LENGTH } from './constants.js';
 import { customClaims, newId, sign, verify } from './tokens.js';
-import type {
-  AuthContext, Claims, CurrentToken, IssueInput, SessionMeta, TokenAuthEventName, TokenAuthEvents,
-  TokenAuthOptions, TokenPair,
-} from './types.js';
-
-type Listener<E extends TokenAuthEventName> = (event: TokenAuthEvents[E]) => void;
+import type { CurrentToken, Ending, SessionInfo } from './store-types.js';
+import type { AuthContext, Claims, IssueInput, SessionMeta, TokenAuthOptions, TokenPair } from './types.js';
 
 /**
- * The framework-free core: issues, verifies, rotates and revokes tokens.
- * Express middlewares, GraphQL resolvers or anything else call these.
- * Create it with `createTokenAuth(options)`.
+ * The framework-free core: issues, verifies, rotates and revokes tokens, and
+ * lists and ends sessions. Express middlewares, GraphQL resolvers or anything
+ * else call these. Create it with `createTokenAuth(options)`.
  */
-export class TokenAuth {
+export class TokenAuth extends TokenAuthEmitter {
   readonly #config: Config;
-  readonly #listeners = new Map<TokenAuthEventName, Set<Listener<never>>>();
   readonly #cache: TokenCache;
   /** Every context `verifyAccessToken` returned (the cache hands out the same objects again). */
   readonly #verified = new WeakSet<AuthContext>();
+  #guard: RevocationGuard | undefined;
 
   constructor(options: TokenAuthOptions) {
+    super();
     this.#config = parseOptions(options);
     this.#cache = new TokenCache(this.#config.access.cacheSize);
   }
@@ -33,33 +33,6 @@ export class TokenAuth {
   /** Seconds an access token lives; what `expiresIn` reports. */
   get accessTokenTtl(): number {
     return this.#config.access.ttl;
-  }
-
-  /**
-   * Subscribes to an event. Listeners run synchronously after the step has
-   * happened; one that throws does not change the outcome (the error becomes a
-   * process warning).
-   */
-  on<E extends TokenAuthEventName>(event: E, listener: Listener<E>): this {
-    let set = this.#listeners.get(event);
-    if (!set) this.#listeners.set(event, (set = new Set()));
-    set.add(listener);
-    return this;
-  }
-
-  off<E extends TokenAuthEventName>(event: E, listener: Listener<E>): this {
-    this.#listeners.get(event)?.delete(listener);
-    return this;
-  }
-
-  #emit<E extends TokenAuthEventName>(event: E, payload: TokenAuthEvents[E]): void {
-    for (const listener of this.#listeners.get(event) ?? []) {
-      try {
-        (listener as Listener<E>)(payload);
-      } catch (error) {
-        process.emitWarning(`express-token-pair: a "${event}" listener threw: ${String(error)}`);
-      }
-    }
   }
 
   /** Runs a store call; any failure that is not ours means the store is unavailable. */
@@ -74,6 +47,11 @@ export class TokenAuth {
 
   #now(): number {
     return this.#config.now();
+  }
+
+  /** What every store call that may end sessions needs: the time, and how long to remember an ending. */
+  #ending(): Ending {
+    return { now: this.#now(), revocationTtl: this.#config.access.ttl + this.#config.clockTolerance };
   }
 
   /**
@@ -95,7 +73,12 @@ export class TokenAuth {
     return token;
   }
 
-  #pair(userId: string, sessionId: string, accessToken: string, refresh: CurrentToken): TokenPair {
+  /**
+   * The pair for a session's current refresh token. Both tokens are dated by
+   * the store's clock (`refresh.issuedAt`), the clock revocation cut-offs use.
+   */
+  #pair(userId: string, sessionId: string, claims: Claims, refresh: CurrentToken): TokenPair {
+    const accessToken = this.#accessToken(userId, sessionId, claims, refresh.issuedAt);
     const refreshToken = sign(this.#config.refresh, this.#config, {}, {
       sub: userId, sid: sessionId, jti: refresh.jti, iat: refresh.issuedAt, exp: refresh.expiresAt,
     });
@@ -114,14 +97,15 @@ export class TokenAuth {
     const userId = parseUserId(input.userId);
     const claims = parseClaims(input.claims);
     const meta = normalizeMeta(input.meta);
-    const now = this.#now();
     const sessionId = newId();
-    const accessToken = this.#accessToken(userId, sessionId, claims, now);
+    // A trial signing, so that claims that cannot become a token are refused before anything is stored.
+    this.#accessToken(userId, sessionId, claims, this.#now());
     const { ttl, maxLifetime } = this.#config.refresh;
     const current = await this.#store(() => this.#config.store.create(
-      { userId, sessionId, jti: newId(), ttl, maxLifetime, claims, meta }, now, this.#config.maxSessionsPerUser));
-    this.#emit('issued', { userId, sessionId, meta });
-    return this.#pair(userId, sessionId, accessToken, current);
+      { userId, sessionId, jti: newId(), ttl, maxLifetime, claims, meta },
+      { ...this.#ending(), maxSessions: this.#config.maxSessionsPerUser }));
+    this.emit('issued', { userId, sessionId, meta });
+    return this.#pair(userId, sessionId, claims, current);
   }
 
   /**
@@ -138,7 +122,9 @@ export class TokenAuth {
       throw new TokenExpiredError('token has expired');
     }
     const payload = verify(token, this.#config.access, this.#config);
-    const context = this.#cache.set(token, { userId: payload.sub, sessionId: payload.sid, claims: customClaims(payload) }, payload.exp);
+    const context = this.#cache.set(token, {
+      userId: payload.sub, sessionId: payload.sid, claims: customClaims(payload), issuedAt: payload.iat,
+    }, payload.exp);
     this.#verified.add(context);
     return context;
   }
@@ -156,27 +142,41 @@ export class TokenAuth {
    * Exchanges a refresh token for a new pair, rotating it in one atomic store
    * step. Reuse of a rotated-out token revokes the whole session and throws
    * `RefreshReusedError`; an ended session throws `TokenRevokedError`.
+   * `meta` (the client's IP and user agent) replaces the session's; a change,
+   * or too many refreshes, emits `suspicious`.
    */
   async refresh(refreshToken: string, meta?: SessionMeta): Promise<TokenPair> {
     const payload = verify(refreshToken, this.#config.refresh, this.#config, { name: 'refreshToken' });
     const { sub: userId, sid: sessionId } = payload;
-    const now = this.#now();
+    const client = normalizeMeta(meta);
+    const hook = this.#config.refreshClaims;
+    const claims = hook === undefined ? undefined : await this.#claimsFrom(hook, userId, sessionId);
     const result = await this.#store(() => this.#config.store.rotate({
-      userId, sessionId, jti: payload.jti, nextJti: newId(), now,
+      ...this.#ending(), userId, sessionId, jti: payload.jti, nextJti: newId(),
       ttl: this.#config.refresh.ttl, grace: this.#config.refresh.grace,
+      meta: client, claims, window: this.#config.access.ttl,
     }));
-    const who = { userId, sessionId, meta: normalizeMeta(meta) };
+    const who = { userId, sessionId, meta: client };
     switch (result.status) {
       case 'rotated':
       case 'grace':
-        this.#emit('refreshed', { ...who, grace: result.status === 'grace' });
-        return this.#pair(userId, sessionId, this.#accessToken(userId, sessionId, result.claims, now), result.current);
+        this.emit('refreshed', { ...who, grace: result.status === 'grace' });
+        for (const found of suspicions(result.previousMeta, client, result.refreshes,
+          this.#config.suspiciousRefreshes, this.#config.access.ttl)) {
+          this.emit('suspicious', { ...who, ...found });
+        }
+        return this.#pair(userId, sessionId, result.claims, result.current);
       case 'reused':
-        this.#emit('reuse_detected', who);
+        this.emit('reuse_detected', who);
         throw new RefreshReusedError('refresh token was already used; the session has been revoked');
       default:
         throw new TokenRevokedError('session has ended');
     }
+  }
+
+  async #claimsFrom(hook: NonNullable<Config['refreshClaims']>, userId: string, sessionId: string): Promise<Claims | undefined> {
+    const claims = await hook({ userId, sessionId });
+    return claims === undefined ? undefined : parseClaims(claims);
   }
 
   /**
@@ -190,22 +190,97 @@ export class TokenAuth {
     const payload = verify(refreshToken, this.#config.refresh, this.#config, { ignoreExpiration: true, name: 'refreshToken' });
     const { sub: userId, sid: sessionId } = payload;
     const result = await this.#store(() => this.#config.store.revoke({
-      userId, sessionId, jti: payload.jti, now: this.#now(), grace: this.#config.refresh.grace,
+      ...this.#ending(), userId, sessionId, jti: payload.jti, grace: this.#config.refresh.grace,
     }));
-    if (result === 'reused') this.#emit('reuse_detected', { userId, sessionId, meta: normalizeMeta(meta) });
-    this.#emit('revoked', { userId, sessionId, count: result === 'unknown' ? 0 : 1 });
+    if (result === 'reused') this.emit('reuse_detected', { userId, sessionId, meta: normalizeMeta(meta) });
+    this.emit('revoked', { userId, sessionId, count: result === 'unknown' ? 0 : 1 });
     return result !== 'unknown';
   }
 
   /**
-   * Ends every session of a user (logout everywhere). Resolves how many
-   * ended. `userId` follows the rules of `issue()`.
+   * Ends one session of a user by its id (a "sign out this device" button),
+   * without its refresh token. Resolves `false` when the user has no such live
+   * session, so an id of someone else's session ends nothing.
+   */
+  async revokeSession(userId: string | number, sessionId: string): Promise<boolean> {
+    const id = parseUserId(userId);
+    if (typeof sessionId !== 'string' || sessionId === '') throw new InputError('sessionId must be a non-empty string');
+    const result = await this.#store(() => this.#config.store.revoke({ ...this.#ending(), userId: id, sessionId, grace: 0 }));
+    this.emit('revoked', { userId: id, sessionId, count: result === 'unknown' ? 0 : 1 });
+    return result !== 'unknown';
+  }
+
+  /**
+   * Ends every session of a user (logout everywhere), and records a cut-off:
+   * with `checkRevocation`, every access token issued before it is refused.
+   * Resolves how many sessions ended. `userId` follows the rules of `issue()`.
    */
   async revokeAll(userId: string | number): Promise<number> {
     const id = parseUserId(userId);
-    const count = await this.#store(() => this.#config.store.revokeAll(id, this.#now()));
-    this.#emit('revoked', { userId: id, count });
+    const count = await this.#store(() => this.#config.store.revokeAll({ ...this.#ending(), userId: id }));
+    this.emit('revoked', { userId: id, count });
     return count;
+  }
+
+  /**
+   * Ends every session of a user but `keepSessionId` (after a password
+   * change, or "sign out everywhere else"). Resolves how many ended.
+   */
+  async revokeOtherSessions(userId: string | number, keepSessionId: string): Promise<number> {
+    const id = parseUserId(userId);
+    if (typeof keepSessionId !== 'string' || keepSessionId === '') throw new InputError('keepSessionId must be a non-empty string');
+    const count = await this.#store(() => this.#config.store.revokeAll({ ...this.#ending(), userId: id, keepSessionId }));
+    this.emit('revoked', { userId: id, count });
+    return count;
+  }
+
+  /** The user's live sessions, most recently used first (times in Unix seconds). */
+  async listSessions(userId: string | number): Promise<SessionInfo[]> {
+    const id = parseUserId(userId);
+    return this.#store(() => this.#config.store.list(id, this.#now()));
+  }
+
+  /**
+   * Starts following the store's revocation record (once), so that
+   * `checkRevocation` can refuse the access tokens of ended sessions without
+   * a store round trip. Resolves once caught up. `requireAccessToken(auth,
+   * { checkRevocation: true })` calls it when it is created.
+   */
+  watchRevocations(): Promise<void> {
+    if (this.#guard === undefined) {
+      const { store } = this.#config;
+      if (typeof store.revocations !== 'function') {
+        throw new OptionError('checkRevocation needs a store with a revocation record (revocations()); this store has none');
+      }
+      this.#guard = new RevocationGuard(store.revocations(), {
+        retention: this.#config.access.ttl + this.#config.clockTolerance,
+        maxLag: this.#config.revocationMaxLag,
+        now: () => this.#now(),
+      });
+    }
+    return this.#guard.ready();
+  }
+
+  /**
+   * Throws `TokenRevokedError` if `context`'s session has ended (or its user
+   * was cut off after the token was issued), and `StoreUnavailableError`
+   * (503) while the revocation record is not current. Starts following the
+   * record on first use. No store round trip.
+   */
+  checkRevocation(context: AuthContext): void {
+    if (this.#guard === undefined) void this.watchRevocations().catch(() => {});
+    this.#guard!.check(context);
+  }
+
+  /** Entries in this process's view of recent revocations (0 until `watchRevocations`). */
+  get revocationViewSize(): number {
+    return this.#guard?.size ?? 0;
+  }
+
+  /** Stops following the revocation record. The store is yours to close. */
+  async close(): Promise<void> {
+    await this.#guard?.close();
+    this.#guard = undefined;
   }
 
   /** Resolves if the store answers; rejects with `StoreUnavailableError` if not. */

@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import type { SessionStore } from './store-types.js';
 
 /**
  * A duration: whole seconds (a number, or digits as a string: `'900'`, as
@@ -74,6 +75,26 @@ export interface TokenAuthOptions {
   clockTolerance?: number | undefined;
   /** Current time in milliseconds. Default `Date.now`; for tests. */
   clock?: (() => number) | undefined;
+  /**
+   * Recomputes a session's claims at each refresh (a role changed), without
+   * ending the session. Runs before the rotation, so a hook that throws
+   * leaves the refresh token unspent; its error reaches the caller as is.
+   * Returns the new claims (checked as at `issue()`), or `undefined` to keep
+   * the session's. Default: none (claims stay as at login).
+   */
+  refreshClaims?: ((session: { userId: string; sessionId: string }) => Claims | undefined | Promise<Claims | undefined>) | undefined;
+  /**
+   * Rotations and grace answers of one session, within one access-token
+   * lifetime, beyond which a `suspicious` event (reason `refresh_rate`)
+   * fires: a client refreshes about once per access token. Default `10`.
+   */
+  suspiciousRefreshes?: number | undefined;
+  /**
+   * Milliseconds without word from the store's revocation record after which
+   * `checkRevocation` answers 503 rather than let a possibly revoked token
+   * through (routes without it keep working). Default `5000`.
+   */
+  revocationMaxLag?: number | undefined;
 }
 
 /** Client details kept with a session and passed with events. */
@@ -104,107 +125,8 @@ export interface AuthContext {
   userId: string;
   sessionId: string;
   claims: Claims;
-}
-
-/**
- * A new session as handed to `SessionStore.create`. The store, not the
- * caller, fixes its times (see `SessionStore` on clocks).
- */
-export interface NewSession {
-  userId: string;
-  sessionId: string;
-  /** Id of its first refresh token. */
-  jti: string;
-  /** Seconds the first refresh token lives. */
-  ttl: number;
-  /** Seconds the session lives at most, however often it is refreshed (at least `ttl`). */
-  maxLifetime: number;
-  claims: Claims;
-  meta: SessionMeta;
-}
-
-export interface RotateInput {
-  userId: string;
-  sessionId: string;
-  /** The presented refresh token's id. */
-  jti: string;
-  /** Id for the successor, used only if the presented one is current. */
-  nextJti: string;
-  /** The caller's time, Unix seconds (see `SessionStore` on clocks). */
-  now: number;
-  /** Seconds the successor lives (capped by the session's absolute end). */
-  ttl: number;
-  /** Seconds the previous refresh token still maps to the current one. */
-  grace: number;
-}
-
-export interface RevokeInput {
-  userId: string;
-  sessionId: string;
-  /**
-   * The presented refresh token's id. When it is neither the current one nor
-   * the one rotated out within `grace` seconds, the session still ends but
-   * the answer is `reused`. Without it (an admin ending a session) no reuse
-   * check is made.
-   */
-  jti?: string | undefined;
-  /** The caller's time, Unix seconds (see `SessionStore` on clocks). */
-  now: number;
-  grace: number;
-}
-
-/**
- * Outcome of `SessionStore.revoke`: `revoked` (a live session ended),
- * `reused` (it ended, and the presented token had been rotated out: a stolen
- * copy), `unknown` (no live session: already ended, expired or never there).
- */
-export type RevokeResult = 'revoked' | 'reused' | 'unknown';
-
-/** The refresh token that is now current in a session. Times are Unix seconds. */
-export interface CurrentToken {
-  jti: string;
+  /** The token's `iat`, Unix seconds (by the session store's clock). */
   issuedAt: number;
-  expiresAt: number;
-}
-
-/**
- * Outcome of one atomic rotation:
- * - `rotated`: the presented token was current; `current` is its new successor.
- * - `grace`: the presented token was rotated out within the grace window;
- *   `current` is the successor it already has.
- * - `reused`: any other old token; the store has deleted the session.
- * - `unknown`: no such session (logged out, expired, never existed).
- */
-export type RotateResult =
-  | { status: 'rotated' | 'grace'; current: CurrentToken; claims: Claims }
-  | { status: 'reused' | 'unknown' };
-
-/**
- * Where sessions live. Every method is one atomic step. Implementations must
- * reject (not resolve) when they cannot tell whether the step happened, and
- * must settle promptly: the core puts no timeout of its own around them.
- *
- * Clocks: every method gets `now`, the calling process's time in Unix
- * seconds. A store shared by several processes should decide expiry, grace
- * and last use by one clock of its own instead (`RedisSessionStore` uses
- * Redis's `TIME`), so that the processes need not agree on the time; the
- * times it answers with are the ones written into refresh tokens.
- */
-export interface SessionStore {
-  /**
-   * Store a new session in the user's index, first dropping the user's least
-   * recently used sessions so that at most `maxSessions` remain. Resolves its
-   * first refresh token's times.
-   */
-  create(session: NewSession, now: number, maxSessions: number): Promise<CurrentToken>;
-  /** Decide and apply one refresh; see `RotateResult`. */
-  rotate(input: RotateInput): Promise<RotateResult>;
-  /** Delete one session; see `RevokeResult`. */
-  revoke(input: RevokeInput): Promise<RevokeResult>;
-  /** Delete every session of a user. Resolves how many live ones there were. */
-  revokeAll(userId: string, now: number): Promise<number>;
-  /** Resolve if the store answers (health checks). */
-  ping?(): Promise<void>;
 }
 
 /** Events, for audit logs. They never carry a token or a secret. */
@@ -213,5 +135,15 @@ export interface TokenAuthEvents {
   refreshed: { userId: string; sessionId: string; meta: SessionMeta; grace: boolean };
   reuse_detected: { userId: string; sessionId: string; meta: SessionMeta };
   revoked: { userId: string; sessionId?: string; count: number };
+  /**
+   * Worth a look, not proof of theft: `refresh_rate` (more refreshes within
+   * one access-token lifetime than `suspiciousRefreshes`), `ip_changed` or
+   * `user_agent_changed` (a refresh, or a grace answer, from another client
+   * than the session's last one). `detail` says what was seen, never a token.
+   */
+  suspicious: {
+    userId: string; sessionId: string; meta: SessionMeta;
+    reason: 'refresh_rate' | 'ip_changed' | 'user_agent_changed'; detail: string;
+  };
 }
 export type TokenAuthEventName = keyof TokenAuthEvents;

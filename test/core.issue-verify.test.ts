@@ -78,6 +78,7 @@ describe('TokenAuth (core)', () => {
       const context = auth.verifyAccessToken(pair.accessToken);
       expect(context).to.deep.equal({
         userId: 'u1', sessionId: decode(pair.accessToken).payload.sid, claims: { role: 'editor', teams: [1, 2] },
+        issuedAt: decode(pair.accessToken).payload.iat,
       });
     });
 

@@ -161,6 +161,7 @@ describe('TokenAuth (core)', () => {
       rotate: () => Promise.reject(new Error('ECONNREFUSED')),
       revoke: () => Promise.reject(new Error('ECONNREFUSED')),
       revokeAll: () => Promise.reject(new Error('ECONNREFUSED')),
+      list: () => Promise.reject(new Error('ECONNREFUSED')),
       ping: () => Promise.reject(new Error('ECONNREFUSED')),
     };
 
@@ -170,6 +171,7 @@ describe('TokenAuth (core)', () => {
       const calls: Array<() => Promise<unknown>> = [
         () => down.issue({ userId: 'u1' }), () => down.refresh(working.refreshToken),
         () => down.revoke(working.refreshToken), () => down.revokeAll('u1'), () => down.ping(),
+        () => down.listSessions('u1'), () => down.revokeSession('u1', 's1'), () => down.revokeOtherSessions('u1', 's1'),
       ];
       for (const call of calls) {
         const error = await rejection(call());

@@ -45,7 +45,7 @@ for (const [frameworkName, framework] of frameworks) {
         expect(next.refreshToken).to.be.a('string').and.not.equal(pair.refreshToken);
         expect(next.accessToken).to.be.a('string').and.not.equal(pair.accessToken);
         const who = await me(next.accessToken).expect(200);
-        expect(who.body).to.deep.equal({ userId: 'alice', sessionId: access.sid, claims: { role: 'admin' } });
+        expect(who.body).to.deep.equal({ userId: 'alice', sessionId: access.sid, claims: { role: 'admin' }, issuedAt: (access.iat as number) + 60 });
         await refresh(next.refreshToken).expect(200);
       });
 
@@ -136,7 +136,7 @@ for (const [frameworkName, framework] of frameworks) {
       it('with { all: true }: never trusts a req.auth another middleware set (express-jwt sets one too)', async function () {
         const app = framework();
         app.post('/logout-all', (req, _res, next) => {
-          req.auth = { userId: 'frank', sessionId: 'from-a-partner-token', claims: {} };
+          req.auth = { userId: 'frank', sessionId: 'from-a-partner-token', claims: {}, issuedAt: 0 };
           next();
         }, logoutHandler(auth, { all: true }));
         app.use(recordError);

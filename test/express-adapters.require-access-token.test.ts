@@ -36,7 +36,7 @@ for (const [frameworkName, framework] of frameworks) {
       it('lets a valid token through and sets req.auth to its user, session and claims', async function () {
         const { pair, access } = await newKit();
         const res = await me(pair.accessToken).expect(200);
-        expect(res.body).to.deep.equal({ userId: 'alice', sessionId: access.sid, claims: { role: 'admin' } });
+        expect(res.body).to.deep.equal({ userId: 'alice', sessionId: access.sid, claims: { role: 'admin' }, issuedAt: access.iat });
         expect(unexpected).to.deep.equal([]);
       });
 

@@ -37,6 +37,10 @@ class FailingStore implements SessionStore {
     return this.#call(() => this.inner.revoke(...args));
   }
 
+  list(...args: Parameters<SessionStore['list']>): ReturnType<SessionStore['list']> {
+    return this.#call(() => this.inner.list(...args));
+  }
+
   revokeAll(...args: Parameters<SessionStore['revokeAll']>): ReturnType<SessionStore['revokeAll']> {
     return this.#call(() => this.inner.revokeAll(...args));
   }

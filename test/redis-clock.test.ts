@@ -124,13 +124,17 @@ describe('RedisSessionStore: one clock (Redis TIME) for every instance', functio
     const session = (sessionId: string, ttl: number) => ({
       userId: 'ann', sessionId, jti: `${sessionId}-1`, ttl, maxLifetime: 10 * ttl, claims: {}, meta: {},
     });
-    await store.create(session('long', 6000), now, 100);
-    await store.create(session('short', 600), now, 100);
+    const options = { now, maxSessions: 100, revocationTtl: 900 };
+    await store.create(session('long', 6000), options);
+    await store.create(session('short', 600), options);
     expect(await client.ttl(`${prefix}{ann}`)).to.be.within(5990, 6000);
     // Rotating the short one (its expiry slides to 600 s from now) must not shorten the key either.
-    await store.rotate({ userId: 'ann', sessionId: 'short', jti: 'short-1', nextJti: 'short-2', now: now + 10, ttl: 600, grace: 5 });
+    await store.rotate({
+      userId: 'ann', sessionId: 'short', jti: 'short-1', nextJti: 'short-2', now: now + 10, ttl: 600, grace: 5,
+      meta: {}, window: 900, revocationTtl: 900,
+    });
     expect(await client.ttl(`${prefix}{ann}`)).to.be.within(5980, 5990);
-    await store.revoke({ userId: 'ann', sessionId: 'long', jti: 'long-1', now: now + 10, grace: 5 });
+    await store.revoke({ userId: 'ann', sessionId: 'long', jti: 'long-1', now: now + 10, grace: 5, revocationTtl: 900 });
     expect(await client.ttl(`${prefix}{ann}`), 'now the short one is the longest').to.be.within(590, 600);
   });
 });

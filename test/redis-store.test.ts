@@ -114,11 +114,15 @@ describe('RedisSessionStore on a real redis-server', function () {
     expect(Object.keys(sessions).sort()).to.deep.equal([one.sid, two.sid].sort());
     expect(sessions[one.sid]).to.deep.equal([
       one.jti, was.jti, one.iat, one.iat, was.iat, one.exp, was.iat + 30 * 86_400, meta.ip, meta.userAgent, '{"role":"admin"}',
+      was.iat, 1,
     ]);
-    expect(sessions[two.sid]).to.deep.equal([two.jti, '', two.iat, two.iat, two.iat, two.exp, two.iat + 30 * 86_400, '', '', '']);
+    expect(sessions[two.sid]).to.deep.equal([two.jti, '', two.iat, two.iat, two.iat, two.exp, two.iat + 30 * 86_400, '', '', '', two.iat, 0]);
     expect(await client.ttl(key)).to.be.within(7 * 86_400 - 2, 7 * 86_400);
     expect(await auth.revokeAll('u1')).to.equal(2);
-    expect(await client.sendCommand(['KEYS', `${prefix}*`])).to.deep.equal([]);
+    // The user key is gone; what is left is the revocation record (two sessions, one user cut-off).
+    expect(await client.sendCommand(['KEYS', `${prefix}*`])).to.deep.equal([`${prefix}revocations`]);
+    const record = await client.sendCommand<Array<[string, string[]]>>(['XRANGE', `${prefix}revocations`, '-', '+']);
+    expect(record.map(([, fields]) => `${fields[1]} ${fields[3]}`).sort()).to.deep.equal([`s ${one.sid}`, `s ${two.sid}`, 'u u1'].sort());
   });
 
   it('reloads its script once after NOSCRIPT, and retries nothing else', async () => {

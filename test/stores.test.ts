@@ -37,11 +37,14 @@ describe('MemorySessionStore', () => {
       userId: 'u', sessionId, jti: `j-${sessionId}`, ttl, maxLifetime: 1000, claims: {}, meta: {},
     });
     try {
-      await store.create(record('short', 10), base, 100);
-      await store.create(record('long', 100), base, 100);
+      await store.create(record('short', 10), { now: base, maxSessions: 100, revocationTtl: 900 });
+      await store.create(record('long', 100), { now: base, maxSessions: 100, revocationTtl: 900 });
       await new Promise((resolve) => setTimeout(resolve, 20));
       expect(store.size, 'nothing has expired yet by the core\'s clock').to.equal(2);
-      await store.rotate({ userId: 'u', sessionId: 'long', jti: 'j-long', nextJti: 'n', now: base + 10, ttl: 100, grace: 0 });
+      await store.rotate({
+        userId: 'u', sessionId: 'long', jti: 'j-long', nextJti: 'n', now: base + 10, ttl: 100, grace: 0,
+        meta: {}, window: 900, revocationTtl: 900,
+      });
       await new Promise((resolve) => setTimeout(resolve, 20));
       expect(store.size).to.equal(1);
     } finally {

@@ -1,7 +1,10 @@
 import { OptionError } from '../errors.js';
 import type {
-  Claims, CurrentToken, NewSession, RevokeInput, RevokeResult, RotateInput, RotateResult, SessionMeta, SessionStore,
-} from '../types.js';
+  CreateOptions, CurrentToken, Ending, NewSession, RevocationFeed, RevokeAllInput, RevokeInput, RevokeResult,
+  RotateInput, RotateResult, SessionInfo, SessionStore,
+} from '../store-types.js';
+import type { Claims, SessionMeta } from '../types.js';
+import { MemoryRevocations } from './memory-revocations.js';
 
 interface Entry {
   userId: string;
@@ -14,6 +17,9 @@ interface Entry {
   expiresAt: number;
   claims: Claims;
   meta: SessionMeta;
+  /** Start of the refresh-counting window, and refreshes in it. */
+  windowStart: number;
+  refreshes: number;
 }
 
 function expired(entry: Entry, now: number): boolean {
@@ -44,6 +50,7 @@ export class MemorySessionStore implements SessionStore {
   readonly #sessions = new Map<string, Entry>();
   readonly #byUser = new Map<string, Set<string>>();
   readonly #timer: NodeJS.Timeout;
+  readonly #revocations = new MemoryRevocations();
   /** The latest time the core has passed in: sweeps follow its clock, not the wall clock. */
   #now = 0;
   #closed = false;
@@ -66,11 +73,10 @@ export class MemorySessionStore implements SessionStore {
     return this.#sessions.size;
   }
 
-  async create(session: NewSession, now: number, maxSessions: number): Promise<CurrentToken> {
-    this.#open();
-    this.#now = Math.max(this.#now, now);
+  async create(session: NewSession, options: CreateOptions): Promise<CurrentToken> {
+    const now = this.#begin(options.now);
     this.#sweepUser(session.userId, now);
-    this.#evict(session.userId, maxSessions - 1);
+    this.#evict(session.userId, options.maxSessions - 1, options);
     const expiresAt = now + session.maxLifetime;
     const refreshExpiresAt = Math.min(now + session.ttl, expiresAt);
     this.#sessions.set(session.sessionId, {
@@ -84,6 +90,8 @@ export class MemorySessionStore implements SessionStore {
       expiresAt,
       claims: structuredClone(session.claims),
       meta: { ...session.meta },
+      windowStart: now,
+      refreshes: 0,
     });
     let ids = this.#byUser.get(session.userId);
     if (!ids) this.#byUser.set(session.userId, (ids = new Set()));
@@ -92,60 +100,79 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async rotate(input: RotateInput): Promise<RotateResult> {
-    this.#open();
-    const { userId, sessionId, jti, now } = input;
-    this.#now = Math.max(this.#now, now);
-    const entry = this.#sessions.get(sessionId);
-    if (!entry || entry.userId !== userId) return { status: 'unknown' };
-    if (expired(entry, now)) {
-      this.#delete(sessionId, entry.userId);
-      return { status: 'unknown' };
-    }
+    const now = this.#begin(input.now);
+    const { userId, sessionId, jti } = input;
+    const entry = this.#live(userId, sessionId, now);
+    if (!entry) return { status: 'unknown' };
     let status: 'rotated' | 'grace';
     if (jti === entry.jti) {
       status = 'rotated';
       entry.previousJti = jti;
       entry.jti = input.nextJti;
       entry.rotatedAt = now;
-      entry.lastUsedAt = now;
       entry.refreshExpiresAt = Math.min(now + input.ttl, entry.expiresAt);
     } else if (inGrace(entry, jti, input.grace, now)) {
       status = 'grace';
-      entry.lastUsedAt = now;
     } else {
-      this.#delete(sessionId, userId);
+      this.#end(sessionId, userId, input);
       return { status: 'reused' };
     }
+    const previousMeta = entry.meta;
+    entry.meta = { ...previousMeta, ...input.meta };
+    if (input.claims !== undefined) entry.claims = structuredClone(input.claims);
+    if (now - entry.windowStart >= input.window || now < entry.windowStart) {
+      entry.windowStart = now;
+      entry.refreshes = 0;
+    }
+    entry.refreshes += 1;
+    entry.lastUsedAt = now;
     return {
       status,
       current: { jti: entry.jti, issuedAt: entry.rotatedAt, expiresAt: entry.refreshExpiresAt },
       claims: structuredClone(entry.claims),
+      previousMeta: { ...previousMeta },
+      refreshes: entry.refreshes,
     };
   }
 
   async revoke(input: RevokeInput): Promise<RevokeResult> {
-    this.#open();
-    const { userId, sessionId, jti, now } = input;
-    this.#now = Math.max(this.#now, now);
-    const entry = this.#sessions.get(sessionId);
-    if (!entry || entry.userId !== userId) return 'unknown';
-    this.#delete(sessionId, userId);
-    if (expired(entry, now)) return 'unknown';
+    const now = this.#begin(input.now);
+    const { userId, sessionId, jti } = input;
+    const entry = this.#live(userId, sessionId, now);
+    if (!entry) return 'unknown';
+    this.#end(sessionId, userId, input);
     return jti === undefined || jti === entry.jti || inGrace(entry, jti, input.grace, now) ? 'revoked' : 'reused';
   }
 
-  async revokeAll(userId: string, now: number): Promise<number> {
-    this.#open();
-    const ids = this.#byUser.get(userId);
-    if (!ids) return 0;
-    let live = 0;
-    for (const id of ids) {
-      const entry = this.#sessions.get(id);
-      if (entry && !expired(entry, now)) live += 1;
-      this.#sessions.delete(id);
+  async revokeAll(input: RevokeAllInput): Promise<number> {
+    const now = this.#begin(input.now);
+    const { userId, keepSessionId } = input;
+    this.#sweepUser(userId, now);
+    let count = 0;
+    for (const id of [...this.#byUser.get(userId) ?? []]) {
+      if (id === keepSessionId) continue;
+      this.#end(id, userId, input);
+      count += 1;
     }
-    this.#byUser.delete(userId);
-    return live;
+    if (keepSessionId === undefined) this.#revocations.record({ kind: 'user', id: userId, at: now }, input.revocationTtl);
+    return count;
+  }
+
+  async list(userId: string, now: number): Promise<SessionInfo[]> {
+    this.#begin(now);
+    this.#sweepUser(userId, now);
+    return [...this.#byUser.get(userId) ?? []].map((sessionId) => {
+      const entry = this.#sessions.get(sessionId)!;
+      return {
+        sessionId, createdAt: entry.createdAt, lastUsedAt: entry.lastUsedAt, expiresAt: entry.refreshExpiresAt,
+        ip: entry.meta.ip, userAgent: entry.meta.userAgent,
+      };
+    }).sort((a, b) => b.lastUsedAt - a.lastUsedAt || (a.sessionId < b.sessionId ? -1 : 1));
+  }
+
+  /** Revocations in this process: its feed never lags (see `RevocationFeed`). */
+  revocations(): RevocationFeed {
+    return this.#revocations.feed();
   }
 
   /** Resolves while the store is open. */
@@ -159,10 +186,33 @@ export class MemorySessionStore implements SessionStore {
     clearInterval(this.#timer);
     this.#sessions.clear();
     this.#byUser.clear();
+    this.#revocations.clear();
   }
 
   #open(): void {
     if (this.#closed) throw new Error('MemorySessionStore is closed');
+  }
+
+  /** Every call starts here: refuses once closed, and keeps the latest time for the sweeps. */
+  #begin(now: number): number {
+    this.#open();
+    this.#now = Math.max(this.#now, now);
+    return now;
+  }
+
+  /** The session if it is this user's and live; an expired one is dropped. */
+  #live(userId: string, sessionId: string, now: number): Entry | undefined {
+    const entry = this.#sessions.get(sessionId);
+    if (!entry || entry.userId !== userId) return undefined;
+    if (!expired(entry, now)) return entry;
+    this.#delete(sessionId, userId);
+    return undefined;
+  }
+
+  /** Deletes a live session and records its revocation. */
+  #end(sessionId: string, userId: string, ending: Ending): void {
+    this.#delete(sessionId, userId);
+    this.#revocations.record({ kind: 'session', id: sessionId, at: ending.now }, ending.revocationTtl);
   }
 
   #delete(sessionId: string, userId: string): void {
@@ -179,18 +229,19 @@ export class MemorySessionStore implements SessionStore {
     }
   }
 
-  /** Drops the user's least recently used sessions until at most `keep` remain (ties: lowest id). */
-  #evict(userId: string, keep: number): void {
+  /** Ends the user's least recently used sessions until at most `keep` remain (ties: lowest id). */
+  #evict(userId: string, keep: number, ending: Ending): void {
     const ids = this.#byUser.get(userId);
     if (!ids || ids.size <= keep) return;
     const byUse = [...ids].sort((a, b) =>
       this.#sessions.get(a)!.lastUsedAt - this.#sessions.get(b)!.lastUsedAt || (a < b ? -1 : 1));
-    for (const id of byUse.slice(0, ids.size - keep)) this.#delete(id, userId);
+    for (const id of byUse.slice(0, ids.size - keep)) this.#end(id, userId, ending);
   }
 
   #sweep(): void {
     for (const [id, entry] of this.#sessions) {
       if (expired(entry, this.#now)) this.#delete(id, entry.userId);
     }
+    this.#revocations.trim(this.#now);
   }
 }

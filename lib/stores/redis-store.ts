@@ -1,7 +1,9 @@
 import { OptionError, StoreUnavailableError } from '../errors.js';
 import type {
-  Claims, CurrentToken, NewSession, RevokeInput, RevokeResult, RotateInput, RotateResult, SessionStore,
-} from '../types.js';
+  CreateOptions, CurrentToken, Ending, NewSession, RevokeAllInput, RevokeInput, RevokeResult, RotateInput,
+  RotateResult, SessionInfo, SessionStore,
+} from '../store-types.js';
+import type { Claims } from '../types.js';
 import { scripts, type Script } from './scripts.js';
 import { boundedSendCommand, isNoScript, type RedisClientLike, type SendCommand } from './bounded-send.js';
 
@@ -48,6 +50,8 @@ export class RedisSessionStore implements SessionStore {
   readonly #send: SendCommand;
   readonly #prefix: string;
   readonly #callerClock: boolean;
+  /** The revocation stream every ending script appends to (see scripts.ts). */
+  readonly #stream: string;
 
   constructor(options: RedisSessionStoreOptions) {
     if (typeof options !== 'object' || options === null) fail('options are required: { client } or { sendCommand }');
@@ -68,6 +72,7 @@ export class RedisSessionStore implements SessionStore {
     this.#send = boundedSendCommand(target, timeout);
     this.#prefix = prefix;
     this.#callerClock = clock === 'caller';
+    this.#stream = `${prefix}revocations`;
   }
 
   /** The user's one key; `{userId}` is its Redis Cluster hash tag. */
@@ -80,9 +85,14 @@ export class RedisSessionStore implements SessionStore {
     return this.#callerClock ? String(now) : '';
   }
 
+  /** ARGV[1] and [2] of every script: the time and the revocation ttl. */
+  #ending(ending: Ending): [string, string] {
+    return [this.#time(ending.now), String(ending.revocationTtl)];
+  }
+
   /** EVALSHA; on NOSCRIPT only (Redis restarted or flushed its scripts), EVAL once. */
   async #run(script: Script, userId: string, args: string[]): Promise<unknown> {
-    const tail = ['1', this.#key(userId), ...args];
+    const tail = ['2', this.#key(userId), this.#stream, ...args];
     try {
       return await this.#send(['EVALSHA', script.sha, ...tail]);
     } catch (error) {
@@ -91,11 +101,10 @@ export class RedisSessionStore implements SessionStore {
     }
   }
 
-  async create(session: NewSession, now: number, maxSessions: number): Promise<CurrentToken> {
-    const claims = Object.keys(session.claims).length === 0 ? '' : JSON.stringify(session.claims);
+  async create(session: NewSession, options: CreateOptions): Promise<CurrentToken> {
     const reply = await this.#run(scripts.create, session.userId, [
-      this.#time(now), session.sessionId, session.jti, String(session.ttl), String(session.maxLifetime),
-      claims, session.meta.ip ?? '', session.meta.userAgent ?? '', String(maxSessions),
+      ...this.#ending(options), session.sessionId, session.jti, String(session.ttl), String(session.maxLifetime),
+      claimsJson(session.claims), session.meta.ip ?? '', session.meta.userAgent ?? '', String(options.maxSessions),
     ]);
     const [issuedAt, expiresAt] = Array.isArray(reply) ? reply.map(Number) : [];
     if (!Number.isSafeInteger(issuedAt) || !Number.isSafeInteger(expiresAt)) unexpected();
@@ -104,15 +113,19 @@ export class RedisSessionStore implements SessionStore {
 
   async rotate(input: RotateInput): Promise<RotateResult> {
     const reply = await this.#run(scripts.rotate, input.userId, [
-      this.#time(input.now), input.sessionId, input.jti, input.nextJti, String(input.ttl), String(input.grace),
+      ...this.#ending(input), input.sessionId, input.jti, input.nextJti, String(input.ttl), String(input.grace),
+      input.meta.ip ?? '', input.meta.userAgent ?? '', input.claims === undefined ? '0' : '1',
+      input.claims === undefined ? '' : claimsJson(input.claims), String(input.window),
     ]);
     if (!Array.isArray(reply)) unexpected();
-    const [status, jti, issuedAt, expiresAt, claims] = reply.map(String);
+    const [status, jti, issuedAt, expiresAt, claims, ip, userAgent, refreshes] = reply.map(String);
     if (status === 'rotated' || status === 'grace') {
       return {
         status,
         current: { jti: jti!, issuedAt: Number(issuedAt), expiresAt: Number(expiresAt) },
         claims: claims ? JSON.parse(claims) as Claims : {},
+        previousMeta: { ...ip ? { ip } : {}, ...userAgent ? { userAgent } : {} },
+        refreshes: Number(refreshes),
       };
     }
     if (status === 'reused' || status === 'unknown') return { status };
@@ -121,19 +134,38 @@ export class RedisSessionStore implements SessionStore {
 
   async revoke(input: RevokeInput): Promise<RevokeResult> {
     const reply = String(await this.#run(scripts.revoke, input.userId, [
-      this.#time(input.now), input.sessionId, input.jti ?? '', String(input.grace),
+      ...this.#ending(input), input.sessionId, input.jti ?? '', String(input.grace),
     ]));
     if (reply === 'revoked' || reply === 'reused' || reply === 'unknown') return reply;
     unexpected();
   }
 
-  async revokeAll(userId: string, now: number): Promise<number> {
-    return Number(await this.#run(scripts.revokeAll, userId, [this.#time(now)]));
+  async revokeAll(input: RevokeAllInput): Promise<number> {
+    return Number(await this.#run(scripts.revokeAll, input.userId, [
+      ...this.#ending(input), input.userId, input.keepSessionId ?? '',
+    ]));
+  }
+
+  async list(userId: string, now: number): Promise<SessionInfo[]> {
+    const reply = await this.#run(scripts.list, userId, [this.#time(now), '0']);
+    if (!Array.isArray(reply)) unexpected();
+    return reply.map((row: unknown) => {
+      if (!Array.isArray(row)) unexpected();
+      const [sessionId, createdAt, lastUsedAt, expiresAt, ip, userAgent] = row.map(String);
+      return {
+        sessionId: sessionId!, createdAt: Number(createdAt), lastUsedAt: Number(lastUsedAt), expiresAt: Number(expiresAt),
+        ip: ip || undefined, userAgent: userAgent || undefined,
+      };
+    }).sort((a, b) => b.lastUsedAt - a.lastUsedAt || (a.sessionId < b.sessionId ? -1 : 1));
   }
 
   async ping(): Promise<void> {
     await this.#send(['PING']);
   }
+}
+
+function claimsJson(claims: Claims): string {
+  return Object.keys(claims).length === 0 ? '' : JSON.stringify(claims);
 }
 
 function unexpected(): never {

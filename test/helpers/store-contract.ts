@@ -8,14 +8,15 @@
  */
 import { expect } from 'chai';
 import type { CurrentToken, NewSession, RotateInput, SessionStore } from '../../lib/index.js';
+import { contractIds, REVOCATION_TTL } from './store-contract-ids.js';
+import { sessionsContract } from './store-contract-sessions.js';
 
 export interface StoreFixture {
   store: SessionStore;
   close(): Promise<void>;
 }
 
-let counter = 0;
-const id = (kind: string): string => `${kind}-${process.pid}-${++counter}`;
+const id = contractIds;
 
 export function storeContract(makeStore: () => Promise<StoreFixture>): void {
   let fixture: StoreFixture;
@@ -31,6 +32,10 @@ export function storeContract(makeStore: () => Promise<StoreFixture>): void {
   });
   afterEach(async () => fixture.close());
 
+  describe('sessions', () => {
+    sessionsContract(() => store);
+  });
+
   /** A stored session: what was handed to `create`, plus its first token as the store answered it. */
   type Stored = NewSession & { first: CurrentToken; at: number };
 
@@ -39,11 +44,14 @@ export function storeContract(makeStore: () => Promise<StoreFixture>): void {
       userId: id('user'), sessionId: id('sid'), jti: id('jti'), ttl: TTL, maxLifetime: 10 * TTL,
       claims: { role: 'admin' }, meta: { ip: '203.0.113.7', userAgent: 'Mozilla/5.0 (test)' }, ...over,
     };
-    return { ...record, first: await store.create(record, at, maxSessions), at };
+    return { ...record, first: await store.create(record, { now: at, maxSessions, revocationTtl: REVOCATION_TTL }), at };
   }
 
   const rotate = (s: NewSession, jti: string, over: Partial<RotateInput> = {}) =>
-    store.rotate({ userId: s.userId, sessionId: s.sessionId, jti, nextJti: id('jti'), now, ttl: TTL, grace: 5, ...over });
+    store.rotate({
+      userId: s.userId, sessionId: s.sessionId, jti, nextJti: id('jti'), now, ttl: TTL, grace: 5,
+      meta: {}, window: 900, revocationTtl: REVOCATION_TTL, ...over,
+    });
 
   it('answers the first refresh token\'s times from create', async () => {
     const s = await session({ jti: 'first' });
@@ -59,6 +67,8 @@ export function storeContract(makeStore: () => Promise<StoreFixture>): void {
       status: 'rotated',
       current: { jti: 'next-1', issuedAt: now + 100, expiresAt: now + 100 + TTL },
       claims: { role: 'admin' },
+      previousMeta: { ip: '203.0.113.7', userAgent: 'Mozilla/5.0 (test)' },
+      refreshes: 1,
     });
   });
 
@@ -114,12 +124,8 @@ export function storeContract(makeStore: () => Promise<StoreFixture>): void {
 
   it('answers unknown for a session that never existed or belongs to another user', async () => {
     const s = await session();
-    expect((await store.rotate({
-      userId: s.userId, sessionId: 'nope', jti: s.jti, nextJti: 'n', now, ttl: TTL, grace: 5,
-    })).status).to.equal('unknown');
-    expect((await store.rotate({
-      userId: 'someone-else', sessionId: s.sessionId, jti: s.jti, nextJti: 'n', now, ttl: TTL, grace: 5,
-    })).status).to.equal('unknown');
+    expect((await rotate({ ...s, sessionId: 'nope' }, s.jti)).status).to.equal('unknown');
+    expect((await rotate({ ...s, userId: 'someone-else' }, s.jti)).status).to.equal('unknown');
     expect((await rotate(s, s.jti)).status, 'the real session is untouched').to.equal('rotated');
   });
 
@@ -136,7 +142,7 @@ export function storeContract(makeStore: () => Promise<StoreFixture>): void {
   });
 
   const revoke = (s: NewSession, jti: string | undefined, over: { now?: number; grace?: number; userId?: string } = {}) =>
-    store.revoke({ userId: s.userId, sessionId: s.sessionId, jti, now, grace: 5, ...over });
+    store.revoke({ userId: s.userId, sessionId: s.sessionId, jti, now, grace: 5, revocationTtl: REVOCATION_TTL, ...over });
 
   it('revokes one session, idempotently', async () => {
     const s = await session();
@@ -196,12 +202,12 @@ export function storeContract(makeStore: () => Promise<StoreFixture>): void {
     const a3 = await session({ userId: a.userId });
     const b = await session();
     await revoke(a3, a3.jti);
-    expect(await store.revokeAll(a.userId, now)).to.equal(2);
+    expect(await store.revokeAll({ userId: a.userId, now: now, revocationTtl: REVOCATION_TTL })).to.equal(2);
     expect((await rotate(a, a.jti)).status).to.equal('unknown');
     expect((await rotate(a2, a2.jti)).status).to.equal('unknown');
     expect((await rotate(b, b.jti)).status).to.equal('rotated');
-    expect(await store.revokeAll(a.userId, now)).to.equal(0);
-    expect(await store.revokeAll('nobody', now)).to.equal(0);
+    expect(await store.revokeAll({ userId: a.userId, now: now, revocationTtl: REVOCATION_TTL })).to.equal(0);
+    expect(await store.revokeAll({ userId: 'nobody', now: now, revocationTtl: REVOCATION_TTL })).to.equal(0);
   });
 
   it('drops the least recently used sessions beyond the limit when a new one starts', async () => {
@@ -215,14 +221,14 @@ export function storeContract(makeStore: () => Promise<StoreFixture>): void {
     expect((await rotate(b, b.jti, { now: now + 4 })).status, 'b was least recently used').to.equal('unknown');
     expect((await rotate(a, 'a-2', { now: now + 4 })).status).to.equal('rotated');
     expect((await rotate(c, c.jti, { now: now + 4 })).status).to.equal('rotated');
-    expect(await store.revokeAll(userId, now + 5)).to.equal(2);
+    expect(await store.revokeAll({ userId: userId, now: now + 5, revocationTtl: REVOCATION_TTL })).to.equal(2);
   });
 
   it('does not count expired sessions as revoked', async () => {
     const s = await session();
     const t = await session({ userId: s.userId, ttl: 2 * TTL });
     expect(await revoke(s, s.jti, { now: now + TTL })).to.equal('unknown');
-    expect(await store.revokeAll(t.userId, now + TTL)).to.equal(1);
+    expect(await store.revokeAll({ userId: t.userId, now: now + TTL, revocationTtl: REVOCATION_TTL })).to.equal(1);
   });
 
   it('lets exactly one of many concurrent rotations of one token win', async () => {

@@ -1,0 +1,194 @@
+/**
+ * The session store interface and what its methods take and resolve.
+ * `RedisSessionStore` and `MemorySessionStore` implement it; so can yours
+ * (both built-in stores pass test/helpers/store-contract.ts).
+ */
+import type { Claims, SessionMeta } from './types.js';
+
+/**
+ * A new session as handed to `SessionStore.create`. The store, not the
+ * caller, fixes its times (see `SessionStore` on clocks).
+ */
+export interface NewSession {
+  userId: string;
+  sessionId: string;
+  /** Id of its first refresh token. */
+  jti: string;
+  /** Seconds the first refresh token lives. */
+  ttl: number;
+  /** Seconds the session lives at most, however often it is refreshed (at least `ttl`). */
+  maxLifetime: number;
+  claims: Claims;
+  meta: SessionMeta;
+}
+
+/** What every call that may end sessions needs besides its own input. */
+export interface Ending {
+  /** The caller's time, Unix seconds (see `SessionStore` on clocks). */
+  now: number;
+  /**
+   * Seconds an ended session must stay on the revocation record: as long as
+   * one of its access tokens may still verify (access-token ttl plus clock
+   * tolerance).
+   */
+  revocationTtl: number;
+}
+
+export interface CreateOptions extends Ending {
+  /** At most this many sessions per user: the least recently used ones beyond it end. */
+  maxSessions: number;
+}
+
+export interface RotateInput extends Ending {
+  userId: string;
+  sessionId: string;
+  /** The presented refresh token's id. */
+  jti: string;
+  /** Id for the successor, used only if the presented one is current. */
+  nextJti: string;
+  /** Seconds the successor lives (capped by the session's absolute end). */
+  ttl: number;
+  /** Seconds the previous refresh token still maps to the current one. */
+  grace: number;
+  /** The refreshing client's IP and user agent: they replace the session's. */
+  meta: SessionMeta;
+  /** New claims for the session (the `claimsOnRefresh` hook); undefined keeps them. */
+  claims?: Claims | undefined;
+  /** Seconds over which refreshes are counted (`RotateResult.refreshes`): the access-token ttl. */
+  window: number;
+}
+
+/** The refresh token that is now current in a session. Times are Unix seconds. */
+export interface CurrentToken {
+  jti: string;
+  issuedAt: number;
+  expiresAt: number;
+}
+
+/**
+ * Outcome of one atomic rotation:
+ * - `rotated`: the presented token was current; `current` is its new successor.
+ * - `grace`: the presented token was rotated out within the grace window;
+ *   `current` is the successor it already has.
+ * - `reused`: any other old token; the store has ended the session.
+ * - `unknown`: no such session (logged out, expired, never existed).
+ *
+ * With `rotated` and `grace`: `claims` are the session's (new ones if given),
+ * `previousMeta` the IP and user agent it had before this call, and
+ * `refreshes` how many rotations and grace answers the session has had in the
+ * current window, this one included.
+ */
+export type RotateResult =
+  | { status: 'rotated' | 'grace'; current: CurrentToken; claims: Claims; previousMeta: SessionMeta; refreshes: number }
+  | { status: 'reused' | 'unknown' };
+
+export interface RevokeInput extends Ending {
+  userId: string;
+  sessionId: string;
+  /**
+   * The presented refresh token's id. When it is neither the current one nor
+   * the one rotated out within `grace` seconds, the session still ends but
+   * the answer is `reused`. Without it (a user ending one of their sessions
+   * from a list) no reuse check is made.
+   */
+  jti?: string | undefined;
+  grace: number;
+}
+
+/**
+ * Outcome of `SessionStore.revoke`: `revoked` (a live session ended),
+ * `reused` (it ended, and the presented token had been rotated out: a stolen
+ * copy), `unknown` (no live session: already ended, expired or never there).
+ */
+export type RevokeResult = 'revoked' | 'reused' | 'unknown';
+
+export interface RevokeAllInput extends Ending {
+  userId: string;
+  /** End every session but this one (undefined: every session). */
+  keepSessionId?: string | undefined;
+}
+
+/** A live session as `SessionStore.list` shows it. Times are Unix seconds, by the store's clock. */
+export interface SessionInfo {
+  sessionId: string;
+  createdAt: number;
+  /** Last login or refresh (grace answers included). */
+  lastUsedAt: number;
+  /** When it ends unless refreshed first (never after its absolute end). */
+  expiresAt: number;
+  /** From the login, then from the latest refresh. */
+  ip?: string | undefined;
+  userAgent?: string | undefined;
+}
+
+/**
+ * One entry of the revocation record: a session ended (`session`), or every
+ * access token of a user issued before `at` (`user`, written by `revokeAll`
+ * beside one `session` entry per session it ended). `at` is Unix seconds by
+ * the store's clock.
+ */
+export interface Revocation {
+  kind: 'session' | 'user';
+  /** A session id (`session`) or a user id (`user`). */
+  id: string;
+  at: number;
+}
+
+/**
+ * A store's record of revocations, followed by each process so that
+ * `requireAccessToken(auth, { checkRevocation: true })` can refuse the access
+ * tokens of ended sessions with no store round trip per request.
+ */
+export interface RevocationFeed {
+  /**
+   * Calls `listener` for every revocation made since `since` (Unix seconds),
+   * then for each new one as it is made, in order, until `close()`. Resolves
+   * once the backlog has been delivered. A dropped connection must not lose
+   * an entry: on reconnect, reading resumes after the last one delivered.
+   */
+  follow(listener: (revocation: Revocation) => void, since: number): Promise<void>;
+  /**
+   * Milliseconds (the process clock) of the last time the feed heard from
+   * the store, an empty poll included; 0 before the first. Callers refuse to
+   * trust the record once this is too old.
+   */
+  lastContact(): number;
+  /** Stops following and frees its connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * Where sessions live. Every method is one atomic step. Implementations must
+ * reject (not resolve) when they cannot tell whether the step happened, and
+ * must settle promptly: the core puts no timeout of its own around them.
+ *
+ * Clocks: every method gets `now`, the calling process's time in Unix
+ * seconds. A store shared by several processes should decide expiry, grace
+ * and last use by one clock of its own instead (`RedisSessionStore` uses
+ * Redis's `TIME`), so that the processes need not agree on the time; the
+ * times it answers with are the ones written into tokens.
+ *
+ * Every call that ends sessions (eviction at `create`, reuse at `rotate`,
+ * `revoke`, `revokeAll`) records them in the same atomic step, for
+ * `revocations()`.
+ */
+export interface SessionStore {
+  /**
+   * Stores a new session in the user's index, first ending the user's least
+   * recently used sessions so that at most `maxSessions` remain. Resolves its
+   * first refresh token's times.
+   */
+  create(session: NewSession, options: CreateOptions): Promise<CurrentToken>;
+  /** Decides and applies one refresh; see `RotateResult`. */
+  rotate(input: RotateInput): Promise<RotateResult>;
+  /** Ends one session; see `RevokeResult`. */
+  revoke(input: RevokeInput): Promise<RevokeResult>;
+  /** Ends every session of a user (or all but one). Resolves how many live ones ended. */
+  revokeAll(input: RevokeAllInput): Promise<number>;
+  /** The user's live sessions, most recently used first. */
+  list(userId: string, now: number): Promise<SessionInfo[]>;
+  /** The store's revocation record; needed only for `checkRevocation`. */
+  revocations?(): RevocationFeed;
+  /** Resolves if the store answers (health checks). */
+  ping?(): Promise<void>;
+}

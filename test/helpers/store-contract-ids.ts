@@ -1,0 +1,8 @@
+/** Ids and settings shared by the store contract's files. */
+let counter = 0;
+
+/** A fresh id, unique in this process run: `kind-pid-n`. */
+export const contractIds = (kind: string): string => `${kind}-${process.pid}-${++counter}`;
+
+/** Seconds a revocation is remembered in the contract's calls. */
+export const REVOCATION_TTL = 900;
