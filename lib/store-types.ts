@@ -145,8 +145,10 @@ export interface RevocationFeed {
    * then for each new one as it is made, in order, until `close()`. Resolves
    * once the backlog has been delivered. A dropped connection must not lose
    * an entry: on reconnect, reading resumes after the last one delivered.
+   * `maxLag` is the caller's `revocationMaxLag` (ms): a feed that polls must
+   * hear from the store well within it (see `lastContact`).
    */
-  follow(listener: (revocation: Revocation) => void, since: number): Promise<void>;
+  follow(listener: (revocation: Revocation) => void, since: number, options?: { maxLag?: number }): Promise<void>;
   /**
    * Milliseconds (the process clock) of the last time the feed heard from
    * the store, an empty poll included; 0 before the first. Callers refuse to

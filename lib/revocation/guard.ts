@@ -38,7 +38,8 @@ export class RevocationGuard {
     this.#settings = settings;
     this.#timer = setInterval(() => { this.sweep(); }, SWEEP_INTERVAL);
     this.#timer.unref();
-    this.#started = feed.follow((revocation) => { this.#add(revocation); }, settings.now() - settings.retention)
+    const since = settings.now() - settings.retention;
+    this.#started = feed.follow((revocation) => { this.#add(revocation); }, since, { maxLag: settings.maxLag })
       .then(() => { this.#current = true; });
     // A failed start is reported through `check` (503) and `ready`, never as an unhandled rejection.
     this.#started.catch(() => {});

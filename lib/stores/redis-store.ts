@@ -1,20 +1,33 @@
 import { OptionError, StoreUnavailableError } from '../errors.js';
 import type {
-  CreateOptions, CurrentToken, Ending, NewSession, RevokeAllInput, RevokeInput, RevokeResult, RotateInput,
-  RotateResult, SessionInfo, SessionStore,
+  CreateOptions, CurrentToken, Ending, NewSession, RevocationFeed, RevokeAllInput, RevokeInput, RevokeResult,
+  RotateInput, RotateResult, SessionInfo, SessionStore,
 } from '../store-types.js';
 import type { Claims } from '../types.js';
 import { scripts, type Script } from './scripts.js';
 import { boundedSendCommand, isNoScript, type RedisClientLike, type SendCommand } from './bounded-send.js';
+import { RedisRevocationFeed, type DuplicableClient } from './redis-revocation-feed.js';
 
 export interface RedisSessionStoreOptions {
-  /** Your connected node-redis client. Either this or `sendCommand`. */
-  client?: RedisClientLike | undefined;
+  /**
+   * Your connected node-redis client. Either this or `sendCommand`. For
+   * `checkRevocation`, the store opens one more connection with its
+   * `duplicate()` (named `express-token-pair:revocations`).
+   */
+  client?: (RedisClientLike & Partial<DuplicableClient>) | undefined;
   /**
    * A function that sends one raw command, for ioredis
    * (`(args) => redis.call(...args)`) or a cluster client.
    */
   sendCommand?: SendCommand | undefined;
+  /**
+   * A second connection's sendCommand, for the revocation feed; needed only
+   * for `checkRevocation`. It sends `XREAD BLOCK`, which holds its connection
+   * for up to a second at a time, so it must not be the connection of
+   * `sendCommand`. With ioredis: `(args) => second.call(...args)` where
+   * `second = redis.duplicate()`. With `client` it is not needed.
+   */
+  blockingSendCommand?: SendCommand | undefined;
   /** Key prefix. Default `'etp:'`. Must not contain `{` or `}`. */
   prefix?: string | undefined;
   /**
@@ -34,7 +47,7 @@ export interface RedisSessionStoreOptions {
   clock?: 'redis' | 'caller' | undefined;
 }
 
-const OPTIONS = ['client', 'sendCommand', 'prefix', 'timeout', 'clock'];
+const OPTIONS = ['client', 'sendCommand', 'blockingSendCommand', 'prefix', 'timeout', 'clock'];
 
 function fail(message: string): never {
   throw new OptionError(`RedisSessionStore: ${message}`);
@@ -52,10 +65,12 @@ export class RedisSessionStore implements SessionStore {
   readonly #callerClock: boolean;
   /** The revocation stream every ending script appends to (see scripts.ts). */
   readonly #stream: string;
+  /** Where the revocation feed reads: `blockingSendCommand`, or the client to duplicate. */
+  readonly #feedSource: DuplicableClient | SendCommand | undefined;
 
   constructor(options: RedisSessionStoreOptions) {
     if (typeof options !== 'object' || options === null) fail('options are required: { client } or { sendCommand }');
-    const { client, sendCommand, prefix = 'etp:', timeout = 1000, clock = 'redis' } = options;
+    const { client, sendCommand, blockingSendCommand, prefix = 'etp:', timeout = 1000, clock = 'redis' } = options;
     for (const key of Object.keys(options)) {
       if (!OPTIONS.includes(key)) fail(`unknown option ${key} (known: ${OPTIONS.join(', ')})`);
     }
@@ -64,6 +79,12 @@ export class RedisSessionStore implements SessionStore {
       fail('client must be a node-redis client (it has no sendCommand)');
     }
     if (sendCommand !== undefined && typeof sendCommand !== 'function') fail('sendCommand must be a function');
+    if (blockingSendCommand !== undefined && typeof blockingSendCommand !== 'function') {
+      fail('blockingSendCommand must be a function');
+    }
+    if (blockingSendCommand !== undefined && blockingSendCommand === sendCommand) {
+      fail('blockingSendCommand must send on a second connection, not the one of sendCommand');
+    }
     const target = client ?? sendCommand;
     if (target === undefined) fail('client or sendCommand is required');
     if (typeof prefix !== 'string' || /[{}]/.test(prefix)) fail('prefix must be a string without { or }');
@@ -73,6 +94,8 @@ export class RedisSessionStore implements SessionStore {
     this.#prefix = prefix;
     this.#callerClock = clock === 'caller';
     this.#stream = `${prefix}revocations`;
+    this.#feedSource = blockingSendCommand
+      ?? (typeof client?.duplicate === 'function' ? client as DuplicableClient : undefined);
   }
 
   /** The user's one key; `{userId}` is its Redis Cluster hash tag. */
@@ -157,6 +180,19 @@ export class RedisSessionStore implements SessionStore {
         ip: ip || undefined, userAgent: userAgent || undefined,
       };
     }).sort((a, b) => b.lastUsedAt - a.lastUsedAt || (a.sessionId < b.sessionId ? -1 : 1));
+  }
+
+  /**
+   * A new follower of the revocation stream, on a connection of its own
+   * (see `RedisRevocationFeed`). Throws `OptionError` when the store was
+   * given `sendCommand` without `blockingSendCommand`.
+   */
+  revocations(): RevocationFeed {
+    if (this.#feedSource === undefined) {
+      fail('checkRevocation needs blockingSendCommand (a second connection\'s sendCommand, for the revocation feed)'
+        + ' or a node-redis client (it has duplicate())');
+    }
+    return new RedisRevocationFeed(this.#feedSource, this.#stream);
   }
 
   async ping(): Promise<void> {
