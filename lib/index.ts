@@ -17,6 +17,7 @@ export type { MemorySessionStoreOptions } from './stores/memory-store.js';
 export type { RedisSessionStoreOptions } from './stores/redis-store.js';
 export type { RedisClientLike, SendCommand } from './stores/bounded-send.js';
 export type { LogoutOptions } from './express/logout-handler.js';
+export type { RequireAccessTokenOptions } from './express/require-access-token.js';
 export type {
   AccessTokenOptions, AsymmetricAlgorithm, AuthContext, Claims, Duration, HmacAlgorithm, IssueInput,
   RefreshTokenOptions, Secret, SessionMeta, TokenAuthEventName, TokenAuthEvents, TokenAuthOptions, TokenPair,
