@@ -1,0 +1,125 @@
+/**
+ * RevocationGuard, the per-process view checkRevocation reads, driven by a
+ * feed and a clock the test holds: what it refuses, when it answers 503,
+ * that entries leave once no token they could match is still valid, and
+ * how much heap 100,000 revoked sessions take (measured in a child process
+ * with --expose-gc).
+ */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import { StoreUnavailableError, TokenRevokedError, type AuthContext, type Revocation, type RevocationFeed } from '../lib/index.js';
+import { RevocationGuard } from '../lib/revocation/guard.js';
+
+const T0 = 4_000_000_000;
+const RETENTION = 900;
+
+/** A feed the test drives: `deliver` hands it entries; `contact` is what lastContact answers. */
+function testFeed(): { feed: RevocationFeed; deliver: (r: Revocation) => void; contact: { at: number } } {
+  let listener: (revocation: Revocation) => void = () => {};
+  const contact = { at: Date.now() };
+  const feed: RevocationFeed = {
+    follow: async (next) => { listener = next; },
+    lastContact: () => contact.at,
+    close: async () => {},
+  };
+  return { feed, deliver: (r) => listener(r), contact };
+}
+
+const context = (over: Partial<AuthContext> = {}): AuthContext =>
+  ({ userId: 'alice', sessionId: 'sid-1', claims: {}, issuedAt: T0, ...over });
+
+function outcome(guard: RevocationGuard, ctx: AuthContext): string {
+  try {
+    guard.check(ctx);
+    return 'pass';
+  } catch (error) {
+    if (error instanceof TokenRevokedError) return 'revoked';
+    if (error instanceof StoreUnavailableError) return 'unavailable';
+    throw error;
+  }
+}
+
+describe('RevocationGuard', function () {
+  let now: number;
+  let guards: RevocationGuard[];
+
+  beforeEach(() => {
+    now = T0;
+    guards = [];
+  });
+  afterEach(async () => Promise.all(guards.map((guard) => guard.close())));
+
+  async function started(feed: RevocationFeed, maxLag = 5000): Promise<RevocationGuard> {
+    const guard = new RevocationGuard(feed, { retention: RETENTION, maxLag, now: () => now });
+    guards.push(guard);
+    await guard.ready();
+    return guard;
+  }
+
+  it('refuses an ended session\'s tokens, and a user\'s tokens issued before the cut-off only', async () => {
+    const { feed, deliver } = testFeed();
+    const guard = await started(feed);
+    deliver({ kind: 'session', id: 'sid-1', at: T0 });
+    deliver({ kind: 'user', id: 'bob', at: T0 + 10 });
+    expect(outcome(guard, context())).to.equal('revoked');
+    expect(outcome(guard, context({ sessionId: 'sid-2' }))).to.equal('pass');
+    expect(outcome(guard, context({ userId: 'bob', sessionId: 'b', issuedAt: T0 + 9 }))).to.equal('revoked');
+    expect(outcome(guard, context({ userId: 'bob', sessionId: 'b', issuedAt: T0 + 10 })), 'issued at the cut-off').to.equal('pass');
+    deliver({ kind: 'user', id: 'bob', at: T0 + 5 }); // an older cut-off arriving late does not move it back
+    expect(outcome(guard, context({ userId: 'bob', sessionId: 'b', issuedAt: T0 + 7 }))).to.equal('revoked');
+  });
+
+  it('answers 503 until caught up, and once the feed has been silent for longer than maxLag', async () => {
+    let caughtUp: () => void = () => {};
+    const { feed, contact } = testFeed();
+    const slow: RevocationFeed = { ...feed, follow: () => new Promise<void>((resolve) => { caughtUp = resolve; }) };
+    const guard = new RevocationGuard(slow, { retention: RETENTION, maxLag: 300, now: () => now });
+    guards.push(guard);
+    expect(outcome(guard, context())).to.equal('unavailable');
+    caughtUp();
+    await guard.ready();
+    expect(outcome(guard, context())).to.equal('pass');
+    contact.at = Date.now() - 301;
+    expect(outcome(guard, context())).to.equal('unavailable');
+    contact.at = Date.now() - 250;
+    expect(outcome(guard, context())).to.equal('pass');
+  });
+
+  it('drops each entry once every token it could match has expired, and never keeps a stale one', async () => {
+    const { feed, deliver } = testFeed();
+    const guard = await started(feed);
+    deliver({ kind: 'session', id: 'a', at: T0 });
+    deliver({ kind: 'user', id: 'u', at: T0 + 50 });
+    deliver({ kind: 'session', id: 'b', at: T0 + 100 });
+    deliver({ kind: 'session', id: 'stale', at: T0 - RETENTION }); // its tokens expired already
+    const sizes: number[] = [guard.size];
+    for (const t of [RETENTION - 1, RETENTION, RETENTION + 50, RETENTION + 99, RETENTION + 100]) {
+      guard.sweep(T0 + t);
+      sizes.push(guard.size);
+    }
+    expect(sizes).to.deep.equal([3, 3, 2, 1, 1, 0]);
+  });
+
+  it('sweeps by its own timer, on the core\'s clock', async function () {
+    this.timeout(10_000);
+    const { feed, deliver } = testFeed();
+    const guard = await started(feed);
+    deliver({ kind: 'session', id: 'a', at: T0 });
+    now = T0 + RETENTION;
+    const deadline = Date.now() + 7000;
+    while (guard.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(guard.size).to.equal(0);
+  });
+
+  it('holds 100,000 revoked sessions in a few tens of MB at most', async function () {
+    this.timeout(60_000);
+    const child = fileURLToPath(new URL('./helpers/revocation-view-memory.ts', import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--import', 'tsx', child, '100000']);
+    const { entries, bytes } = JSON.parse(stdout.trim().split('\n').at(-1)!) as { entries: number; bytes: number };
+    expect(entries).to.equal(100_000);
+    console.log(`      revocation view: ${entries} sessions take ${(bytes / 2 ** 20).toFixed(1)} MiB of heap (${Math.round(bytes / entries)} B each)`);
+    expect(bytes / entries).to.be.within(20, 250);
+  });
+});

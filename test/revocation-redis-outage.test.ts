@@ -1,0 +1,124 @@
+/**
+ * checkRevocation while Redis is gone: a private redis-server killed (and
+ * restarted from its saved data) or frozen under the app. Once the feed has
+ * been silent for revocationMaxLag, routes with checkRevocation answer 503
+ * store_unavailable while plain routes still answer 200; when Redis is back,
+ * both recover and revocations are enforced again, those recorded before
+ * the outage included.
+ */
+import { expect } from 'chai';
+import express from 'express';
+import request from 'supertest';
+import { createClient } from 'redis';
+import { createTokenAuth, RedisSessionStore, requireAccessToken, type TokenAuth, type TokenPair } from '../lib/index.js';
+import { FEED_CONNECTION_NAME } from '../lib/stores/redis-revocation-feed.js';
+import { RedisServer, requireRedis, uniquePrefix } from './helpers/redis-server.js';
+
+const ACCESS = 'access-secret-access-secret-0123456789';
+const REFRESH = 'refresh-secret-refresh-secret-0123456789';
+const MAX_LAG = 300;
+
+type Client = ReturnType<typeof createClient>;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('checkRevocation while Redis is down', function () {
+  let server: RedisServer;
+  let client: Client;
+  let auth: TokenAuth;
+  let app: express.Express;
+
+  before(async function () {
+    requireRedis(this, true);
+    server = await RedisServer.start();
+  });
+  after(async () => server?.stop());
+
+  beforeEach(async () => {
+    client = createClient({ url: server.url, disableOfflineQueue: true, socket: { reconnectStrategy: () => 50 } });
+    client.on('error', () => { /* reconnects by itself */ });
+    await client.connect();
+    auth = createTokenAuth({
+      accessToken: { secret: ACCESS }, refreshToken: { secret: REFRESH },
+      store: new RedisSessionStore({ client, prefix: uniquePrefix(), timeout: 300 }),
+      revocationMaxLag: MAX_LAG,
+    });
+    app = express();
+    app.get('/checked', requireAccessToken(auth, { checkRevocation: true }), (_req, res) => { res.json({ ok: true }); });
+    app.get('/plain', requireAccessToken(auth), (_req, res) => { res.json({ ok: true }); });
+    await auth.watchRevocations();
+  });
+  afterEach(async () => {
+    server.resume();
+    await auth.close();
+    if (client.isOpen) client.destroy();
+  });
+
+  const get = (path: string, pair: TokenPair) => request(app).get(path).set('Authorization', `Bearer ${pair.accessToken}`).timeout(3000);
+
+  /** Polls `path` until it answers `status`; resolves the milliseconds it took. */
+  async function until(path: string, pair: TokenPair, status: number, limit = 5000): Promise<number> {
+    const started = Date.now();
+    for (;;) {
+      const res = await get(path, pair);
+      if (res.status === status) return Date.now() - started;
+      if (Date.now() - started > limit) throw new Error(`${path} still answers ${res.status} ${res.text} after ${limit} ms`);
+      await sleep(20);
+    }
+  }
+
+  it('holds its view current while Redis is up, however idle (no spurious 503)', async () => {
+    const pair = await auth.issue({ userId: 'u1' });
+    for (let i = 0; i < 15; i += 1) {
+      expect((await get('/checked', pair)).status, `request ${i}`).to.equal(200);
+      await sleep(100);
+    }
+  });
+
+  it('answers 503 on checked routes once Redis has been gone for revocationMaxLag, 200 on plain ones; recovers after a restart', async function () {
+    this.timeout(30_000);
+    const live = await auth.issue({ userId: 'u1' });
+    const ended = await auth.issue({ userId: 'u1' });
+    const later = await auth.issue({ userId: 'u2' });
+    await auth.revoke(ended.refreshToken);
+    await until('/checked', ended, 401);
+    await server.save();
+    await server.kill();
+    // The feed last heard from Redis at most one blocking read (MAX_LAG / 4) before the kill.
+    const waited = await until('/checked', live, 503, 3000);
+    expect(waited, 'not before revocationMaxLag').to.be.at.least(MAX_LAG - MAX_LAG / 4 - 20);
+    const res = await get('/checked', live);
+    expect(res.status).to.equal(503);
+    expect(res.body).to.deep.equal({ error: 'store_unavailable', message: 'revocation record is not current' });
+    expect(res.headers['retry-after']).to.equal('1');
+    expect((await get('/plain', live)).status, 'plain route while Redis is down').to.equal(200);
+    expect((await get('/plain', ended)).status, 'the trade-off: a plain route accepts an ended session').to.equal(200);
+    expect((await get('/checked', ended)).status, 'never a pass for an ended session').to.equal(503);
+
+    await server.restart();
+    await until('/checked', live, 200);
+    expect((await get('/checked', ended)).status, 'revoked before the outage, still refused').to.equal(401);
+    expect((await get('/plain', live)).status).to.equal(200);
+    await until('/checked', later, 200);
+    let revoked = false;
+    for (let tries = 0; tries < 50 && !revoked; tries += 1) {
+      revoked = await auth.revokeSession('u2', auth.verifyAccessToken(later.accessToken).sessionId).catch(() => false);
+      if (!revoked) await sleep(50);
+    }
+    expect(revoked, 'the store answers again').to.equal(true);
+    await until('/checked', later, 401);
+  });
+
+  it('answers 503 while Redis is frozen, and recovers on one feed connection when it resumes', async function () {
+    this.timeout(20_000);
+    const pair = await auth.issue({ userId: 'u1' });
+    server.pause();
+    await until('/checked', pair, 503, 3000);
+    expect((await get('/plain', pair)).status).to.equal(200);
+    await sleep(3500); // longer than a read may take: the feed drops that connection and opens another
+    server.resume();
+    await until('/checked', pair, 200);
+    const list = String(await client.sendCommand(['CLIENT', 'LIST']));
+    expect(list.split('\n').filter((line) => line.includes(` name=${FEED_CONNECTION_NAME} `)), 'feed connections').to.have.length(1);
+  });
+});
