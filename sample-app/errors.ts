@@ -5,7 +5,7 @@
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { sendError, TokenPairError } from '../lib/index.js';
-import type { Logger } from './logger.js';
+import type { PinoLogger } from './logger.js';
 
 /** An expected failure of the app's own routes (validation, wrong password, ...). */
 export class AppError extends Error {
@@ -50,7 +50,7 @@ function clientErrorCode(status: number): string {
   return 'invalid_request';
 }
 
-export function errorHandler(logger: Logger): ErrorRequestHandler {
+export function errorHandler(logger: PinoLogger): ErrorRequestHandler {
   return (error: unknown, req, res, next) => {
     if (res.headersSent) {
       next(error);
@@ -72,7 +72,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     // A bug. Log the stack (never the request body: it may hold a password), answer nothing specific.
-    logger.error(`unexpected error on ${req.method} ${req.path}`, error);
+    logger.error({ err: error }, `unexpected error on ${req.method} ${req.path}`);
     res.status(500).json({ error: 'internal_error', message: 'something went wrong' });
   };
 }

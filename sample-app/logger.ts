@@ -1,51 +1,109 @@
 /**
- * Where the app writes what it has to say. Tests pass their own to capture
- * lines; the server uses the console. Rule for every caller: never pass a
- * token, a password or a secret.
+ * The app's log: one JSON object per line (pino), on stdout. Request lines
+ * come from pino-http (request-log.ts); security events from audit.ts.
+ * Rule for every caller: never pass a token, a password or a secret; the
+ * redaction paths below are the safety net, not the plan.
  */
-import { inspect } from 'node:util';
+import { pino, type DestinationStream, type Logger as PinoLogger, type SerializerFn } from 'pino';
 
+export type { PinoLogger };
+
+/** A line's fields besides its message: `event`, `userId`, `req`... */
+export type LogFields = Record<string, unknown>;
+
+/**
+ * A logger of your own, if not pino: `createApp` writes to it through pino
+ * (see `toPino`), so it gets every line, request lines included, redacted.
+ */
 export interface Logger {
-  info(message: string): void;
-  warn(message: string): void;
-  /** `error` is printed as its stack only (no other properties, which might hold request data). */
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  /** `error` is an `Error` carrying only the original's name, message and stack. */
   error(message: string, error?: unknown): void;
 }
 
 /**
- * C0 and C1 control characters (CR and LF above all), DEL, the Unicode line and
- * paragraph separators and the bidi controls: anything that could end a log
- * line early or make it read as something else.
+ * Replaced by `[Redacted]` wherever they appear: the headers that carry
+ * credentials, and every password or token field, at the top level or one
+ * or two levels down (`{ body: { password } }`, `{ req: { body: { password } } }`).
  */
-// eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-const NAMED: Record<string, string> = { '\r': '\\r', '\n': '\\n', '\t': '\\t' };
+const SECRET_FIELDS = ['password', 'currentPassword', 'newPassword', 'accessToken', 'refreshToken', 'token'];
+export const REDACT: readonly string[] = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  ...SECRET_FIELDS.flatMap((field) => [field, `*.${field}`, `*.*.${field}`]),
+];
 
-/** `text` on one line: every unsafe character written as an escape (`\r`, `\x1b`, `\u2028`). */
-export function escapeLine(text: string): string {
-  return text.replace(UNSAFE, (c) => {
-    const code = c.charCodeAt(0);
-    return NAMED[c] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
-  });
+/**
+ * An error as its type, message and stack only: its other properties (a
+ * client library's request options, a response body) might hold credentials.
+ */
+const err: SerializerFn = (value: unknown) => {
+  if (!(value instanceof Error)) return { message: String(value) };
+  return { type: value.name, message: value.message, stack: value.stack ?? `${value.name}: ${value.message}` };
+};
+
+/** What every logger of the app is built with (createApp applies it to a logger you pass too). */
+export const LOG_SETTINGS = { redact: [...REDACT], serializers: { err } };
+
+/**
+ * Characters JSON leaves as they are but a terminal or log viewer may not:
+ * DEL and the C1 controls (NEL ends a line in some viewers), the Unicode
+ * line and paragraph separators, and the bidi controls that make a line read
+ * as something else. (JSON itself escapes CR, LF and the other C0 controls.)
+ */
+const UNSAFE = /[\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * `line` with every unsafe character written as a `\uXXXX` escape. Outside
+ * strings a JSON line is plain ASCII, so these can only sit inside strings,
+ * where the escape means the very same character: the JSON is unchanged.
+ */
+export function escapeUnsafe(line: string): string {
+  return line.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**
- * An error's stack with its message escaped: the frames keep their line
- * breaks, but a message (which may quote client input) stays on the first line.
+ * A logger writing JSON lines to `destination` (default: stdout, written
+ * synchronously so that nothing is lost at `process.exit`). Times are ISO
+ * strings; every line is one line, whatever text it quotes.
  */
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return escapeLine(inspect(error));
-  const head = error.message === '' ? error.name : `${error.name}: ${error.message}`;
-  const stack = error.stack ?? head;
-  return stack.startsWith(head) ? escapeLine(head) + stack.slice(head.length) : escapeLine(stack);
+export function createLogger(destination: DestinationStream = pino.destination({ dest: 1, sync: true })): PinoLogger {
+  const escaped: DestinationStream = { write: (line: string) => { destination.write(escapeUnsafe(line)); } };
+  return pino({
+    ...LOG_SETTINGS,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) }, // "level":"warn" rather than 40
+  }, escaped);
 }
 
-/** Writes to the console, escaping control characters so no text can forge or split a log line. */
-export const consoleLogger: Logger = {
-  info: (message) => { console.log(escapeLine(message)); },
-  warn: (message) => { console.warn(escapeLine(message)); },
-  error: (message, error) => {
-    if (error === undefined) console.error(escapeLine(message));
-    else console.error(escapeLine(message), describe(error));
-  },
-};
+function isPino(logger: Logger | PinoLogger): logger is PinoLogger {
+  return typeof (logger as Partial<PinoLogger>).child === 'function';
+}
+
+const HIDDEN = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'err']);
+
+/**
+ * `logger` as a pino logger: a pino logger is used as it is; a plain
+ * `Logger` gets each line pino writes, parsed back into its message and fields.
+ */
+export function toPino(logger: Logger | PinoLogger): PinoLogger {
+  if (isPino(logger)) return logger;
+  const plain = logger;
+  return createLogger({
+    write: (line: string) => {
+      const record = JSON.parse(line) as LogFields & { level: string; msg?: string; err?: { type?: string; message?: string; stack?: string } };
+      const message = record.msg ?? '';
+      const fields = Object.fromEntries(Object.entries(record).filter(([key]) => !HIDDEN.has(key)));
+      if (record.level === 'error' || record.level === 'fatal') {
+        const { err } = record;
+        plain.error(message, err && Object.assign(new Error(err.message), { name: err.type ?? 'Error', stack: err.stack }));
+      } else if (record.level === 'warn') {
+        plain.warn(message, fields);
+      } else {
+        plain.info(message, fields);
+      }
+    },
+  });
+}

@@ -1,13 +1,15 @@
 /**
- * Per-IP rate limits for the routes an attacker would hammer: login and
- * register (password guessing, bcrypt CPU) and refresh. Counted in Redis
+ * Per-IP rate limits for the routes an attacker would hammer: login,
+ * register and password change (password guessing, bcrypt CPU) and refresh.
+ * Counted in Redis
  * when the app uses Redis, so the limit holds across all instances; in
  * memory otherwise (then each process counts on its own).
  */
 import type { RequestHandler } from 'express';
-import { MemoryStore, rateLimit, type Store } from 'express-rate-limit';
+import { MemoryStore, rateLimit, type AugmentedRequest, type Store } from 'express-rate-limit';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
-import type { Logger } from './logger.js';
+import { securityEvent } from './audit.js';
+import type { PinoLogger } from './logger.js';
 import type { SendCommand } from '../lib/index.js';
 
 const WINDOW_MS = 60_000;
@@ -31,7 +33,7 @@ export interface Limiter {
  * TRUST_PROXY for running behind a reverse proxy.
  */
 export function createLimiter(
-  name: string, perMinute: number, logger: Logger, redis?: { send: SendCommand; prefix: string },
+  name: string, perMinute: number, logger: PinoLogger, redis?: { send: SendCommand; prefix: string },
 ): Limiter {
   // express-rate-limit v7+ reads `limit: 0` as "block everything", so "off" means no limiter at all.
   if (perMinute === 0) return { handler: pass, close: () => {} };
@@ -51,7 +53,12 @@ export function createLimiter(
     store,
     // Fail closed: if Redis is down the request fails (503) rather than going through unlimited.
     passOnStoreError: false,
-    handler: (_req, res) => {
+    handler: (req, res) => {
+      // Once per client and window (its first refused request), so that a flood does not flood the log too.
+      const { used, limit } = (req as AugmentedRequest).rateLimit ?? { used: 0, limit: 0 };
+      if (used === limit + 1) {
+        securityEvent(logger, 'warn', { event: 'rate_limited', ip: req.ip, reason: name }, `rate limit ${name} reached`);
+      }
       res.status(429).json({ error: 'rate_limited', message: 'too many requests; try again later' });
     },
     // Configuration hints (codes ERR_ERL_*, e.g. an X-Forwarded-For header while trust proxy is off)
@@ -59,7 +66,7 @@ export function createLimiter(
     logger: {
       error: (error, message) => {
         if (isHint(error)) logger.warn(`rate limit ${name}: ${error.message}`);
-        else logger.error(`rate limit ${name}: ${message ?? 'error'}`, error);
+        else logger.error({ err: error }, `rate limit ${name}: ${message ?? 'error'}`);
       },
       warn: (error) => { logger.warn(`rate limit ${name}: ${error instanceof Error ? error.message : String(error)}`); },
     },

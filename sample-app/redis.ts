@@ -4,7 +4,7 @@
  * `boundedSendCommand`, so a frozen Redis answers 503 there too.
  */
 import { createClient } from 'redis';
-import type { Logger } from './logger.js';
+import type { PinoLogger } from './logger.js';
 
 export type RedisClient = ReturnType<typeof createClient>;
 
@@ -32,7 +32,7 @@ const STARTUP_ATTEMPTS = 5;
  *   capped, jittered backoff. At start-up, give up after a few tries, so that
  *   a wrong REDIS_URL stops the server with a clear error.
  */
-export async function connectRedis(url: string, logger: Logger): Promise<RedisClient> {
+export async function connectRedis(url: string, logger: PinoLogger): Promise<RedisClient> {
   let everReady = false;
   let down = false;
   const client = createClient({

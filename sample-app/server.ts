@@ -1,15 +1,18 @@
 /**
  * Runs the sample app: `npm start`. Settings come from the environment
  * (see config.ts); a bad one stops it with a message naming the variable.
+ * Everything it says is a JSON line on stdout (see logger.ts).
  */
 import { createApp, type SampleApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createHttpServer } from './http-server.js';
-import { consoleLogger as log } from './logger.js';
+import { createLogger } from './logger.js';
 import { redactUrl } from './redis.js';
 
 /** Milliseconds to wait for open requests at shutdown before exiting anyway. */
 const SHUTDOWN_TIMEOUT = 10_000;
+
+const log = createLogger();
 
 function configOrExit(): Config {
   try {
@@ -35,6 +38,7 @@ try {
     loginRateLimit: config.loginRateLimit,
     refreshRateLimit: config.refreshRateLimit,
     trustProxy: config.trustProxy,
+    logger: log,
     ...(config.redisUrl ? { redis: { url: config.redisUrl } } : {}),
   });
 } catch (error) {
@@ -46,7 +50,7 @@ log.info(config.redisUrl
   ? `Sessions, users and rate limits are kept in Redis at ${redactUrl(config.redisUrl)}`
   : 'Sessions and users are kept in memory (set REDIS_URL to use Redis): they are lost on restart and not shared between processes');
 const limit = (n: number): string => (n === 0 ? 'off' : `${n}/min per IP`);
-log.info(`Rate limits: login and register ${limit(config.loginRateLimit)}, refresh ${limit(config.refreshRateLimit)}`);
+log.info(`Rate limits: login, register and password change ${limit(config.loginRateLimit)}, refresh ${limit(config.refreshRateLimit)}`);
 
 // Bounded headers, request, idle and keep-alive timeouts: see http-server.ts.
 const server = createHttpServer(sample.app);
@@ -74,7 +78,7 @@ function shutdown(signal: string): void {
   }, SHUTDOWN_TIMEOUT).unref();
   server.close(() => {
     sample.close().then(() => { log.info('Stopped'); }, (error: unknown) => {
-      log.error('Error while closing', error);
+      log.error({ err: error }, 'Error while closing');
       process.exitCode = 1;
     });
   });

@@ -3,11 +3,10 @@
  * clock and a captured log, and request helpers. The end-to-end suite run
  * once in memory and once against Redis is in sample-app-flows.ts.
  */
-import { inspect } from 'node:util';
 import { expect } from 'chai';
 import request from 'supertest';
 import { createApp, type AppOptions, type SampleApp } from '../../sample-app/app.js';
-import type { Logger } from '../../sample-app/logger.js';
+import { createLogger, type PinoLogger } from '../../sample-app/logger.js';
 
 export const SECRETS = {
   accessTokenSecret: 'sample-access-secret-0123456789-abcdefghij',
@@ -28,17 +27,30 @@ export class TestClock {
 
 export interface LogLine {
   level: 'info' | 'warn' | 'error';
+  /** The message, and an error's stack after it. */
   text: string;
+  /** Everything else on the line: `event`, `userId`, `req`... */
+  fields: Record<string, unknown>;
+  /** The JSON line exactly as written. */
+  raw: string;
 }
 
-export function captureLogger(lines: LogLine[]): Logger {
-  return {
-    info: (text) => { lines.push({ level: 'info', text }); },
-    warn: (text) => { lines.push({ level: 'warn', text }); },
-    error: (text, error) => {
-      lines.push({ level: 'error', text: error === undefined ? text : `${text} ${error instanceof Error ? error.stack ?? '' : inspect(error)}` });
+
+/** The app's own logger (createLogger), writing each line into `lines`, parsed. */
+export function captureLogger(lines: LogLine[]): PinoLogger {
+  return createLogger({
+    write: (raw: string) => {
+      const { level, msg, err, time: _time, pid: _pid, hostname: _host, ...fields } = JSON.parse(raw) as {
+        level: string; msg?: string; err?: { stack?: string }; [key: string]: unknown;
+      };
+      lines.push({ level: level === 'info' || level === 'warn' ? level : 'error', text: err ? `${msg ?? ''} ${err.stack ?? ''}` : msg ?? '', fields, raw });
     },
-  };
+  });
+}
+
+/** The security events logged so far (lines with an `event` field), as their fields. */
+export function securityEvents(lines: LogLine[]): Array<Record<string, unknown>> {
+  return lines.filter((line) => 'event' in line.fields).map((line) => line.fields);
 }
 
 /**
@@ -104,6 +116,24 @@ export function refresh(sample: SampleApp, refreshToken: string): request.Test {
 
 export function me(sample: SampleApp, accessToken: string): request.Test {
   return request(sample.app).get('/me').set('Authorization', `Bearer ${accessToken}`);
+}
+
+/** Resolves once `condition()` holds, polling every 10 ms; throws after `within` ms. */
+export async function until(condition: () => boolean, within = 3000): Promise<void> {
+  const deadline = Date.now() + within;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${within} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** `req.ip` of a supertest request. */
+export const LOCAL_IP = '127.0.0.1';
+
+/** The session id (`sid`) inside an access token. */
+export function sessionIdOf(accessToken: string): string {
+  const payload = JSON.parse(Buffer.from(accessToken.split('.')[1] ?? '', 'base64url').toString()) as { sid: string };
+  return payload.sid;
 }
 
 let counter = 0;
