@@ -10,11 +10,13 @@ import {
   type Duration, type RedisClientLike, type TokenAuth,
 } from '../lib/index.js';
 import { trustProxyProblem, type TrustProxy } from './trust-proxy.js';
+import { logSecurityEvents } from './audit.js';
 import { Passwords } from './credentials.js';
 import { errorHandler, notFound } from './errors.js';
-import { consoleLogger, type Logger } from './logger.js';
+import { createLogger, LOG_SETTINGS, toPino, type Logger, type PinoLogger } from './logger.js';
 import { createLimiter, type Limiter } from './rate-limits.js';
 import { connectRedis, type RedisClient } from './redis.js';
+import { requestLog } from './request-log.js';
 import { routes } from './routes.js';
 import { MemoryUserStore, RedisUserStore, type UserStore } from './users.js';
 
@@ -41,7 +43,7 @@ export interface AppOptions {
   reuseGrace?: number;
   /** Keep sessions, users and rate-limit counts in Redis. Default: all in memory. */
   redis?: RedisOptions;
-  /** Requests per minute per IP on login, and on register. Default `10`; `0` = off. */
+  /** Requests per minute per IP on login, and (counted apart) on register and password change. Default `10`; `0` = off. */
   loginRateLimit?: number;
   /** Requests per minute per IP on refresh. Default `30`; `0` = off. */
   refreshRateLimit?: number;
@@ -51,8 +53,14 @@ export interface AppOptions {
   trustProxy?: TrustProxy;
   /** Milliseconds since the epoch. Default `Date.now`; tests move it forward instead of sleeping. */
   clock?: () => number;
-  /** Default: the console. */
-  logger?: Logger;
+  /**
+   * A pino logger, or any `{ info, warn, error }` (see logger.ts). Default:
+   * JSON lines on stdout (`createLogger()`). The app logs through a child
+   * with its own redaction paths, so a pino logger of yours cannot leak
+   * credentials either; `createLogger(stream)` also escapes line-breaking
+   * characters (tests pass one writing to an array).
+   */
+  logger?: Logger | PinoLogger;
   /** Replaces the user store (tests). Default: memory, or Redis with `redis`. */
   users?: UserStore;
 }
@@ -79,7 +87,7 @@ function count(value: number | undefined, fallback: number, name: string, min = 
 }
 
 export async function createApp(options: AppOptions): Promise<SampleApp> {
-  const logger = options.logger ?? consoleLogger;
+  const logger = (options.logger ? toPino(options.logger) : createLogger()).child({}, LOG_SETTINGS);
   const bcryptCost = count(options.bcryptCost, 10, 'bcryptCost', 4, 15);
   const loginRateLimit = count(options.loginRateLimit, 10, 'loginRateLimit');
   const refreshRateLimit = count(options.refreshRateLimit, 30, 'refreshRateLimit');
@@ -97,6 +105,7 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
   const ownClient: RedisClient | undefined = redis?.url === undefined ? undefined : await connectRedis(redis.url, logger);
   const client = redis?.client ?? ownClient;
   let memorySessions: MemorySessionStore | undefined;
+  let tokenAuth: TokenAuth | undefined;
   let passwords: Passwords | undefined;
   const limiters: Limiter[] = [];
   let closed = false;
@@ -105,6 +114,7 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
     if (closed) return;
     closed = true;
     for (const limiter of limiters) limiter.close();
+    await tokenAuth?.close(); // stops following the revocation record (and closes its Redis connection)
     memorySessions?.close();
     await passwords?.close();
     if (ownClient?.isOpen) await ownClient.close();
@@ -117,7 +127,7 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
       : (memorySessions = new MemorySessionStore());
     const send = client && boundedSendCommand(client, timeout);
     const users = options.users ?? (send ? new RedisUserStore(send, prefix) : new MemoryUserStore());
-    const auth = createTokenAuth({
+    const auth = tokenAuth = createTokenAuth({
       accessToken: { secret: options.accessTokenSecret, ttl: options.accessTokenTtl ?? '15m' },
       refreshToken: {
         secret: options.refreshTokenSecret,
@@ -127,10 +137,8 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
       store: sessions,
       ...(options.clock ? { clock: options.clock } : {}),
     });
-    // Reuse of a spent refresh token usually means it was stolen: worth a line in the log (ids only, never tokens).
-    auth.on('reuse_detected', ({ userId, sessionId, meta }) => {
-      logger.warn(`refresh token reuse: session ${sessionId} of user ${userId} revoked (ip ${meta.ip ?? 'unknown'})`);
-    });
+    // Reuse, suspicious refreshes and ended sessions become log lines (ids only, never tokens).
+    logSecurityEvents(auth, logger);
 
     const limitStore = send && { send, prefix: `${prefix}ratelimit:` };
     const limit = (name: string, perMinute: number): Limiter => {
@@ -142,6 +150,7 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
       register: limit('register', loginRateLimit).handler,
       login: limit('login', loginRateLimit).handler,
       refresh: limit('refresh', refreshRateLimit).handler,
+      password: limit('password', loginRateLimit).handler,
     };
     passwords = new Passwords(bcryptCost);
     await passwords.ready();
@@ -149,6 +158,8 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
 
     const app = express();
     app.set('trust proxy', trustProxy);
+    // One JSON line per request, Authorization and Cookie redacted (request-log.ts).
+    app.use(requestLog(logger));
     // Security headers (no sniffing, no framing, HSTS...) and no X-Powered-By.
     app.use(helmet());
     // Bodies are a few hundred bytes: refuse anything bigger before parsing it (413). JSON is
@@ -165,6 +176,8 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
     app.use(routes({ auth, users, passwords, limits }));
     app.use(notFound);
     app.use(errorHandler(logger));
+    // The checked routes follow the store's revocation record: read its backlog before serving.
+    await auth.watchRevocations();
     return { app, auth, store: storeKind, close };
   } catch (error) {
     await close();

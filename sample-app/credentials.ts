@@ -67,14 +67,43 @@ export function parseCredentials(body: unknown, purpose: 'register' | 'login'): 
   if (typeof email !== 'string') throw invalid('email must be a string');
   if (typeof password !== 'string') throw invalid('password must be a string');
   const normalized = normalizeEmail(email);
-  const minimum = purpose === 'register' ? PASSWORD_MIN_CHARACTERS : 1;
+  checkPassword(password, 'password', purpose === 'register');
+  return { email: normalized, password };
+}
+
+/**
+ * A new password (`policy`) needs 8 characters; any password must fit
+ * bcrypt's 72 bytes. Throws a 400 naming `field`.
+ */
+function checkPassword(password: string, field: string, policy: boolean): void {
+  const minimum = policy ? PASSWORD_MIN_CHARACTERS : 1;
   if (Array.from(password).length < minimum) {
-    throw invalid(purpose === 'register' ? `password must be at least ${minimum} characters` : 'password is required');
+    throw invalid(policy ? `${field} must be at least ${minimum} characters` : `${field} is required`);
   }
   if (Buffer.byteLength(password, 'utf8') > PASSWORD_MAX_BYTES) {
-    throw invalid(`password must be at most ${PASSWORD_MAX_BYTES} bytes`);
+    throw invalid(`${field} must be at most ${PASSWORD_MAX_BYTES} bytes`);
   }
-  return { email: normalized, password };
+}
+
+export interface PasswordChange {
+  currentPassword: string;
+  newPassword: string;
+}
+
+/**
+ * Reads `{ currentPassword, newPassword }`; the new one follows the rules of
+ * register, the current one those of login. Throws a 400 `invalid_request`.
+ */
+export function parsePasswordChange(body: unknown): PasswordChange {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw invalid('body must be a JSON object with currentPassword and newPassword');
+  }
+  const { currentPassword, newPassword } = body as Record<string, unknown>;
+  if (typeof currentPassword !== 'string') throw invalid('currentPassword must be a string');
+  if (typeof newPassword !== 'string') throw invalid('newPassword must be a string');
+  checkPassword(currentPassword, 'currentPassword', false);
+  checkPassword(newPassword, 'newPassword', true);
+  return { currentPassword, newPassword };
 }
 
 /**

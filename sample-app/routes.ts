@@ -1,20 +1,22 @@
 /**
  * The sample app's routes. Register and login are the app's own (it owns
  * users and passwords); refresh, logout and the access-token check are the
- * library's ready-made handlers.
+ * library's ready-made handlers. The session routes are in session-routes.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { Router, type RequestHandler } from 'express';
 import { logoutHandler, refreshHandler, requireAccessToken, type TokenAuth } from '../lib/index.js';
+import { revocationReason } from './audit.js';
 import { parseCredentials, type Passwords } from './credentials.js';
 import { AppError } from './errors.js';
+import { sessionRoutes } from './session-routes.js';
 import type { UserStore } from './users.js';
 
 export interface RouteDeps {
   auth: TokenAuth;
   users: UserStore;
   passwords: Passwords;
-  limits: { register: RequestHandler; login: RequestHandler; refresh: RequestHandler };
+  limits: { register: RequestHandler; login: RequestHandler; refresh: RequestHandler; password: RequestHandler };
 }
 
 export function routes({ auth, users, passwords, limits }: RouteDeps): Router {
@@ -53,11 +55,18 @@ export function routes({ auth, users, passwords, limits }: RouteDeps): Router {
   // back. If a stolen token is used after its owner used it (or the other way
   // round), the second use is detected as reuse and the whole session is ended.
   router.post('/auth/refresh', limits.refresh, refreshHandler(auth));
-  router.post('/auth/logout', logoutHandler(auth));
-  router.post('/auth/logout-all', requireAccessToken(auth), logoutHandler(auth, { all: true }));
+  router.post('/auth/logout', revocationReason('logout'), logoutHandler(auth));
+  // Checked against the revocation record, like the session routes: a token whose session has
+  // already ended cannot end the user's other sessions.
+  router.post('/auth/logout-all', requireAccessToken(auth, { checkRevocation: true }), revocationReason('logout_all'),
+    logoutHandler(auth, { all: true }));
 
-  // Checked by signature alone (no store): fast, and works while Redis is down.
-  // Caveat: an access token stays valid until it expires, even after logout: keep its TTL short.
+  router.use(sessionRoutes({ auth, users, passwords, passwordLimit: limits.password }));
+
+  // Checked by signature alone (no store, no revocation record), on purpose, to show both
+  // trade-offs side by side: fast, and works while Redis is down, but an access token stays
+  // valid here until it expires, even after logout or a password change (keep its TTL short).
+  // The session routes refuse such a token within a second (see session-routes.ts).
   router.get('/me', requireAccessToken(auth), (req, res) => {
     if (!req.auth) throw new Error('requireAccessToken did not run');
     res.json({ user: { id: req.auth.userId, email: req.auth.claims.email } });

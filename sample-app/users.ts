@@ -25,6 +25,14 @@ export interface UserStore {
   create(user: StoredUser): Promise<boolean>;
   /** Expects an email already normalized (see `parseCredentials`). */
   findByEmail(email: string): Promise<StoredUser | undefined>;
+  /**
+   * Replaces the password hash of the account with this email, in one
+   * atomic step, only if the account still has this id and still has the
+   * hash `expected` (the one the current password was checked against).
+   * Resolves `false` otherwise: no such account, or its password changed
+   * meanwhile.
+   */
+  setPasswordHash(user: User, expected: string, passwordHash: string): Promise<boolean>;
 }
 
 /** Users in a Map: for development and tests; lost on restart. */
@@ -41,6 +49,13 @@ export class MemoryUserStore implements UserStore {
     const user = this.#byEmail.get(email);
     return user && { ...user };
   }
+
+  async setPasswordHash(user: User, expected: string, passwordHash: string): Promise<boolean> {
+    const stored = this.#byEmail.get(user.email);
+    if (stored?.id !== user.id || stored.passwordHash !== expected) return false;
+    stored.passwordHash = passwordHash;
+    return true;
+  }
 }
 
 /**
@@ -51,6 +66,19 @@ export class MemoryUserStore implements UserStore {
 const CREATE_USER = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'id', ARGV[1], 'passwordHash', ARGV[2])
+return 1
+`;
+
+/**
+ * KEYS: the user's key. ARGV: id, expected hash, new hash.
+ * Users are keyed by email, so the id is checked inside the script, in the
+ * same atomic step as the hash: a password change never lands on another
+ * account, nor over a change made meanwhile.
+ */
+const SET_PASSWORD_HASH = `
+local found = redis.call('HMGET', KEYS[1], 'id', 'passwordHash')
+if found[1] ~= ARGV[1] or found[2] ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'passwordHash', ARGV[3])
 return 1
 `;
 
@@ -78,5 +106,10 @@ export class RedisUserStore implements UserStore {
     const [id, passwordHash] = Array.isArray(reply) ? reply as unknown[] : [];
     if (typeof id !== 'string' || typeof passwordHash !== 'string') return undefined;
     return { id, email, passwordHash };
+  }
+
+  async setPasswordHash(user: User, expected: string, passwordHash: string): Promise<boolean> {
+    const reply = await this.#send(['EVAL', SET_PASSWORD_HASH, '1', `${this.#prefix}user:${user.email}`, user.id, expected, passwordHash]);
+    return Number(reply) === 1;
   }
 }

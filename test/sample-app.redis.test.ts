@@ -185,6 +185,7 @@ describe('sample app, with Redis', () => {
         const users: UserStore = {
           create: (user: StoredUser) => { calls += 1; return memory.create(user); },
           findByEmail: (address: string) => { calls += 1; return memory.findByEmail(address); },
+          setPasswordHash: (...args) => { calls += 1; return memory.setPasswordHash(...args); },
         };
         const sample = await apps.make({ redis: { url: own.url, prefix: uniquePrefix() }, users, loginRateLimit: 5 });
         const address = email();

@@ -2,14 +2,18 @@
  * `describeFlows`, the end-to-end suite run once in memory and once against
  * Redis: sessions (register, login, refresh, logout, /me), rate limits,
  * health and bad bodies here; the email and password checks in
- * sample-app-credentials.ts.
+ * sample-app-credentials.ts; listing and ending sessions in
+ * sample-app-sessions.ts; the password change in sample-app-password.ts.
  */
 import { expect } from 'chai';
 import request from 'supertest';
 import type { AppOptions, SampleApp } from '../../sample-app/app.js';
 import { describeCredentialChecks } from './sample-app-credentials.js';
+import { describePasswordChange } from './sample-app-password.js';
+import { describeSessionFlows } from './sample-app-sessions.js';
 import {
-  ACCESS_TTL, appFactory, email, GRACE, logIn, me, PASSWORD, refresh, SECRETS, signUp, type LoginBody,
+  ACCESS_TTL, appFactory, email, GRACE, LOCAL_IP, logIn, me, PASSWORD, refresh, SECRETS, securityEvents, sessionIdOf,
+  signUp, type LoginBody,
 } from './sample-app.js';
 
 /**
@@ -27,10 +31,10 @@ export function describeFlows(kind: 'memory' | 'redis', base: () => Partial<AppO
   afterEach(async function () {
     await apps.closeAll();
     // Whatever a test did, nothing it logged may carry a token, a password or a secret.
-    for (const { text } of apps.logs) {
-      expect(text, `log line of "${this.currentTest?.title ?? ''}"`).to.not.match(/eyJ[\w-]+\.eyJ/);
+    for (const { raw } of apps.logs) {
+      expect(raw, `log line of "${this.currentTest?.title ?? ''}"`).to.not.match(/eyJ[\w-]+\.eyJ/);
       for (const secret of [PASSWORD, SECRETS.accessTokenSecret, SECRETS.refreshTokenSecret]) {
-        expect(text).to.not.include(secret);
+        expect(raw).to.not.include(secret);
       }
     }
   });
@@ -74,8 +78,9 @@ export function describeFlows(kind: 'memory' | 'redis', base: () => Partial<AppO
     const current = await refresh(app, second.refreshToken);
     expect(current.status).to.equal(401);
     expect(current.body).to.include({ error: 'token_revoked' });
-    expect(apps.logs.some((line) => line.level === 'warn' && line.text.includes(`refresh token reuse: session`)
-      && line.text.includes(user.id))).to.equal(true);
+    expect(securityEvents(apps.logs).filter((fields) => fields.event === 'reuse_detected')).to.deep.equal([
+      { event: 'reuse_detected', userId: user.id, sessionId: sessionIdOf(first.accessToken), ip: LOCAL_IP },
+    ]);
   });
 
   it('logout ends the session: refresh then fails with token_revoked, and logging out again still answers 204', async () => {
@@ -122,6 +127,8 @@ export function describeFlows(kind: 'memory' | 'redis', base: () => Partial<AppO
   });
 
   describeCredentialChecks(() => app);
+  describeSessionFlows(() => app, apps);
+  describePasswordChange(() => app, apps);
 
   it('checks access tokens on /me: missing, forged, a refresh token, and expired ones are 401; refreshing gets a working one', async () => {
     const address = email();
