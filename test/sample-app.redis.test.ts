@@ -102,7 +102,7 @@ describe('sample app, with Redis', () => {
     it("writes exactly the keys the README's sample app section documents, and its redis-cli line reads a session", async () => {
       const section = readFileSync('README.md', 'utf8').split(/^## /m).find((part) => part.startsWith('The sample app\n')) ?? '';
       const forms = [...section.matchAll(/^\| `(sample:[^`]+)` \|/gm)].map((match) => match[1] ?? '');
-      expect(forms, 'key table in "## The sample app"').to.have.length(3);
+      expect(forms, 'key table in "## The sample app"').to.have.length(4);
       // `<anything>` in a documented form stands for one non-empty value.
       const pattern = (form: string): RegExp => new RegExp(`^${form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/<[^>]+>/g, '.+')}$`);
       // The default prefix, as `npm start` uses it (this Redis is the suite's own).
@@ -111,6 +111,9 @@ describe('sample app, with Redis', () => {
         const user = await signUp(sample, email());
         const session = await logIn(sample, user.email);
         expect((await refresh(sample, session.refreshToken)).status).to.equal(200);
+        // A second session, logged out: the revocation record gets its first entry.
+        const ended = await logIn(sample, user.email);
+        expect((await request(sample.app).post('/auth/logout').send({ refreshToken: ended.refreshToken })).status).to.equal(204);
         const keys = await client.keys('sample:*');
         for (const key of keys) expect(forms.some((form) => pattern(form).test(key)), `undocumented key ${key}`).to.equal(true);
         for (const form of forms) expect(keys.some((key) => pattern(form).test(key)), `no key of the form ${form}`).to.equal(true);
