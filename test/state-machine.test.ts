@@ -1,0 +1,67 @@
+/**
+ * Model-based test of the session life cycle: fast-check runs random
+ * sequences of logins, refreshes, races, replays of rotated-out tokens,
+ * logouts, session revocations, password changes and time steps for three
+ * users, and checks the real TokenAuth against a tiny model after every step
+ * (test/helpers/state-machine-*.ts): one live successor per session, ended
+ * sessions never refresh again, their access tokens are refused by
+ * checkRevocation (memory store: at once; Redis: within 1 s), live ones
+ * pass, and listSessions shows exactly the live sessions. A failure prints
+ * the shrunk command sequence.
+ */
+import fc from 'fast-check';
+import { createClient } from 'redis';
+import { MemorySessionStore, RedisSessionStore } from '../lib/index.js';
+import { command } from './helpers/state-machine-commands.js';
+import { World, type Variant } from './helpers/state-machine-model.js';
+import { RedisServer, requireRedis, uniquePrefix } from './helpers/redis-server.js';
+
+/** Runs `numRuns` random command sequences against fresh worlds of `variant`. */
+async function explore(variant: Variant, numRuns: number, maxCommands: number): Promise<void> {
+  await fc.assert(fc.asyncProperty(fc.commands([command], { maxCommands, size: 'max' }), async (steps) => {
+    const world = new World(variant);
+    try {
+      await fc.asyncModelRun(() => world.start(), steps);
+    } finally {
+      await world.close();
+    }
+  }), { numRuns });
+}
+
+describe('session state machine (model-based, fast-check)', function () {
+  this.timeout(60_000);
+
+  it('MemorySessionStore matches the model (revocation checked at once)', async () => {
+    await explore({
+      store: () => {
+        const store = new MemorySessionStore();
+        return { store, close: () => { store.close(); } };
+      },
+      revocationWait: 0,
+    }, 150, 60);
+  });
+
+  describe('RedisSessionStore on a private redis-server (clock: caller)', () => {
+    let server: RedisServer;
+    let client: ReturnType<typeof createClient>;
+
+    before(async function () {
+      requireRedis(this, true);
+      server = await RedisServer.start();
+      client = createClient({ url: server.url, disableOfflineQueue: true });
+      client.on('error', () => { /* the test fails on the command that hit it */ });
+      await client.connect();
+    });
+    after(async () => {
+      if (client?.isOpen) client.destroy();
+      await server?.stop();
+    });
+
+    it('matches the model (revocation seen by checkRevocation within 1 s)', async () => {
+      await explore({
+        store: () => ({ store: new RedisSessionStore({ client, prefix: uniquePrefix(), clock: 'caller' }), close: () => {} }),
+        revocationWait: 1000,
+      }, 50, 50);
+    });
+  });
+});
