@@ -10,7 +10,7 @@
  * than a few seconds) these routes answer 503 rather than guess. /me shows
  * the other choice (see routes.ts).
  */
-import { Router, type Request, type RequestHandler } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { requireAccessToken, type AuthContext, type SessionInfo, type TokenAuth } from '../lib/index.js';
 import { revocationReason } from './audit.js';
 import { parsePasswordChange, type Passwords } from './credentials.js';
@@ -61,7 +61,7 @@ function authOf(req: Request): AuthContext {
   return req.auth;
 }
 
-function noContent(res: Parameters<RequestHandler>[1]): void {
+function noContent(res: Response): void {
   res.status(204).set('Cache-Control', 'no-store').end();
 }
 
