@@ -4,7 +4,7 @@
  * that all contenders verify the very same string.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createTokenAuth, MemorySessionStore, type TokenAuth } from '../lib/index.js';
+import { createTokenAuth, MemorySessionStore, type SessionStore, type TokenAuth } from '../lib/index.js';
 import type { Algorithm } from './options.js';
 
 /** A random HMAC secret, 43 characters (32 bytes of entropy, base64url). */
@@ -40,17 +40,18 @@ export function accessKeys(algorithm: Algorithm): AccessKeys {
 }
 
 /**
- * A core over a memory store, signing with `keys`: the one requireAccessToken's
- * server builds too. `cacheSize` undefined keeps the package's default.
+ * A core over a memory store (or `store`), signing with `keys`: the one
+ * requireAccessToken's server builds too. `cacheSize` undefined keeps the
+ * package's default.
  */
-export function tokenAuthFor(keys: AccessKeys, refreshSecret: string, cacheSize?: number): TokenAuth {
+export function tokenAuthFor(keys: AccessKeys, refreshSecret: string, cacheSize?: number, store?: SessionStore): TokenAuth {
   const cache = cacheSize === undefined ? {} : { cacheSize };
   return createTokenAuth({
     accessToken: keys.algorithm === 'HS256'
       ? { secret: keys.signingKey, ttl: '1h', ...cache }
       : { privateKey: keys.signingKey, algorithm: keys.algorithm, ttl: '1h', ...cache },
     refreshToken: { secret: refreshSecret },
-    store: new MemorySessionStore(),
+    store: store ?? new MemorySessionStore(),
   });
 }
 

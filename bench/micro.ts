@@ -31,13 +31,27 @@ function timePerCall(fn: () => void, ms: number): number {
   return ((performance.now() - start) * 1000) / calls;
 }
 
+/** Revoked sessions in the view of the checkRevocation path. */
+const REVOKED = 1000;
+
+/** A core (memory store) following its revocation record, with `REVOKED` revoked sessions in its view. */
+async function revokingAuth(keys: AccessKeys, refreshSecret: string): Promise<TokenAuth> {
+  const auth = tokenAuthFor(keys, refreshSecret);
+  await auth.watchRevocations();
+  await Promise.all(Array.from({ length: REVOKED }, async (_, i) => {
+    const pair = await auth.issue({ userId: `revoked-${i}` });
+    await auth.revoke(pair.refreshToken);
+  }));
+  return auth;
+}
+
 /**
  * `tokens[0]` is verified over and over (what a cache serves); with more
  * tokens, the core also verifies a different one on each call, in turn.
  */
-export function verifyCosts(
+export async function verifyCosts(
   auth: TokenAuth, keys: AccessKeys, refreshSecret: string, tokens: readonly string[], ms: number,
-): VerifyCost[] {
+): Promise<VerifyCost[]> {
   const token = tokens[0]!;
   const uncached = tokenAuthFor(keys, refreshSecret, 0);
   const algorithms: jwt.Algorithm[] = [keys.algorithm];
@@ -54,6 +68,8 @@ export function verifyCosts(
   };
   // The middleware as Express calls it, minus Express: header parsing, verification, req.auth.
   const middleware = requireAccessToken(auth);
+  const revoking = await revokingAuth(keys, refreshSecret);
+  const checked = requireAccessToken(revoking, { checkRevocation: true });
   const request = { headers: { authorization: `Bearer ${token}` } } as unknown as Request;
   const response = {} as unknown as Response; // an error answer would throw here: the token must pass
   const next: NextFunction = () => undefined;
@@ -65,6 +81,9 @@ export function verifyCosts(
     : [];
   return [
     cost('requireAccessToken middleware, same token (header, verify, req.auth)', () => { middleware(request, response, next); }),
+    cost(`requireAccessToken middleware + checkRevocation, same token (${REVOKED} revocations in view)`, () => {
+      checked(request, response, next);
+    }),
     cost('requireAccessToken core, same token (auth.verifyAccessToken)', () => { auth.verifyAccessToken(token); }),
     ...distinct,
     cost('requireAccessToken core, cache off (accessToken.cacheSize 0)', () => { uncached.verifyAccessToken(token); }),

@@ -8,6 +8,11 @@
  * token on every request is its best case. Two more contenders send a
  * different token on every request, from a pool larger than that cache:
  * requireAccessToken HS256 and, as its baseline, bare Express.
+ *
+ * One more, requireAccessToken HS256 with `checkRevocation`, follows the
+ * revocation record of a private Redis holding some revoked sessions
+ * (revoked-sessions.ts): it must refuse one of their tokens, and cost next
+ * to nothing beside requireAccessToken alone (no Redis round trip per request).
  */
 import type autocannon from 'autocannon';
 import { accessKeys, issueAccessTokens, randomSecret, tokenAuthFor, type AccessKeys } from '../keys.js';
@@ -17,6 +22,7 @@ import {
 import { verifyCosts, type VerifyCost } from '../micro.js';
 import type { Algorithm, BenchOptions } from '../options.js';
 import { startServer, type ServerHandle } from '../processes.js';
+import { revokedAnswer, revokedSessions, type RevokedSessions } from '../revoked-sessions.js';
 import { row, type Row } from '../report/rows.js';
 import type { SectionOutput } from '../report/section-output.js';
 import type { Table } from '../report/table.js';
@@ -24,10 +30,14 @@ import { probes, runProbes, type ProbeResult } from '../security-checks.js';
 import type { GuardKind, GuardServerConfig } from '../servers/guard.js';
 import { fixed, whole } from '../stats.js';
 
-export const GUARD_TARGETS = { ratioToBare: 0.9, timesExpressJwt: 4 } as const;
+export const GUARD_TARGETS = { ratioToBare: 0.9, timesExpressJwt: 4, checkedToUnchecked: 0.95, checkedToBare: 0.85 } as const;
 
 const BARE = 'bare Express';
 const DISTINCT = 'distinct tokens';
+const UNCHECKED = 'requireAccessToken HS256';
+const CHECKED = 'requireAccessToken HS256, checkRevocation';
+/** Revoked sessions in the checkRevocation contender's view. */
+const REVOKED = { full: 1000, quick: 200 } as const;
 
 export interface GuardContenderResult {
   name: string;
@@ -46,6 +56,8 @@ export interface GuardContenderResult {
   addedMicroseconds: number;
   /** Forged tokens sent before the load; undefined for bare Express. */
   probes: ProbeResult[] | undefined;
+  /** With checkRevocation: its view's size and its answer to a revoked session's token. */
+  revocation: { viewSize: number; revokedAnswer: string } | undefined;
 }
 
 export interface GuardData {
@@ -59,6 +71,8 @@ export interface GuardData {
 interface Plan {
   name: string;
   kind: GuardKind;
+  /** requireAccessToken with checkRevocation. */
+  checked?: boolean;
   algorithm: Algorithm | undefined;
   keys: AccessKeys;
   tokens: string[];
@@ -106,6 +120,9 @@ async function plan(options: BenchOptions, refreshSecret: string): Promise<{ pla
     const same = tokens.slice(0, 1);
     if (algorithm === 'HS256') plans.push({ name: BARE, kind: 'bare', algorithm: undefined, keys, tokens: same, baseline: BARE });
     for (const kind of LIBRARIES) plans.push({ name: `${kind} ${algorithm}`, kind, algorithm, keys, tokens: same, baseline: BARE });
+    if (algorithm === 'HS256') {
+      plans.push({ name: CHECKED, kind: 'requireAccessToken', checked: true, algorithm, keys, tokens: same, baseline: BARE });
+    }
     if (algorithm === 'HS256' && options.distinctTokens > 0) {
       const baseline = `${BARE}, ${DISTINCT}`;
       plans.push(
@@ -113,7 +130,7 @@ async function plan(options: BenchOptions, refreshSecret: string): Promise<{ pla
         { name: `requireAccessToken HS256, ${DISTINCT}`, kind: 'requireAccessToken', algorithm, keys, tokens, baseline },
       );
     }
-    costs.push(...verifyCosts(auth, keys, refreshSecret, tokens, options.quick ? 100 : 500));
+    costs.push(...await verifyCosts(auth, keys, refreshSecret, tokens, options.quick ? 100 : 500));
   }
   return { plans, costs };
 }
@@ -122,16 +139,27 @@ export async function guardSection(options: BenchOptions): Promise<SectionOutput
   const refreshSecret = randomSecret();
   const { plans, costs } = await plan(options, refreshSecret);
   const servers: ServerHandle[] = [];
+  const checked = plans.find((p) => p.checked);
+  let revoked: RevokedSessions | undefined;
   try {
+    if (checked) revoked = await revokedSessions(checked.keys, refreshSecret, options.quick ? REVOKED.quick : REVOKED.full);
     servers.push(...await Promise.all(plans.map((p) => {
-      const config: GuardServerConfig = { kind: p.kind, keys: p.keys, refreshSecret };
+      const config: GuardServerConfig = {
+        kind: p.kind, keys: p.keys, refreshSecret,
+        revocation: p.checked && revoked ? { redisUrl: revoked.redisUrl, prefix: revoked.prefix } : undefined,
+      };
       return startServer('guard', config, `guard ${p.name}`);
     })));
     const probeResults = new Map<string, ProbeResult[]>();
+    const revocations = new Map<string, GuardContenderResult['revocation']>();
     for (const [i, p] of plans.entries()) {
       const url = `${servers[i]!.url}/me`;
       await checkAccepts(url, p.tokens[0]!, p.name);
       if (p.kind !== 'bare') probeResults.set(p.name, await runProbes(url, probes(p.tokens[0]!, p.keys)));
+      if (p.checked && revoked) {
+        const viewSize = (await servers[i]!.counters()).revocationViewSize ?? 0;
+        revocations.set(p.name, { viewSize, revokedAnswer: await revokedAnswer(url, revoked.revokedToken) });
+      }
     }
 
     const contenders: Contender[] = plans.map((p, i) => ({
@@ -157,6 +185,7 @@ export async function guardSection(options: BenchOptions): Promise<SectionOutput
         name: p.name, kind: p.kind, algorithm: p.algorithm, tokens: p.tokens.length, baseline: p.baseline, summary,
         ratioToBare: summary.rps / bare.rps, pairedRatio: pairedRatio(summary, bare),
         addedMicroseconds: 1e6 / summary.rps - 1e6 / bare.rps, probes: probeResults.get(p.name),
+        revocation: revocations.get(p.name),
       };
     });
     const data: GuardData = {
@@ -166,6 +195,7 @@ export async function guardSection(options: BenchOptions): Promise<SectionOutput
     return { tables: tables(data), targets: targets(data), data };
   } finally {
     await Promise.all(servers.map((server) => server.stop()));
+    await revoked?.stop();
   }
 }
 
@@ -189,6 +219,8 @@ function tables(data: GuardData): Table[] {
     notes: [
       'requireAccessToken remembers tokens it has verified (accessToken.cacheSize): with the same token on every request it verifies once.',
       ...pools.map((n) => `"${DISTINCT}": a different token on every request, ${whole(n)} in turn, compared with bare Express sent the same tokens.`),
+      ...data.contenders.filter((c) => c.revocation).map((c) => `"checkRevocation": the view of a RedisSessionStore's revocation record`
+        + ` (XREAD BLOCK on its own connection) holding ${whole(c.revocation!.viewSize)} revoked sessions; no Redis command per request.`),
       ...(data.contenders.some((c) => c.summary.non2xx + c.summary.errors > 0)
         ? ['WARNING: some contenders had non-2xx answers or errors under load; their figures are not comparable.']
         : []),
@@ -203,6 +235,23 @@ function tables(data: GuardData): Table[] {
   return [throughput, micro];
 }
 
+/** The checkRevocation contender's rows: its cost beside requireAccessToken alone and bare Express, and its refusal. */
+function checkedTargets(c: GuardContenderResult, unchecked: GuardContenderResult | undefined, clean: boolean): Row[] {
+  const rows: Row[] = [];
+  if (unchecked) {
+    const ratio = c.summary.rps / unchecked.summary.rps;
+    rows.push(row('guard', `${CHECKED} / ${UNCHECKED} (per round)`,
+      `${fixed(ratio, 3)} (${pairedText(pairedRatio(c.summary, unchecked.summary))})`,
+      `>= ${fixed(GUARD_TARGETS.checkedToUnchecked, 2)}`, clean && ratio >= GUARD_TARGETS.checkedToUnchecked));
+  }
+  rows.push(row('guard', `${CHECKED} / bare Express (per round)`, `${fixed(c.ratioToBare, 3)} (${pairedText(c.pairedRatio)})`,
+    `>= ${fixed(GUARD_TARGETS.checkedToBare, 2)}`, clean && c.ratioToBare >= GUARD_TARGETS.checkedToBare));
+  const { viewSize, revokedAnswer: answer } = c.revocation!;
+  rows.push(row('guard', `${CHECKED}: a revoked session's token (view of ${whole(viewSize)} revocations)`, answer,
+    '401 token_revoked', answer === '401 token_revoked'));
+  return rows;
+}
+
 function targets(data: GuardData): Row[] {
   const find = (name: string): GuardContenderResult | undefined => data.contenders.find((c) => c.name === name);
   const rows: Row[] = [];
@@ -215,7 +264,9 @@ function targets(data: GuardData): Row[] {
       rows.push(row('guard', `requireAccessToken ${alg}, ${DISTINCT} / bare Express (per round)`, measured));
       continue;
     }
-    if (alg === 'HS256') {
+    if (c.revocation) {
+      rows.push(...checkedTargets(c, find(UNCHECKED), clean));
+    } else if (alg === 'HS256') {
       rows.push(row('guard', 'requireAccessToken HS256, same token / bare Express (per round)', measured,
         `>= ${fixed(GUARD_TARGETS.ratioToBare, 2)}`, clean && c.ratioToBare >= GUARD_TARGETS.ratioToBare));
       const ejwt = find('express-jwt HS256');
@@ -235,8 +286,8 @@ function targets(data: GuardData): Row[] {
     }
     const refused = c.probes?.filter((p) => p.refused).length ?? 0;
     const total = c.probes?.length ?? 0;
-    rows.push(row('guard', `requireAccessToken ${alg}: forged tokens refused (401)`, `${refused}/${total}`,
-      'all', total > 0 && refused === total));
+    rows.push(row('guard', `${c.revocation ? CHECKED : `requireAccessToken ${alg}`}: forged tokens refused (401)`,
+      `${refused}/${total}`, 'all', total > 0 && refused === total));
   }
   return rows;
 }
