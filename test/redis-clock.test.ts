@@ -118,6 +118,20 @@ describe('RedisSessionStore: one clock (Redis TIME) for every instance', functio
     expect(await code(onTime.refresh(second.refreshToken))).to.equal('token_revoked');
   });
 
+  it('without a revocation record, touches only the user\'s key (one Cluster slot) and refuses checkRevocation', async () => {
+    const sent: string[][] = [];
+    const store = new RedisSessionStore({ sendCommand: (args) => { sent.push(args); return client.sendCommand(args); }, prefix, revocationRecord: false });
+    const auth = createTokenAuth({ accessToken: { secret: ACCESS }, refreshToken: { secret: REFRESH, reuseGrace: 0 }, store });
+    const first = await auth.issue({ userId: 'ann' });
+    await auth.refresh(first.refreshToken);
+    expect(await code(auth.refresh(first.refreshToken)), 'reuse detection still works').to.equal('refresh_reused');
+    await auth.issue({ userId: 'ann' });
+    expect(await auth.revokeAll('ann')).to.equal(1);
+    for (const args of sent) expect(args.slice(2, 4), args[0]).to.deep.equal(['1', `${prefix}{ann}`]);
+    expect(await client.keys(`${prefix}*`)).to.deep.equal([]);
+    expect(() => auth.watchRevocations()).to.throw(OptionError, 'revocationRecord: false');
+  });
+
   it('keeps the user key as long as the user\'s longest-lived session, not the shortest', async () => {
     const store = new RedisSessionStore({ client, prefix, clock: 'caller' });
     const now = await redisSeconds();
@@ -144,13 +158,14 @@ describe('RedisSessionStore options', () => {
   const cases: Array<[unknown, string]> = [
     [undefined, 'RedisSessionStore: options are required'],
     [{}, 'RedisSessionStore: client or sendCommand is required'],
-    [{ sendCommand: send, prefx: 'a:' }, 'RedisSessionStore: unknown option prefx (known: client, sendCommand, prefix, timeout, clock)'],
+    [{ sendCommand: send, prefx: 'a:' }, 'RedisSessionStore: unknown option prefx (known: client, sendCommand, blockingSendCommand, prefix, timeout, clock, revocationRecord)'],
     [{ client: {} }, 'RedisSessionStore: client must be a node-redis client (it has no sendCommand)'],
     [{ client: { sendCommand: send }, sendCommand: send }, 'RedisSessionStore: pass client or sendCommand, not both'],
     [{ sendCommand: 'redis://localhost' }, 'RedisSessionStore: sendCommand must be a function'],
     [{ sendCommand: send, prefix: 'a{b}:' }, 'RedisSessionStore: prefix must be a string without { or }'],
     [{ sendCommand: send, timeout: 0 }, 'RedisSessionStore: timeout must be a positive whole number of milliseconds'],
     [{ sendCommand: send, clock: 'local' }, 'RedisSessionStore: clock must be \'redis\' or \'caller\' (got "local")'],
+    [{ sendCommand: send, revocationRecord: 'no' }, 'RedisSessionStore: revocationRecord must be a boolean'],
   ];
   it('refuses each bad option with an OptionError naming it', () => {
     for (const [options, message] of cases) {

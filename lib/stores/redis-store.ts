@@ -45,9 +45,16 @@ export interface RedisSessionStoreOptions {
    * by hand; with several instances their clocks must then agree.
    */
   clock?: 'redis' | 'caller' | undefined;
+  /**
+   * Keep the revocation record (`<prefix>revocations`), written in the same
+   * script as every ending, that `checkRevocation` follows. Default `true`.
+   * Caveat: the stream is in another Redis Cluster slot than the user keys,
+   * so on a Cluster set it `false` (and do without `checkRevocation`).
+   */
+  revocationRecord?: boolean | undefined;
 }
 
-const OPTIONS = ['client', 'sendCommand', 'blockingSendCommand', 'prefix', 'timeout', 'clock'];
+const OPTIONS = ['client', 'sendCommand', 'blockingSendCommand', 'prefix', 'timeout', 'clock', 'revocationRecord'];
 
 function fail(message: string): never {
   throw new OptionError(`RedisSessionStore: ${message}`);
@@ -63,14 +70,16 @@ export class RedisSessionStore implements SessionStore {
   readonly #send: SendCommand;
   readonly #prefix: string;
   readonly #callerClock: boolean;
-  /** The revocation stream every ending script appends to (see scripts.ts). */
-  readonly #stream: string;
+  /** The revocation stream every ending script appends to (see scripts.ts); undefined when off. */
+  readonly #stream: string | undefined;
   /** Where the revocation feed reads: `blockingSendCommand`, or the client to duplicate. */
   readonly #feedSource: DuplicableClient | SendCommand | undefined;
 
   constructor(options: RedisSessionStoreOptions) {
     if (typeof options !== 'object' || options === null) fail('options are required: { client } or { sendCommand }');
-    const { client, sendCommand, blockingSendCommand, prefix = 'etp:', timeout = 1000, clock = 'redis' } = options;
+    const {
+      client, sendCommand, blockingSendCommand, prefix = 'etp:', timeout = 1000, clock = 'redis', revocationRecord = true,
+    } = options;
     for (const key of Object.keys(options)) {
       if (!OPTIONS.includes(key)) fail(`unknown option ${key} (known: ${OPTIONS.join(', ')})`);
     }
@@ -90,10 +99,11 @@ export class RedisSessionStore implements SessionStore {
     if (typeof prefix !== 'string' || /[{}]/.test(prefix)) fail('prefix must be a string without { or }');
     if (!Number.isSafeInteger(timeout) || timeout <= 0) fail('timeout must be a positive whole number of milliseconds');
     if (clock !== 'redis' && clock !== 'caller') fail(`clock must be 'redis' or 'caller' (got ${JSON.stringify(clock)})`);
+    if (typeof revocationRecord !== 'boolean') fail('revocationRecord must be a boolean');
     this.#send = boundedSendCommand(target, timeout);
     this.#prefix = prefix;
     this.#callerClock = clock === 'caller';
-    this.#stream = `${prefix}revocations`;
+    this.#stream = revocationRecord ? `${prefix}revocations` : undefined;
     this.#feedSource = blockingSendCommand
       ?? (typeof client?.duplicate === 'function' ? client as DuplicableClient : undefined);
   }
@@ -115,7 +125,8 @@ export class RedisSessionStore implements SessionStore {
 
   /** EVALSHA; on NOSCRIPT only (Redis restarted or flushed its scripts), EVAL once. */
   async #run(script: Script, userId: string, args: string[]): Promise<unknown> {
-    const tail = ['2', this.#key(userId), this.#stream, ...args];
+    const keys = this.#stream === undefined ? [this.#key(userId)] : [this.#key(userId), this.#stream];
+    const tail = [String(keys.length), ...keys, ...args];
     try {
       return await this.#send(['EVALSHA', script.sha, ...tail]);
     } catch (error) {
@@ -188,6 +199,7 @@ export class RedisSessionStore implements SessionStore {
    * given `sendCommand` without `blockingSendCommand`.
    */
   revocations(): RevocationFeed {
+    if (this.#stream === undefined) fail('checkRevocation needs the revocation record; this store has revocationRecord: false');
     if (this.#feedSource === undefined) {
       fail('checkRevocation needs blockingSendCommand (a second connection\'s sendCommand, for the revocation feed)'
         + ' or a node-redis client (it has duplicate())');

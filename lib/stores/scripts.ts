@@ -23,7 +23,8 @@ import { createHash } from 'node:crypto';
  * than ARGV[2] seconds (the longest an access token can outlive its session)
  * are trimmed as new ones are added (XADD MINID, Redis 6.2+).
  *
- * Every script takes KEYS[1] (the user key), KEYS[2] (the stream), ARGV[1]
+ * Every script takes KEYS[1] (the user key), KEYS[2] (the stream; absent
+ * when the store keeps no revocation record, for a Redis Cluster), ARGV[1]
  * the time (Unix seconds from the caller, or '' for Redis's own clock, TIME,
  * so that app instances whose clocks disagree still decide alike) and
  * ARGV[2] the revocation ttl.
@@ -62,6 +63,7 @@ local function inGrace(s, jti, grace, now)
   return s[2] == jti and jti ~= '' and grace > 0 and age >= 0 and age <= grace
 end
 local function publish(kind, id, now)
+  if not KEYS[2] then return end
   local floor = (tonumber(redis.call('TIME')[1]) - tonumber(ARGV[2])) * 1000
   redis.call('XADD', KEYS[2], 'MINID', '~', string.format('%d', floor), '*', 'k', kind, 'id', id, 'at', tostring(now))
 end
