@@ -3,7 +3,14 @@
  * `RedisSessionStore` and `MemorySessionStore` implement it; so can yours
  * (both built-in stores pass test/helpers/store-contract.ts).
  */
-import type { Claims, SessionMeta } from './types.js';
+/** Client details kept with a session and passed with events. */
+export interface SessionMeta {
+  ip?: string | undefined;
+  userAgent?: string | undefined;
+}
+
+/** Extra claims copied into every access token of the session. */
+export type Claims = Record<string, unknown>;
 
 /**
  * A new session as handed to `SessionStore.create`. The store, not the

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import type { SessionStore } from './store-types.js';
+import type { Claims, SessionMeta, SessionStore } from './store-types.js';
 
 /**
  * A duration: whole seconds (a number, or digits as a string: `'900'`, as
@@ -97,14 +97,7 @@ export interface TokenAuthOptions {
   revocationMaxLag?: number | undefined;
 }
 
-/** Client details kept with a session and passed with events. */
-export interface SessionMeta {
-  ip?: string | undefined;
-  userAgent?: string | undefined;
-}
-
-/** Extra claims copied into every access token of the session. */
-export type Claims = Record<string, unknown>;
+export type { Claims, SessionMeta } from './store-types.js';
 
 export interface IssueInput {
   userId: string | number;
