@@ -1,0 +1,209 @@
+/**
+ * express-token-pair/client: `fetch` with the access token attached, one
+ * shared refresh when it is refused, and tabs that never present a rotated
+ * refresh token. No dependencies, nothing from Node: it runs in browsers
+ * and in Node 20+.
+ */
+import { AuthClientError } from './errors.js';
+import { asTokenResponse, isStreamBody, isTokenRejection, jsonError, requestHeaders } from './http.js';
+import { parseOptions } from './options.js';
+import { authInit, Refresher, send, type SessionState } from './refresh.js';
+import { TabSync } from './tabs.js';
+import type { AuthClient, AuthClientEvents, AuthClientOptions, LogoutOptions, TokenResponse } from './types.js';
+
+export { AuthClientError } from './errors.js';
+export type { AuthClientErrorCode } from './errors.js';
+export type {
+  AuthClient, AuthClientEvents, AuthClientOptions, FetchLike, LockManagerLike, LogoutOptions, RefreshTokenStore,
+  SessionEndedEvent, SessionEndReason, TokenEvent, TokenResponse,
+} from './types.js';
+
+type Listeners = { [E in keyof AuthClientEvents]: Set<(payload: AuthClientEvents[E]) => void> };
+
+/** A listener that throws cannot change the outcome; its error is reported, not thrown. */
+function report(error: unknown): void {
+  const reportError = (globalThis as { reportError?: (error: unknown) => void }).reportError;
+  if (typeof reportError === 'function') reportError(error);
+  else console.error(error);
+}
+
+/** Discards an answer that will not be returned, so its connection is freed. */
+function discard(res: Response): void {
+  res.body?.cancel().catch(() => {});
+}
+
+export function createAuthClient(options: AuthClientOptions): AuthClient {
+  const config = parseOptions(options);
+  const listeners: Listeners = { token: new Set(), sessionended: new Set() };
+  function emit<E extends keyof AuthClientEvents>(event: E, payload: AuthClientEvents[E]): void {
+    for (const listener of [...listeners[event]] as Array<(payload: AuthClientEvents[E]) => void>) {
+      try {
+        listener(payload);
+      } catch (error) {
+        report(error);
+      }
+    }
+  }
+  if (config.onSessionEnded) listeners.sessionended.add(config.onSessionEnded);
+
+  let expiresAt: number | undefined;
+  /** True once the session is known to have ended, until new tokens arrive: `sessionended` fires once. */
+  let ended = false;
+
+  const state: SessionState = {
+    token: undefined,
+    generation: 0,
+    accept(tokens, source) {
+      expiresAt = tokens.expiresIn === undefined ? undefined : Date.now() + tokens.expiresIn * 1000;
+      take(tokens.accessToken, expiresAt, source);
+      tabs.post({ etp: 1, type: 'token', accessToken: tokens.accessToken, expiresAt });
+    },
+    async end(reason) {
+      const wasOn = forget(reason, false);
+      if (!wasOn) return;
+      tabs.post({ etp: 1, type: 'ended', reason });
+      try {
+        await config.store?.set(undefined);
+      } catch (error) {
+        report(error);
+      }
+    },
+  };
+
+  function take(accessToken: string, at: number | undefined, source: 'login' | 'refresh' | 'tab'): void {
+    if (state.token === accessToken) return;
+    state.token = accessToken;
+    expiresAt = at;
+    state.generation++;
+    ended = false;
+    emit('token', { accessToken, expiresAt: at, source });
+  }
+
+  /** Drops the token; fires `sessionended` unless the end was already known. Returns whether it fired. */
+  function forget(reason: string, otherTab: boolean): boolean {
+    if (state.token !== undefined) state.generation++;
+    state.token = undefined;
+    expiresAt = undefined;
+    if (ended) return false;
+    ended = true;
+    emit('sessionended', { reason, otherTab });
+    return true;
+  }
+
+  const tabs = new TabSync(config.channel, config.locks, config.lockTimeout, {
+    token: (accessToken, at) => { take(accessToken, at, 'tab'); },
+    // The other tab has cleared the shared refresh token store; clearing it here too could
+    // erase the pair of a login that followed.
+    ended: (reason) => { forget(reason, true); },
+  });
+  const refresher = new Refresher(config, tabs, state);
+
+  async function authFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    const headers = requestHeaders(input, init);
+    // The caller brought its own credentials: none of our business.
+    if (headers.has('authorization')) return config.fetch(input, init);
+    // Sent now, it would likely carry the token being replaced.
+    if (refresher.inFlight) await refresher.inFlight.catch(() => undefined);
+    const isRequest = typeof input === 'object' && 'headers' in input;
+    const spare = isRequest && input.body !== null ? input.clone() : input;
+    const replayable = !isStreamBody(init?.body);
+    const attempt = (target: string | URL | Request, token: string | undefined): Promise<Response> => {
+      const withToken = new Headers(headers);
+      if (token !== undefined) withToken.set('authorization', `Bearer ${token}`);
+      return config.fetch(target, { ...init, headers: withToken });
+    };
+
+    const { token, generation } = state;
+    const res = await attempt(input, token);
+    if (token === undefined || !(await isTokenRejection(res))) return res;
+    let next: string | undefined;
+    try {
+      // Sent with a token that has since been replaced: try the new one, no refresh.
+      next = state.generation !== generation ? state.token : await refresher.refresh();
+    } catch (error) {
+      discard(res);
+      throw error;
+    }
+    if (next === undefined || !replayable) return res;
+    discard(res);
+    return attempt(spare, next);
+  }
+
+  async function setTokens(tokens: TokenResponse): Promise<void> {
+    const pair = asTokenResponse(tokens);
+    if (pair === undefined) throw new TypeError('express-token-pair/client: setTokens() needs { accessToken, expiresIn? }');
+    if (config.store !== undefined) {
+      if (pair.refreshToken === undefined) {
+        throw new TypeError('express-token-pair/client: setTokens() needs a refreshToken in body mode');
+      }
+      await config.store.set(pair.refreshToken);
+    }
+    state.accept(pair, 'login');
+  }
+
+  async function login(url: string | URL, body: unknown, init?: RequestInit): Promise<TokenResponse> {
+    const base = authInit(config, {});
+    const headers = new Headers(init?.headers);
+    new Headers(base.headers).forEach((value, name) => { headers.set(name, value); });
+    const res = await config.fetch(url, { ...base, ...init, headers, body: JSON.stringify(body) });
+    if (!res.ok) {
+      const serverCode = await jsonError(res);
+      discard(res);
+      throw new AuthClientError('login_failed', `login answered ${res.status}${serverCode ? ` ${serverCode}` : ''}`,
+        { status: res.status, serverCode });
+    }
+    const pair = asTokenResponse(await res.json());
+    if (pair === undefined) throw new AuthClientError('login_failed', 'the login answer holds no token pair', { status: res.status });
+    await setTokens(pair);
+    return pair;
+  }
+
+  async function logout(logoutOptions: LogoutOptions = {}): Promise<void> {
+    const everywhere = logoutOptions.everywhere ?? false;
+    if (everywhere && config.logoutAllUrl === undefined) {
+      throw new TypeError('express-token-pair/client: logout({ everywhere: true }) needs the logoutAllUrl option');
+    }
+    // Let a refresh finish: its new refresh token is the one to end.
+    await refresher.inFlight?.catch(() => undefined);
+    let failure: AuthClientError | undefined;
+    try {
+      let res: Response | undefined;
+      if (everywhere) {
+        // Behind requireAccessToken: authFetch refreshes an expired token first.
+        res = await authFetch(config.logoutAllUrl!, authInit(config, undefined));
+      } else if (config.logoutUrl !== undefined) {
+        const refreshToken = config.store === undefined ? undefined : await config.store.get();
+        if (config.store === undefined || (typeof refreshToken === 'string' && refreshToken !== '')) {
+          res = (await send(config, config.logoutUrl, authInit(config, refreshToken ? { refreshToken } : undefined),
+            config.refreshTimeout)).res;
+        }
+      }
+      // 400/401: there was no session to end.
+      if (res !== undefined && !res.ok && res.status !== 400 && res.status !== 401) {
+        failure = new AuthClientError('logout_failed', `logout answered ${res.status}`, { status: res.status });
+      }
+    } catch (error) {
+      failure = error instanceof AuthClientError && error.code === 'logout_failed'
+        ? error
+        : new AuthClientError('logout_failed', 'the logout request failed', { cause: error });
+    } finally {
+      await state.end('logout');
+    }
+    if (failure) throw failure;
+  }
+
+  return {
+    fetch: authFetch,
+    login,
+    setTokens,
+    getAccessToken: () => state.token,
+    refresh: () => refresher.refresh(),
+    logout,
+    on(event, listener) {
+      const set = listeners[event] as Set<typeof listener>;
+      set.add(listener);
+      return () => { set.delete(listener); };
+    },
+    close: () => { tabs.close(); },
+  };
+}
