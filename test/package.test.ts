@@ -115,8 +115,10 @@ import {
   createTokenAuth, MemorySessionStore, requireAccessToken, refreshHandler, logoutHandler,
   type AuthContext, type TokenPair, type SessionStore,
 } from '${PACKAGE}';
+import { createAuthClient, type AuthClient } from '${PACKAGE}/client';
 
 const store: SessionStore = new MemorySessionStore();
+export const client: AuthClient = createAuthClient({ refreshUrl: 'http://127.0.0.1:3000/auth/refresh', transport: { get: () => undefined, set: () => {} } });
 const auth = createTokenAuth({ accessToken: { secret: 'a'.repeat(32), ttl: '15m' }, refreshToken: { secret: 'r'.repeat(32) }, store });
 const app = express();
 app.use(express.json());
@@ -134,6 +136,63 @@ export async function pair(): Promise<TokenPair> {
 createTokenAuth({ accessToken: { secret: 'a'.repeat(32), ttl: 'soon' }, refreshToken: { secret: 'r'.repeat(32) }, store });
 // @ts-expect-error logoutHandler's all is a boolean
 logoutHandler(auth, { all: 'yes' });
+`,
+};
+
+/**
+ * An ESM consumer of express-token-pair/client, in Node as a browser would
+ * use it: a stub fetch answers 401 token_expired once, the client refreshes
+ * (cookie mode) and retries.
+ */
+const clientConsumer = `import { createAuthClient, AuthClientError } from '${PACKAGE}/client';
+const calls = [];
+let expired = true;
+const client = createAuthClient({
+  refreshUrl: 'https://api.test/auth/refresh',
+  channel: false,
+  fetch: async (input, init = {}) => {
+    const headers = new Headers(init.headers);
+    calls.push([String(input), init.credentials ?? null, headers.get('authorization'), headers.get('x-token-transport')]);
+    if (String(input).endsWith('/refresh')) return Response.json({ accessToken: 'a2', tokenType: 'Bearer', expiresIn: 900 });
+    if (expired) { expired = false; return Response.json({ error: 'token_expired' }, { status: 401 }); }
+    return Response.json({ ok: true });
+  },
+});
+await client.setTokens({ accessToken: 'a1', expiresIn: 900 });
+const res = await client.fetch('https://api.test/me');
+console.log(JSON.stringify({ status: res.status, token: client.getAccessToken(), calls, isError: typeof AuthClientError }));
+`;
+
+/** A browser-only TypeScript consumer: the DOM lib, no @types/node. */
+const domConsumer = {
+  'package.json': { name: 'ts-dom-consumer', private: true, type: 'module' },
+  'tsconfig.json': {
+    compilerOptions: {
+      target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true,
+      noEmit: true, skipLibCheck: false, types: [], lib: ['ES2022', 'DOM'],
+    },
+    files: ['index.ts'],
+  },
+  'index.ts': `import { createAuthClient, AuthClientError, type AuthClient, type SessionEndedEvent } from '${PACKAGE}/client';
+
+export const client: AuthClient = createAuthClient({
+  refreshUrl: '/auth/refresh',
+  logoutUrl: '/auth/logout',
+  locks: navigator.locks,
+  fetch: window.fetch,
+  transport: { get: () => localStorage.getItem('rt') ?? undefined, set: (token) => { if (token) localStorage.setItem('rt', token); } },
+  onSessionEnded: (event: SessionEndedEvent) => { location.assign('/login?reason=' + event.reason); },
+});
+export async function me(): Promise<unknown> {
+  try {
+    return await (await client.fetch('/me', { headers: { accept: 'application/json' } })).json();
+  } catch (error) {
+    if (error instanceof AuthClientError && error.code === 'refresh_failed') return undefined;
+    throw error;
+  }
+}
+// @ts-expect-error transport is 'cookie' or a store
+createAuthClient({ refreshUrl: '/r', transport: 'body' });
 `,
 };
 
@@ -161,7 +220,7 @@ describe('the packed package', function () {
     tarball = join(work, packed[0]!);
     files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8', timeout: 10_000 })
       .split('\n').filter(Boolean).map((entry) => entry.replace(/^package\//, ''));
-    for (const name of [...Object.keys(consumers), 'ts']) {
+    for (const name of [...Object.keys(consumers), 'ts', 'client', 'ts-dom']) {
       const target = join(work, name, 'node_modules', PACKAGE);
       mkdirSync(target, { recursive: true });
       execFileSync('tar', ['-xzf', tarball, '-C', target, '--strip-components=1'], { timeout: 10_000 });
@@ -192,17 +251,32 @@ describe('the packed package', function () {
       expect(built, 'dist/ has a file lib/ no longer has: rm -rf dist and build again').to.deep.equal(sources);
     });
 
-    it('declares types first in exports["."], and every entry it names is packed', function () {
+    it('declares types first in exports["."] and exports["./client"], and every entry it names is packed', function () {
       const manifest = JSON.parse(readFileSync(join(work, 'esm', 'node_modules', PACKAGE, 'package.json'), 'utf8')) as {
         exports: Record<string, Record<string, string> | string>;
         main: string;
         types: string;
       };
-      const dot = manifest.exports['.'];
-      expect(dot).to.be.an('object');
-      expect(Object.keys(dot as Record<string, string>)[0]).to.equal('types');
-      const named = [manifest.main, manifest.types, ...Object.values(dot as Record<string, string>)];
+      const named = [manifest.main, manifest.types];
+      for (const entry of ['.', './client']) {
+        const conditions = manifest.exports[entry];
+        expect(conditions, entry).to.be.an('object');
+        expect(Object.keys(conditions as Record<string, string>)[0], entry).to.equal('types');
+        named.push(...Object.values(conditions as Record<string, string>));
+      }
       for (const path of named) expect(files, path).to.include(path.replace(/^\.\//, ''));
+    });
+
+    it('ships a client that imports nothing but its own relative files (no node: modules, no server code)', function () {
+      const client = files.filter((file) => file.startsWith('dist/client/') && file.endsWith('.js'));
+      expect(client).to.include('dist/client/index.js');
+      const dir = join(work, 'client', 'node_modules', PACKAGE);
+      for (const file of client) {
+        const code = readFileSync(join(dir, file), 'utf8');
+        const specifiers = [...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)['"]([^'"]+)['"]/g)].map((match) => match[1]!);
+        for (const specifier of specifiers) expect(specifier, `${file} imports ${specifier}`).to.match(/^\.\/[\w-]+\.js$/);
+        expect(code, file).to.not.match(/\brequire\s*\(|node:|\bprocess\.|\bBuffer\b/);
+      }
     });
   });
 
@@ -229,6 +303,35 @@ describe('the packed package', function () {
       });
     });
   }
+
+  it('works from an ESM consumer of express-token-pair/client', function () {
+    const dir = join(work, 'client');
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'client-consumer', private: true, type: 'module' }));
+    writeFileSync(join(dir, 'index.mjs'), clientConsumer);
+    const result = run(process.execPath, ['index.mjs'], dir);
+    expect(result.status, result.stderr).to.equal(0);
+    expect(JSON.parse(result.stdout.trim())).to.deep.equal({
+      status: 200,
+      token: 'a2',
+      calls: [
+        ['https://api.test/me', null, 'Bearer a1', null],
+        ['https://api.test/auth/refresh', 'include', null, 'cookie'],
+        ['https://api.test/me', null, 'Bearer a2', null],
+      ],
+      isError: 'function',
+    });
+  });
+
+  it('typechecks a browser-only consumer of express-token-pair/client (DOM lib, no @types/node)', function () {
+    const dir = join(work, 'ts-dom');
+    for (const [file, content] of Object.entries(domConsumer)) {
+      writeFileSync(join(dir, file), typeof content === 'string' ? content : JSON.stringify(content, null, 2));
+    }
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    const result = run(process.execPath, [tsc, '-p', 'tsconfig.json'], dir);
+    expect(result.stdout + result.stderr).to.equal('');
+    expect(result.status).to.equal(0);
+  });
 
   it('typechecks a TypeScript consumer against the packed .d.ts files', function () {
     const dir = join(work, 'ts');
