@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'token_revoked'
   | 'refresh_reused'
   | 'invalid_request'
+  | 'csrf_rejected'
   | 'store_unavailable';
 
 /** Base class of every error this package raises at request time. */
@@ -63,6 +64,17 @@ export class RefreshReusedError extends TokenPairError {
 export class InvalidRequestError extends TokenPairError {
   readonly code = 'invalid_request';
   readonly status = 400;
+}
+
+/**
+ * A cookie-mode request (it carries the refresh cookie or the transport
+ * header) failed the CSRF checks: no transport header, or an `Origin` not
+ * allowed (without an `Origin`, `Sec-Fetch-Site` was not `same-origin`).
+ * Refused before any store work. 403.
+ */
+export class CsrfRejectedError extends TokenPairError {
+  readonly code = 'csrf_rejected';
+  readonly status = 403;
 }
 
 /**
