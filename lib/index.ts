@@ -5,10 +5,13 @@ export { boundedSendCommand } from './stores/bounded-send.js';
 export { requireAccessToken } from './express/require-access-token.js';
 export { refreshHandler } from './express/refresh-handler.js';
 export { logoutHandler } from './express/logout-handler.js';
+export { cookieTransport } from './express/cookie-transport.js';
+export { csrfGuard } from './express/csrf.js';
+export { sendTokenPair } from './express/cookie-response.js';
 export { sendError } from './express/http.js';
 export {
   TokenPairError, TokenMissingError, TokenInvalidError, TokenExpiredError, TokenRevokedError,
-  RefreshReusedError, InvalidRequestError, StoreUnavailableError, OptionError, InputError,
+  RefreshReusedError, InvalidRequestError, StoreUnavailableError, OptionError, InputError, CsrfRejectedError,
 } from './errors.js';
 export { ACCESS_TYP, REFRESH_TYP } from './constants.js';
 
@@ -17,6 +20,8 @@ export type { MemorySessionStoreOptions } from './stores/memory-store.js';
 export type { RedisSessionStoreOptions } from './stores/redis-store.js';
 export type { RedisClientLike, SendCommand } from './stores/bounded-send.js';
 export type { LogoutOptions } from './express/logout-handler.js';
+export type { RefreshOptions } from './express/refresh-handler.js';
+export type { CookieTransport, CookieTransportOptions, RefreshCookieOptions } from './express/cookie-transport.js';
 export type { RequireAccessTokenOptions } from './express/require-access-token.js';
 export type {
   AccessTokenOptions, AsymmetricAlgorithm, AuthContext, Claims, Duration, HmacAlgorithm, IssueInput,

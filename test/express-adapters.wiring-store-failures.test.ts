@@ -99,7 +99,7 @@ for (const [frameworkName, framework] of frameworks) {
       it('logoutHandler refuses a misspelled option rather than logging out one session only', function () {
         for (const typo of ['All', 'everywhere', 'allSessions']) {
           expect(() => logoutHandler(auth, { [typo]: true }), typo).to.throw(OptionError,
-            `express-token-pair: logoutHandler: unknown option ${typo} (known: all)`);
+            `express-token-pair: logoutHandler: unknown option ${typo} (known: all, transport)`);
         }
       });
 

@@ -1,6 +1,9 @@
 import type { RequestHandler } from 'express';
-import { OptionError } from '../errors.js';
+import { OptionError, TokenMissingError } from '../errors.js';
 import type { TokenAuth } from '../token-auth.js';
+import { clearRefreshCookie } from './cookie-response.js';
+import { parseTransport, type CookieTransport } from './cookie-transport.js';
+import { transportOf } from './csrf.js';
 import { assertAuth, bearerToken, bodyToken, requestMeta, sendError, settle } from './http.js';
 
 export interface LogoutOptions {
@@ -9,34 +12,52 @@ export interface LogoutOptions {
    * `req.auth` when `requireAccessToken(auth)` (this same `auth`) set it, or
    * else from the request's own bearer access token: another middleware's
    * `req.auth` is never trusted. Default `false`: the session of the
-   * `refreshToken` in the body.
+   * `refreshToken` in the body (in cookie mode, of the cookie).
    */
   all?: boolean | undefined;
+  /**
+   * What `cookieTransport()` returned, to serve browsers in cookie mode too:
+   * the refresh token comes from the cookie, and the 204 clears it. Default
+   * none: the JSON body only.
+   */
+  transport?: CookieTransport | undefined;
 }
 
 /**
  * Logout: 204 once the session (or, with `all`, every session of the user)
- * is gone from the store. Idempotent. 503 when the store is down: a logout is
- * never reported that did not happen.
+ * is gone from the store; in cookie mode the 204 also clears the cookie.
+ * Idempotent. 503 when the store is down: a logout is never reported that did
+ * not happen (and the cookie stays).
  */
 export function logoutHandler(auth: TokenAuth, options: LogoutOptions = {}): RequestHandler {
   assertAuth(auth, 'logoutHandler');
   if (typeof options !== 'object' || options === null) throw new OptionError('logoutHandler options must be an object');
   for (const key of Object.keys(options)) {
-    if (key !== 'all') throw new OptionError(`logoutHandler: unknown option ${key} (known: all)`);
+    if (key !== 'all' && key !== 'transport') throw new OptionError(`logoutHandler: unknown option ${key} (known: all, transport)`);
   }
   const all = options.all ?? false;
   if (typeof all !== 'boolean') throw new OptionError('logoutHandler option all must be a boolean');
+  const transport = parseTransport(options.transport, 'logoutHandler option transport');
   return (req, res, next) => {
     let done: Promise<unknown>;
+    let cookie = false;
     try {
-      done = all
-        ? auth.revokeAll((auth.owns(req.auth) ? req.auth : auth.verifyAccessToken(bearerToken(req))).userId)
-        : auth.revoke(bodyToken(req) as string, requestMeta(req));
+      const transported = transportOf(req, transport);
+      cookie = transported.mode === 'cookie';
+      if (all) {
+        done = auth.revokeAll((auth.owns(req.auth) ? req.auth : auth.verifyAccessToken(bearerToken(req))).userId);
+      } else {
+        const token = transported.mode === 'cookie' ? transported.token : bodyToken(req);
+        if (cookie && token === undefined) throw new TokenMissingError('no refresh token cookie');
+        done = auth.revoke(token as string, requestMeta(req));
+      }
     } catch (error) {
       sendError(error, res, next);
       return;
     }
-    settle(done, res, next, () => { res.status(204).set('Cache-Control', 'no-store').end(); });
+    settle(done, res, next, () => {
+      if (cookie) clearRefreshCookie(res, transport!);
+      res.status(204).set('Cache-Control', 'no-store').end();
+    });
   };
 }

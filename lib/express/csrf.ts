@@ -1,0 +1,61 @@
+import { parse } from 'cookie';
+import type { Request, RequestHandler } from 'express';
+import { CsrfRejectedError } from '../errors.js';
+import { COOKIE_MODE, parseTransport, type CookieTransport } from './cookie-transport.js';
+import { sendError } from './http.js';
+
+/** How a request carries its refresh token: in the JSON body (as without a transport) or in the cookie. */
+export type Transported = { mode: 'body' } | { mode: 'cookie'; token: string | undefined };
+
+/** The refresh cookie's value; the first one when the header repeats the name (the longest path comes first). */
+function refreshCookie(req: Request, transport: CookieTransport): string | undefined {
+  const header = req.headers.cookie;
+  return header === undefined ? undefined : parse(header)[transport.cookie.name];
+}
+
+/**
+ * Decides the transport of a request from its headers alone, before any
+ * store work. A request that carries the refresh cookie or the transport
+ * header is in cookie mode and must pass the CSRF checks (OWASP's Fetch
+ * Metadata resource isolation, plus a custom header that a cross-site form
+ * cannot send): the header set to `cookie`, and an `Origin` among
+ * `allowedOrigins`, or no `Origin` and `Sec-Fetch-Site: same-origin`.
+ * Throws `CsrfRejectedError` otherwise. Without a transport, always body.
+ */
+export function transportOf(req: Request, transport: CookieTransport | undefined): Transported {
+  if (transport === undefined) return { mode: 'body' };
+  const mode = req.headers[transport.header];
+  const token = refreshCookie(req, transport);
+  if (mode === undefined && token === undefined) return { mode: 'body' };
+  if (mode === undefined) {
+    throw new CsrfRejectedError(`a request with the refresh cookie needs the ${transport.header}: ${COOKIE_MODE} header`);
+  }
+  if (mode !== COOKIE_MODE) throw new CsrfRejectedError(`the ${transport.header} header must be ${COOKIE_MODE}`);
+  const origin = req.headers.origin;
+  if (origin === undefined) {
+    if (req.headers['sec-fetch-site'] !== 'same-origin') {
+      throw new CsrfRejectedError('a request without Origin must be Sec-Fetch-Site: same-origin');
+    }
+  } else if (!transport.allowedOrigins.includes(origin)) {
+    throw new CsrfRejectedError('the request\'s Origin is not allowed');
+  }
+  return { mode: 'cookie', token };
+}
+
+/**
+ * A middleware that answers 403 `csrf_rejected` to a request that would
+ * fail `sendTokenPair`'s checks, so that a login route can refuse it before
+ * it checks a password or creates a session. Passes everything else on.
+ */
+export function csrfGuard(transport: CookieTransport): RequestHandler {
+  const checked = parseTransport(transport, 'csrfGuard(transport): transport', false);
+  return (req, res, next) => {
+    try {
+      transportOf(req, checked);
+    } catch (error) {
+      sendError(error, res, next);
+      return;
+    }
+    next();
+  };
+}
