@@ -82,7 +82,7 @@ describe('client: tabs', function () {
     const [a, b] = [tab('a'), tab('b')];
     await a.setTokens(await server.login());
     await until(() => b.getAccessToken() === a.getAccessToken());
-    return { a, b, store, ended };
+    return { a, b, store, ended, channel };
   }
 
   it('hands a token one tab refreshed to the other, which then does not refresh', async function () {
@@ -111,12 +111,17 @@ describe('client: tabs', function () {
   });
 
   it('without locks (Node): a tab that heard another start refreshing waits for its token', async function () {
-    const { a, b } = await twoTabs();
+    const { a, b, channel } = await twoTabs();
+    const heard: unknown[] = [];
+    const observer = new BroadcastChannel(channel); // hears what b hears
+    observer.onmessage = (event: MessageEvent) => { heard.push(event.data); };
     server.clock.advance(ACCESS_TTL + 1);
     const release = server.hold('/refresh');
     const first = a.fetch(`${server.base}/me`);
-    await until(() => server.count('POST /refresh') === 1);
-    await new Promise((resolve) => setTimeout(resolve, 20)); // the "refreshing" message reaches b
+    await until(() => server.count('POST /refresh') === 1 && heard.length > 0);
+    observer.close();
+    expect(heard).to.deep.equal([{ etp: 1, type: 'refreshing' }]);
+    await new Promise((resolve) => setImmediate(resolve));
     const second = b.fetch(`${server.base}/me`);
     await until(() => server.count('GET /me') === 2);
     release();
