@@ -1,21 +1,24 @@
 /**
  * Builds the sample app: an Express API with register/login (its own users)
- * and the token-pair routes from the library. `server.ts` runs it; tests
- * drive it with supertest.
+ * and the token-pair routes from the library, and the demo page at `/`
+ * (demo-page.ts). `server.ts` runs it; tests drive it with supertest, and
+ * the demo page with a real browser.
  */
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import {
-  boundedSendCommand, createTokenAuth, MemorySessionStore, RedisSessionStore,
+  boundedSendCommand, cookieTransport, createTokenAuth, MemorySessionStore, RedisSessionStore,
   type Duration, type RedisClientLike, type TokenAuth,
 } from '../lib/index.js';
 import { trustProxyProblem, type TrustProxy } from './trust-proxy.js';
 import { logSecurityEvents } from './audit.js';
 import { Passwords } from './credentials.js';
+import { demoPage } from './demo-page.js';
 import { errorHandler, notFound } from './errors.js';
 import { createLogger, LOG_SETTINGS, toPino, type Logger, type PinoLogger } from './logger.js';
 import { createLimiter, type Limiter } from './rate-limits.js';
 import { connectRedis, type RedisClient } from './redis.js';
+import { replayDemo } from './replay-demo.js';
 import { requestLog } from './request-log.js';
 import { routes } from './routes.js';
 import { MemoryUserStore, RedisUserStore, type UserStore } from './users.js';
@@ -63,6 +66,18 @@ export interface AppOptions {
   logger?: Logger | PinoLogger;
   /** Replaces the user store (tests). Default: memory, or Redis with `redis`. */
   users?: UserStore;
+  /**
+   * The browser origins allowed to use the refresh cookie (the demo page's
+   * own), exactly as browsers send `Origin`. Default `['http://localhost:3000']`.
+   * https only, but for localhost and 127.0.0.1.
+   */
+  publicOrigins?: readonly string[];
+  /**
+   * Mounts `POST /auth/demo/attacker-refresh` for the demo page's replay
+   * button (replay-demo.ts). Default `false`; `server.ts` turns it on
+   * unless NODE_ENV=production.
+   */
+  replayDemo?: boolean;
 }
 
 export interface SampleApp {
@@ -155,6 +170,9 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
     passwords = new Passwords(bcryptCost);
     await passwords.ready();
     const storeKind = client ? 'redis' : 'memory';
+    // The refresh cookie: HttpOnly, Secure (browsers treat http://localhost as secure, so it works
+    // there too), SameSite=Strict, Path=/auth; only these origins may use it.
+    const transport = cookieTransport({ allowedOrigins: options.publicOrigins ?? ['http://localhost:3000'] });
 
     const app = express();
     app.set('trust proxy', trustProxy);
@@ -173,7 +191,11 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
       res.status(storeOk ? 200 : 503).set('Cache-Control', 'no-store')
         .json({ status: storeOk ? 'ok' : 'unavailable', store: storeKind, storeOk });
     });
-    app.use(routes({ auth, users, passwords, limits }));
+    app.use(demoPage());
+    if (options.replayDemo === true) {
+      app.use(replayDemo({ auth, transport, reuseGrace: options.reuseGrace ?? 5, limit: limits.refresh }));
+    }
+    app.use(routes({ auth, transport, users, passwords, limits }));
     app.use(notFound);
     app.use(errorHandler(logger));
     // The checked routes follow the store's revocation record: read its backlog before serving.

@@ -37,6 +37,14 @@ export interface Config {
   refreshRateLimit: number;
   /** TRUST_PROXY. Default off; see `parseTrustProxy`. */
   trustProxy: TrustProxy;
+  /**
+   * PUBLIC_ORIGIN: the origins (comma-separated) the demo page is served
+   * from, the only ones whose requests may use the refresh cookie. Default
+   * `http://localhost:<PORT>`. https, but for localhost and 127.0.0.1.
+   */
+  publicOrigins: string[];
+  /** The replay demo's route (replay-demo.ts): on unless NODE_ENV=production. */
+  replayDemo: boolean;
   /** Lines to print at start-up (e.g. "using a random secret"). */
   warnings: string[];
 }
@@ -141,6 +149,33 @@ function checked(value: TrustProxy): TrustProxy {
   return value;
 }
 
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1']);
+
+/**
+ * PUBLIC_ORIGIN, checked here so a mistake names the variable: bare origins
+ * (scheme, host, port; no path or trailing slash), https but for local
+ * development, where browsers treat http://localhost as secure anyway.
+ */
+function publicOrigins(env: Env, port: number): string[] {
+  const raw = read(env, 'PUBLIC_ORIGIN');
+  if (raw === undefined) return [`http://localhost:${port}`];
+  return raw.split(',').map((part) => part.trim()).filter(Boolean).map((origin) => {
+    let url: URL | undefined;
+    try {
+      url = new URL(origin);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== origin) {
+      throw new ConfigError(`PUBLIC_ORIGIN must be origins such as https://app.example.com or http://localhost:3000, comma-separated, no path or trailing slash (got ${JSON.stringify(origin)})`);
+    }
+    if (url.protocol === 'http:' && !LOCAL_HOSTS.has(url.hostname)) {
+      throw new ConfigError(`PUBLIC_ORIGIN must be https (http only for localhost and 127.0.0.1; got ${JSON.stringify(origin)})`);
+    }
+    return origin;
+  });
+}
+
 function redisUrl(env: Env): string | undefined {
   const raw = read(env, 'REDIS_URL');
   if (raw === undefined) return undefined;
@@ -175,8 +210,9 @@ export function loadConfig(env: Env = process.env): Config {
   if (reuseGrace >= refreshTokenTtl) {
     throw new ConfigError(`REFRESH_REUSE_GRACE (${reuseGrace}s) must be shorter than REFRESH_TOKEN_TTL (${refreshTokenTtl}s)`);
   }
+  const port = wholeNumber(env, 'PORT', 3000, { max: 65_535 });
   return {
-    port: wholeNumber(env, 'PORT', 3000, { max: 65_535 }),
+    port,
     redisUrl: redisUrl(env),
     accessTokenSecret,
     refreshTokenSecret,
@@ -186,6 +222,8 @@ export function loadConfig(env: Env = process.env): Config {
     loginRateLimit: wholeNumber(env, 'LOGIN_RATE_LIMIT', 10),
     refreshRateLimit: wholeNumber(env, 'REFRESH_RATE_LIMIT', 30),
     trustProxy: parseTrustProxy(read(env, 'TRUST_PROXY')),
+    publicOrigins: publicOrigins(env, port),
+    replayDemo: !production,
     warnings,
   };
 }

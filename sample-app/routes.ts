@@ -2,10 +2,19 @@
  * The sample app's routes. Register and login are the app's own (it owns
  * users and passwords); refresh, logout and the access-token check are the
  * library's ready-made handlers. The session routes are in session-routes.ts.
+ *
+ * Two transports for the refresh token, chosen per request: the JSON body
+ * (curl, mobile apps: as without a transport), or, for a browser that sends
+ * `x-token-transport: cookie` (the demo page, through
+ * express-token-pair/client), an HttpOnly cookie scoped to /auth that no
+ * script can read. Cookie-mode requests must come from an allowed origin
+ * (`cookieTransport`, PUBLIC_ORIGIN): anything else is 403 csrf_rejected.
  */
 import { randomUUID } from 'node:crypto';
 import { Router, type RequestHandler } from 'express';
-import { logoutHandler, refreshHandler, requireAccessToken, type TokenAuth } from '../lib/index.js';
+import {
+  csrfGuard, logoutHandler, refreshHandler, requireAccessToken, sendTokenPair, type CookieTransport, type TokenAuth,
+} from '../lib/index.js';
 import { revocationReason } from './audit.js';
 import { parseCredentials, type Passwords } from './credentials.js';
 import { AppError } from './errors.js';
@@ -14,13 +23,18 @@ import type { UserStore } from './users.js';
 
 export interface RouteDeps {
   auth: TokenAuth;
+  /** The cookie transport (`cookieTransport(...)`), for browsers. */
+  transport: CookieTransport;
   users: UserStore;
   passwords: Passwords;
   limits: { register: RequestHandler; login: RequestHandler; refresh: RequestHandler; password: RequestHandler };
 }
 
-export function routes({ auth, users, passwords, limits }: RouteDeps): Router {
+export function routes({ auth, transport, users, passwords, limits }: RouteDeps): Router {
   const router = Router();
+  // Refuses a cross-site cookie-mode request (403 csrf_rejected) before any work: no bcrypt, no
+  // store call, and no rate-limit count taken from the victim's IP.
+  const sameOrigin = csrfGuard(transport);
 
   router.post('/auth/register', limits.register, async (req, res) => {
     const { email, password } = parseCredentials(req.body, 'register');
@@ -32,7 +46,7 @@ export function routes({ auth, users, passwords, limits }: RouteDeps): Router {
     res.status(201).json({ user });
   });
 
-  router.post('/auth/login', limits.login, async (req, res) => {
+  router.post('/auth/login', sameOrigin, limits.login, async (req, res) => {
     const { email, password } = parseCredentials(req.body, 'login');
     const user = await users.findByEmail(email);
     // Always one bcrypt comparison, and one answer for "no such email" and "wrong password":
@@ -47,19 +61,22 @@ export function routes({ auth, users, passwords, limits }: RouteDeps): Router {
       claims: { email: user.email },
       meta: { ip: req.ip, userAgent: req.get('user-agent') },
     });
-    // Tokens must not end up in a browser or proxy cache (RFC 6749 §5.1).
-    res.status(200).set('Cache-Control', 'no-store').json({ ...pair, user: { id: user.id, email: user.email } });
+    // Cookie mode: the refresh token goes into the HttpOnly cookie and the rest into the JSON; body
+    // mode: the whole pair as JSON. Either way never cached (RFC 6749 §5.1).
+    sendTokenPair(req, res, { ...pair, user: { id: user.id, email: user.email } }, transport);
   });
 
   // Every refresh rotates: the refresh token sent in is spent and a new one comes
   // back. If a stolen token is used after its owner used it (or the other way
   // round), the second use is detected as reuse and the whole session is ended.
-  router.post('/auth/refresh', limits.refresh, refreshHandler(auth));
-  router.post('/auth/logout', revocationReason('logout'), logoutHandler(auth));
+  // In cookie mode the refresh token comes from the cookie alone and its successor goes back
+  // as the cookie; the logouts clear it.
+  router.post('/auth/refresh', sameOrigin, limits.refresh, refreshHandler(auth, { transport }));
+  router.post('/auth/logout', revocationReason('logout'), logoutHandler(auth, { transport }));
   // Checked against the revocation record, like the session routes: a token whose session has
   // already ended cannot end the user's other sessions.
   router.post('/auth/logout-all', requireAccessToken(auth, { checkRevocation: true }), revocationReason('logout_all'),
-    logoutHandler(auth, { all: true }));
+    logoutHandler(auth, { all: true, transport }));
 
   router.use(sessionRoutes({ auth, users, passwords, passwordLimit: limits.password }));
 

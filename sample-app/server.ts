@@ -38,6 +38,8 @@ try {
     loginRateLimit: config.loginRateLimit,
     refreshRateLimit: config.refreshRateLimit,
     trustProxy: config.trustProxy,
+    publicOrigins: config.publicOrigins,
+    replayDemo: config.replayDemo,
     logger: log,
     ...(config.redisUrl ? { redis: { url: config.redisUrl } } : {}),
   });

@@ -21,8 +21,10 @@ describe('sample app configuration (environment variables)', () => {
     const config = loadConfig({});
     expect(config).to.include({
       port: 3000, redisUrl: undefined, accessTokenTtl: 900, refreshTokenTtl: 7 * 86_400, reuseGrace: 5,
-      loginRateLimit: 10, refreshRateLimit: 30, trustProxy: false,
+      loginRateLimit: 10, refreshRateLimit: 30, trustProxy: false, replayDemo: true,
     });
+    expect(config.publicOrigins).to.deep.equal(['http://localhost:3000']);
+    expect(loadConfig({ PORT: '8080' }).publicOrigins).to.deep.equal(['http://localhost:8080']);
     expect(Buffer.byteLength(config.accessTokenSecret)).to.be.at.least(32);
     expect(config.refreshTokenSecret).to.not.equal(config.accessTokenSecret);
     expect(loadConfig({}).accessTokenSecret).to.not.equal(config.accessTokenSecret);
@@ -36,11 +38,12 @@ describe('sample app configuration (environment variables)', () => {
       PORT: '8080', REDIS_URL: 'redis://localhost:6379', ACCESS_TOKEN_SECRET: ACCESS, REFRESH_TOKEN_SECRET: REFRESH,
       ACCESS_TOKEN_TTL: '5m', REFRESH_TOKEN_TTL: '86400', REFRESH_REUSE_GRACE: '0',
       LOGIN_RATE_LIMIT: '0', REFRESH_RATE_LIMIT: '100', TRUST_PROXY: '1', NODE_ENV: 'production',
+      PUBLIC_ORIGIN: 'https://app.example.com, https://www.example.com',
     });
     expect(config).to.deep.equal({
       port: 8080, redisUrl: 'redis://localhost:6379', accessTokenSecret: ACCESS, refreshTokenSecret: REFRESH,
       accessTokenTtl: 300, refreshTokenTtl: 86_400, reuseGrace: 0, loginRateLimit: 0, refreshRateLimit: 100,
-      trustProxy: 1, warnings: [],
+      trustProxy: 1, publicOrigins: ['https://app.example.com', 'https://www.example.com'], replayDemo: false, warnings: [],
     });
     expect(loadConfig({ REDIS_URL: '', PORT: ' ', ACCESS_TOKEN_TTL: '2h' })).to.include({ redisUrl: undefined, port: 3000, accessTokenTtl: 7200 });
   });
@@ -73,6 +76,9 @@ describe('sample app configuration (environment variables)', () => {
       [{ REDIS_URL: 'http://user:hunter2@cache:6379' }, /^REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/],
       [{ TRUST_PROXY: 'true' }, /^TRUST_PROXY=true would let any client choose its IP address/],
       [{ TRUST_PROXY: 'loopback, nginx' }, /^TRUST_PROXY must be .* \(got "nginx"\)$/],
+      [{ PUBLIC_ORIGIN: 'https://app.example.com/' }, /^PUBLIC_ORIGIN must be origins such as .* \(got "https:\/\/app.example.com\/"\)$/],
+      [{ PUBLIC_ORIGIN: 'localhost:3000' }, /^PUBLIC_ORIGIN must be origins such as/],
+      [{ PUBLIC_ORIGIN: 'http://app.example.com' }, /^PUBLIC_ORIGIN must be https \(http only for localhost and 127.0.0.1; got "http:\/\/app.example.com"\)$/],
     ];
     for (const [env, message] of cases) {
       const error = configError(env);
