@@ -9,6 +9,7 @@ export { cookieTransport } from './express/cookie-transport.js';
 export { csrfGuard } from './express/csrf.js';
 export { sendTokenPair } from './express/cookie-response.js';
 export { sendError } from './express/http.js';
+export { graphqlContext, graphqlExtensions, GraphQLTokenError, requireAuth, toGraphQLError } from './graphql.js';
 export {
   TokenPairError, TokenMissingError, TokenInvalidError, TokenExpiredError, TokenRevokedError,
   RefreshReusedError, InvalidRequestError, StoreUnavailableError, OptionError, InputError, CsrfRejectedError,
@@ -16,6 +17,7 @@ export {
 export { ACCESS_TYP, REFRESH_TYP } from './constants.js';
 
 export type { ErrorCode } from './errors.js';
+export type { GraphQLContextOptions, GraphQLErrorExtensions, TokenPairContext } from './graphql.js';
 export type { MemorySessionStoreOptions } from './stores/memory-store.js';
 export type { RedisSessionStoreOptions } from './stores/redis-store.js';
 export type { RedisClientLike, SendCommand } from './stores/bounded-send.js';
