@@ -15,6 +15,7 @@ import { logSecurityEvents } from './audit.js';
 import { Passwords } from './credentials.js';
 import { demoPage } from './demo-page.js';
 import { errorHandler, notFound } from './errors.js';
+import { graphqlRoute } from './graphql/route.js';
 import { createLogger, LOG_SETTINGS, toPino, type Logger, type PinoLogger } from './logger.js';
 import { createLimiter, type Limiter } from './rate-limits.js';
 import { connectRedis, type RedisClient } from './redis.js';
@@ -180,6 +181,8 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
     app.use(requestLog(logger));
     // Security headers (no sniffing, no framing, HSTS...) and no X-Powered-By.
     app.use(helmet());
+    // POST /graphql (graphql/route.ts), with its own body limit and GraphQL-shaped errors: before express.json.
+    app.use(graphqlRoute({ auth, users, passwords, limits, logger }));
     // Bodies are a few hundred bytes: refuse anything bigger before parsing it (413). JSON is
     // UTF-8 only (RFC 8259): the parser would also decode UTF-7, UTF-16 and UTF-32, so refuse
     // those (415) rather than let a filter in front of the app see different bytes than we do.

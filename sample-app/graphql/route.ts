@@ -1,0 +1,168 @@
+/**
+ * POST /graphql, served by graphql-http (the reference GraphQL-over-HTTP
+ * server: spec-compliant, no framework of its own, graphql's own execution).
+ *
+ * Before anything runs, per request:
+ * 1. Every answer is `Cache-Control: no-store`, and every error the app
+ *    answers the REST way (`{ error, message }`: the rate limits, the body
+ *    parser, the error handler) goes out GraphQL-shaped:
+ *    `{ errors: [{ message, extensions: { code, reason, status } }] }`.
+ * 2. The body is parsed (16 kB at most, UTF-8 JSON) and the bearer token
+ *    verified once, with the revocation check (`graphqlContext`).
+ * 3. A refused token (expired, invalid, revoked) fails the whole request at
+ *    the HTTP level, 401 with `WWW-Authenticate`, if the operation selects a
+ *    guarded field: nothing runs, nothing partial comes back, and a client
+ *    that refreshes on a 401 can retry safely. An operation of public fields
+ *    only (the refreshToken mutation sent with the expired access token
+ *    still attached) runs as if no token had been sent. No token at all: the
+ *    guarded fields fail on their own (200, UNAUTHENTICATED), the rest resolve.
+ * 4. login, register and refreshToken count against the REST routes' own
+ *    limiters (same stores, so REST and GraphQL share one budget per IP),
+ *    once per field: two aliased logins are two attempts.
+ * Then graphql-http validates (depth limit; introspection only outside
+ * production) and executes. Variables are never logged: they carry passwords
+ * and refresh tokens. A resolver's unexpected error is logged and masked.
+ */
+import express, { Router, type Request, type RequestHandler } from 'express';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, OperationTypeNode } from 'graphql';
+import { createHandler } from 'graphql-http/lib/use/express';
+import {
+  graphqlContext, graphqlExtensions, GraphQLTokenError, sendError, TokenMissingError, type TokenAuth,
+} from '../../lib/index.js';
+import type { Passwords } from '../credentials.js';
+import type { PinoLogger } from '../logger.js';
+import type { UserStore } from '../users.js';
+import { depthLimit, MAX_BODY, MAX_DEPTH, parseDocument, rootFields, type RootFields } from './limits.js';
+import { AppGraphQLError, resolvers, type GraphQLContext } from './resolvers.js';
+import { GUARDED, LIMITED, schema, type LimitName } from './schema.js';
+
+export interface GraphQLRouteDeps {
+  auth: TokenAuth;
+  users: UserStore;
+  passwords: Passwords;
+  /** The REST routes' limiters (app.ts): the mutations count against the same budgets. */
+  limits: { login: RequestHandler; register: RequestHandler; refresh: RequestHandler };
+  logger: PinoLogger;
+  /** Default: on, unless NODE_ENV=production when the route is created. */
+  introspection?: boolean;
+}
+
+/** express.json's `verify` hook, as app.ts has it: JSON is UTF-8 only (415 otherwise). */
+function utf8Only(_req: unknown, _res: unknown, _body: Buffer, charset: string): void {
+  if (charset !== 'utf-8') throw Object.assign(new Error('JSON must be encoded in UTF-8'), { status: 415, type: 'charset.unsupported' });
+}
+
+function isRestError(body: unknown): body is { error: string; message: string } {
+  return typeof body === 'object' && body !== null && typeof (body as { error?: unknown }).error === 'string'
+    && typeof (body as { message?: unknown }).message === 'string';
+}
+
+/** No caching, and the app's REST-shaped errors in the GraphQL shape, on every answer of this path. */
+const graphqlShaped: RequestHandler = (_req, res, next) => {
+  res.set('Cache-Control', 'no-store');
+  const json = res.json.bind(res);
+  res.json = ((body: unknown) => json(isRestError(body)
+    ? { errors: [{ message: body.message, extensions: graphqlExtensions(body.error, res.statusCode) }] }
+    : body)) as typeof res.json;
+  next();
+};
+
+/** The operation's root fields, or `undefined` if the body or the query cannot tell (graphql-http then refuses it). */
+function fieldsOf(body: unknown): RootFields | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  const { query, operationName } = body as { query?: unknown; operationName?: unknown };
+  if (typeof query !== 'string') return undefined;
+  try {
+    return rootFields(parseDocument(query), typeof operationName === 'string' ? operationName : undefined);
+  } catch {
+    return undefined;
+  }
+}
+
+const RATE_HEADERS = ['RateLimit', 'RateLimit-Policy'];
+
+/**
+ * Runs the limiters of `names` (one name per field) one after the other, as
+ * a route's stack would: one that answers (a 429) ends the chain. A limiter
+ * run again for the same request puts its `RateLimit` headers back first, so
+ * that they hold its last count once, not every count.
+ */
+function countFields(
+  names: LimitName[], limits: GraphQLRouteDeps['limits'], req: Request, res: express.Response, next: express.NextFunction,
+): void {
+  const ordered = [...names].sort();
+  let saved: unknown[] = [];
+  const step = (index: number): void => {
+    const name = ordered[index];
+    if (name === undefined) {
+      next();
+      return;
+    }
+    if (name !== ordered[index - 1]) {
+      saved = RATE_HEADERS.map((header) => res.getHeader(header));
+    } else {
+      RATE_HEADERS.forEach((header, i) => {
+        const value = saved[i];
+        if (value === undefined) res.removeHeader(header);
+        else res.setHeader(header, value as string | string[]);
+      });
+    }
+    limits[name](req, res, (error?: unknown) => {
+      if (error !== undefined && error !== null) next(error);
+      else step(index + 1);
+    });
+  };
+  step(0);
+}
+
+export function graphqlRoute({ auth, users, passwords, limits, logger, introspection }: GraphQLRouteDeps): Router {
+  const contextFor = graphqlContext(auth, { checkRevocation: true });
+  const contexts = new WeakMap<Request, GraphQLContext>();
+  const withIntrospection = introspection ?? process.env.NODE_ENV !== 'production';
+
+  const gate: RequestHandler = (req, res, next) => {
+    const context: GraphQLContext = { ...contextFor(req.get('authorization')), req, res };
+    const fields = fieldsOf(req.body);
+    const refused = context.authError !== undefined && context.authError.code !== 'token_missing';
+    const guarded = GUARDED.get(fields?.operation ?? OperationTypeNode.SUBSCRIPTION);
+    if (refused && fields?.names.some((name) => guarded?.has(name)) === true) {
+      sendError(context.authError, res, next); // 401 (400 for a bare "Bearer", 503 while revocations are not current)
+      return;
+    }
+    contexts.set(req, context);
+    const counted = fields?.operation === OperationTypeNode.MUTATION ? fields.names.flatMap((name) => LIMITED.get(name) ?? []) : [];
+    countFields(counted, limits, req, res, next);
+  };
+
+  const handler = createHandler<GraphQLContext>({
+    schema,
+    rootValue: resolvers({ auth, users, passwords }),
+    parse: parseDocument,
+    validationRules: [depthLimit(MAX_DEPTH), ...(withIntrospection ? [] : [NoSchemaIntrospectionCustomRule])],
+    context: (req) => contexts.get(req.raw) ?? {
+      auth: undefined, authError: new TokenMissingError('no bearer token'), req: req.raw, res: req.context.res,
+    },
+    formatError: (error) => {
+      // graphql-http's own refusals of the request ("Missing query", "Invalid variables"...).
+      if (!(error instanceof GraphQLError)) {
+        return new GraphQLError(error.message, { extensions: { ...graphqlExtensions('invalid_request', 400) } });
+      }
+      const original = error.originalError;
+      if (original === undefined || original instanceof GraphQLError
+        || original instanceof GraphQLTokenError || original instanceof AppGraphQLError) return error;
+      // A bug: the details go to the log (never the variables), the client gets nothing specific.
+      logger.error({ err: original }, `unexpected error in GraphQL field ${error.path?.join('.') ?? '?'}`);
+      return new GraphQLError('something went wrong', {
+        nodes: error.nodes, path: error.path, extensions: { ...graphqlExtensions('internal_error', 500) },
+      });
+    },
+  });
+
+  const router = Router();
+  router.all('/graphql', graphqlShaped);
+  router.post('/graphql', express.json({ limit: MAX_BODY, verify: utf8Only }), gate, handler);
+  router.all('/graphql', (_req, res) => {
+    res.status(405).set('Allow', 'POST').json({ error: 'method_not_allowed', message: 'send GraphQL as POST /graphql' });
+  });
+  return router;
+}
