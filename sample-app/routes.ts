@@ -86,7 +86,8 @@ export function routes({ auth, transport, users, passwords, limits }: RouteDeps)
   // The session routes refuse such a token within a second (see session-routes.ts).
   router.get('/me', requireAccessToken(auth), (req, res) => {
     if (!req.auth) throw new Error('requireAccessToken did not run');
-    res.json({ user: { id: req.auth.userId, email: req.auth.claims.email } });
+    // A user's own data: kept by no cache (a browser would otherwise store it, and revalidate with 304s).
+    res.set('Cache-Control', 'no-store').json({ user: { id: req.auth.userId, email: req.auth.claims.email } });
   });
 
   return router;

@@ -122,6 +122,7 @@ element('call-me').addEventListener('click', () => {
 
 element('call-me-10').addEventListener('click', () => {
   void attempt(async () => {
+    note('Call /me ×10: ten calls at once.');
     const before = { ...counters };
     const answers = await Promise.allSettled(Array.from({ length: 10 }, () => client.fetch('/me')));
     const ok = answers.filter((answer) => answer.status === 'fulfilled' && answer.value.status === 200).length;

@@ -33,12 +33,24 @@ function clock() {
   return `${now.toLocaleTimeString('en-GB', { hour12: false })}.${String(now.getMilliseconds()).padStart(3, '0')}`;
 }
 
+/** Keeps the newest entry in view, unless the reader has scrolled up. @param {boolean} wasAtEnd */
+function follow(wasAtEnd) {
+  const log = element('log');
+  if (wasAtEnd) log.scrollTop = log.scrollHeight;
+}
+
+function atEnd() {
+  const log = element('log');
+  return log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+}
+
 /** @param {HTMLLIElement} item */
 function append(item) {
   const log = element('log');
+  const wasAtEnd = atEnd();
   log.append(item);
   while (log.childElementCount > MAX_ENTRIES) log.firstElementChild?.remove();
-  log.scrollTop = log.scrollHeight;
+  follow(wasAtEnd);
   element('counters').textContent = `${counters.requests} request${counters.requests === 1 ? '' : 's'}, `
     + `${counters.refreshes} refresh${counters.refreshes === 1 ? '' : 'es'}`;
 }
@@ -77,8 +89,8 @@ async function meaning(res, path) {
   }
   if (!res.ok) return typeof body?.error === 'string' ? body.error : res.statusText;
   const token = typeof body?.accessToken === 'string' ? body.accessToken : undefined;
-  if (path === REFRESH_PATH && token) return `rotated: new access token ${tail(token)} and a new refresh cookie`;
-  if (path === '/auth/login' && token) return `session started: access token ${tail(token)} and the refresh cookie`;
+  if (path === REFRESH_PATH && token) return `rotated: access token ${tail(token)}, new cookie`;
+  if (path === '/auth/login' && token) return `session started: access token ${tail(token)}, cookie set`;
   if (path.startsWith('/auth/logout')) return 'session ended, cookie cleared';
   if (path === '/auth/demo/attacker-refresh') return 'the copy rotated the session: its new tokens stay with the thief';
   const user = /** @type {{ email?: unknown } | undefined} */ (body?.user);
@@ -106,16 +118,21 @@ export async function loggedFetch(input, init) {
   item.className = 'entry request';
   const carried = bearer ? `Bearer ${tail(bearer)}` : cookieMode ? 'refresh cookie' : '';
   item.append(span('span', 'time', ''), span('code', 'what', `${method} ${url.pathname}`), span('span', 'carried', carried));
-  const started = performance.now();
   /** Logs the entry now, as the answer's headers arrive (its order among the others), and fills in `text` when known. */
   /** @param {string} status @param {string | Promise<string>} text @param {string} kind */
   const finish = (status, text, kind) => {
     item.firstElementChild?.replaceChildren(clock());
     item.classList.add(kind);
     const words = span('span', 'text', typeof text === 'string' ? text : '');
-    item.append(span('span', 'code-status', status), words, span('span', 'ms', `${Math.round(performance.now() - started)} ms`));
+    item.append(span('span', 'code-status', status), words);
     append(item);
-    if (typeof text !== 'string') void text.then((value) => { words.textContent = value; });
+    if (typeof text !== 'string') {
+      void text.then((value) => {
+        const wasAtEnd = atEnd();
+        words.textContent = value;
+        follow(wasAtEnd);
+      });
+    }
   };
   try {
     const res = await fetch(input, init);
