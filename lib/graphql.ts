@@ -63,9 +63,10 @@ export function toGraphQLError(error: unknown): unknown {
 
 /**
  * The authentication part of a GraphQL context, built once per request:
- * who the bearer token belongs to, or why there is no one.
+ * who the bearer token belongs to, or why there is no one. A type rather
+ * than an interface, so that it fits graphql-http's `OperationContext`.
  */
-export interface TokenPairContext {
+export type TokenPairContext = {
   /** Set when the request carried a valid access token. */
   readonly auth: AuthContext | undefined;
   /**
@@ -75,7 +76,7 @@ export interface TokenPairContext {
    * while the revocation record is not current).
    */
   readonly authError: TokenPairError | undefined;
-}
+};
 
 export interface GraphQLContextOptions {
   /**

@@ -10,20 +10,15 @@ import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
 import {
   graphqlExtensions, requireAuth, toGraphQLError, type AuthContext, type GraphQLErrorExtensions, type SessionMeta,
-  type TokenAuth, type TokenPair, type TokenPairError,
+  type TokenAuth, type TokenPair, type TokenPairContext,
 } from '../../lib/index.js';
 import { revocationReason, type RevocationReason } from '../audit.js';
 import { parseCredentials, type Passwords } from '../credentials.js';
 import { AppError } from '../errors.js';
 import type { User, UserStore } from '../users.js';
 
-/** What every resolver gets: the token verified once (lib's TokenPairContext), and the request. */
-export type GraphQLContext = {
-  readonly auth: AuthContext | undefined;
-  readonly authError: TokenPairError | undefined;
-  readonly req: Request;
-  readonly res: Response;
-};
+/** What every resolver gets: the token verified once (`graphqlContext`), and the request. */
+export type GraphQLContext = TokenPairContext & { readonly req: Request; readonly res: Response };
 
 export interface ResolverDeps {
   auth: TokenAuth;
