@@ -4,19 +4,53 @@ import type { TokenResponse } from './types.js';
 /** The 401 codes that mean "this access token will not do": worth one refresh and one retry. */
 const REFRESHABLE = new Set(['token_expired', 'token_invalid', 'token_missing', 'token_revoked', 'invalid_token']);
 
-/**
- * The JSON `error` of an answer (read from a clone, so the answer stays
- * unread), or `undefined`.
- */
-export async function jsonError(res: Response): Promise<string | undefined> {
+/** An answer's JSON body, read from a clone (the answer stays unread), or `undefined`. */
+async function jsonBody(res: Response): Promise<unknown> {
   if (!/[/+]json\b/i.test(res.headers.get('content-type') ?? '')) return undefined;
   try {
-    const body: unknown = await res.clone().json();
-    const code = typeof body === 'object' && body !== null ? (body as { error?: unknown }).error : undefined;
-    return typeof code === 'string' ? code : undefined;
+    return await res.clone().json() as unknown;
   } catch {
     return undefined;
   }
+}
+
+function errorField(body: unknown): string | undefined {
+  const code = typeof body === 'object' && body !== null ? (body as { error?: unknown }).error : undefined;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** The JSON `error` of an answer (read from a clone, so the answer stays unread), or `undefined`. */
+export async function jsonError(res: Response): Promise<string | undefined> {
+  return errorField(await jsonBody(res));
+}
+
+/**
+ * Whether a request is GraphQL, whose answer can say "unauthenticated" with
+ * a 200: a string body with a `"query"` string, or an `Accept` naming
+ * `application/graphql-response+json` (as GraphQL clients send).
+ */
+export function isGraphQLRequest(headers: Headers, body: RequestInit['body'] | undefined): boolean {
+  if (/\bapplication\/graphql-response\+json\b/i.test(headers.get('accept') ?? '')) return true;
+  return typeof body === 'string' && /"query"\s*:\s*"/.test(body);
+}
+
+/**
+ * Whether a GraphQL answer's `errors` say the access token will not do: an
+ * `extensions.reason` or `extensions.code` among the refreshable codes, or
+ * `code: 'UNAUTHENTICATED'` with no reason (Apollo, NestJS). An
+ * UNAUTHENTICATED whose reason is another (`refresh_reused`, a wrong
+ * password) is no token trouble.
+ */
+function isGraphQLRejection(body: unknown): boolean {
+  const errors = typeof body === 'object' && body !== null ? (body as { errors?: unknown }).errors : undefined;
+  if (!Array.isArray(errors)) return false;
+  return errors.some((error: unknown) => {
+    const extensions = typeof error === 'object' && error !== null ? (error as { extensions?: unknown }).extensions : undefined;
+    if (typeof extensions !== 'object' || extensions === null) return false;
+    const { code, reason } = extensions as { code?: unknown; reason?: unknown };
+    if (typeof reason === 'string') return REFRESHABLE.has(reason);
+    return typeof code === 'string' && (code === 'UNAUTHENTICATED' || REFRESHABLE.has(code));
+  });
 }
 
 /**
@@ -30,10 +64,17 @@ export function challengeError(res: Response): string | undefined {
   return match ? match[1]! : 'token_missing';
 }
 
-/** Whether a 401 says the access token is the trouble (JSON `error` first, then the challenge). */
-export async function isTokenRejection(res: Response): Promise<boolean> {
+/**
+ * Whether the answer says the access token is the trouble: a 401 (JSON
+ * `error` first, then the challenge), or, for a GraphQL request, an answer
+ * of any status whose `errors` say so.
+ */
+export async function isTokenRejection(res: Response, graphql = false): Promise<boolean> {
+  if (res.status !== 401 && !graphql) return false;
+  const body = await jsonBody(res);
+  if (graphql && isGraphQLRejection(body)) return true;
   if (res.status !== 401) return false;
-  const code = await jsonError(res);
+  const code = errorField(body);
   if (code !== undefined && REFRESHABLE.has(code)) return true;
   const challenge = challengeError(res);
   return challenge !== undefined && REFRESHABLE.has(challenge);

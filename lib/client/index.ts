@@ -5,7 +5,7 @@
  * and in Node 20+.
  */
 import { AuthClientError } from './errors.js';
-import { asTokenResponse, isStreamBody, isTokenRejection, jsonError, requestHeaders } from './http.js';
+import { asTokenResponse, isGraphQLRequest, isStreamBody, isTokenRejection, jsonError, requestHeaders } from './http.js';
 import { parseOptions } from './options.js';
 import { authInit, Refresher, send, type SessionState } from './refresh.js';
 import { TabSync } from './tabs.js';
@@ -107,6 +107,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     const isRequest = typeof input === 'object' && 'headers' in input;
     const spare = isRequest && input.body !== null ? input.clone() : input;
     const replayable = !isStreamBody(init?.body);
+    const graphql = isGraphQLRequest(headers, init?.body);
     const attempt = (target: string | URL | Request, token: string | undefined): Promise<Response> => {
       const withToken = new Headers(headers);
       if (token !== undefined) withToken.set('authorization', `Bearer ${token}`);
@@ -115,7 +116,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
 
     const { token, generation } = state;
     const res = await attempt(input, token);
-    if (token === undefined || !(await isTokenRejection(res))) return res;
+    if (token === undefined || !(await isTokenRejection(res, graphql))) return res;
     let next: string | undefined;
     try {
       // Sent with a token that has since been replaced: try the new one, no refresh.

@@ -117,8 +117,9 @@ export interface LogoutOptions {
 export interface AuthClient {
   /**
    * `fetch` with `Authorization: Bearer <access token>`. On a 401 that says
-   * the token is expired, invalid, missing or revoked, it refreshes once for
-   * all callers and retries the request once. Resolves the original 401 when
+   * the token is expired, invalid, missing or revoked (or a GraphQL answer,
+   * whatever its status, whose `errors[].extensions` say so), it refreshes
+   * once for all callers and retries the request once. Resolves the original 401 when
    * the session has ended; rejects with an `AuthClientError` when the refresh
    * failed for now (network, 503, lock timeout, refresh limit). A request
    * with a `ReadableStream` body cannot be sent twice: its 401 is returned
