@@ -10,7 +10,8 @@
  * and NestJS clients look for) when a token is missing or refused, that is
  * for the package's 401 codes; otherwise it is the stable code again.
  */
-import { InvalidRequestError, OptionError, TokenMissingError, TokenPairError, type ErrorCode } from './errors.js';
+import { OptionError, TokenMissingError, TokenPairError, type ErrorCode } from './errors.js';
+import { parseBearer } from './bearer.js';
 import type { TokenAuth } from './token-auth.js';
 import type { AuthContext } from './types.js';
 
@@ -87,15 +88,6 @@ export interface GraphQLContextOptions {
   checkRevocation?: boolean | undefined;
 }
 
-/** The token of an `Authorization: Bearer <token>` value, by the rules of the Express adapters. */
-function bearer(header: string | null | undefined): string {
-  if (typeof header !== 'string' || header === '') throw new TokenMissingError('no bearer token');
-  const [scheme = '', token, ...rest] = header.trim().split(/ +/);
-  if (scheme.toLowerCase() !== 'bearer') throw new TokenMissingError('no bearer token');
-  if (token === undefined || rest.length > 0) throw new InvalidRequestError('malformed Authorization header');
-  return token;
-}
-
 /**
  * Returns `contextFor(authorizationHeader)`, which verifies the request's
  * bearer token once and never throws a token failure: it keeps it in
@@ -118,7 +110,7 @@ export function graphqlContext(
   if (checkRevocation) auth.watchRevocations().catch(() => {});
   return (authorization) => {
     try {
-      const context = auth.verifyAccessToken(bearer(authorization));
+      const context = auth.verifyAccessToken(parseBearer(authorization));
       if (checkRevocation) auth.checkRevocation(context);
       return { auth: context, authError: undefined };
     } catch (error) {

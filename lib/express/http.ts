@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
-import { InvalidRequestError, TokenMissingError, TokenPairError } from '../errors.js';
+import { parseBearer } from '../bearer.js';
+import { TokenPairError } from '../errors.js';
 import type { TokenAuth } from '../token-auth.js';
 import type { SessionMeta } from '../types.js';
 
@@ -26,12 +27,7 @@ export function assertAuth(auth: unknown, name: string): asserts auth is TokenAu
 
 /** The token of an `Authorization: Bearer <token>` header (RFC 6750 §2.1). */
 export function bearerToken(req: Request): string {
-  const header = req.headers.authorization;
-  if (header === undefined || header === '') throw new TokenMissingError('no bearer token');
-  const [scheme = '', token, ...rest] = header.trim().split(/ +/);
-  if (scheme.toLowerCase() !== 'bearer') throw new TokenMissingError('no bearer token');
-  if (token === undefined || rest.length > 0) throw new InvalidRequestError('malformed Authorization header');
-  return token;
+  return parseBearer(req.headers.authorization);
 }
 
 /** `refreshToken` from a JSON body; `undefined` when absent (the core answers 400). */
