@@ -142,7 +142,8 @@ for (const [frameworkName, framework] of frameworks) {
         const cases: Array<[string, () => Promise<void>, () => number]> = [
           ['never caught up', () => new Promise<void>(() => {}), () => Date.now()],
           ['failed to start', () => Promise.reject(new Error('connect ECONNREFUSED')), () => 0],
-          ['caught up, then silent for longer than revocationMaxLag', async () => {}, () => Date.now() - 5001],
+          // A second past the 5000 ms default (lastContact is read after the guard's own Date.now(), so leave a margin).
+          ['caught up, then silent for longer than revocationMaxLag', async () => {}, () => Date.now() - 6000],
         ];
         for (const [name, follow, lastContact] of cases) {
           const stalled = newAuth(storeWithFeed(follow, lastContact));
