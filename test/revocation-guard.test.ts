@@ -83,7 +83,7 @@ describe('RevocationGuard', function () {
     expect(outcome(guard, context())).to.equal('pass');
     contact.at = Date.now() - 301;
     expect(outcome(guard, context())).to.equal('unavailable');
-    contact.at = Date.now() - 250;
+    contact.at = Date.now() - 100; // well inside maxLag, even if the process stalls a little
     expect(outcome(guard, context())).to.equal('pass');
   });
 
