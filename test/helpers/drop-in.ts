@@ -106,7 +106,7 @@ export function project(expressPackage: string): string {
   writeFileSync(join(modules, 'express-token-pair', 'index.js'),
     `export * from ${JSON.stringify(pathToFileURL(join(root, 'lib', 'index.ts')).href)};\n`);
   // Test scaffolding, preloaded: a normal exit on SIGTERM, so V8 writes its coverage (npm run coverage).
-  writeFileSync(join(dir, 'exit-on-sigterm.js'), "process.once('SIGTERM', () => process.exit(0));\n");
+  writeFileSync(join(dir, 'exit-on-sigterm.js'), "process.once('SIGTERM', () => process.exit (0));\n");
   return dir;
 }
 
