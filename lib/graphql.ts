@@ -10,8 +10,8 @@
  * and NestJS clients look for) when a token is missing or refused, that is
  * for the package's 401 codes; otherwise it is the stable code again.
  */
-import { OptionError, TokenMissingError, TokenPairError, type ErrorCode } from './errors.js';
-import { parseBearer } from './bearer.js';
+import { TokenMissingError, TokenPairError, type ErrorCode } from './errors.js';
+import { accessGuard, type AccessGuardOptions } from './access-guard.js';
 import type { TokenAuth } from './token-auth.js';
 import type { AuthContext } from './types.js';
 
@@ -79,14 +79,8 @@ export type TokenPairContext = {
   readonly authError: TokenPairError | undefined;
 };
 
-export interface GraphQLContextOptions {
-  /**
-   * Also refuse the access tokens of ended sessions (`token_revoked`), as
-   * `requireAccessToken(auth, { checkRevocation: true })` does; starts
-   * following the store's revocation record. Default `false`.
-   */
-  checkRevocation?: boolean | undefined;
-}
+/** See `AccessGuardOptions`: `checkRevocation`, as `requireAccessToken` takes it. */
+export type GraphQLContextOptions = AccessGuardOptions;
 
 /**
  * Returns `contextFor(authorizationHeader)`, which verifies the request's
@@ -101,17 +95,10 @@ export function graphqlContext(
   if (typeof auth?.verifyAccessToken !== 'function' || typeof auth.checkRevocation !== 'function') {
     throw new TypeError('express-token-pair: graphqlContext(auth) needs the object returned by createTokenAuth()');
   }
-  if (typeof options !== 'object' || options === null) throw new OptionError('graphqlContext options must be an object');
-  for (const key of Object.keys(options)) {
-    if (key !== 'checkRevocation') throw new OptionError(`graphqlContext: unknown option ${key} (known: checkRevocation)`);
-  }
-  const checkRevocation = options.checkRevocation ?? false;
-  if (typeof checkRevocation !== 'boolean') throw new OptionError('graphqlContext option checkRevocation must be a boolean');
-  if (checkRevocation) auth.watchRevocations().catch(() => {});
+  const guard = accessGuard(auth, options, 'graphqlContext');
   return (authorization) => {
     try {
-      const context = auth.verifyAccessToken(parseBearer(authorization));
-      if (checkRevocation) auth.checkRevocation(context);
+      const context = guard(authorization);
       return { auth: context, authError: undefined };
     } catch (error) {
       if (error instanceof TokenPairError) return { auth: undefined, authError: error };

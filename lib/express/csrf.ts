@@ -1,8 +1,8 @@
 import { parse } from 'cookie';
 import type { Request, RequestHandler } from 'express';
-import { CsrfRejectedError } from '../errors.js';
+import { CsrfRejectedError, TokenMissingError } from '../errors.js';
 import { COOKIE_MODE, parseTransport, type CookieTransport } from './cookie-transport.js';
-import { sendError } from './http.js';
+import { bodyToken, sendError } from './http.js';
 
 /** How a request carries its refresh token: in the JSON body (as without a transport) or in the cookie. */
 export type Transported = { mode: 'body' } | { mode: 'cookie'; token: string | undefined };
@@ -40,6 +40,20 @@ export function transportOf(req: Request, transport: CookieTransport | undefined
     throw new CsrfRejectedError('the request\'s Origin is not allowed');
   }
   return { mode: 'cookie', token };
+}
+
+/**
+ * The refresh token a request presents to the refresh or logout route: the
+ * cookie's in cookie mode (401 `token_missing` when there is none; the body
+ * and query are never read then), else the JSON body's `refreshToken`
+ * (`undefined` when absent: the core answers 400). Throws
+ * `CsrfRejectedError` as `transportOf` does.
+ */
+export function presentedRefreshToken(req: Request, transport: CookieTransport | undefined): { token: unknown; cookie: boolean } {
+  const transported = transportOf(req, transport);
+  if (transported.mode === 'body') return { token: bodyToken(req), cookie: false };
+  if (transported.token === undefined) throw new TokenMissingError('no refresh token cookie');
+  return { token: transported.token, cookie: true };
 }
 
 /**

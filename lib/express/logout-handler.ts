@@ -1,10 +1,10 @@
 import type { RequestHandler } from 'express';
-import { OptionError, TokenMissingError } from '../errors.js';
+import { OptionError } from '../errors.js';
 import type { TokenAuth } from '../token-auth.js';
 import { clearRefreshCookie } from './cookie-response.js';
 import { parseTransport, type CookieTransport } from './cookie-transport.js';
-import { transportOf } from './csrf.js';
-import { assertAuth, bearerToken, bodyToken, requestMeta, sendError, settle } from './http.js';
+import { presentedRefreshToken, transportOf } from './csrf.js';
+import { assertAuth, bearerToken, requestMeta, sendError, settle } from './http.js';
 
 export interface LogoutOptions {
   /**
@@ -42,14 +42,13 @@ export function logoutHandler(auth: TokenAuth, options: LogoutOptions = {}): Req
     let done: Promise<unknown>;
     let cookie = false;
     try {
-      const transported = transportOf(req, transport);
-      cookie = transported.mode === 'cookie';
       if (all) {
+        cookie = transportOf(req, transport).mode === 'cookie';
         done = auth.revokeAll((auth.owns(req.auth) ? req.auth : auth.verifyAccessToken(bearerToken(req))).userId);
       } else {
-        const token = transported.mode === 'cookie' ? transported.token : bodyToken(req);
-        if (cookie && token === undefined) throw new TokenMissingError('no refresh token cookie');
-        done = auth.revoke(token as string, requestMeta(req));
+        const presented = presentedRefreshToken(req, transport);
+        cookie = presented.cookie;
+        done = auth.revoke(presented.token as string, requestMeta(req));
       }
     } catch (error) {
       sendError(error, res, next);

@@ -1,10 +1,10 @@
 import type { RequestHandler } from 'express';
-import { OptionError, TokenMissingError } from '../errors.js';
+import { OptionError } from '../errors.js';
 import type { TokenAuth } from '../token-auth.js';
 import { sendCookiePair } from './cookie-response.js';
 import { parseTransport, type CookieTransport } from './cookie-transport.js';
-import { transportOf } from './csrf.js';
-import { assertAuth, bodyToken, requestMeta, sendError, settle } from './http.js';
+import { presentedRefreshToken } from './csrf.js';
+import { assertAuth, requestMeta, sendError, settle } from './http.js';
 
 export interface RefreshOptions {
   /**
@@ -31,17 +31,14 @@ export function refreshHandler(auth: TokenAuth, options: RefreshOptions = {}): R
   }
   const transport = parseTransport(options.transport, 'refreshHandler option transport');
   return (req, res, next) => {
-    let token: unknown;
-    let cookie = false;
+    let presented: ReturnType<typeof presentedRefreshToken>;
     try {
-      const transported = transportOf(req, transport);
-      cookie = transported.mode === 'cookie';
-      token = transported.mode === 'cookie' ? transported.token : bodyToken(req);
-      if (cookie && token === undefined) throw new TokenMissingError('no refresh token cookie');
+      presented = presentedRefreshToken(req, transport);
     } catch (error) {
       sendError(error, res, next);
       return;
     }
+    const { token, cookie } = presented;
     settle(auth.refresh(token as string, requestMeta(req)), res, next, (pair) => {
       res.status(200);
       if (cookie) sendCookiePair(res, transport!, pair);
