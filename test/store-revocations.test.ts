@@ -7,35 +7,11 @@
  */
 import { expect } from 'chai';
 import { createClient as createClient5 } from 'redis';
-import { createClient as createClient4 } from 'redis4';
-import { createClient as createClient6 } from 'redis6';
 import { MemorySessionStore, OptionError, RedisSessionStore } from '../lib/index.js';
 import { parseRead } from '../lib/stores/redis-revocation-feed.js';
 import { requireRedis, sharedRedis, uniquePrefix } from './helpers/redis-server.js';
 import { revocationsContract } from './helpers/store-contract-revocations.js';
-
-interface Client {
-  connect(): Promise<unknown>;
-  sendCommand(args: string[]): Promise<unknown>;
-  quit?(): Promise<unknown>;
-  close?(): Promise<unknown>;
-  readonly isReady: boolean;
-}
-
-const clients: Array<[string, (url: string) => Client]> = [
-  ['node-redis v4 (RESP2)', (url) => createClient4({ url })],
-  ['node-redis v5 (RESP2)', (url) => createClient5({ url })],
-  ['node-redis v5 (RESP3)', (url) => createClient5({ url, RESP: 3 })],
-  ['node-redis v6 (RESP3 by default)', (url) => createClient6({ url })],
-];
-
-const quit = (client: Client) => (client.close ? client.close() : client.quit!());
-
-/** Deletes a test's own keys (the user keys and the stream; never FLUSHDB). */
-async function cleanup(client: Client, prefix: string): Promise<void> {
-  const keys = await client.sendCommand(['KEYS', `${prefix}*`]) as string[];
-  if (keys.length > 0) await client.sendCommand(['DEL', ...keys]);
-}
+import { CLIENT_SETUPS, clientStoreFixture, deletePrefixed } from './helpers/redis-clients.js';
 
 describe('Revocation record: MemorySessionStore', () => {
   revocationsContract(async () => {
@@ -53,20 +29,9 @@ describe('Revocation record: RedisSessionStore', function () {
   });
   after(async () => redis?.close());
 
-  for (const [name, create] of clients) {
+  for (const [name, create] of CLIENT_SETUPS) {
     describe(`with ${name}`, () => {
-      revocationsContract(async () => {
-        const client = create(redis.url);
-        await client.connect();
-        const prefix = uniquePrefix();
-        return {
-          store: new RedisSessionStore({ client, prefix, clock: 'caller' }),
-          close: async () => {
-            await cleanup(client, prefix);
-            await quit(client);
-          },
-        };
-      });
+      revocationsContract(() => clientStoreFixture(create, redis.url));
     });
   }
 
@@ -83,7 +48,7 @@ describe('Revocation record: RedisSessionStore', function () {
           prefix, clock: 'caller',
         }),
         close: async () => {
-          await cleanup(client, prefix);
+          await deletePrefixed(client, prefix);
           await client.close();
           second.destroy();
         },

@@ -1,28 +1,9 @@
 import { expect } from 'chai';
 import { createClient as createClient5 } from 'redis';
-import { createClient as createClient4 } from 'redis4';
-import { createClient as createClient6 } from 'redis6';
 import { MemorySessionStore, OptionError, RedisSessionStore } from '../lib/index.js';
 import { requireRedis, sharedRedis, uniquePrefix } from './helpers/redis-server.js';
 import { storeContract } from './helpers/store-contract.js';
-
-interface Client {
-  connect(): Promise<unknown>;
-  sendCommand(args: string[]): Promise<unknown>;
-  quit?(): Promise<unknown>;
-  close?(): Promise<unknown>;
-  readonly isReady: boolean;
-}
-
-/** Deletes a test's own keys (never FLUSHDB: the server may be shared). */
-async function cleanup(client: Client, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.sendCommand(['SCAN', cursor, 'MATCH', `${prefix}*`, 'COUNT', '1000']) as [string, string[]];
-    if (keys.length > 0) await client.sendCommand(['DEL', ...keys]);
-    cursor = next;
-  } while (cursor !== '0');
-}
+import { CLIENT_SETUPS, clientStoreFixture, deletePrefixed, type Client } from './helpers/redis-clients.js';
 
 describe('MemorySessionStore', () => {
   storeContract(async () => {
@@ -60,13 +41,6 @@ describe('MemorySessionStore', () => {
   });
 });
 
-const clients: Array<[string, (url: string) => Client]> = [
-  ['node-redis v4 (RESP2)', (url) => createClient4({ url })],
-  ['node-redis v5 (RESP2)', (url) => createClient5({ url })],
-  ['node-redis v5 (RESP3)', (url) => createClient5({ url, RESP: 3 })],
-  ['node-redis v6 (RESP3 by default)', (url) => createClient6({ url })],
-];
-
 describe('RedisSessionStore', function () {
   let redis: { url: string; close: () => Promise<void> };
 
@@ -76,20 +50,9 @@ describe('RedisSessionStore', function () {
   });
   after(async () => redis?.close());
 
-  for (const [name, create] of clients) {
+  for (const [name, create] of CLIENT_SETUPS) {
     describe(`with ${name}`, () => {
-      storeContract(async () => {
-        const client = create(redis.url);
-        await client.connect();
-        const prefix = uniquePrefix();
-        return {
-          store: new RedisSessionStore({ client, prefix, clock: 'caller' }),
-          close: async () => {
-            await cleanup(client, prefix);
-            await (client.close ? client.close() : client.quit!());
-          },
-        };
-      });
+      storeContract(() => clientStoreFixture(create, redis.url));
     });
   }
 
@@ -101,7 +64,7 @@ describe('RedisSessionStore', function () {
       return {
         store: new RedisSessionStore({ sendCommand: (args) => client.sendCommand(args), prefix, clock: 'caller' }),
         close: async () => {
-          await cleanup(client, prefix);
+          await deletePrefixed(client, prefix);
           await client.close!();
         },
       };
