@@ -5,13 +5,11 @@
  */
 import { expect } from 'chai';
 import {
-  createTokenAuth, InputError, MemorySessionStore, OptionError,
+  InputError, MemorySessionStore, OptionError,
   type Claims, type TokenAuth, type TokenAuthEvents, type TokenAuthOptions,
 } from '../lib/index.js';
+import { makeAuth, T0 } from './helpers/token-auth.js';
 
-const ACCESS = 'access-secret-access-secret-0123456789';
-const REFRESH = 'refresh-secret-refresh-secret-0123456789';
-const T0 = Date.UTC(2026, 0, 1) / 1000;
 
 function payload(token: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
@@ -25,10 +23,7 @@ describe('TokenAuth sessions', () => {
   let store: MemorySessionStore;
   let now: number;
   let auth: TokenAuth;
-  const make = (over: Partial<TokenAuthOptions> = {}): TokenAuth => createTokenAuth({
-    accessToken: { secret: ACCESS, ttl: '15m' }, refreshToken: { secret: REFRESH, reuseGrace: 5 },
-    store, clock: () => now * 1000, ...over,
-  });
+  const make = (over: Partial<TokenAuthOptions> = {}): TokenAuth => makeAuth(store, () => now, over);
 
   beforeEach(() => {
     now = T0;

@@ -12,10 +12,9 @@ import {
   createTokenAuth, logoutHandler, MemorySessionStore, refreshHandler, requireAccessToken,
   type TokenAuth, type TokenPair,
 } from '../lib/index.js';
+import { ACCESS, REFRESH } from './helpers/token-auth.js';
 
 const express4 = createRequire(import.meta.url)('express4') as typeof express;
-const ACCESS = 'access-secret-access-secret-0123456789';
-const REFRESH = 'refresh-secret-refresh-secret-0123456789';
 
 /** A genuine token with its signature spoiled by a character that is not base64url. */
 const spoilers: Array<[string, (token: string) => string]> = [

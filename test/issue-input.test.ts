@@ -8,9 +8,8 @@ import {
   createTokenAuth, InputError, MemorySessionStore, type NewSession, type SessionStore, type TokenAuth,
   type TokenAuthEvents,
 } from '../lib/index.js';
+import { ACCESS, REFRESH } from './helpers/token-auth.js';
 
-const ACCESS = 'access-secret-access-secret-0123456789';
-const REFRESH = 'refresh-secret-refresh-secret-0123456789';
 
 /** A memory store that counts what reaches it. */
 class CountingStore extends MemorySessionStore {

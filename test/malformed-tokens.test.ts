@@ -10,9 +10,8 @@ import fc from 'fast-check';
 import {
   createTokenAuth, MemorySessionStore, TokenPairError, type AccessTokenOptions, type TokenAuth, type TokenPair,
 } from '../lib/index.js';
+import { ACCESS, REFRESH } from './helpers/token-auth.js';
 
-const ACCESS = 'access-secret-access-secret-0123456789';
-const REFRESH = 'refresh-secret-refresh-secret-0123456789';
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 /** What a mutation may put in: the next base64url character, and what does not belong in a token at all. */
 const FOREIGN = ['\u00e9', '\u0080', '\u00ff', '\u0000', '.', '=', '+', '/', ' ', '\ud800', '\u{1f600}'];

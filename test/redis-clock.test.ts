@@ -10,9 +10,8 @@ import {
   createTokenAuth, OptionError, RedisSessionStore, type TokenAuth, type TokenAuthEvents, type TokenPair,
 } from '../lib/index.js';
 import { requireRedis, sharedRedis, uniquePrefix } from './helpers/redis-server.js';
+import { ACCESS, REFRESH } from './helpers/token-auth.js';
 
-const ACCESS = 'access-secret-access-secret-0123456789';
-const REFRESH = 'refresh-secret-refresh-secret-0123456789';
 const SKEW = 60;
 
 type Client = ReturnType<typeof createClient>;

@@ -10,9 +10,8 @@ import request from 'supertest';
 import { createClient } from 'redis';
 import { createTokenAuth, RedisSessionStore, refreshHandler, type TokenAuthEvents } from '../lib/index.js';
 import { requireRedis, sharedRedis, uniquePrefix } from './helpers/redis-server.js';
+import { ACCESS, REFRESH } from './helpers/token-auth.js';
 
-const ACCESS = 'access-secret-access-secret-0123456789';
-const REFRESH = 'refresh-secret-refresh-secret-0123456789';
 
 describe('a refresh answered 503 after it happened in Redis', function () {
   this.timeout(20_000);

@@ -12,9 +12,8 @@ import {
   StoreUnavailableError, type TokenAuth,
 } from '../lib/index.js';
 import { RedisServer, requireRedis, uniquePrefix } from './helpers/redis-server.js';
+import { ACCESS, REFRESH } from './helpers/token-auth.js';
 
-const ACCESS = 'access-secret-access-secret-0123456789';
-const REFRESH = 'refresh-secret-refresh-secret-0123456789';
 
 type Client = ReturnType<typeof createClient>;
 

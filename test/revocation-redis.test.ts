@@ -15,9 +15,8 @@ import {
 } from '../lib/index.js';
 import { FEED_CONNECTION_NAME } from '../lib/stores/redis-revocation-feed.js';
 import { RedisServer, requireRedis, uniquePrefix } from './helpers/redis-server.js';
+import { ACCESS, REFRESH } from './helpers/token-auth.js';
 
-const ACCESS = 'access-secret-access-secret-0123456789';
-const REFRESH = 'refresh-secret-refresh-secret-0123456789';
 
 type Client = ReturnType<typeof createClient>;
 
