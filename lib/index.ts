@@ -21,6 +21,8 @@ export type { GraphQLContextOptions, GraphQLErrorExtensions, TokenPairContext } 
 export type { MemorySessionStoreOptions } from './stores/memory-store.js';
 export type { RedisSessionStoreOptions } from './stores/redis-store.js';
 export type { RedisClientLike, SendCommand } from './stores/bounded-send.js';
+export type { StoreWarning } from './stores/redis-health.js';
+export type { ClientKind } from './stores/redis-connection.js';
 export type { LogoutOptions } from './express/logout-handler.js';
 export type { RefreshOptions } from './express/refresh-handler.js';
 export type { CookieTransport, CookieTransportOptions, RefreshCookieOptions } from './express/cookie-transport.js';

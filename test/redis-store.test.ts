@@ -95,7 +95,7 @@ describe('RedisSessionStore on a real redis-server', function () {
     expect(sent).to.have.length(1);
   });
 
-  it('keeps all of a user\'s sessions in one expiring key under the user\'s hash tag', async () => {
+  it('keeps each of a user\'s sessions in a field of one expiring hash under the user\'s hash tag', async () => {
     const auth = makeAuth();
     const meta = { ip: '203.0.113.5', userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36' };
     const first = await auth.issue({ userId: 'u1', claims: { role: 'admin' }, meta });
@@ -103,7 +103,9 @@ describe('RedisSessionStore on a real redis-server', function () {
     const rotated = await auth.refresh(first.refreshToken);
     const key = `${prefix}{u1}`;
     expect(await client.sendCommand(['KEYS', `${prefix}*`])).to.deep.equal([key]);
-    const inspect = "return cjson.encode(cmsgpack.unpack(redis.call('GET', KEYS[1])))";
+    expect(await client.sendCommand(['TYPE', key])).to.equal('hash');
+    const inspect = "local out, f = {}, redis.call('HGETALL', KEYS[1]) "
+      + 'for i = 1, #f, 2 do out[f[i]] = cmsgpack.unpack(f[i + 1]) end return cjson.encode(out)';
     const sessions = JSON.parse(await client.sendCommand<string>(['EVAL', inspect, '1', key])) as Record<string, unknown[]>;
     const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as
       { sid: string; jti: string; iat: number; exp: number };
@@ -136,7 +138,7 @@ describe('RedisSessionStore on a real redis-server', function () {
     expect(sent.map((args) => args[0])).to.deep.equal(['EVALSHA']);
 
     await client.sendCommand(['DEL', `${prefix}{u1}`]);
-    await client.sendCommand(['HSET', `${prefix}{u1}`, 'not', 'a string']);
+    await client.sendCommand(['SET', `${prefix}{u1}`, 'not a hash']);
     sent = [];
     let error: unknown;
     try {

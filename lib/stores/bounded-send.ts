@@ -1,9 +1,12 @@
 import { OptionError, StoreUnavailableError } from '../errors.js';
+import { connectionOf, type SendCommand } from './redis-connection.js';
 
-/** Sends one raw command, e.g. `['EVALSHA', sha, '2', ...]`, and resolves its reply. */
-export type SendCommand = (args: string[]) => Promise<unknown>;
+export type { SendCommand } from './redis-connection.js';
 
-/** The part of a node-redis (v4, v5, v6) client used here. */
+/**
+ * The part of a node-redis (v4, v5, v6) client used here. An ioredis client
+ * or Cluster, or a node-redis cluster, is taken as well (see `connectionOf`).
+ */
 export interface RedisClientLike {
   sendCommand(args: string[]): Promise<unknown>;
   /** node-redis sets this; when `false`, commands fail at once instead of queueing. */
@@ -16,19 +19,28 @@ export function isNoScript(error: unknown): boolean {
 }
 
 /**
- * Wraps a client (or a raw send function) so that every command settles
- * within `timeout` ms: a client that is not ready, a command that takes too
- * long, or one that fails rejects with `StoreUnavailableError` (503), the
- * Redis error kept as `cause`. `NOSCRIPT` passes through untouched, so that
- * script runners (this package's store, rate-limit-redis) can reload.
- * Caveat: a command already sent may still run after its timeout.
+ * Wraps a client (node-redis client or cluster, ioredis client or Cluster)
+ * or a raw send function so that every command settles within `timeout` ms:
+ * a client that is not ready, a command that takes too long, or one that
+ * fails rejects with `StoreUnavailableError` (503), the Redis error kept as
+ * `cause`. A cluster client gets each command routed by its first key.
+ * `NOSCRIPT` passes through untouched, so that script runners (this
+ * package's store, rate-limit-redis) can reload. Caveat: a command already
+ * sent may still run after its timeout (the store's own scripts guard
+ * against that with a deadline; other commands are not guarded).
  */
-export function boundedSendCommand(target: RedisClientLike | SendCommand, timeout: number): SendCommand {
+export function boundedSendCommand(target: RedisClientLike | SendCommand | object, timeout: number): SendCommand {
   if (!Number.isSafeInteger(timeout) || timeout <= 0) {
     throw new OptionError(`timeout must be a positive whole number of milliseconds (got ${JSON.stringify(timeout)})`);
   }
-  const send: SendCommand = typeof target === 'function' ? target : (args) => target.sendCommand(args);
-  const ready = typeof target === 'function' ? () => true : () => target.isReady !== false;
+  let send: SendCommand;
+  let ready: () => boolean;
+  if (typeof target === 'function') {
+    send = target as SendCommand;
+    ready = () => true;
+  } else {
+    ({ send, ready } = connectionOf(target, 'boundedSendCommand: client'));
+  }
   return async (args) => {
     if (!ready()) throw new StoreUnavailableError('Redis is not connected');
     let timer: NodeJS.Timeout | undefined;

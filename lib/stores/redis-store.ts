@@ -5,36 +5,44 @@ import type {
 } from '../store-types.js';
 import type { Claims } from '../types.js';
 import { scripts, type Script } from './scripts.js';
-import { boundedSendCommand, isNoScript, type RedisClientLike, type SendCommand } from './bounded-send.js';
+import { boundedSendCommand, isNoScript, type SendCommand } from './bounded-send.js';
+import { connectionOf, type ClientKind } from './redis-connection.js';
 import { RedisRevocationFeed, type DuplicableClient } from './redis-revocation-feed.js';
+import { serverWarnings, type StoreWarning } from './redis-health.js';
 
 export interface RedisSessionStoreOptions {
   /**
-   * Your connected node-redis client. Either this or `sendCommand`. For
-   * `checkRevocation`, the store opens one more connection with its
-   * `duplicate()` (named `express-token-pair:revocations`).
+   * Your connected client: node-redis (v4, v5, v6) `createClient()` or
+   * `createCluster()`, or ioredis `new Redis()` or `new Cluster()`. Each
+   * command goes to the primary serving its user's key. Anything else is
+   * refused here (pass `sendCommand` for other clients). For
+   * `checkRevocation`, the store opens one more connection with the
+   * client's `duplicate()` (named `express-token-pair:revocations`).
+   * Caveat: create it so that nothing queues while Redis is down
+   * (node-redis `disableOfflineQueue: true`, ioredis `enableOfflineQueue: false`);
+   * the store fails at once, with 503, while the client is not ready.
    */
-  client?: (RedisClientLike & Partial<DuplicableClient>) | undefined;
+  client?: object | undefined;
   /**
-   * A function that sends one raw command, for ioredis
-   * (`(args) => redis.call(...args)`) or a cluster client.
+   * A function that sends one raw command, for a client of another kind.
+   * On a cluster it must route by the command's key: `args[3]` of the
+   * `EVALSHA`/`EVAL` the store sends.
    */
   sendCommand?: SendCommand | undefined;
   /**
    * A second connection's sendCommand, for the revocation feed; needed only
-   * for `checkRevocation`. It sends `XREAD BLOCK`, which holds its connection
-   * for up to a second at a time, so it must not be the connection of
-   * `sendCommand`. With ioredis: `(args) => second.call(...args)` where
-   * `second = redis.duplicate()`. With `client` it is not needed.
+   * for `checkRevocation` with `sendCommand`. It sends `XREAD BLOCK`, which
+   * holds its connection for up to a second at a time, so it must not be
+   * the connection of `sendCommand`.
    */
   blockingSendCommand?: SendCommand | undefined;
   /** Key prefix. Default `'etp:'`. Must not contain `{` or `}`. */
   prefix?: string | undefined;
   /**
    * Milliseconds to wait for Redis before failing with `StoreUnavailableError`
-   * (503). Default `1000`. Caveat: a command already sent may still run after
-   * the timeout; create your client with `disableOfflineQueue: true` so that
-   * nothing is queued while Redis is down.
+   * (503). Default `1000`. A script that Redis only runs after this (from a
+   * client's queue, or resent after a reconnect) changes nothing: each one
+   * carries a deadline it checks against Redis's clock.
    */
   timeout?: number | undefined;
   /**
@@ -47,46 +55,55 @@ export interface RedisSessionStoreOptions {
   clock?: 'redis' | 'caller' | undefined;
   /**
    * Keep the revocation record (`<prefix>revocations`), written in the same
-   * script as every ending, that `checkRevocation` follows. Default `true`.
-   * Caveat: the stream is in another Redis Cluster slot than the user keys,
-   * so on a Cluster set it `false` (and do without `checkRevocation`).
+   * script as every ending, that `checkRevocation` follows. Default `true`,
+   * but `false` with a cluster client: the stream would be in another
+   * Cluster slot than the user keys, so on a Cluster there is no
+   * `checkRevocation` (setting it `true` there is refused).
    */
   revocationRecord?: boolean | undefined;
 }
 
 const OPTIONS = ['client', 'sendCommand', 'blockingSendCommand', 'prefix', 'timeout', 'clock', 'revocationRecord'];
 
+/** How often the store re-reads Redis's clock to place its scripts' deadlines, ms. */
+const CLOCK_CHECK_INTERVAL = 60_000;
+
 function fail(message: string): never {
   throw new OptionError(`RedisSessionStore: ${message}`);
 }
 
 /**
- * Sessions in Redis: one key per user holding all of that user's sessions
- * (see scripts.ts for the layout). Every operation is one Lua script run
- * with EVALSHA (EVAL only after a NOSCRIPT), so each is one round trip and
- * atomic. Replies are read the same under RESP2 and RESP3.
+ * Sessions in Redis: one hash per user, one field per session (see
+ * scripts.ts for the layout). Every operation is one Lua script run with
+ * EVALSHA (EVAL only after a NOSCRIPT), so each is one round trip, one
+ * Cluster slot and atomic. Replies are read the same under RESP2 and RESP3.
+ * Needs Redis 7.0 or later.
  */
 export class RedisSessionStore implements SessionStore {
   readonly #send: SendCommand;
   readonly #prefix: string;
+  readonly #timeout: number;
   readonly #callerClock: boolean;
   /** The revocation stream every ending script appends to (see scripts.ts); undefined when off. */
   readonly #stream: string | undefined;
   /** Where the revocation feed reads: `blockingSendCommand`, or the client to duplicate. */
   readonly #feedSource: DuplicableClient | SendCommand | undefined;
+  /** The kind of `client`, or undefined with `sendCommand`. */
+  readonly clientKind: ClientKind | undefined;
+  /** Redis's clock minus ours, ms, and when it was measured (see `#deadline`). */
+  #offset: { ms: number; at: number } | undefined;
+  #measuring: Promise<number> | undefined;
 
   constructor(options: RedisSessionStoreOptions) {
     if (typeof options !== 'object' || options === null) fail('options are required: { client } or { sendCommand }');
     const {
-      client, sendCommand, blockingSendCommand, prefix = 'etp:', timeout = 1000, clock = 'redis', revocationRecord = true,
+      client, sendCommand, blockingSendCommand, prefix = 'etp:', timeout = 1000, clock = 'redis',
     } = options;
     for (const key of Object.keys(options)) {
       if (!OPTIONS.includes(key)) fail(`unknown option ${key} (known: ${OPTIONS.join(', ')})`);
     }
     if (client !== undefined && sendCommand !== undefined) fail('pass client or sendCommand, not both');
-    if (client !== undefined && typeof client?.sendCommand !== 'function') {
-      fail('client must be a node-redis client (it has no sendCommand)');
-    }
+    const connection = client === undefined ? undefined : connectionOf(client, 'RedisSessionStore: client');
     if (sendCommand !== undefined && typeof sendCommand !== 'function') fail('sendCommand must be a function');
     if (blockingSendCommand !== undefined && typeof blockingSendCommand !== 'function') {
       fail('blockingSendCommand must be a function');
@@ -94,21 +111,27 @@ export class RedisSessionStore implements SessionStore {
     if (blockingSendCommand !== undefined && blockingSendCommand === sendCommand) {
       fail('blockingSendCommand must send on a second connection, not the one of sendCommand');
     }
-    const target = client ?? sendCommand;
-    if (target === undefined) fail('client or sendCommand is required');
+    if (connection === undefined && sendCommand === undefined) fail('client or sendCommand is required');
     if (typeof prefix !== 'string' || /[{}]/.test(prefix)) fail('prefix must be a string without { or }');
     if (!Number.isSafeInteger(timeout) || timeout <= 0) fail('timeout must be a positive whole number of milliseconds');
     if (clock !== 'redis' && clock !== 'caller') fail(`clock must be 'redis' or 'caller' (got ${JSON.stringify(clock)})`);
+    const revocationRecord = options.revocationRecord ?? !connection?.cluster;
     if (typeof revocationRecord !== 'boolean') fail('revocationRecord must be a boolean');
-    this.#send = boundedSendCommand(target, timeout);
+    if (revocationRecord && connection?.cluster) {
+      fail(`revocationRecord cannot be kept on a Redis Cluster (${connection.kind}): the stream would be in another slot`
+        + ' than the user keys; leave it unset (false) and do without checkRevocation');
+    }
+    this.#send = boundedSendCommand(sendCommand ?? { sendCommand: connection!.send, get isReady() { return connection!.ready(); } },
+      timeout);
     this.#prefix = prefix;
+    this.#timeout = timeout;
     this.#callerClock = clock === 'caller';
     this.#stream = revocationRecord ? `${prefix}revocations` : undefined;
-    this.#feedSource = blockingSendCommand
-      ?? (typeof client?.duplicate === 'function' ? client as DuplicableClient : undefined);
+    this.#feedSource = blockingSendCommand ?? connection?.feed;
+    this.clientKind = connection?.kind;
   }
 
-  /** The user's one key; `{userId}` is its Redis Cluster hash tag. */
+  /** The user's hash; `{userId}` is its Redis Cluster hash tag. */
   #key(userId: string): string {
     return `${this.#prefix}{${userId}}`;
   }
@@ -123,16 +146,55 @@ export class RedisSessionStore implements SessionStore {
     return [this.#time(ending.now), String(ending.revocationTtl)];
   }
 
+  /**
+   * ARGV[3] of every script: when it must no longer change anything, in
+   * Unix ms on Redis's clock: now plus the timeout, through the offset
+   * between the clocks (read with TIME on first use, then again in the
+   * background every minute; its error is half a round trip).
+   */
+  async #deadline(): Promise<string> {
+    const offset = this.#offset;
+    if (offset === undefined) {
+      await this.#measureOffset();
+    } else if (Date.now() - offset.at > CLOCK_CHECK_INTERVAL) {
+      void this.#measureOffset().catch(() => {});
+    }
+    return String(Math.floor(Date.now() + this.#offset!.ms + this.#timeout));
+  }
+
+  #measureOffset(): Promise<number> {
+    this.#measuring ??= (async () => {
+      try {
+        const before = Date.now();
+        const reply = await this.#send(['TIME']);
+        const after = Date.now();
+        const [seconds, micros] = Array.isArray(reply) ? reply.map(Number) : [];
+        if (!Number.isSafeInteger(seconds) || !Number.isSafeInteger(micros)) unexpected();
+        const ms = seconds! * 1000 + micros! / 1000 - (before + after) / 2;
+        this.#offset = { ms, at: after };
+        return ms;
+      } finally {
+        this.#measuring = undefined;
+      }
+    })();
+    return this.#measuring;
+  }
+
   /** EVALSHA; on NOSCRIPT only (Redis restarted or flushed its scripts), EVAL once. */
   async #run(script: Script, userId: string, args: string[]): Promise<unknown> {
     const keys = this.#stream === undefined ? [this.#key(userId)] : [this.#key(userId), this.#stream];
-    const tail = [String(keys.length), ...keys, ...args];
+    const tail = [String(keys.length), ...keys, args[0]!, args[1]!, await this.#deadline(), ...args.slice(2)];
+    let reply: unknown;
     try {
-      return await this.#send(['EVALSHA', script.sha, ...tail]);
+      reply = await this.#send(['EVALSHA', script.sha, ...tail]);
     } catch (error) {
       if (!isNoScript(error)) throw error;
-      return this.#send(['EVAL', script.source, ...tail]);
+      reply = await this.#send(['EVAL', script.source, ...tail]);
     }
+    if (reply === 'late') {
+      throw new StoreUnavailableError(`Redis ran the command after the ${this.#timeout} ms timeout; it changed nothing`);
+    }
+    return reply;
   }
 
   async create(session: NewSession, options: CreateOptions): Promise<CurrentToken> {
@@ -207,8 +269,32 @@ export class RedisSessionStore implements SessionStore {
     return new RedisRevocationFeed(this.#feedSource, this.#stream);
   }
 
+  /**
+   * Resolves once Redis accepts a write from this store: rejects with
+   * `StoreUnavailableError` on a replica (READONLY), while Redis loads or
+   * its replica link is down (LOADING, MASTERDOWN), when it is out of
+   * memory (OOM) or the Cluster is down (CLUSTERDOWN). Caveat: on a
+   * Cluster it probes the shard of one key only.
+   */
   async ping(): Promise<void> {
-    await this.#send(['PING']);
+    const key = `${this.#prefix}probe`;
+    try {
+      await this.#send(['EVALSHA', scripts.probe.sha, '1', key]);
+    } catch (error) {
+      if (!isNoScript(error)) throw error;
+      await this.#send(['EVAL', scripts.probe.source, '1', key]);
+    }
+  }
+
+  /**
+   * What about this Redis can lose sessions: a `maxmemory-policy` that
+   * evicts keys (every one but `noeviction`, and the `volatile-*` ones
+   * too, since session keys expire), or a version before 7.0. Empty when
+   * nothing is wrong. Rejects with `StoreUnavailableError` when Redis does
+   * not answer. Caveat: on a Cluster it asks one node.
+   */
+  async checkServer(): Promise<StoreWarning[]> {
+    return serverWarnings(await this.#send(['INFO', 'server']), await this.#send(['INFO', 'memory']));
   }
 }
 

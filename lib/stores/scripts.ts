@@ -2,183 +2,212 @@ import { createHash } from 'node:crypto';
 
 /**
  * The Lua run by `RedisSessionStore`: every read-then-write is one script,
- * one round trip, atomic.
+ * one round trip, one Cluster slot, atomic.
  *
- * Layout: one string key per user, `<prefix>{<userId>}`, holding a
- * MessagePack map from session id to an array:
+ * Layout: one hash per user, `<prefix>{<userId>}` (the braces are its Redis
+ * Cluster hash tag), one field per session: the session id, holding a
+ * MessagePack array:
  *   1 current jti, 2 previous jti ('' before the first rotation),
  *   3 when the current jti was issued (= when the previous was rotated out),
  *   4 last used, 5 created, 6 current refresh expiry, 7 absolute expiry,
  *   8 IP, 9 user agent, 10 claims as JSON ('' when none),
  *   11 start of the refresh-counting window, 12 refreshes in it.
- * Times are Unix seconds. The map is the per-user index (logout-all is one
- * DEL); the key expires with its longest-lived session, and expired sessions
- * are dropped whenever the key is written. One key per user keeps memory low
- * (a hash per session would fall out of Redis's compact encoding as soon as
- * a user agent passes 64 bytes) and needs one slot in a Redis Cluster.
+ * Times are Unix seconds. A refresh reads and writes its own field only, so
+ * its cost does not grow with the user's other sessions; creating a session
+ * (login) reads them all, to drop the expired ones and end the least
+ * recently used beyond the limit. The hash is the per-user index
+ * (logout-all is one DEL); it expires with its longest-lived session.
+ *
+ * Every script starts with a `#!lua` shebang (Redis 7.0+), so Redis itself
+ * refuses to run it where it could not write: on a replica (READONLY, even a
+ * replica that is still syncing and would answer "no such session"), while
+ * loading (LOADING) or, for the scripts that add data, out of memory (OOM).
+ * The scripts that only end sessions carry `allow-oom`: logging out must
+ * work when Redis is full, and it frees memory.
  *
  * Revocations: every script that ends a session appends to one stream,
  * `<prefix>revocations`, in the same atomic step: fields `k` ('s' for a
  * session, 'u' for a user-wide cut-off), `id`, `at` (the time). Entries older
  * than ARGV[2] seconds (the longest an access token can outlive its session)
- * are trimmed as new ones are added (XADD MINID, Redis 6.2+).
+ * are trimmed as new ones are added (XADD MINID).
  *
- * Every script takes KEYS[1] (the user key), KEYS[2] (the stream; absent
- * when the store keeps no revocation record, for a Redis Cluster), ARGV[1]
- * the time (Unix seconds from the caller, or '' for Redis's own clock, TIME,
- * so that app instances whose clocks disagree still decide alike) and
- * ARGV[2] the revocation ttl.
+ * Every script takes KEYS[1] (the user hash), KEYS[2] (the stream; absent
+ * when the store keeps no revocation record, as on a Redis Cluster) and
+ * ARGV[1] the time (Unix seconds from the caller, or '' for Redis's own
+ * clock, TIME, so that app instances whose clocks disagree still decide
+ * alike), ARGV[2] the revocation ttl, ARGV[3] the deadline: Unix
+ * milliseconds on Redis's clock after which the script changes nothing and
+ * answers 'late' ('' for none). The store gives up on a command at its
+ * timeout and answers 503; the deadline makes sure such a command, if Redis
+ * runs it later (a client's offline queue, a resend after reconnecting),
+ * does not rotate a token the client never received.
  */
 const prelude = `
-local function clock(given)
-  if given ~= '' then return tonumber(given) end
-  return tonumber(redis.call('TIME')[1])
+local t = redis.call('TIME')
+if ARGV[3] ~= '' and tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[3]) then
+  return 'late'
 end
-local function load(key, now)
+local now = tonumber(t[1])
+if ARGV[1] ~= '' then now = tonumber(ARGV[1]) end
+local function live(s)
+  return s[6] > now and s[7] > now
+end
+local function read(sid)
+  local raw = redis.call('HGET', KEYS[1], sid)
+  if not raw then return nil end
+  local s = cmsgpack.unpack(raw)
+  if live(s) then return s end
+  redis.call('HDEL', KEYS[1], sid)
+  return nil
+end
+local function write(sid, s)
+  redis.call('HSET', KEYS[1], sid, cmsgpack.pack(s))
+  local left = redis.call('TTL', KEYS[1])
+  if left < s[6] - now then redis.call('EXPIRE', KEYS[1], s[6] - now) end
+end
+local function inGrace(s, jti, grace)
+  local age = now - s[3]
+  return s[2] == jti and jti ~= '' and grace > 0 and age >= 0 and age <= grace
+end
+local function publish(kind, id)
+  if not KEYS[2] then return end
+  local floor = (tonumber(t[1]) - tonumber(ARGV[2])) * 1000
+  redis.call('XADD', KEYS[2], 'MINID', '~', string.format('%d', floor), '*', 'k', kind, 'id', id, 'at', tostring(now))
+end
+local function all()
   local sessions, count = {}, 0
-  local raw = redis.call('GET', key)
-  if raw then
-    for sid, s in pairs(cmsgpack.unpack(raw)) do
-      if s[6] > now and s[7] > now then
-        sessions[sid] = s
-        count = count + 1
-      end
+  local flat = redis.call('HGETALL', KEYS[1])
+  for i = 1, #flat, 2 do
+    local s = cmsgpack.unpack(flat[i + 1])
+    if live(s) then
+      sessions[flat[i]] = s
+      count = count + 1
+    else
+      redis.call('HDEL', KEYS[1], flat[i])
     end
   end
   return sessions, count
 end
-local function save(key, sessions, now)
-  local last = 0
-  for _, s in pairs(sessions) do
-    if s[6] > last then last = s[6] end
-  end
-  if last <= now then
-    redis.call('DEL', key)
-  else
-    redis.call('SET', key, cmsgpack.pack(sessions), 'EX', last - now)
-  end
-end
-local function inGrace(s, jti, grace, now)
-  local age = now - s[3]
-  return s[2] == jti and jti ~= '' and grace > 0 and age >= 0 and age <= grace
-end
-local function publish(kind, id, now)
-  if not KEYS[2] then return end
-  local floor = (tonumber(redis.call('TIME')[1]) - tonumber(ARGV[2])) * 1000
-  redis.call('XADD', KEYS[2], 'MINID', '~', string.format('%d', floor), '*', 'k', kind, 'id', id, 'at', tostring(now))
-end
 `;
 
 /**
- * ARGV: now, revocation ttl, sid, jti, ttl, maxLifetime, claims, ip, ua, max
- * sessions. Ends the least recently used sessions beyond the limit. Returns
- * {issuedAt, refreshExpiresAt} of the first refresh token.
+ * ARGV: now, revocation ttl, deadline, sid, jti, ttl, maxLifetime, claims,
+ * ip, ua, max sessions. Ends the least recently used sessions beyond the
+ * limit. Returns {issuedAt, refreshExpiresAt} of the first refresh token.
  */
-const create = `${prelude}
-local now = clock(ARGV[1])
-local sessions, count = load(KEYS[1], now)
-while count >= tonumber(ARGV[10]) do
+const create = `#!lua
+${prelude}
+local sessions, count = all()
+while count >= tonumber(ARGV[11]) do
   local oldest, used
   for sid, s in pairs(sessions) do
     if not used or s[4] < used or (s[4] == used and sid < oldest) then oldest, used = sid, s[4] end
   end
   sessions[oldest] = nil
   count = count - 1
-  publish('s', oldest, now)
+  redis.call('HDEL', KEYS[1], oldest)
+  publish('s', oldest)
 end
-local ends = now + tonumber(ARGV[6])
-local expires = math.min(now + tonumber(ARGV[5]), ends)
-sessions[ARGV[3]] = { ARGV[4], '', now, now, now, expires, ends, ARGV[8], ARGV[9], ARGV[7], now, 0 }
-save(KEYS[1], sessions, now)
+local ends = now + tonumber(ARGV[7])
+local expires = math.min(now + tonumber(ARGV[6]), ends)
+write(ARGV[4], { ARGV[5], '', now, now, now, expires, ends, ARGV[9], ARGV[10], ARGV[8], now, 0 })
 return { now, expires }
 `;
 
 /**
- * ARGV: now, revocation ttl, sid, presented jti, next jti, ttl, grace, ip, ua,
- * '1' to replace the claims with ARGV[11] (else '0'), claims, window.
- * Returns {status, jti, issuedAt, expiresAt, claims, previous ip, previous ua,
- * refreshes in the window} or {status}.
+ * ARGV: now, revocation ttl, deadline, sid, presented jti, next jti, ttl,
+ * grace, ip, ua, '1' to replace the claims with ARGV[12] (else '0'), claims,
+ * window. Returns {status, jti, issuedAt, expiresAt, claims, previous ip,
+ * previous ua, refreshes in the window} or {status}.
  */
-const rotate = `${prelude}
-local now = clock(ARGV[1])
-local sessions = load(KEYS[1], now)
-local s = sessions[ARGV[3]]
+const rotate = `#!lua
+${prelude}
+local s = read(ARGV[4])
 if not s then return { 'unknown' } end
 local status
-if s[1] == ARGV[4] then
+if s[1] == ARGV[5] then
   status = 'rotated'
-  s[2], s[1], s[3] = s[1], ARGV[5], now
-  s[6] = math.min(now + tonumber(ARGV[6]), s[7])
-elseif inGrace(s, ARGV[4], tonumber(ARGV[7]), now) then
+  s[2], s[1], s[3] = s[1], ARGV[6], now
+  s[6] = math.min(now + tonumber(ARGV[7]), s[7])
+elseif inGrace(s, ARGV[5], tonumber(ARGV[8])) then
   status = 'grace'
 else
-  sessions[ARGV[3]] = nil
-  save(KEYS[1], sessions, now)
-  publish('s', ARGV[3], now)
+  redis.call('HDEL', KEYS[1], ARGV[4])
+  publish('s', ARGV[4])
   return { 'reused' }
 end
 local ip, ua = s[8], s[9]
-if ARGV[8] ~= '' then s[8] = ARGV[8] end
-if ARGV[9] ~= '' then s[9] = ARGV[9] end
-if ARGV[10] == '1' then s[10] = ARGV[11] end
-local window = tonumber(ARGV[12])
+if ARGV[9] ~= '' then s[8] = ARGV[9] end
+if ARGV[10] ~= '' then s[9] = ARGV[10] end
+if ARGV[11] == '1' then s[10] = ARGV[12] end
+local window = tonumber(ARGV[13])
 if not s[11] or now - s[11] >= window or now < s[11] then s[11], s[12] = now, 0 end
 s[12] = s[12] + 1
 s[4] = now
-save(KEYS[1], sessions, now)
+write(ARGV[4], s)
 return { status, s[1], tostring(s[3]), tostring(s[6]), s[10], ip, ua, s[12] }
 `;
 
 /**
- * ARGV: now, revocation ttl, sid, presented jti ('' for none), grace.
- * Ends the session; returns 'revoked', 'reused' (the presented jti had been
- * rotated out) or 'unknown'.
+ * ARGV: now, revocation ttl, deadline, sid, presented jti ('' for none),
+ * grace. Ends the session; returns 'revoked', 'reused' (the presented jti
+ * had been rotated out) or 'unknown'.
  */
-const revoke = `${prelude}
-local now = clock(ARGV[1])
-local sessions = load(KEYS[1], now)
-local s = sessions[ARGV[3]]
+const revoke = `#!lua flags=allow-oom
+${prelude}
+local s = read(ARGV[4])
 if not s then return 'unknown' end
-sessions[ARGV[3]] = nil
-save(KEYS[1], sessions, now)
-publish('s', ARGV[3], now)
-if ARGV[4] == '' or s[1] == ARGV[4] or inGrace(s, ARGV[4], tonumber(ARGV[5]), now) then return 'revoked' end
+redis.call('HDEL', KEYS[1], ARGV[4])
+publish('s', ARGV[4])
+if ARGV[5] == '' or s[1] == ARGV[5] or inGrace(s, ARGV[5], tonumber(ARGV[6])) then return 'revoked' end
 return 'reused'
 `;
 
 /**
- * ARGV: now, revocation ttl, user id, session to keep ('' for none). Ends
- * every other live session; without one to keep, also records a user-wide
- * cut-off. Returns how many live sessions ended.
+ * ARGV: now, revocation ttl, deadline, user id, session to keep ('' for
+ * none). Ends every other live session; without one to keep, also records a
+ * user-wide cut-off. Returns how many live sessions ended.
  */
-const revokeAll = `${prelude}
-local now = clock(ARGV[1])
-local sessions, count = load(KEYS[1], now)
-local kept = sessions[ARGV[4]]
+const revokeAll = `#!lua flags=allow-oom
+${prelude}
+local sessions, count = all()
+local kept = sessions[ARGV[5]]
 for sid in pairs(sessions) do
-  if sid ~= ARGV[4] then publish('s', sid, now) end
+  if sid ~= ARGV[5] then publish('s', sid) end
 end
-if ARGV[4] == '' then publish('u', ARGV[3], now) end
+if ARGV[5] == '' then publish('u', ARGV[4]) end
+redis.call('DEL', KEYS[1])
 if kept then
-  save(KEYS[1], { [ARGV[4]] = kept }, now)
+  write(ARGV[5], kept)
   return count - 1
 end
-redis.call('DEL', KEYS[1])
 return count
 `;
 
 /**
- * ARGV: now. Returns the live sessions as {sid, created, last used, expires,
- * ip, ua} arrays. Read-only.
+ * ARGV: now, revocation ttl (unused), deadline. Returns the live sessions
+ * as {sid, created, last used, expires, ip, ua} arrays. Changes nothing but
+ * dropping expired fields; runs on the primary only, like the others, so a
+ * replica's stale or empty copy never answers.
  */
-const list = `${prelude}
-local now = clock(ARGV[1])
-local sessions = load(KEYS[1], now)
+const list = `#!lua flags=allow-oom
+${prelude}
+local sessions = all()
 local out = {}
 for sid, s in pairs(sessions) do
   out[#out + 1] = { sid, s[5], s[4], s[6], s[8], s[9] }
 end
 return out
+`;
+
+/**
+ * No keys but KEYS[1], a probe key of the store's own. Writes it (expiring
+ * at once), so that it fails wherever a session script would: on a replica,
+ * while loading, out of memory, in a Cluster slot without a primary.
+ */
+const probe = `#!lua
+redis.call('SET', KEYS[1], '1', 'PX', '1')
+return 'ok'
 `;
 
 export interface Script {
@@ -196,4 +225,5 @@ export const scripts = {
   revoke: script(revoke),
   revokeAll: script(revokeAll),
   list: script(list),
+  probe: script(probe),
 } as const;

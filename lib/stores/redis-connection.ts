@@ -1,0 +1,107 @@
+import { OptionError } from '../errors.js';
+import type { DuplicableClient, FeedClient } from './redis-revocation-feed.js';
+
+/** Sends one raw command, e.g. `['EVALSHA', sha, '2', ...]`, and resolves its reply. */
+export type SendCommand = (args: string[]) => Promise<unknown>;
+
+/** A Redis client of a kind this package can use, told apart at construction. */
+export type ClientKind = 'node-redis' | 'node-redis cluster' | 'ioredis' | 'ioredis cluster';
+
+/** What the store needs of any client: one send, routed by the command's key. */
+export interface RedisConnection {
+  kind: ClientKind;
+  /** Sends one raw command; on a cluster, to the primary serving its first key. */
+  send: SendCommand;
+  /** False while the client knows it has no connection (commands then fail at once). */
+  ready(): boolean;
+  /** True for a Redis Cluster client: every script must stay in one slot. */
+  cluster: boolean;
+  /** Where the revocation feed opens its own connection; undefined for cluster clients. */
+  feed: DuplicableClient | undefined;
+}
+
+/** The first key of a command, for routing: that of EVAL/EVALSHA, else the first argument. */
+export function firstKey(args: string[]): string | undefined {
+  const name = args[0]?.toUpperCase();
+  if (name === 'EVAL' || name === 'EVALSHA' || name === 'EVAL_RO' || name === 'EVALSHA_RO') {
+    return Number(args[2]) > 0 ? args[3] : undefined;
+  }
+  return args[1];
+}
+
+type AnyFunction = (...args: never[]) => unknown;
+type Loose = Record<string, unknown>;
+const isFunction = (value: unknown): value is AnyFunction => typeof value === 'function';
+
+/**
+ * Adapts a node-redis client or cluster (v4, v5, v6) or an ioredis client or
+ * Cluster; throws `OptionError` for anything else, naming `name`.
+ */
+export function connectionOf(client: unknown, name: string): RedisConnection {
+  if (typeof client !== 'object' || client === null) throw new OptionError(`${name} must be a Redis client`);
+  const c = client as Loose;
+  if (typeof c.isCluster === 'boolean' && isFunction(c.call)) return ioredisConnection(c);
+  if (isFunction(c.getSlotMaster) && isFunction(c.sendCommand)) return nodeRedisCluster(c);
+  if (isFunction(c.sendCommand)) return nodeRedisClient(c);
+  throw new OptionError(`${name} must be a node-redis client or cluster (v4, v5, v6) or an ioredis client or Cluster`
+    + ' (for any other client, pass sendCommand)');
+}
+
+function nodeRedisClient(c: Loose): RedisConnection {
+  const send = c.sendCommand as (args: string[]) => Promise<unknown>;
+  return {
+    kind: 'node-redis',
+    send: (args) => send.call(c, args),
+    ready: () => c.isReady !== false,
+    cluster: false,
+    feed: isFunction(c.duplicate) ? c as unknown as DuplicableClient : undefined,
+  };
+}
+
+function nodeRedisCluster(c: Loose): RedisConnection {
+  const send = c.sendCommand as (key: string | undefined, readonly: boolean, args: string[]) => Promise<unknown>;
+  return {
+    kind: 'node-redis cluster',
+    send: (args) => send.call(c, firstKey(args), false, args),
+    // v6 has isReady; v4 and v5 only isOpen.
+    ready: () => (typeof c.isReady === 'boolean' ? c.isReady : c.isOpen !== false),
+    cluster: true,
+    feed: undefined,
+  };
+}
+
+function ioredisConnection(c: Loose): RedisConnection {
+  const call = c.call as (...args: string[]) => Promise<unknown>;
+  const cluster = c.isCluster === true;
+  return {
+    kind: cluster ? 'ioredis cluster' : 'ioredis',
+    // ioredis routes a cluster command by its keys itself (EVALSHA's included).
+    send: (args) => call.apply(c, args),
+    ready: () => c.status === 'ready',
+    cluster,
+    feed: cluster || !isFunction(c.duplicate) ? undefined : ioredisFeedSource(c),
+  };
+}
+
+/** An ioredis client seen as a `DuplicableClient`: its duplicates as `FeedClient`s. */
+function ioredisFeedSource(c: Loose): DuplicableClient {
+  const duplicate = c.duplicate as (options: object) => Loose;
+  return {
+    duplicate(overrides) {
+      // Connect when asked, never retry by itself, never queue: the feed resumes on its own.
+      const dup = duplicate.call(c, {
+        lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null, maxRetriesPerRequest: 0,
+        ...overrides?.name ? { connectionName: overrides.name } : {},
+      });
+      const call = dup.call as (...args: string[]) => Promise<unknown>;
+      const feed: FeedClient = {
+        connect: () => (dup.connect as () => Promise<unknown>).call(dup),
+        sendCommand: (args) => call.apply(dup, args),
+        on: (event, listener) => (dup.on as (e: string, l: (error: Error) => void) => unknown).call(dup, event, listener),
+        get isOpen() { return dup.status !== 'end' && dup.status !== 'close' && dup.status !== 'wait'; },
+        destroy: () => { (dup.disconnect as () => void).call(dup); },
+      };
+      return feed;
+    },
+  };
+}
