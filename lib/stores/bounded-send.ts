@@ -39,7 +39,9 @@ export function boundedSendCommand(target: RedisClientLike | SendCommand | objec
     send = target as SendCommand;
     ready = () => true;
   } else {
-    ({ send, ready } = connectionOf(target, 'boundedSendCommand: client'));
+    const connection = connectionOf(target, 'boundedSendCommand: client');
+    send = connection.send;
+    ready = () => connection.ready();
   }
   return async (args) => {
     if (!ready()) throw new StoreUnavailableError('Redis is not connected');

@@ -13,9 +13,7 @@ export function infoFields(reply: unknown): Map<string, string> {
   let text = '';
   if (typeof reply === 'string') text = reply;
   else if (reply instanceof Uint8Array) text = Buffer.from(reply).toString('utf8');
-  else if (typeof reply === 'object' && reply !== null && typeof (reply as { toString?: unknown }).toString === 'function') {
-    text = String(reply);
-  }
+  else if (reply instanceof String) text = reply.valueOf();
   const fields = new Map<string, string>();
   for (const line of text.split(/\r?\n/)) {
     const colon = line.indexOf(':');
