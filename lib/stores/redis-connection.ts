@@ -18,7 +18,17 @@ export interface RedisConnection {
   cluster: boolean;
   /** Where the revocation feed opens its own connection; undefined for cluster clients. */
   feed: DuplicableClient | undefined;
+  /**
+   * Called after a command failed: has a cluster client that would wait for
+   * a MOVED reply before it rereads the slot map (node-redis v5, which after
+   * a failover gets none from a dead primary) reread it now. At most once a
+   * second; undefined where the client needs no help or none can be given.
+   */
+  recover?: (() => void) | undefined;
 }
+
+/** Least time between two slot-map rereads that `recover` asks for, ms. */
+const RECOVER_INTERVAL = 1000;
 
 /** The first key of a command, for routing: that of EVAL/EVALSHA, else the first argument. */
 export function firstKey(args: string[]): string | undefined {
@@ -60,7 +70,21 @@ function nodeRedisClient(c: Loose): RedisConnection {
 
 function nodeRedisCluster(c: Loose): RedisConnection {
   const send = c.sendCommand as (key: string | undefined, readonly: boolean, args: string[]) => Promise<unknown>;
+  // node-redis v5 and v6 keep the slot map in `_slots`, whose `rediscover` starts from any node's options;
+  // v4 keeps it in a private field, out of reach.
+  const slots = c._slots as { rediscover?: (startWith: { options: unknown }) => Promise<void> } | undefined;
+  const roots = (c._options as { rootNodes?: unknown[] } | undefined)?.rootNodes;
+  let last = 0;
+  const recover = typeof slots?.rediscover === 'function' && Array.isArray(roots) && roots.length > 0
+    ? () => {
+      if (Date.now() - last < RECOVER_INTERVAL) return;
+      last = Date.now();
+      const start = roots[Math.floor(Math.random() * roots.length)];
+      void slots.rediscover!.call(slots, { options: start }).catch(() => {});
+    }
+    : undefined;
   return {
+    recover,
     kind: 'node-redis cluster',
     send: (args) => send.call(c, firstKey(args), false, args),
     // v6 has isReady; v4 and v5 only isOpen.

@@ -9,6 +9,7 @@ import { boundedSendCommand, isNoScript, type SendCommand } from './bounded-send
 import { connectionOf, type ClientKind } from './redis-connection.js';
 import { RedisRevocationFeed, type DuplicableClient } from './redis-revocation-feed.js';
 import { serverWarnings, type StoreWarning } from './redis-health.js';
+import { Deadlines } from './redis-deadlines.js';
 
 export interface RedisSessionStoreOptions {
   /**
@@ -65,9 +66,6 @@ export interface RedisSessionStoreOptions {
 
 const OPTIONS = ['client', 'sendCommand', 'blockingSendCommand', 'prefix', 'timeout', 'clock', 'revocationRecord'];
 
-/** How often the store re-reads Redis's clock to place its scripts' deadlines, ms. */
-const CLOCK_CHECK_INTERVAL = 60_000;
-
 function fail(message: string): never {
   throw new OptionError(`RedisSessionStore: ${message}`);
 }
@@ -88,11 +86,12 @@ export class RedisSessionStore implements SessionStore {
   readonly #stream: string | undefined;
   /** Where the revocation feed reads: `blockingSendCommand`, or the client to duplicate. */
   readonly #feedSource: DuplicableClient | SendCommand | undefined;
+  /** Asks a cluster client to reread its slot map after a failure (see `RedisConnection.recover`). */
+  readonly #recover: () => void;
   /** The kind of `client`, or undefined with `sendCommand`. */
   readonly clientKind: ClientKind | undefined;
-  /** Redis's clock minus ours, ms, and when it was measured (see `#deadline`). */
-  #offset: { ms: number; at: number } | undefined;
-  #measuring: Promise<number> | undefined;
+  /** Places each script's deadline on Redis's clock. */
+  readonly #deadlines: Deadlines;
 
   constructor(options: RedisSessionStoreOptions) {
     if (typeof options !== 'object' || options === null) fail('options are required: { client } or { sendCommand }');
@@ -125,10 +124,12 @@ export class RedisSessionStore implements SessionStore {
       timeout);
     this.#prefix = prefix;
     this.#timeout = timeout;
+    this.#deadlines = new Deadlines(this.#send, timeout);
     this.#callerClock = clock === 'caller';
     this.#stream = revocationRecord ? `${prefix}revocations` : undefined;
     this.#feedSource = blockingSendCommand ?? connection?.feed;
     this.clientKind = connection?.kind;
+    this.#recover = connection?.recover ?? (() => {});
   }
 
   /** The user's hash; `{userId}` is its Redis Cluster hash tag. */
@@ -146,50 +147,26 @@ export class RedisSessionStore implements SessionStore {
     return [this.#time(ending.now), String(ending.revocationTtl)];
   }
 
-  /**
-   * ARGV[3] of every script: when it must no longer change anything, in
-   * Unix ms on Redis's clock: now plus the timeout, through the offset
-   * between the clocks (read with TIME on first use, then again in the
-   * background every minute; its error is half a round trip).
-   */
-  async #deadline(): Promise<string> {
-    const offset = this.#offset;
-    if (offset === undefined) {
-      await this.#measureOffset();
-    } else if (Date.now() - offset.at > CLOCK_CHECK_INTERVAL) {
-      void this.#measureOffset().catch(() => {});
-    }
-    return String(Math.floor(Date.now() + this.#offset!.ms + this.#timeout));
-  }
-
-  #measureOffset(): Promise<number> {
-    this.#measuring ??= (async () => {
-      try {
-        const before = Date.now();
-        const reply = await this.#send(['TIME']);
-        const after = Date.now();
-        const [seconds, micros] = Array.isArray(reply) ? reply.map(Number) : [];
-        if (!Number.isSafeInteger(seconds) || !Number.isSafeInteger(micros)) unexpected();
-        const ms = seconds! * 1000 + micros! / 1000 - (before + after) / 2;
-        this.#offset = { ms, at: after };
-        return ms;
-      } finally {
-        this.#measuring = undefined;
-      }
-    })();
-    return this.#measuring;
-  }
-
   /** EVALSHA; on NOSCRIPT only (Redis restarted or flushed its scripts), EVAL once. */
-  async #run(script: Script, userId: string, args: string[]): Promise<unknown> {
-    const keys = this.#stream === undefined ? [this.#key(userId)] : [this.#key(userId), this.#stream];
-    const tail = [String(keys.length), ...keys, args[0]!, args[1]!, await this.#deadline(), ...args.slice(2)];
-    let reply: unknown;
+  async #evalsha(script: Script, tail: string[]): Promise<unknown> {
     try {
-      reply = await this.#send(['EVALSHA', script.sha, ...tail]);
+      return await this.#send(['EVALSHA', script.sha, ...tail]);
     } catch (error) {
       if (!isNoScript(error)) throw error;
-      reply = await this.#send(['EVAL', script.source, ...tail]);
+      return this.#send(['EVAL', script.source, ...tail]);
+    }
+  }
+
+  /** Runs `script` for the user's hash: ARGV[1] and [2] from `args`, then the deadline, then the rest. */
+  async #run(script: Script, userId: string, args: string[]): Promise<unknown> {
+    const keys = this.#stream === undefined ? [this.#key(userId)] : [this.#key(userId), this.#stream];
+    const tail = [String(keys.length), ...keys, args[0]!, args[1]!, await this.#deadlines.next(), ...args.slice(2)];
+    let reply: unknown;
+    try {
+      reply = await this.#evalsha(script, tail);
+    } catch (error) {
+      this.#recover();
+      throw error;
     }
     if (reply === 'late') {
       throw new StoreUnavailableError(`Redis ran the command after the ${this.#timeout} ms timeout; it changed nothing`);
@@ -277,12 +254,11 @@ export class RedisSessionStore implements SessionStore {
    * Cluster it probes the shard of one key only.
    */
   async ping(): Promise<void> {
-    const key = `${this.#prefix}probe`;
     try {
-      await this.#send(['EVALSHA', scripts.probe.sha, '1', key]);
+      await this.#evalsha(scripts.probe, ['1', `${this.#prefix}probe`]);
     } catch (error) {
-      if (!isNoScript(error)) throw error;
-      await this.#send(['EVAL', scripts.probe.source, '1', key]);
+      this.#recover();
+      throw error;
     }
   }
 

@@ -1,0 +1,53 @@
+import { StoreUnavailableError } from '../errors.js';
+import type { SendCommand } from './redis-connection.js';
+
+/** How often Redis's clock is read again, ms. */
+const CLOCK_CHECK_INTERVAL = 60_000;
+
+/**
+ * The deadline each session script carries (ARGV[3], see scripts.ts): the
+ * moment, in Unix ms on Redis's clock, after which the script changes
+ * nothing. It is now plus the store's timeout, carried over to Redis's
+ * clock by the offset between the two clocks: read with `TIME` before the
+ * first script (one extra round trip), then again in the background every
+ * minute. The offset is off by at most half a round trip, so a script that
+ * does change something ran before the store answered 503, and a retry
+ * after `Retry-After` lands inside the reuse grace window.
+ */
+export class Deadlines {
+  readonly #send: SendCommand;
+  readonly #timeout: number;
+  /** Redis's clock minus ours, ms, and when it was read. */
+  #offset: { ms: number; at: number } | undefined;
+  #reading: Promise<void> | undefined;
+
+  constructor(send: SendCommand, timeout: number) {
+    this.#send = send;
+    this.#timeout = timeout;
+  }
+
+  /** The deadline for a script sent now, as ARGV. */
+  async next(): Promise<string> {
+    if (this.#offset === undefined) await this.#read();
+    else if (Date.now() - this.#offset.at > CLOCK_CHECK_INTERVAL) void this.#read().catch(() => {});
+    return String(Math.floor(Date.now() + this.#offset!.ms + this.#timeout));
+  }
+
+  #read(): Promise<void> {
+    this.#reading ??= (async () => {
+      try {
+        const before = Date.now();
+        const reply = await this.#send(['TIME']);
+        const after = Date.now();
+        const [seconds, micros] = Array.isArray(reply) ? reply.map(Number) : [];
+        if (!Number.isSafeInteger(seconds) || !Number.isSafeInteger(micros)) {
+          throw new StoreUnavailableError('unexpected reply from Redis to TIME');
+        }
+        this.#offset = { ms: seconds! * 1000 + micros! / 1000 - (before + after) / 2, at: after };
+      } finally {
+        this.#reading = undefined;
+      }
+    })();
+    return this.#reading;
+  }
+}
