@@ -147,7 +147,7 @@ describe('RedisSessionStore in production conditions', function () {
     it('that holds the session answers 503 to everything (READONLY), and ping() rejects', async () => {
       await follow(primary.port, true);
       const pair = await authOn(client).issue({ userId: 'r1' });
-      await sleep(100);
+      expect(await client.sendCommand(['WAIT', '1', '5000']), 'the replica has it').to.equal(1);
       expect(await replicaClient.sendCommand(['EXISTS', 'etp-prod:{r1}'])).to.equal(1);
       const auth = authOn(replicaClient);
       await expectAllUnavailable(auth, pair.refreshToken);

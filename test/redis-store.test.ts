@@ -95,10 +95,16 @@ describe('RedisSessionStore on a real redis-server', function () {
     expect(sent).to.have.length(1);
   });
 
-  it('keeps each of a user\'s sessions in a field of one expiring hash under the user\'s hash tag', async () => {
+  it('keeps a one-session user in a string, and each session of a user with more in a field of one hash', async () => {
     const auth = makeAuth();
     const meta = { ip: '203.0.113.5', userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36' };
     const first = await auth.issue({ userId: 'u1', claims: { role: 'admin' }, meta });
+    expect(await client.sendCommand(['TYPE', `${prefix}{u1}`])).to.equal('string');
+    const inspectOne = "return cjson.encode(cmsgpack.unpack(redis.call('GET', KEYS[1])))";
+    const [sid, only] = JSON.parse(await client.sendCommand<string>(['EVAL', inspectOne, '1', `${prefix}{u1}`])) as [string, unknown[]];
+    const firstClaims = JSON.parse(Buffer.from(first.refreshToken.split('.')[1]!, 'base64url').toString()) as { sid: string; jti: string };
+    expect(sid).to.equal(firstClaims.sid);
+    expect(only[0]).to.equal(firstClaims.jti);
     const second = await auth.issue({ userId: 'u1', meta: {} });
     const rotated = await auth.refresh(first.refreshToken);
     const key = `${prefix}{u1}`;
@@ -138,7 +144,7 @@ describe('RedisSessionStore on a real redis-server', function () {
     expect(sent.map((args) => args[0])).to.deep.equal(['EVALSHA']);
 
     await client.sendCommand(['DEL', `${prefix}{u1}`]);
-    await client.sendCommand(['SET', `${prefix}{u1}`, 'not a hash']);
+    await client.sendCommand(['RPUSH', `${prefix}{u1}`, 'not sessions']);
     sent = [];
     let error: unknown;
     try {

@@ -4,19 +4,24 @@ import { createHash } from 'node:crypto';
  * The Lua run by `RedisSessionStore`: every read-then-write is one script,
  * one round trip, one Cluster slot, atomic.
  *
- * Layout: one hash per user, `<prefix>{<userId>}` (the braces are its Redis
- * Cluster hash tag), one field per session: the session id, holding a
+ * Layout: one key per user, `<prefix>{<userId>}` (the braces are its Redis
+ * Cluster hash tag). A user with one session has a string: the MessagePack
+ * array {session id, session}. A second session turns it into a hash, one
+ * field per session id holding the session (as Redis itself turns a small
+ * encoding into a large one): a one-session user costs some 100 bytes less
+ * than a one-field hash would (its dict), and a many-session user's refresh
+ * reads and writes one field, whatever the number of others. A session is a
  * MessagePack array:
  *   1 current jti, 2 previous jti ('' before the first rotation),
  *   3 when the current jti was issued (= when the previous was rotated out),
  *   4 last used, 5 created, 6 current refresh expiry, 7 absolute expiry,
  *   8 IP, 9 user agent, 10 claims as JSON ('' when none),
  *   11 start of the refresh-counting window, 12 refreshes in it.
- * Times are Unix seconds. A refresh reads and writes its own field only, so
- * its cost does not grow with the user's other sessions; creating a session
- * (login) reads them all, to drop the expired ones and end the least
- * recently used beyond the limit. The hash is the per-user index
- * (logout-all is one DEL); it expires with its longest-lived session.
+ * Times are Unix seconds. A refresh reads and writes its own session only;
+ * creating a session (login) reads them all, to drop the expired ones and
+ * end the least recently used beyond the limit. The key is the per-user
+ * index (logout-all is one DEL); it expires with its longest-lived session
+ * (a hash's expiry only ever grows; expired fields go at the next login).
  *
  * Every script starts with a `#!lua` shebang (Redis 7.0+), so Redis itself
  * refuses to run it where it could not write: on a replica (READONLY, even a
@@ -52,38 +57,80 @@ if ARGV[1] ~= '' then now = tonumber(ARGV[1]) end
 local function live(s)
   return s[6] > now and s[7] > now
 end
+local kind = redis.call('TYPE', KEYS[1]).ok
+if kind ~= 'none' and kind ~= 'string' and kind ~= 'hash' then
+  return redis.error_reply('WRONGTYPE ' .. KEYS[1] .. ' holds a ' .. kind .. ', not sessions')
+end
+local function single()
+  local pair = cmsgpack.unpack(redis.call('GET', KEYS[1]))
+  return pair[1], pair[2]
+end
+local function drop(sid)
+  if kind == 'hash' then
+    redis.call('HDEL', KEYS[1], sid)
+  elseif kind == 'string' then
+    redis.call('DEL', KEYS[1])
+    kind = 'none'
+  end
+end
 local function read(sid)
-  local raw = redis.call('HGET', KEYS[1], sid)
-  if not raw then return nil end
-  local s = cmsgpack.unpack(raw)
+  local s
+  if kind == 'hash' then
+    local raw = redis.call('HGET', KEYS[1], sid)
+    if raw then s = cmsgpack.unpack(raw) end
+  elseif kind == 'string' then
+    local id, one = single()
+    if id == sid then s = one end
+  end
+  if not s then return nil end
   if live(s) then return s end
-  redis.call('HDEL', KEYS[1], sid)
+  drop(sid)
   return nil
 end
 local function write(sid, s)
-  redis.call('HSET', KEYS[1], sid, cmsgpack.pack(s))
-  local left = redis.call('TTL', KEYS[1])
-  if left < s[6] - now then redis.call('EXPIRE', KEYS[1], s[6] - now) end
+  if kind == 'string' then
+    local id, other = single()
+    if id ~= sid then
+      local left = redis.call('TTL', KEYS[1])
+      redis.call('DEL', KEYS[1])
+      redis.call('HSET', KEYS[1], id, cmsgpack.pack(other))
+      redis.call('EXPIRE', KEYS[1], math.max(left, 1))
+      kind = 'hash'
+    end
+  end
+  if kind == 'hash' then
+    redis.call('HSET', KEYS[1], sid, cmsgpack.pack(s))
+    if redis.call('TTL', KEYS[1]) < s[6] - now then redis.call('EXPIRE', KEYS[1], s[6] - now) end
+  else
+    redis.call('SET', KEYS[1], cmsgpack.pack({ sid, s }), 'EX', s[6] - now)
+    kind = 'string'
+  end
 end
 local function inGrace(s, jti, grace)
   local age = now - s[3]
   return s[2] == jti and jti ~= '' and grace > 0 and age >= 0 and age <= grace
 end
-local function publish(kind, id)
+local function publish(what, id)
   if not KEYS[2] then return end
   local floor = (tonumber(t[1]) - tonumber(ARGV[2])) * 1000
-  redis.call('XADD', KEYS[2], 'MINID', '~', string.format('%d', floor), '*', 'k', kind, 'id', id, 'at', tostring(now))
+  redis.call('XADD', KEYS[2], 'MINID', '~', string.format('%d', floor), '*', 'k', what, 'id', id, 'at', tostring(now))
 end
 local function all()
   local sessions, count = {}, 0
-  local flat = redis.call('HGETALL', KEYS[1])
-  for i = 1, #flat, 2 do
-    local s = cmsgpack.unpack(flat[i + 1])
-    if live(s) then
-      sessions[flat[i]] = s
-      count = count + 1
-    else
-      redis.call('HDEL', KEYS[1], flat[i])
+  if kind == 'string' then
+    local id, s = single()
+    if live(s) then return { [id] = s }, 1 end
+    drop(id)
+  elseif kind == 'hash' then
+    local flat = redis.call('HGETALL', KEYS[1])
+    for i = 1, #flat, 2 do
+      local s = cmsgpack.unpack(flat[i + 1])
+      if live(s) then
+        sessions[flat[i]] = s
+        count = count + 1
+      else
+        redis.call('HDEL', KEYS[1], flat[i])
+      end
     end
   end
   return sessions, count
@@ -105,7 +152,7 @@ while count >= tonumber(ARGV[11]) do
   end
   sessions[oldest] = nil
   count = count - 1
-  redis.call('HDEL', KEYS[1], oldest)
+  drop(oldest)
   publish('s', oldest)
 end
 local ends = now + tonumber(ARGV[7])
@@ -132,7 +179,7 @@ if s[1] == ARGV[5] then
 elseif inGrace(s, ARGV[5], tonumber(ARGV[8])) then
   status = 'grace'
 else
-  redis.call('HDEL', KEYS[1], ARGV[4])
+  drop(ARGV[4])
   publish('s', ARGV[4])
   return { 'reused' }
 end
@@ -157,7 +204,7 @@ const revoke = `#!lua flags=allow-oom
 ${prelude}
 local s = read(ARGV[4])
 if not s then return 'unknown' end
-redis.call('HDEL', KEYS[1], ARGV[4])
+drop(ARGV[4])
 publish('s', ARGV[4])
 if ARGV[5] == '' or s[1] == ARGV[5] or inGrace(s, ARGV[5], tonumber(ARGV[6])) then return 'revoked' end
 return 'reused'
@@ -177,6 +224,7 @@ for sid in pairs(sessions) do
 end
 if ARGV[5] == '' then publish('u', ARGV[4]) end
 redis.call('DEL', KEYS[1])
+kind = 'none'
 if kept then
   write(ARGV[5], kept)
   return count - 1
