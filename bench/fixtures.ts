@@ -24,3 +24,22 @@ export function metaFor(n: number): Meta {
 export function averageUserAgentLength(): number {
   return USER_AGENTS.reduce((sum, ua) => sum + ua.length, 0) / USER_AGENTS.length;
 }
+
+/** What an in-app browser appends to its user agent (Facebook's, here), to pad one to the longest a session keeps. */
+const IN_APP_SUFFIX = ' [FBAN/FBIOS;FBAV/489.0.0.41.109;FBBV/662139812;FBDV/iPhone15,3;FBMD/iPhone;FBSN/iOS;FBSV/17.6.1;'
+  + 'FBSS/3;FBID/phone;FBLC/en_GB;FBOP/5;FBRV/663902341;IABMV/1]';
+
+/**
+ * The n-th client's user agent padded to exactly `length` characters (512, the
+ * most a session keeps): a browser's, then in-app browser tokens, repeated.
+ */
+export function longUserAgent(n: number, length = 512): string {
+  let userAgent: string = USER_AGENTS[n % USER_AGENTS.length]!;
+  while (userAgent.length < length) userAgent += IN_APP_SUFFIX.replace('IABMV/1', `IABMV/${n % 10}`);
+  return userAgent.slice(0, length);
+}
+
+/** `metaFor(n)` with the user agent padded to `length` characters. */
+export function longMetaFor(n: number, length = 512): Meta {
+  return { ...metaFor(n), userAgent: longUserAgent(n, length) };
+}

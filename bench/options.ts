@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 
-export const SECTIONS = ['guard', 'refresh', 'memory', 'login'] as const;
+export const SECTIONS = ['guard', 'refresh', 'memory', 'redis', 'login'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export const ALGORITHMS = ['HS256', 'ES256', 'RS256'] as const;
@@ -30,6 +30,12 @@ export interface BenchOptions {
   sessions: number;
   /** Sessions per user in the memory section's second variant. */
   sessionsPerUser: number;
+  /** Sessions created in each cell of the redis section (1 and 100 per user). */
+  redisSessions: number;
+  /** auth.refresh calls timed per cell of the redis section. */
+  redisRefreshes: number;
+  /** GB (10^9 bytes) of sessions one Redis shard may hold, for the redis section's capacity plan. */
+  shardMemoryGb: number;
   loginConnections: number;
   /** Seconds of the login storm. */
   loginDuration: number;
@@ -57,6 +63,9 @@ Flags:
   --population <n>        sessions refreshed in turn, refresh section (default 5000)
   --sessions <n>          sessions created, memory section (default 100000)
   --sessions-per-user <n> second memory variant (default 5; 1 skips it)
+  --redis-sessions <n>    sessions created per cell, redis section (default 20000)
+  --redis-refreshes <n>   refreshes timed per cell for Redis us/refresh, redis section (default 400)
+  --shard-memory-gb <n>   GB of sessions per Redis shard in the redis section's capacity plan (default 25)
   --login-connections <n> connections of the login storm (default 8)
   --login-duration <s>    seconds of the login storm (default 10)
   --bcrypt-cost <n>       bcrypt cost of the sample app (default 10)
@@ -108,6 +117,9 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
       population: { type: 'string' },
       sessions: { type: 'string' },
       'sessions-per-user': { type: 'string' },
+      'redis-sessions': { type: 'string' },
+      'redis-refreshes': { type: 'string' },
+      'shard-memory-gb': { type: 'string' },
       'login-connections': { type: 'string' },
       'login-duration': { type: 'string' },
       'bcrypt-cost': { type: 'string' },
@@ -140,6 +152,9 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
     population: integer(values.population, quick ? 500 : 5000, 'population', 100, 1_000_000),
     sessions: integer(values.sessions, quick ? 5000 : 100_000, 'sessions', 1000, 10_000_000),
     sessionsPerUser: integer(values['sessions-per-user'], 5, 'sessions-per-user', 1, 100),
+    redisSessions: integer(values['redis-sessions'], quick ? 4000 : 20_000, 'redis-sessions', 1000, 1_000_000),
+    redisRefreshes: integer(values['redis-refreshes'], quick ? 200 : 400, 'redis-refreshes', 50, 100_000),
+    shardMemoryGb: integer(values['shard-memory-gb'], 25, 'shard-memory-gb', 1, 4096),
     loginConnections: integer(values['login-connections'], 8, 'login-connections', 1, 256),
     loginDuration: seconds(values['login-duration'], quick ? 2 : 10, 'login-duration', 1),
     bcryptCost: integer(values['bcrypt-cost'], 10, 'bcrypt-cost', 4, 15),

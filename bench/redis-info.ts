@@ -50,3 +50,44 @@ export function callsBetween(before: Info, after: Info): Map<string, number> {
   }
   return delta;
 }
+
+/** One command's line of `INFO commandstats`; zeros when the command has not run. */
+export interface CommandStat {
+  calls: number;
+  /** Microseconds Redis spent running it, in total (a script's: everything it ran). */
+  usec: number;
+  rejectedCalls: number;
+  failedCalls: number;
+}
+
+/** `cmdstat_evalsha:calls=3,usec=90,usec_per_call=30.00,rejected_calls=0,failed_calls=0` -> its numbers. */
+export function commandStat(info: Info, command: string): CommandStat {
+  const line = info[`cmdstat_${command}`] ?? '';
+  const field = (name: string): number => Number(new RegExp(`(?:^|,)${name}=(\\d+)`).exec(line)?.[1] ?? 0);
+  return { calls: field('calls'), usec: field('usec'), rejectedCalls: field('rejected_calls'), failedCalls: field('failed_calls') };
+}
+
+/** `after - before`, field by field. */
+export function statBetween(before: CommandStat, after: CommandStat): CommandStat {
+  return {
+    calls: after.calls - before.calls,
+    usec: after.usec - before.usec,
+    rejectedCalls: after.rejectedCalls - before.rejectedCalls,
+    failedCalls: after.failedCalls - before.failedCalls,
+  };
+}
+
+/**
+ * used_memory once two readings 250 ms apart agree (Redis finishes rehashing
+ * its tables in the background); after 5 s, the last reading.
+ */
+export async function settledUsedMemory(client: RawSender): Promise<number> {
+  let last = infoNumber(await readInfo(client, 'memory'), 'used_memory');
+  for (let i = 0; i < 20; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const now = infoNumber(await readInfo(client, 'memory'), 'used_memory');
+    if (now === last) return now;
+    last = now;
+  }
+  return last;
+}

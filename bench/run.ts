@@ -18,6 +18,7 @@ import { renderMarkdown, renderText, targetsTable, type Table } from './report/t
 import { guardSection, type GuardData } from './sections/guard.js';
 import { loginSection, type LoginData } from './sections/login.js';
 import { memorySection, type MemoryData } from './sections/memory.js';
+import { redisCostSection, type RedisCostData } from './sections/redis-cost.js';
 import { refreshSection, type RefreshData } from './sections/refresh.js';
 
 const PROFILE_DIR = fileURLToPath(new URL('../.tmp/bench-profiles/', import.meta.url));
@@ -26,6 +27,7 @@ interface SectionData {
   guard: GuardData;
   refresh: RefreshData;
   memory: MemoryData;
+  redis: RedisCostData;
   login: LoginData;
 }
 
@@ -33,6 +35,7 @@ const runners: { [S in Section]: (options: BenchOptions) => Promise<SectionOutpu
   guard: guardSection,
   refresh: refreshSection,
   memory: memorySection,
+  redis: redisCostSection,
   login: loginSection,
 };
 

@@ -9,6 +9,7 @@ import type { LoginData } from '../sections/login.js';
 import { LOGIN_TARGET } from '../sections/login.js';
 import type { MemoryData } from '../sections/memory.js';
 import { MEMORY_TARGET } from '../sections/memory.js';
+import type { RedisCostData } from '../sections/redis-cost.js';
 import type { RefreshData } from '../sections/refresh.js';
 import { REFRESH_TARGETS } from '../sections/refresh.js';
 import { fixed, whole } from '../stats.js';
@@ -17,6 +18,7 @@ export interface ChartInput {
   guard?: GuardData;
   refresh?: RefreshData;
   memory?: MemoryData;
+  redis?: RedisCostData;
   login?: LoginData;
   /** Lines under the title: machine, settings, date. */
   caption: string[];
@@ -62,7 +64,7 @@ const xml = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, 
 
 function panels(input: ChartInput): Panel[] {
   const out: Panel[] = [];
-  const { guard, refresh, memory, login } = input;
+  const { guard, refresh, memory, redis, login } = input;
   if (guard) {
     out.push({
       title: `Guarded GET /me: req/s as a share of bare Express (median of ${guard.rounds} rounds)`,
@@ -90,6 +92,12 @@ function panels(input: ChartInput): Panel[] {
       title: 'Redis bytes per session (used_memory delta / sessions)',
       bars: memory.variants.map((v) => ({ label: v.name, value: v.bytesPerSession, text: `${fixed(v.bytesPerSession, 0)} B`, color: COLORS.ours })),
       target: { value: MEMORY_TARGET, label: `target ${MEMORY_TARGET} B` },
+    });
+  }
+  if (redis) {
+    out.push({
+      title: 'Redis time per refresh (EVALSHA usec_per_call), by sessions per user and user agent',
+      bars: redis.cells.map((c) => ({ label: c.name, value: c.refresh.usecPerRefresh, text: `${fixed(c.refresh.usecPerRefresh, 1)} us`, color: COLORS.ours })),
     });
   }
   if (login) {

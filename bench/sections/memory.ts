@@ -13,7 +13,7 @@ import { randomSecret } from '../keys.js';
 import type { BenchOptions } from '../options.js';
 import { startRedis } from '../processes.js';
 import { connectRedis, type RedisClient } from '../redis-client.js';
-import { infoNumber, readInfo } from '../redis-info.js';
+import { settledUsedMemory } from '../redis-info.js';
 import { row, type Row } from '../report/rows.js';
 import type { SectionOutput } from '../report/section-output.js';
 import type { Table } from '../report/table.js';
@@ -23,7 +23,6 @@ export const MEMORY_TARGET = 400;
 
 const PREFIX = 'etp:';
 const BATCH = 1000;
-
 
 export interface KeySample {
   key: string;
@@ -49,18 +48,6 @@ export interface MemoryVariant {
 export interface MemoryData {
   userAgentLength: number;
   variants: MemoryVariant[];
-}
-
-/** used_memory once two readings 250 ms apart agree (Redis finishes rehashing its tables in the background). */
-async function settledUsedMemory(client: RedisClient): Promise<number> {
-  let last = infoNumber(await readInfo(client, 'memory'), 'used_memory');
-  for (let i = 0; i < 20; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    const now = infoNumber(await readInfo(client, 'memory'), 'used_memory');
-    if (now === last) return now;
-    last = now;
-  }
-  return last;
 }
 
 async function sampleKeys(client: RedisClient, userId: string): Promise<KeySample[]> {
