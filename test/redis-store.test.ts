@@ -132,6 +132,25 @@ describe('RedisSessionStore on a real redis-server', function () {
     expect(record.map(([, fields]) => `${fields[1]} ${fields[3]}`).sort()).to.deep.equal([`s ${one.sid}`, `s ${two.sid}`, 'u u1'].sort());
   });
 
+  it('takes over a user key written by 0.1 (one map of every session) as a hash, sessions intact', async () => {
+    const auth = makeAuth();
+    const first = await auth.issue({ userId: 'u1', meta: { userAgent: 'one' } });
+    const second = await auth.issue({ userId: 'u2', meta: { userAgent: 'two' } });
+    // 0.1's layout: one string per user holding a MessagePack map from session id to session.
+    const toOld = "local a = cmsgpack.unpack(redis.call('GET', KEYS[1])) local b = cmsgpack.unpack(redis.call('GET', KEYS[2])) "
+      + "redis.call('DEL', KEYS[2]) redis.call('SET', KEYS[1], cmsgpack.pack({ [a[1]] = a[2], [b[1]] = b[2] }), 'EX', 600)";
+    await client.sendCommand(['EVAL', toOld, '2', `${prefix}{u1}`, `${prefix}{u2}`]);
+    expect(await client.sendCommand(['TYPE', `${prefix}{u1}`])).to.equal('string');
+    const listed = await auth.listSessions('u1');
+    expect(listed.map((x) => x.userAgent).sort()).to.deep.equal(['one', 'two']);
+    expect(await client.sendCommand(['TYPE', `${prefix}{u1}`])).to.equal('hash');
+    expect(await client.ttl(`${prefix}{u1}`)).to.be.within(590, 600);
+    const sid = (token: string) => (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { sid: string }).sid;
+    // Both refresh tokens still rotate (the second one's session now filed under u1, as the map said).
+    expect((await auth.refresh(first.refreshToken)).refreshToken).to.be.a('string');
+    expect(listed.map((x) => x.sessionId).sort()).to.deep.equal([sid(first.refreshToken), sid(second.refreshToken)].sort());
+  });
+
   it('reloads its script once after NOSCRIPT, and retries nothing else', async () => {
     const auth = makeAuth();
     const pair = await auth.issue({ userId: 'u1' });

@@ -61,9 +61,23 @@ local kind = redis.call('TYPE', KEYS[1]).ok
 if kind ~= 'none' and kind ~= 'string' and kind ~= 'hash' then
   return redis.error_reply('WRONGTYPE ' .. KEYS[1] .. ' holds a ' .. kind .. ', not sessions')
 end
+local one
+if kind == 'string' then
+  one = cmsgpack.unpack(redis.call('GET', KEYS[1]))
+  if one[1] == nil then
+    -- Written by 0.1: a map of every session of the user. It becomes the hash.
+    local left = redis.call('TTL', KEYS[1])
+    redis.call('DEL', KEYS[1])
+    kind = 'none'
+    for sid, s in pairs(one) do
+      redis.call('HSET', KEYS[1], sid, cmsgpack.pack(s))
+      kind = 'hash'
+    end
+    if kind == 'hash' and left > 0 then redis.call('EXPIRE', KEYS[1], left) end
+  end
+end
 local function single()
-  local pair = cmsgpack.unpack(redis.call('GET', KEYS[1]))
-  return pair[1], pair[2]
+  return one[1], one[2]
 end
 local function drop(sid)
   if kind == 'hash' then
@@ -102,7 +116,8 @@ local function write(sid, s)
     redis.call('HSET', KEYS[1], sid, cmsgpack.pack(s))
     if redis.call('TTL', KEYS[1]) < s[6] - now then redis.call('EXPIRE', KEYS[1], s[6] - now) end
   else
-    redis.call('SET', KEYS[1], cmsgpack.pack({ sid, s }), 'EX', s[6] - now)
+    one = { sid, s }
+    redis.call('SET', KEYS[1], cmsgpack.pack(one), 'EX', s[6] - now)
     kind = 'string'
   end
 end
