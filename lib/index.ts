@@ -29,7 +29,7 @@ export type { CookieTransport, CookieTransportOptions, RefreshCookieOptions } fr
 export type { RequireAccessTokenOptions } from './express/require-access-token.js';
 export type {
   AccessTokenOptions, AsymmetricAlgorithm, AuthContext, Claims, Duration, HmacAlgorithm, IssueInput,
-  RefreshTokenOptions, Secret, SessionMeta, TokenAuthEventName, TokenAuthEvents, TokenAuthOptions, TokenPair,
+  RefreshRingKeyOptions, RefreshTokenOptions, RingKeyOptions, Secret, SessionMeta, TokenAuthEventName, TokenAuthEvents, TokenAuthOptions, TokenPair,
 } from './types.js';
 export type {
   CreateOptions, CurrentToken, Ending, NewSession, Revocation, RevocationFeed, RevokeAllInput, RevokeInput,

@@ -3,9 +3,10 @@ import jwt from 'jsonwebtoken';
 import { InvalidRequestError, TokenExpiredError, TokenInvalidError } from './errors.js';
 import { MAX_TOKEN_LENGTH } from './constants.js';
 import { PROTOTYPE_NAMES, RESERVED_CLAIMS } from './input.js';
-import type { Config, KeyConfig } from './options.js';
+import { isObject } from './option-checks.js';
+import type { KeyConfig, RingKey } from './keys.js';
+import type { Config } from './options.js';
 import type { Claims } from './types.js';
-
 
 /**
  * Three base64url segments and nothing else. Checked before any decoding, so
@@ -44,9 +45,10 @@ export interface VerifiedClaims {
 }
 
 /**
- * Signs a token with the key's own `typ`. Payload key order is fixed, so an
- * HMAC token signed twice from the same claims is the same string (used to
- * hand out the same successor during the reuse grace window).
+ * Signs a token with the signing key (a ring's first, whose `kid` goes in
+ * the header) and the kind's own `typ`. Payload key order is fixed, so an
+ * HMAC token signed twice with the same key from the same claims is the same
+ * string.
  */
 export function sign(
   key: KeyConfig, config: Config, claims: Claims,
@@ -55,29 +57,52 @@ export function sign(
   const payload: Record<string, unknown> = { ...claims, ...ids };
   if (config.issuer !== undefined) payload.iss = config.issuer;
   if (config.audience !== undefined) payload.aud = config.audience;
-  return jwt.sign(payload, key.signKey, { algorithm: key.algorithm, header: { alg: key.algorithm, typ: key.typ } });
+  return jwt.sign(payload, key.signing.signKey, { algorithm: key.algorithm, header: { ...key.signHeader } });
 }
 
 const invalid = (message = 'token is invalid', cause?: unknown): TokenInvalidError =>
   new TokenInvalidError(message, cause === undefined ? undefined : { cause });
 
 /**
+ * The key for a token whose header segment is not one `sign` writes: with a
+ * ring, the one its `kid` names (none: the ring's `legacy` key, if any); the
+ * single key otherwise (its `kid`, if any, ignored as before rings). Unknown
+ * or malformed: undefined, and the token is refused like a forged one.
+ */
+function keyFor(headerSegment: string, key: KeyConfig): RingKey | undefined {
+  if (!key.ring) return key.unkeyed;
+  let header: unknown;
+  try {
+    header = JSON.parse(Buffer.from(headerSegment, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!isObject(header)) return undefined;
+  const { kid } = header;
+  if (kid === undefined) return key.unkeyed;
+  return typeof kid === 'string' ? key.byKid.get(kid) : undefined;
+}
+
+/**
  * Checks the signature with the pinned algorithm and returns the header's
  * `typ` and the decoded payload; claims are not checked here.
  *
  * `token` is already known to be three base64url segments. Fast path: a
- * token whose header segment is exactly the one this key writes
- * (`{"alg":"HS256","typ":"at+jwt"}`) is checked with one HMAC and a
- * constant-time compare of the canonical base64url signature (ASCII, so
- * equal string lengths are equal byte lengths). Anything else
- * (asymmetric keys, another header) goes through jsonwebtoken, pinned to the
- * one algorithm, so `alg: none` and algorithm swaps are refused on both paths.
+ * token whose header segment is exactly one these keys write
+ * (`{"alg":"HS256","typ":"at+jwt","kid":"k1"}`) finds its key with one Map
+ * lookup and is checked with one HMAC and a constant-time compare of the
+ * canonical base64url signature (ASCII, so equal string lengths are equal
+ * byte lengths). Anything else (asymmetric keys, another header) goes
+ * through jsonwebtoken with the key its `kid` names, pinned to the one
+ * algorithm, so `alg: none` and algorithm swaps are refused on both paths.
  */
 function checkSignature(token: string, key: KeyConfig): { typ: unknown; payload: unknown } {
   const first = token.indexOf('.');
   const second = token.indexOf('.', first + 1);
-  if (key.hmac !== undefined && token.slice(0, first) === key.header) {
-    const expected = createHmac(key.hmac, key.verifyKey).update(token.slice(0, second)).digest('base64url');
+  const headerSegment = token.slice(0, first);
+  const known = key.byHeader.get(headerSegment);
+  if (key.hmac !== undefined && known !== undefined) {
+    const expected = createHmac(key.hmac, known.verifyKey).update(token.slice(0, second)).digest('base64url');
     const given = token.slice(second + 1);
     if (given.length !== expected.length || !timingSafeEqual(Buffer.from(given), Buffer.from(expected))) {
       throw invalid();
@@ -89,8 +114,10 @@ function checkSignature(token: string, key: KeyConfig): { typ: unknown; payload:
     }
   }
   if (!canonicalSignature(token)) throw invalid();
+  const verifier = known ?? keyFor(headerSegment, key);
+  if (verifier === undefined) throw invalid();
   try {
-    const decoded = jwt.verify(token, key.verifyKey, {
+    const decoded = jwt.verify(token, verifier.verifyKey, {
       algorithms: [key.algorithm], complete: true, ignoreExpiration: true, ignoreNotBefore: true,
     });
     return { typ: decoded.header.typ, payload: decoded.payload };

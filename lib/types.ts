@@ -17,15 +17,52 @@ export type AsymmetricAlgorithm =
   | 'PS256' | 'PS384' | 'PS512'
   | 'ES256' | 'ES384' | 'ES512';
 
+/**
+ * One key of a ring (`accessToken.keys`, `refreshToken.keys`). The ring's
+ * first key signs every new token and writes its `kid` into the header;
+ * every key verifies the tokens that name it. Rotate in three deployments
+ * (README, "Rotating keys"): `[old, new]`, then `[new, old]`, then `[new]`
+ * once the old key's tokens have expired.
+ */
+export interface RingKeyOptions {
+  /**
+   * The key's id, written as the header's `kid`: 1 to 64 printable ASCII
+   * characters without spaces, unique in the ring and not used by the other
+   * ring. Public (in every token and the JWKS): never derive it from a secret.
+   */
+  kid: string;
+  /** HMAC secret, checked as the single `secret` is. Either this or `privateKey` (access keys only). */
+  secret?: Secret | undefined;
+  /** Private key (PEM or KeyObject), checked as the single `privateKey` is. Access keys only. */
+  privateKey?: string | KeyObject | undefined;
+  /**
+   * Also verifies tokens that carry no `kid`: those signed while this key was
+   * the single `secret` or `privateKey`, so moving to a ring logs no one out.
+   * Default `false`: a ring refuses a token without `kid`. At most one per ring;
+   * drop it once those tokens have expired.
+   */
+  legacy?: boolean | undefined;
+}
+
+/** A refresh ring's key: HMAC only (only this server reads refresh tokens). */
+export type RefreshRingKeyOptions = Omit<RingKeyOptions, 'privateKey'>;
+
 export interface AccessTokenOptions {
-  /** HMAC secret. Either this or `privateKey`. */
+  /** HMAC secret. Either this, `privateKey` or `keys`. */
   secret?: Secret | undefined;
   /**
    * Private key (PEM or KeyObject) for an asymmetric `algorithm`, so that other
    * services can verify access tokens with the public key alone.
    */
   privateKey?: string | KeyObject | undefined;
-  /** Default `'HS256'` (or `'ES256'` with a `privateKey`); the only algorithm ever accepted. */
+  /**
+   * A key ring instead of `secret`/`privateKey`: `[{ kid, secret }, ...]` or
+   * `[{ kid, privateKey }, ...]` (one family, one `algorithm`). The first
+   * signs, any verifies; every token names its key by `kid`, and a token whose
+   * `kid` is not in the ring is `token_invalid`. Default: none.
+   */
+  keys?: readonly RingKeyOptions[] | undefined;
+  /** Default `'HS256'` (or `'ES256'` with private keys); the only algorithm ever accepted. */
   algorithm?: HmacAlgorithm | AsymmetricAlgorithm | undefined;
   /** Lifetime. Default `'15m'`. Access tokens cannot be revoked, so keep it short. */
   ttl?: Duration | undefined;
@@ -38,8 +75,15 @@ export interface AccessTokenOptions {
 }
 
 export interface RefreshTokenOptions {
-  /** HMAC secret, different from the access token's. Required. */
+  /** HMAC secret, different from the access token's. Required, unless `keys`. */
   secret?: Secret | undefined;
+  /**
+   * A key ring instead of `secret`: `[{ kid, secret }, ...]`, the first
+   * signing (see `AccessTokenOptions.keys`). No secret may also be an access
+   * key. Rotate it over a refresh token's lifetime (`ttl`), not an access
+   * token's. Default: none.
+   */
+  keys?: readonly RefreshRingKeyOptions[] | undefined;
   /** Default `'HS256'`. */
   algorithm?: HmacAlgorithm | undefined;
   /** Lifetime of each refresh token; slides on every rotation. Default `'7d'`. */
