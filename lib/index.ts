@@ -9,6 +9,8 @@ export { cookieTransport } from './express/cookie-transport.js';
 export { csrfGuard } from './express/csrf.js';
 export { sendTokenPair } from './express/cookie-response.js';
 export { sendError } from './express/http.js';
+export { jwksHandler } from './express/jwks-handler.js';
+export { jwkThumbprint } from './jwks.js';
 export { graphqlContext, graphqlExtensions, GraphQLTokenError, requireAuth, toGraphQLError } from './graphql.js';
 export {
   TokenPairError, TokenMissingError, TokenInvalidError, TokenExpiredError, TokenRevokedError,
@@ -27,9 +29,11 @@ export type { LogoutOptions } from './express/logout-handler.js';
 export type { RefreshOptions } from './express/refresh-handler.js';
 export type { CookieTransport, CookieTransportOptions, RefreshCookieOptions } from './express/cookie-transport.js';
 export type { RequireAccessTokenOptions } from './express/require-access-token.js';
+export type { JwkSet, PublicJwk } from './jwks.js';
 export type {
   AccessTokenOptions, AsymmetricAlgorithm, AuthContext, Claims, Duration, HmacAlgorithm, IssueInput,
-  RefreshRingKeyOptions, RefreshTokenOptions, RingKeyOptions, Secret, SessionMeta, TokenAuthEventName, TokenAuthEvents, TokenAuthOptions, TokenPair,
+  RefreshRingKeyOptions, RefreshTokenOptions, RingKeyOptions, Secret, SessionMeta, TokenAuthEventName,
+  TokenAuthEvents, TokenAuthOptions, TokenPair,
 } from './types.js';
 export type {
   CreateOptions, CurrentToken, Ending, NewSession, Revocation, RevocationFeed, RevokeAllInput, RevokeInput,

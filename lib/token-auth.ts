@@ -9,6 +9,7 @@ import { TokenCache } from './token-cache.js';
 import { parseOptions, type Config } from './options.js';
 import { MAX_TOKEN_LENGTH } from './constants.js';
 import { customClaims, newId, sign, verify } from './tokens.js';
+import { publicJwks, type JwkSet } from './jwks.js';
 import type { CurrentToken, Ending, SessionInfo } from './store-types.js';
 import type { AuthContext, Claims, IssueInput, SessionMeta, TokenAuthOptions, TokenPair } from './types.js';
 
@@ -33,6 +34,11 @@ export class TokenAuth extends TokenAuthEmitter {
   /** Seconds an access token lives; what `expiresIn` reports. */
   get accessTokenTtl(): number {
     return this.#config.access.ttl;
+  }
+
+  /** The access keys' public JWK Set (see `jwksHandler`); `{ keys: [] }` with HMAC secrets. A new object each call. */
+  jwks(): JwkSet {
+    return publicJwks(this.#config.access);
   }
 
   /** Runs a store call; any failure that is not ours means the store is unavailable. */
