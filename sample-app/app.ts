@@ -7,9 +7,10 @@
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import {
-  boundedSendCommand, cookieTransport, createTokenAuth, MemorySessionStore, RedisSessionStore,
-  type Duration, type RedisClientLike, type TokenAuth,
+  boundedSendCommand, cookieTransport, createTokenAuth, jwksHandler, MemorySessionStore, RedisSessionStore,
+  type AccessTokenOptions, type Duration, type RedisClientLike, type TokenAuth,
 } from '../lib/index.js';
+import type { SigningKey } from './signing-key.js';
 import { trustProxyProblem, type TrustProxy } from './trust-proxy.js';
 import { logSecurityEvents } from './audit.js';
 import { Passwords } from './credentials.js';
@@ -36,9 +37,18 @@ export interface RedisOptions {
 }
 
 export interface AppOptions {
-  /** At least 32 bytes each, and different. Required: `config.ts` decides where they come from. */
-  accessTokenSecret: string;
+  /**
+   * At least 32 bytes each, and different. `config.ts` decides where they
+   * come from. The access secret is required unless `accessTokenKey`.
+   */
+  accessTokenSecret?: string | undefined;
   refreshTokenSecret: string;
+  /**
+   * Signs access tokens with this private key instead of `accessTokenSecret`
+   * (its `kid` in every header), and serves its public half at
+   * `GET /.well-known/jwks.json`. Default none: that route is 404.
+   */
+  accessTokenKey?: SigningKey | undefined;
   /** Default `'15m'`. */
   accessTokenTtl?: Duration;
   /** Default `'7d'`. */
@@ -107,6 +117,14 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
   const bcryptCost = count(options.bcryptCost, 10, 'bcryptCost', 4, 15);
   const loginRateLimit = count(options.loginRateLimit, 10, 'loginRateLimit');
   const refreshRateLimit = count(options.refreshRateLimit, 30, 'refreshRateLimit');
+  if ((options.accessTokenSecret === undefined) === (options.accessTokenKey === undefined)) {
+    throw new TypeError('createApp: needs either accessTokenSecret or accessTokenKey');
+  }
+  const key = options.accessTokenKey;
+  const accessTtl = options.accessTokenTtl ?? '15m';
+  const accessToken: AccessTokenOptions = key
+    ? { keys: [{ kid: key.kid, privateKey: key.privateKey }], algorithm: key.algorithm, ttl: accessTtl }
+    : { secret: options.accessTokenSecret, ttl: accessTtl };
   const trustProxy = options.trustProxy ?? false;
   const trustProblem = trustProxyProblem(trustProxy);
   if (trustProblem !== undefined) throw new TypeError(`createApp: trustProxy ${trustProblem}`);
@@ -144,7 +162,7 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
     const send = client && boundedSendCommand(client, timeout);
     const users = options.users ?? (send ? new RedisUserStore(send, prefix) : new MemoryUserStore());
     const auth = tokenAuth = createTokenAuth({
-      accessToken: { secret: options.accessTokenSecret, ttl: options.accessTokenTtl ?? '15m' },
+      accessToken,
       refreshToken: {
         secret: options.refreshTokenSecret,
         ttl: options.refreshTokenTtl ?? '7d',
@@ -194,6 +212,8 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
       res.status(storeOk ? 200 : 503).set('Cache-Control', 'no-store')
         .json({ status: storeOk ? 'ok' : 'unavailable', store: storeKind, storeOk });
     });
+    // With a signing key, its public half for other services (jose's createRemoteJWKSet...); otherwise 404.
+    if (key) app.get('/.well-known/jwks.json', jwksHandler(auth));
     app.use(demoPage());
     if (options.replayDemo === true) {
       app.use(replayDemo({ auth, transport, reuseGrace: options.reuseGrace ?? 5, limit: limits.refresh }));

@@ -5,8 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
+import { ConfigError } from './config-error.js';
+import { readSigningKey, type SigningKey } from './signing-key.js';
 import { trustProxyProblem, type TrustProxy } from './trust-proxy.js';
 
+export { ConfigError } from './config-error.js';
+export type { SigningKey } from './signing-key.js';
 export type { TrustProxy } from './trust-proxy.js';
 
 export interface Config {
@@ -14,9 +18,18 @@ export interface Config {
   port: number;
   /** REDIS_URL. Unset: sessions, users and rate limits live in this process's memory. */
   redisUrl: string | undefined;
-  /** ACCESS_TOKEN_SECRET / REFRESH_TOKEN_SECRET. Random per start in development (see `warnings`). */
-  accessTokenSecret: string;
+  /**
+   * ACCESS_TOKEN_SECRET / REFRESH_TOKEN_SECRET. Random per start in
+   * development (see `warnings`). No access secret with `accessTokenKey`.
+   */
+  accessTokenSecret: string | undefined;
   refreshTokenSecret: string;
+  /**
+   * ACCESS_TOKEN_PRIVATE_KEY (PEM) and ACCESS_TOKEN_KID (default: the key's
+   * thumbprint): access tokens signed with this key instead of a secret, its
+   * public half at GET /.well-known/jwks.json. Absent when unset (the default).
+   */
+  accessTokenKey?: SigningKey;
   /** ACCESS_TOKEN_TTL, seconds. Default 15 minutes. */
   accessTokenTtl: number;
   /** REFRESH_TOKEN_TTL, seconds. Default 7 days. */
@@ -47,14 +60,6 @@ export interface Config {
   replayDemo: boolean;
   /** Lines to print at start-up (e.g. "using a random secret"). */
   warnings: string[];
-}
-
-/** A bad or missing environment variable; the message names it. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
 }
 
 type Env = Record<string, string | undefined>;
@@ -191,11 +196,26 @@ function redisUrl(env: Env): string | undefined {
   return raw;
 }
 
+/** ACCESS_TOKEN_PRIVATE_KEY and ACCESS_TOKEN_KID (signing-key.ts), instead of ACCESS_TOKEN_SECRET; undefined when unset. */
+function signingKey(env: Env): SigningKey | undefined {
+  const pem = read(env, 'ACCESS_TOKEN_PRIVATE_KEY');
+  const kid = read(env, 'ACCESS_TOKEN_KID');
+  if (pem === undefined) {
+    if (kid !== undefined) throw new ConfigError('ACCESS_TOKEN_KID names the key in ACCESS_TOKEN_PRIVATE_KEY, which is not set');
+    return undefined;
+  }
+  if (read(env, 'ACCESS_TOKEN_SECRET') !== undefined) {
+    throw new ConfigError('set ACCESS_TOKEN_PRIVATE_KEY or ACCESS_TOKEN_SECRET, not both: access tokens are signed with one of them');
+  }
+  return readSigningKey(pem, kid);
+}
+
 /** Parses the environment (default `process.env`). Throws `ConfigError` naming the variable. */
 export function loadConfig(env: Env = process.env): Config {
   const production = env.NODE_ENV === 'production';
   const warnings: string[] = [];
-  const accessTokenSecret = secret(env, 'ACCESS_TOKEN_SECRET', production, warnings);
+  const accessTokenKey = signingKey(env);
+  const accessTokenSecret = accessTokenKey ? undefined : secret(env, 'ACCESS_TOKEN_SECRET', production, warnings);
   const refreshTokenSecret = secret(env, 'REFRESH_TOKEN_SECRET', production, warnings);
   // Separate keys: a refresh token can then never pass as an access token (the library refuses equal ones too).
   if (accessTokenSecret === refreshTokenSecret) {
@@ -216,6 +236,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: redisUrl(env),
     accessTokenSecret,
     refreshTokenSecret,
+    ...(accessTokenKey ? { accessTokenKey } : {}),
     accessTokenTtl: duration(env, 'ACCESS_TOKEN_TTL', 15 * 60),
     refreshTokenTtl,
     reuseGrace,

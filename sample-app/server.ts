@@ -31,6 +31,7 @@ let sample: SampleApp;
 try {
   sample = await createApp({
     accessTokenSecret: config.accessTokenSecret,
+    accessTokenKey: config.accessTokenKey,
     refreshTokenSecret: config.refreshTokenSecret,
     accessTokenTtl: config.accessTokenTtl,
     refreshTokenTtl: config.refreshTokenTtl,
@@ -51,6 +52,10 @@ try {
 log.info(config.redisUrl
   ? `Sessions, users and rate limits are kept in Redis at ${redactUrl(config.redisUrl)}`
   : 'Sessions and users are kept in memory (set REDIS_URL to use Redis): they are lost on restart and not shared between processes');
+if (config.accessTokenKey) {
+  const { algorithm, kid } = config.accessTokenKey;
+  log.info(`Access tokens are signed with ${algorithm} key ${JSON.stringify(kid)}; its public key is served at /.well-known/jwks.json`);
+}
 const limit = (n: number): string => (n === 0 ? 'off' : `${n}/min per IP`);
 log.info(`Rate limits: login, register and password change ${limit(config.loginRateLimit)}, refresh ${limit(config.refreshRateLimit)}`);
 

@@ -25,7 +25,7 @@ describe('sample app configuration (environment variables)', () => {
     });
     expect(config.publicOrigins).to.deep.equal(['http://localhost:3000']);
     expect(loadConfig({ PORT: '8080' }).publicOrigins).to.deep.equal(['http://localhost:8080']);
-    expect(Buffer.byteLength(config.accessTokenSecret)).to.be.at.least(32);
+    expect(Buffer.byteLength(config.accessTokenSecret ?? '')).to.be.at.least(32);
     expect(config.refreshTokenSecret).to.not.equal(config.accessTokenSecret);
     expect(loadConfig({}).accessTokenSecret).to.not.equal(config.accessTokenSecret);
     expect(config.warnings).to.have.length(2);
