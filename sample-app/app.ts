@@ -8,7 +8,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import {
   boundedSendCommand, cookieTransport, createTokenAuth, jwksHandler, MemorySessionStore, RedisSessionStore,
-  type AccessTokenOptions, type Duration, type RedisClientLike, type TokenAuth,
+  type AccessTokenOptions, type Duration, type TokenAuth,
 } from '../lib/index.js';
 import type { SigningKey } from './signing-key.js';
 import { trustProxyProblem, type TrustProxy } from './trust-proxy.js';
@@ -19,17 +19,22 @@ import { errorHandler, notFound } from './errors.js';
 import { graphqlRoute } from './graphql/route.js';
 import { createLogger, LOG_SETTINGS, toPino, type Logger, type PinoLogger } from './logger.js';
 import { createLimiter, type Limiter } from './rate-limits.js';
-import { connectRedis, type RedisClient } from './redis.js';
+import { connectRedis, connectRedisCluster, type RedisClient, type RedisClusterClient } from './redis.js';
 import { replayDemo } from './replay-demo.js';
 import { requestLog } from './request-log.js';
 import { routes } from './routes.js';
 import { MemoryUserStore, RedisUserStore, type UserStore } from './users.js';
 
 export interface RedisOptions {
-  /** A connected node-redis client that you own: `close()` leaves it open. Either this or `url`. */
-  client?: RedisClientLike;
+  /**
+   * A connected client that you own (node-redis or ioredis, a single server
+   * or a cluster): `close()` leaves it open. Either this, `url` or `clusterUrls`.
+   */
+  client?: object;
   /** Or a URL: `createApp` connects (see `connectRedis`) and `close()` disconnects. */
   url?: string;
+  /** Or some nodes of a Redis Cluster: `createApp` connects (see `connectRedisCluster`) and `close()` disconnects. */
+  clusterUrls?: string[];
   /** Prefix of every key the app writes. Default `'sample:'`; give each test its own. */
   prefix?: string;
   /** Milliseconds a Redis command may take before the request fails with 503. Default `1000`. */
@@ -94,7 +99,7 @@ export interface AppOptions {
 export interface SampleApp {
   app: Express;
   auth: TokenAuth;
-  store: 'memory' | 'redis';
+  store: 'memory' | 'redis' | 'redis cluster';
   /** Stops timers and closes the Redis connection `createApp` opened. Call once the server is closed. */
   close(): Promise<void>;
 }
@@ -129,14 +134,16 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
   const trustProblem = trustProxyProblem(trustProxy);
   if (trustProblem !== undefined) throw new TypeError(`createApp: trustProxy ${trustProblem}`);
   const { redis } = options;
-  if (redis && (redis.client === undefined) === (redis.url === undefined)) {
-    throw new TypeError('createApp: redis needs either client or url');
+  if (redis && [redis.client, redis.url, redis.clusterUrls].filter((x) => x !== undefined).length !== 1) {
+    throw new TypeError('createApp: redis needs one of client, url or clusterUrls');
   }
   const prefix = redis?.prefix ?? 'sample:';
   const timeout = redis?.timeout ?? 1000;
 
   // Connect before anything uses Redis: rate-limit-redis loads its scripts as soon as it is created.
-  const ownClient: RedisClient | undefined = redis?.url === undefined ? undefined : await connectRedis(redis.url, logger);
+  const ownClient: RedisClient | RedisClusterClient | undefined = redis?.url !== undefined
+    ? await connectRedis(redis.url, logger)
+    : redis?.clusterUrls && await connectRedisCluster(redis.clusterUrls, logger);
   const client = redis?.client ?? ownClient;
   let memorySessions: MemorySessionStore | undefined;
   let tokenAuth: TokenAuth | undefined;
@@ -154,11 +161,15 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
     if (ownClient?.isOpen) await ownClient.close();
   };
   try {
-    const sessions = client
+    const redisSessions = client
       // Session times come from Redis's own clock, so instances need not agree on the time;
       // a test that drives `clock` by hand has the store follow it instead.
-      ? new RedisSessionStore({ client, prefix: `${prefix}session:`, timeout, clock: options.clock ? 'caller' : 'redis' })
-      : (memorySessions = new MemorySessionStore());
+      && new RedisSessionStore({ client, prefix: `${prefix}session:`, timeout, clock: options.clock ? 'caller' : 'redis' });
+    const sessions = redisSessions || (memorySessions = new MemorySessionStore());
+    // What about this Redis can lose sessions (an evicting maxmemory-policy, an old version): said once, at start-up.
+    for (const warning of redisSessions ? await redisSessions.checkServer() : []) logger.warn(`Warning: ${warning.message}`);
+    // A cluster's store keeps no revocation record (it would be in another slot): no checkRevocation there.
+    const cluster = redisSessions !== undefined && redisSessions.clientKind?.endsWith('cluster') === true;
     const send = client && boundedSendCommand(client, timeout);
     const users = options.users ?? (send ? new RedisUserStore(send, prefix) : new MemoryUserStore());
     const auth = tokenAuth = createTokenAuth({
@@ -188,7 +199,7 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
     };
     passwords = new Passwords(bcryptCost);
     await passwords.ready();
-    const storeKind = client ? 'redis' : 'memory';
+    const storeKind = cluster ? 'redis cluster' : client ? 'redis' : 'memory';
     // The refresh cookie: HttpOnly, Secure (browsers treat http://localhost as secure, so it works
     // there too), SameSite=Strict, Path=/auth; only these origins may use it.
     const transport = cookieTransport({ allowedOrigins: options.publicOrigins ?? ['http://localhost:3000'] });
@@ -200,7 +211,7 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
     // Security headers (no sniffing, no framing, HSTS...) and no X-Powered-By.
     app.use(helmet());
     // POST /graphql (graphql/route.ts), with its own body limit and GraphQL-shaped errors: before express.json.
-    app.use(graphqlRoute({ auth, users, passwords, limits, logger }));
+    app.use(graphqlRoute({ auth, users, passwords, limits, logger, checkRevocation: !cluster }));
     // Bodies are a few hundred bytes: refuse anything bigger before parsing it (413). JSON is
     // UTF-8 only (RFC 8259): the parser would also decode UTF-7, UTF-16 and UTF-32, so refuse
     // those (415) rather than let a filter in front of the app see different bytes than we do.
@@ -218,11 +229,11 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
     if (options.replayDemo === true) {
       app.use(replayDemo({ auth, transport, reuseGrace: options.reuseGrace ?? 5, limit: limits.refresh }));
     }
-    app.use(routes({ auth, transport, users, passwords, limits }));
+    app.use(routes({ auth, transport, users, passwords, limits, checkRevocation: !cluster }));
     app.use(notFound);
     app.use(errorHandler(logger));
     // The checked routes follow the store's revocation record: read its backlog before serving.
-    await auth.watchRevocations();
+    if (!cluster) await auth.watchRevocations();
     return { app, auth, store: storeKind, close };
   } catch (error) {
     await close();

@@ -18,6 +18,8 @@ export interface Config {
   port: number;
   /** REDIS_URL. Unset: sessions, users and rate limits live in this process's memory. */
   redisUrl: string | undefined;
+  /** REDIS_CLUSTER_URLS: some nodes of a Redis Cluster, instead of REDIS_URL. */
+  redisClusterUrls: string[] | undefined;
   /**
    * ACCESS_TOKEN_SECRET / REFRESH_TOKEN_SECRET. Random per start in
    * development (see `warnings`). No access secret with `accessTokenKey`.
@@ -181,19 +183,31 @@ function publicOrigins(env: Env, port: number): string[] {
   });
 }
 
-function redisUrl(env: Env): string | undefined {
-  const raw = read(env, 'REDIS_URL');
-  if (raw === undefined) return undefined;
+/** A redis:// or rediss:// URL, or a ConfigError naming `name` (never echoing the value: it may hold a password). */
+function redisUrlOf(raw: string, name: string): string {
   let protocol = '';
   try {
     protocol = new URL(raw).protocol;
   } catch {
-    // fall through: the message below does not echo the value, which may hold a password
+    // fall through to the error
   }
   if (protocol !== 'redis:' && protocol !== 'rediss:') {
-    throw new ConfigError('REDIS_URL must be a redis:// or rediss:// URL, e.g. redis://localhost:6379');
+    throw new ConfigError(`${name} must be ${name === 'REDIS_URL' ? 'a redis:// or rediss:// URL' : 'comma-separated redis:// or rediss:// URLs'},`
+      + ' e.g. redis://localhost:6379');
   }
   return raw;
+}
+
+function redisUrl(env: Env): string | undefined {
+  const raw = read(env, 'REDIS_URL');
+  return raw === undefined ? undefined : redisUrlOf(raw, 'REDIS_URL');
+}
+
+function redisClusterUrls(env: Env): string[] | undefined {
+  const raw = read(env, 'REDIS_CLUSTER_URLS');
+  if (raw === undefined) return undefined;
+  if (read(env, 'REDIS_URL') !== undefined) throw new ConfigError('set REDIS_URL or REDIS_CLUSTER_URLS, not both');
+  return raw.split(',').map((url) => redisUrlOf(url.trim(), 'REDIS_CLUSTER_URLS'));
 }
 
 /** ACCESS_TOKEN_PRIVATE_KEY and ACCESS_TOKEN_KID (signing-key.ts), instead of ACCESS_TOKEN_SECRET; undefined when unset. */
@@ -234,6 +248,7 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     port,
     redisUrl: redisUrl(env),
+    redisClusterUrls: redisClusterUrls(env),
     accessTokenSecret,
     refreshTokenSecret,
     ...(accessTokenKey ? { accessTokenKey } : {}),

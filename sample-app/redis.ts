@@ -3,10 +3,11 @@
  * limits. Users and rate limits send their commands through the library's
  * `boundedSendCommand`, so a frozen Redis answers 503 there too.
  */
-import { createClient } from 'redis';
+import { createClient, createCluster } from 'redis';
 import type { PinoLogger } from './logger.js';
 
 export type RedisClient = ReturnType<typeof createClient>;
+export type RedisClusterClient = ReturnType<typeof createCluster>;
 
 /** The URL with its password masked, for log lines. */
 export function redactUrl(url: string): string {
@@ -62,4 +63,36 @@ export async function connectRedis(url: string, logger: PinoLogger): Promise<Red
     throw new Error(`could not connect to Redis at ${redactUrl(url)} after ${STARTUP_ATTEMPTS} attempts`);
   }
   return client;
+}
+
+/**
+ * Connects to a Redis Cluster through any of its nodes (`urls`, from
+ * REDIS_CLUSTER_URLS): node-redis discovers the rest, and sends each
+ * command to the primary of its key's slot. Every node connection gets the
+ * settings `connectRedis` explains: no offline queue, and retries forever
+ * once connected. After a failover, the session store asks the client to
+ * reread the slot map (see the README's "Replicas and failover").
+ */
+export async function connectRedisCluster(urls: string[], logger: PinoLogger): Promise<RedisClusterClient> {
+  let down = false;
+  const cluster = createCluster({
+    rootNodes: urls.map((url) => ({ url })),
+    defaults: {
+      disableOfflineQueue: true,
+      socket: {
+        connectTimeout: 5000,
+        reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000) + Math.floor(Math.random() * 100),
+      },
+    },
+  });
+  cluster.on('error', (error: Error) => {
+    if (!down) logger.error(`Redis Cluster error: ${error.message}`);
+    down = true;
+  });
+  try {
+    await cluster.connect();
+  } catch (error) {
+    throw new Error(`could not connect to the Redis Cluster at ${urls.map(redactUrl).join(', ')}: ${(error as Error).message}`);
+  }
+  return cluster;
 }

@@ -28,9 +28,16 @@ export interface RouteDeps {
   users: UserStore;
   passwords: Passwords;
   limits: { register: RequestHandler; login: RequestHandler; refresh: RequestHandler; password: RequestHandler };
+  /**
+   * Whether the routes that end sessions or list them also refuse the
+   * access tokens of ended sessions (`checkRevocation`). Off on a Redis
+   * Cluster, whose store keeps no revocation record: those routes then
+   * check the signature only.
+   */
+  checkRevocation: boolean;
 }
 
-export function routes({ auth, transport, users, passwords, limits }: RouteDeps): Router {
+export function routes({ auth, transport, users, passwords, limits, checkRevocation }: RouteDeps): Router {
   const router = Router();
   // Refuses a cross-site cookie-mode request (403 csrf_rejected) before any work: no bcrypt, no
   // store call, and no rate-limit count taken from the victim's IP.
@@ -75,10 +82,10 @@ export function routes({ auth, transport, users, passwords, limits }: RouteDeps)
   router.post('/auth/logout', revocationReason('logout'), logoutHandler(auth, { transport }));
   // Checked against the revocation record, like the session routes: a token whose session has
   // already ended cannot end the user's other sessions.
-  router.post('/auth/logout-all', requireAccessToken(auth, { checkRevocation: true }), revocationReason('logout_all'),
+  router.post('/auth/logout-all', requireAccessToken(auth, { checkRevocation }), revocationReason('logout_all'),
     logoutHandler(auth, { all: true, transport }));
 
-  router.use(sessionRoutes({ auth, users, passwords, passwordLimit: limits.password }));
+  router.use(sessionRoutes({ auth, users, passwords, passwordLimit: limits.password, checkRevocation }));
 
   // Checked by signature alone (no store, no revocation record), on purpose, to show both
   // trade-offs side by side: fast, and works while Redis is down, but an access token stays

@@ -43,15 +43,21 @@ try {
     replayDemo: config.replayDemo,
     logger: log,
     ...(config.redisUrl ? { redis: { url: config.redisUrl } } : {}),
+    ...(config.redisClusterUrls ? { redis: { clusterUrls: config.redisClusterUrls } } : {}),
   });
 } catch (error) {
   log.error(`Could not start: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 }
 
-log.info(config.redisUrl
-  ? `Sessions, users and rate limits are kept in Redis at ${redactUrl(config.redisUrl)}`
-  : 'Sessions and users are kept in memory (set REDIS_URL to use Redis): they are lost on restart and not shared between processes');
+if (config.redisUrl) {
+  log.info(`Sessions, users and rate limits are kept in Redis at ${redactUrl(config.redisUrl)}`);
+} else if (config.redisClusterUrls) {
+  log.info(`Sessions, users and rate limits are kept in the Redis Cluster at ${config.redisClusterUrls.map(redactUrl).join(', ')}`
+    + ' (no checkRevocation on a cluster: the session routes check signatures only)');
+} else {
+  log.info('Sessions and users are kept in memory (set REDIS_URL to use Redis): they are lost on restart and not shared between processes');
+}
 if (config.accessTokenKey) {
   const { algorithm, kid } = config.accessTokenKey;
   log.info(`Access tokens are signed with ${algorithm} key ${JSON.stringify(kid)}; its public key is served at /.well-known/jwks.json`);

@@ -23,6 +23,8 @@ export interface SessionRouteDeps {
   passwords: Passwords;
   /** The password change's rate limit (counted like login's). */
   passwordLimit: RequestHandler;
+  /** Refuse the access tokens of ended sessions (see `RouteDeps`). */
+  checkRevocation: boolean;
 }
 
 /** A session as the API shows it: times as ISO 8601 strings, `null` for what is unknown. */
@@ -65,9 +67,9 @@ function noContent(res: Response): void {
   res.status(204).set('Cache-Control', 'no-store').end();
 }
 
-export function sessionRoutes({ auth, users, passwords, passwordLimit }: SessionRouteDeps): Router {
+export function sessionRoutes({ auth, users, passwords, passwordLimit, checkRevocation }: SessionRouteDeps): Router {
   const router = Router();
-  const checked = requireAccessToken(auth, { checkRevocation: true });
+  const checked = requireAccessToken(auth, { checkRevocation });
 
   // Most recently used first. No-store: the list holds IP addresses.
   router.get('/auth/sessions', checked, async (req, res) => {

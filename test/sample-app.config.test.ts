@@ -41,11 +41,22 @@ describe('sample app configuration (environment variables)', () => {
       PUBLIC_ORIGIN: 'https://app.example.com, https://www.example.com',
     });
     expect(config).to.deep.equal({
-      port: 8080, redisUrl: 'redis://localhost:6379', accessTokenSecret: ACCESS, refreshTokenSecret: REFRESH,
+      port: 8080, redisUrl: 'redis://localhost:6379', redisClusterUrls: undefined, accessTokenSecret: ACCESS, refreshTokenSecret: REFRESH,
       accessTokenTtl: 300, refreshTokenTtl: 86_400, reuseGrace: 0, loginRateLimit: 0, refreshRateLimit: 100,
       trustProxy: 1, publicOrigins: ['https://app.example.com', 'https://www.example.com'], replayDemo: false, warnings: [],
     });
     expect(loadConfig({ REDIS_URL: '', PORT: ' ', ACCESS_TOKEN_TTL: '2h' })).to.include({ redisUrl: undefined, port: 3000, accessTokenTtl: 7200 });
+  });
+
+  it('reads REDIS_CLUSTER_URLS as a list of node URLs, never together with REDIS_URL', () => {
+    expect(loadConfig({ REDIS_CLUSTER_URLS: 'redis://10.0.0.1:6379, rediss://10.0.0.2:6380' }).redisClusterUrls)
+      .to.deep.equal(['redis://10.0.0.1:6379', 'rediss://10.0.0.2:6380']);
+    expect(loadConfig({}).redisClusterUrls).to.equal(undefined);
+    expect(configError({ REDIS_CLUSTER_URLS: 'redis://10.0.0.1:6379', REDIS_URL: 'redis://localhost' }).message)
+      .to.equal('set REDIS_URL or REDIS_CLUSTER_URLS, not both');
+    const bad = configError({ REDIS_CLUSTER_URLS: 'redis://:hunter2@10.0.0.1:6379,http://10.0.0.2' }).message;
+    expect(bad).to.match(/^REDIS_CLUSTER_URLS must be comma-separated redis:\/\/ or rediss:\/\/ URLs/);
+    expect(bad).not.to.include('hunter2');
   });
 
   it('refuses to start in production without both secrets', () => {

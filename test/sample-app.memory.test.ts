@@ -188,7 +188,7 @@ describe('sample app, in memory', () => {
         [{ bcryptCost: 3 }, /createApp: bcryptCost must be a whole number from 4 to 15 \(got 3\)/],
         [{ loginRateLimit: -1 }, /createApp: loginRateLimit must be a whole number/],
         [{ refreshRateLimit: 1.5 }, /createApp: refreshRateLimit must be a whole number/],
-        [{ redis: {} }, /createApp: redis needs either client or url/],
+        [{ redis: {} }, /createApp: redis needs one of client, url or clusterUrls/],
         [{ refreshTokenSecret: 'short' }, /express-token-pair: refreshToken.secret must be at least 32 bytes/],
         [{ reuseGrace: -1 }, /express-token-pair: refreshToken.reuseGrace/],
         [{ trustProxy: ['0.0.0.0/0'] }, /^createApp: trustProxy subnet "0.0.0.0\/0" is too wide/],

@@ -43,6 +43,8 @@ export interface GraphQLRouteDeps {
   /** The REST routes' limiters (app.ts): the mutations count against the same budgets. */
   limits: { login: RequestHandler; register: RequestHandler; refresh: RequestHandler };
   logger: PinoLogger;
+  /** Refuse the access tokens of ended sessions (off on a Redis Cluster: see routes.ts). */
+  checkRevocation: boolean;
   /** Default: on, unless NODE_ENV=production when the route is created. */
   introspection?: boolean;
 }
@@ -115,8 +117,8 @@ function countFields(
   step(0);
 }
 
-export function graphqlRoute({ auth, users, passwords, limits, logger, introspection }: GraphQLRouteDeps): Router {
-  const contextFor = graphqlContext(auth, { checkRevocation: true });
+export function graphqlRoute({ auth, users, passwords, limits, logger, introspection, checkRevocation }: GraphQLRouteDeps): Router {
+  const contextFor = graphqlContext(auth, { checkRevocation });
   const contexts = new WeakMap<Request, GraphQLContext>();
   const withIntrospection = introspection ?? process.env.NODE_ENV !== 'production';
 

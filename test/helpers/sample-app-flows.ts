@@ -20,7 +20,7 @@ import {
  * The end-to-end suite. `base()` gives the store options of each new app
  * (called per app, so Redis apps each get a fresh key prefix).
  */
-export function describeFlows(kind: 'memory' | 'redis', base: () => Partial<AppOptions>): void {
+export function describeFlows(kind: 'memory' | 'redis' | 'redis cluster', base: () => Partial<AppOptions>): void {
   const apps = appFactory(base);
   let app: SampleApp;
 
