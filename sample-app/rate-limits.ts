@@ -39,7 +39,9 @@ export function createLimiter(
   if (perMinute === 0) return { handler: pass, close: () => {} };
   const store: Store = redis
     ? new RedisStore({
-      sendCommand: (...args: string[]) => redis.send(args) as Promise<RedisReply>,
+      // The cluster form: each command comes with the key it is for, so that on a Redis Cluster
+      // SCRIPT LOAD reaches the node that then runs the EVALSHA (a single server ignores the key).
+      sendCommandCluster: ({ key, command }) => redis.send(command, key) as Promise<RedisReply>,
       prefix: `${redis.prefix}${name}:`,
     })
     : new MemoryStore();

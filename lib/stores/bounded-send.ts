@@ -43,14 +43,14 @@ export function boundedSendCommand(target: RedisClientLike | SendCommand | objec
     send = connection.send;
     ready = () => connection.ready();
   }
-  return async (args) => {
+  return async (args, key) => {
     if (!ready()) throw new StoreUnavailableError('Redis is not connected');
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new StoreUnavailableError(`Redis did not answer within ${timeout} ms`)), timeout);
     });
     try {
-      return await Promise.race([send(args), late]);
+      return await Promise.race([key === undefined ? send(args) : send(args, key), late]);
     } catch (error) {
       if (error instanceof StoreUnavailableError || isNoScript(error)) throw error;
       throw new StoreUnavailableError('Redis command failed', { cause: error });
