@@ -1,8 +1,14 @@
 import { OptionError } from '../errors.js';
 import type { DuplicableClient, FeedClient } from './redis-revocation-feed.js';
 
-/** Sends one raw command, e.g. `['EVALSHA', sha, '2', ...]`, and resolves its reply. */
-export type SendCommand = (args: string[]) => Promise<unknown>;
+/**
+ * Sends one raw command, e.g. `['EVALSHA', sha, '2', ...]`, and resolves its
+ * reply. `key`, when given, routes it on a node-redis cluster (for a command
+ * that names no key of its own, like `SCRIPT LOAD` before an `EVALSHA` of
+ * that key); otherwise its first key does. An ioredis Cluster routes by the
+ * command's own keys and ignores `key`; a single server ignores it too.
+ */
+export type SendCommand = (args: string[], key?: string) => Promise<unknown>;
 
 /** A Redis client of a kind this package can use, told apart at construction. */
 export type ClientKind = 'node-redis' | 'node-redis cluster' | 'ioredis' | 'ioredis cluster';
@@ -10,7 +16,7 @@ export type ClientKind = 'node-redis' | 'node-redis cluster' | 'ioredis' | 'iore
 /** What the store needs of any client: one send, routed by the command's key. */
 export interface RedisConnection {
   kind: ClientKind;
-  /** Sends one raw command; on a cluster, to the primary serving its first key. */
+  /** Sends one raw command; on a cluster, to the primary serving its first key (or `key`, on node-redis). */
   send: SendCommand;
   /** False while the client knows it has no connection (commands then fail at once). */
   ready(): boolean;
@@ -19,10 +25,13 @@ export interface RedisConnection {
   /** Where the revocation feed opens its own connection; undefined for cluster clients. */
   feed: DuplicableClient | undefined;
   /**
-   * Called after a command failed: has a cluster client that would wait for
-   * a MOVED reply before it rereads the slot map (node-redis v5, which after
-   * a failover gets none from a dead primary) reread it now. At most once a
-   * second; undefined where the client needs no help or none can be given.
+   * Called after a command failed: has a node-redis cluster client reread its
+   * slot map now. node-redis v4 and v5 reread it only on a MOVED reply, which
+   * a dead primary never sends, so after a failover they would keep sending
+   * its slots' commands to it for good; v6 rereads it by itself, but only
+   * after 5 s of failed reconnections. At most once a second, and not once
+   * the client is closed; undefined for the clients that need no help
+   * (ioredis, single-node clients).
    */
   recover?: (() => void) | undefined;
 }
@@ -70,27 +79,55 @@ function nodeRedisClient(c: Loose): RedisConnection {
 
 function nodeRedisCluster(c: Loose): RedisConnection {
   const send = c.sendCommand as (key: string | undefined, readonly: boolean, args: string[]) => Promise<unknown>;
-  // node-redis v5 and v6 keep the slot map in `_slots`, whose `rediscover` starts from any node's options;
-  // v4 keeps it in a private field, out of reach.
-  const slots = c._slots as { rediscover?: (startWith: { options: unknown }) => Promise<void> } | undefined;
-  const roots = (c._options as { rootNodes?: unknown[] } | undefined)?.rootNodes;
+  /** The key of the last command that failed: its slot is the one whose primary may have changed. */
+  let failedKey: string | undefined;
   let last = 0;
-  const recover = typeof slots?.rediscover === 'function' && Array.isArray(roots) && roots.length > 0
-    ? () => {
-      if (Date.now() - last < RECOVER_INTERVAL) return;
-      last = Date.now();
-      const start = roots[Math.floor(Math.random() * roots.length)];
-      void slots.rediscover!.call(slots, { options: start }).catch(() => {});
-    }
-    : undefined;
+  const reread = slotMapReread(c, send, () => failedKey);
+  const open = (): boolean => c.isOpen !== false;
   return {
-    recover,
+    recover: () => {
+      if (!open() || Date.now() - last < RECOVER_INTERVAL) return;
+      last = Date.now();
+      reread();
+    },
     kind: 'node-redis cluster',
-    send: (args) => send.call(c, firstKey(args), false, args),
+    send: (args, routing) => {
+      const key = routing ?? firstKey(args);
+      return send.call(c, key, false, args).catch((error: unknown) => {
+        if (key !== undefined) failedKey = key;
+        throw error;
+      });
+    },
     // v6 has isReady; v4 and v5 only isOpen.
-    ready: () => (typeof c.isReady === 'boolean' ? c.isReady : c.isOpen !== false),
+    ready: () => (typeof c.isReady === 'boolean' ? c.isReady : open()),
     cluster: true,
     feed: undefined,
+  };
+}
+
+/**
+ * How to have a node-redis cluster reread its slot map. v5 and v6 keep it in
+ * `_slots`, whose `rediscover` starts from any node's options (a root node's
+ * here). v4 keeps it in a private field, so it is made to reread it the way
+ * it does by itself: `EXISTS <the key that failed>` sent to a random primary
+ * (no routing key), which answers MOVED, since none of the primaries the
+ * stale map names serves that key's slot any more (the one it names is gone);
+ * on MOVED, v4 rereads its map and retries. When the random primary is the
+ * dead one, the send just fails, and the next failure tries again.
+ */
+function slotMapReread(c: Loose, send: (key: string | undefined, readonly: boolean, args: string[]) => Promise<unknown>,
+  failedKey: () => string | undefined): () => void {
+  const slots = c._slots as { rediscover?: (startWith: { options: unknown }) => Promise<void> } | undefined;
+  const roots = (c._options as { rootNodes?: unknown[] } | undefined)?.rootNodes;
+  if (typeof slots?.rediscover === 'function' && Array.isArray(roots) && roots.length > 0) {
+    return () => {
+      const start = roots[Math.floor(Math.random() * roots.length)];
+      void slots.rediscover!.call(slots, { options: start }).catch(() => {});
+    };
+  }
+  return () => {
+    const key = failedKey();
+    if (key !== undefined) void send.call(c, undefined, true, ['EXISTS', key]).catch(() => {});
   };
 }
 

@@ -1,0 +1,169 @@
+/**
+ * RedisSessionStore on a real Redis Cluster (3 masters + 3 replicas on local
+ * ports, one for the whole file): the full store contract through every
+ * cluster client (node-redis v5, v6, v4 `createCluster`, ioredis `Cluster`,
+ * each passed as `client`), and what a cluster adds: every command the store
+ * sends is one script on one key (so never CROSSSLOT), users' sessions land on
+ * every master, `ping()` works, and no revocation record is kept.
+ */
+import { expect } from 'chai';
+import { createTokenAuth, OptionError, RedisSessionStore, StoreUnavailableError, type TokenAuth } from '../lib/index.js';
+import { command, RedisCluster, requireCluster } from './helpers/redis-cluster.js';
+import {
+  CLUSTER_CLIENT_NAMES, connectCluster, deleteClusterPrefix, keysByMaster, nodeCount, recording, type ClusterSetup, type SentCommand,
+} from './helpers/redis-cluster-clients.js';
+import { uniquePrefix } from './helpers/redis-server.js';
+import { storeContract } from './helpers/store-contract.js';
+import { ACCESS, REFRESH } from './helpers/token-auth.js';
+
+/** A key the store may name: a user's key `<prefix>{<userId>}` or its probe key `<prefix>probe`. */
+const STORE_KEY = /^etp-test:[0-9a-f]{12}:(\{[^{}]+\}|probe)$/;
+
+/**
+ * Every command in `log` is EVALSHA or EVAL with exactly one key, a key of the
+ * store's, routed by that key; but for TIME (the store reads Redis's clock, no
+ * key). The only errors are NOSCRIPT (answered with EVAL). Returns the counts.
+ */
+function expectOneKeyScripts(log: SentCommand[], routed: boolean): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const { key, args, error } of log) {
+    const what = JSON.stringify(args.slice(0, 4));
+    counts.set(args[0]!, (counts.get(args[0]!) ?? 0) + 1);
+    expect(error ?? '', what).not.to.match(/CROSSSLOT/);
+    if (error !== undefined) expect(error, what).to.match(/NOSCRIPT/);
+    if (args[0] === 'TIME') {
+      expect(args, 'TIME carries nothing').to.deep.equal(['TIME']);
+      continue;
+    }
+    expect(args[0], what).to.be.oneOf(['EVALSHA', 'EVAL']);
+    expect(args[2], `${what}: number of keys`).to.equal('1');
+    expect(args[3], what).to.match(STORE_KEY);
+    if (routed) expect(key, `${what}: routed by its key`).to.equal(args[3]);
+  }
+  return counts;
+}
+
+describe('RedisSessionStore on a Redis Cluster (3 masters + 3 replicas)', function () {
+  this.timeout(60_000);
+  let cluster: RedisCluster;
+
+  before(async function () {
+    requireCluster(this);
+    const started = Date.now();
+    cluster = await RedisCluster.start();
+    console.log(`      cluster of ${cluster.nodes.length} nodes ready in ${Date.now() - started} ms`);
+  });
+  after(async () => cluster?.stop());
+
+  for (const name of CLUSTER_CLIENT_NAMES) {
+    describe(`with ${name}`, () => {
+      /** What the stores of the contract below sent, through every test. */
+      const sent: SentCommand[] = [];
+
+      describe('the store contract', () => {
+        storeContract(async () => {
+          const setup = await connectCluster(name, cluster);
+          const prefix = uniquePrefix();
+          return {
+            store: new RedisSessionStore({ client: recording(setup, sent), prefix, clock: 'caller' }),
+            close: async () => {
+              try {
+                await deleteClusterPrefix(cluster, prefix);
+              } finally {
+                await setup.close(); // a client left open would keep reconnecting, and mocha running, once the cluster stops
+              }
+            },
+          };
+        });
+      });
+
+      describe('what a cluster adds', () => {
+        let setup: ClusterSetup;
+        let prefix: string;
+
+        beforeEach(async () => {
+          setup = await connectCluster(name, cluster);
+          prefix = uniquePrefix();
+        });
+        afterEach(async () => {
+          try {
+            await deleteClusterPrefix(cluster, prefix);
+          } finally {
+            await setup.close();
+          }
+        });
+
+        const authOn = (store: RedisSessionStore): TokenAuth =>
+          createTokenAuth({ accessToken: { secret: ACCESS }, refreshToken: { secret: REFRESH }, store });
+
+        it('sent nothing through the whole contract but one-key scripts (and TIME), routed by their key: never CROSSSLOT', () => {
+          const counts = expectOneKeyScripts(sent, name !== 'ioredis');
+          expect(counts.get('EVALSHA') ?? 0, 'the contract ran through the recording client').to.be.greaterThan(100);
+        });
+
+        it('spreads 60 users\' sessions over all 3 masters, each key once, on the master of its slot; one key per script, EVAL too', async () => {
+          // Scripts forgotten everywhere: every first EVALSHA gets NOSCRIPT, then the EVAL must be one-key too.
+          for (const master of cluster.masters()) await command(master.port, 'SCRIPT', 'FLUSH');
+          const log: SentCommand[] = [];
+          const store = new RedisSessionStore({ client: recording(setup, log), prefix });
+          const auth = authOn(store);
+          const users = Array.from({ length: 60 }, (_, i) => `spread-${i}`);
+          const pairs = await Promise.all(users.map((userId) => auth.issue({ userId })));
+          const second = await auth.issue({ userId: users[0]! }); // a second session: the key turns into a hash
+          const refreshed = await Promise.all(pairs.map((pair) => auth.refresh(pair.refreshToken)));
+          expect(await auth.listSessions(users[0]!)).to.have.length(2);
+          expect(await auth.revoke(refreshed[1]!.refreshToken)).to.equal(true);
+          expect(await auth.revokeAll(users[0]!)).to.equal(2);
+          await auth.ping();
+          expect(second.refreshToken).to.be.a('string');
+
+          // The probe key ping() writes expires within 1 ms; SCAN may still list it.
+          const byMaster = new Map([...await keysByMaster(cluster, prefix)].map(([port, keys]) => [port, keys.filter((k) => k !== `${prefix}probe`)]));
+          const masters = cluster.masters().map((m) => m.port);
+          expect([...byMaster.keys()].sort()).to.deep.equal(masters.sort());
+          const live = users.slice(2).map((u) => `${prefix}{${u}}`);
+          for (const [port, keys] of byMaster) {
+            expect(keys.length, `keys on master ${port}`).to.be.greaterThan(5);
+            for (const key of keys) expect((await cluster.masterForKey(key)).port, key).to.equal(port);
+          }
+          expect([...byMaster.values()].flat().sort(), 'every live user\'s key, once, and nothing else').to.deep.equal(live.sort());
+
+          const counts = expectOneKeyScripts(log, name !== 'ioredis');
+          expect(counts.get('EVAL') ?? 0, 'EVAL after NOSCRIPT on each master').to.be.greaterThan(0);
+          expect(log.filter((c) => c.error?.includes('NOSCRIPT')).length).to.equal(counts.get('EVAL'));
+        });
+
+        it('answers auth.ping() and checkServer() (noeviction, Redis 7)', async () => {
+          const store = new RedisSessionStore({ client: setup.client, prefix });
+          await authOn(store).ping();
+          await store.ping();
+          expect(await store.checkServer()).to.deep.equal([]);
+        });
+
+        it('leaves a closed client closed: a call that fails after close() reopens no connection', async () => {
+          const store = new RedisSessionStore({ client: setup.client, prefix });
+          await store.ping();
+          expect(nodeCount(setup), 'connected to the masters').to.be.greaterThan(0);
+          await setup.close();
+          expect(await store.ping().then(() => 'answered', (error: unknown) => error)).to.be.instanceOf(StoreUnavailableError);
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          expect(nodeCount(setup), 'node connections after close() and a failed ping').to.equal(0);
+        });
+
+        it('keeps no revocation record by default, and refuses to be told to keep one', async () => {
+          const store = new RedisSessionStore({ client: setup.client, prefix });
+          expect(store.clientKind).to.equal(name === 'ioredis' ? 'ioredis cluster' : 'node-redis cluster');
+          expect(() => store.revocations()).to.throw(OptionError, 'checkRevocation needs the revocation record');
+          expect(() => new RedisSessionStore({ client: setup.client, prefix, revocationRecord: true }))
+            .to.throw(OptionError, `revocationRecord cannot be kept on a Redis Cluster (${store.clientKind})`);
+          const auth = authOn(store);
+          const pair = await auth.issue({ userId: 'no-stream' });
+          expect(await auth.revoke(pair.refreshToken)).to.equal(true);
+          await auth.issue({ userId: 'no-stream' });
+          expect(await auth.revokeAll('no-stream')).to.equal(1);
+          expect([...(await keysByMaster(cluster, prefix)).values()].flat(), 'no key left, no stream').to.deep.equal([]);
+        });
+      });
+    });
+  }
+});
