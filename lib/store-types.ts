@@ -53,6 +53,14 @@ export interface RotateInput extends Ending {
   jti: string;
   /** Id for the successor, used only if the presented one is current. */
   nextJti: string;
+  /**
+   * The presented token's `iat`. A token issued after the session's current
+   * one (later than its `issuedAt`) can only be a successor whose rotation
+   * the store has since lost (a failover to a replica that had not received
+   * it, a restore from an older snapshot): it is taken as the current one,
+   * not as reuse. Undefined: no such check.
+   */
+  issuedAt?: number | undefined;
   /** Seconds the successor lives (capped by the session's absolute end). */
   ttl: number;
   /** Seconds the previous refresh token still maps to the current one. */
@@ -99,6 +107,14 @@ export interface RevokeInput extends Ending {
    * from a list) no reuse check is made.
    */
   jti?: string | undefined;
+  /**
+   * The presented token's `iat`. A token issued after the session's current
+   * one (later than its `issuedAt`) can only be a successor whose rotation
+   * the store has since lost (a failover to a replica that had not received
+   * it, a restore from an older snapshot): it is taken as the current one,
+   * not as reuse. Undefined: no such check.
+   */
+  issuedAt?: number | undefined;
   grace: number;
 }
 

@@ -158,7 +158,7 @@ export class TokenAuth extends TokenAuthEmitter {
     const hook = this.#config.refreshClaims;
     const claims = hook === undefined ? undefined : await this.#claimsFrom(hook, userId, sessionId);
     const result = await this.#store(() => this.#config.store.rotate({
-      ...this.#ending(), userId, sessionId, jti: payload.jti, nextJti: newId(),
+      ...this.#ending(), userId, sessionId, jti: payload.jti, issuedAt: payload.iat, nextJti: newId(),
       ttl: this.#config.refresh.ttl, grace: this.#config.refresh.grace,
       meta: client, claims, window: this.#config.access.ttl,
     }));
@@ -196,7 +196,7 @@ export class TokenAuth extends TokenAuthEmitter {
     const payload = verify(refreshToken, this.#config.refresh, this.#config, { ignoreExpiration: true, name: 'refreshToken' });
     const { sub: userId, sid: sessionId } = payload;
     const result = await this.#store(() => this.#config.store.revoke({
-      ...this.#ending(), userId, sessionId, jti: payload.jti, grace: this.#config.refresh.grace,
+      ...this.#ending(), userId, sessionId, jti: payload.jti, issuedAt: payload.iat, grace: this.#config.refresh.grace,
     }));
     if (result === 'reused') this.emit('reuse_detected', { userId, sessionId, meta: normalizeMeta(meta) });
     this.emit('revoked', { userId, sessionId, count: result === 'unknown' ? 0 : 1 });

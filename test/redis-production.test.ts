@@ -104,6 +104,28 @@ describe('RedisSessionStore in production conditions', function () {
     });
   });
 
+  describe('a rotation Redis lost (a failover before it replicated, a restore from an older copy)', () => {
+    it('takes the client\'s newer refresh token as current instead of revoking the session as reused', async () => {
+      const auth = authOn(client, { grace: 0 });
+      const events: string[] = [];
+      auth.on('reuse_detected', () => events.push('reuse_detected'));
+      const pair = await auth.issue({ userId: 'lost-1' });
+      const key = 'etp-prod:{lost-1}';
+      await client.sendCommand(['COPY', key, `${key}:before`]);
+      await sleep(1100); // the next token is dated a second later than the first
+      const newer = await auth.refresh(pair.refreshToken);
+      // Redis loses that rotation: the key is back as it was before it.
+      expect(await client.sendCommand(['COPY', `${key}:before`, key, 'REPLACE'])).to.equal(1);
+      const next = await auth.refresh(newer.refreshToken);
+      expect(next.refreshToken).to.be.a('string');
+      expect(events).to.deep.equal([]);
+      // The token Redis had kept as current is older than the one taken over: reuse.
+      const error = await rejection(auth.refresh(pair.refreshToken));
+      expect(error.name).to.equal('RefreshReusedError');
+      expect(events).to.deep.equal(['reuse_detected']);
+    });
+  });
+
   describe('a replica', () => {
     let replica: RedisServer;
     let replicaClient: Client;

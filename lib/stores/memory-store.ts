@@ -26,6 +26,11 @@ function expired(entry: Entry, now: number): boolean {
   return entry.refreshExpiresAt <= now || entry.expiresAt <= now;
 }
 
+/** A token issued after the current one: a successor the store lost (see `RotateInput.issuedAt`). */
+function lostSuccessor(entry: Entry, issuedAt: number | undefined): boolean {
+  return issuedAt !== undefined && issuedAt > entry.rotatedAt;
+}
+
 /** The presented jti was rotated out no more than `grace` seconds ago (a benign race, not theft). */
 function inGrace(entry: Entry, jti: string, grace: number, now: number): boolean {
   const age = now - entry.rotatedAt;
@@ -105,7 +110,7 @@ export class MemorySessionStore implements SessionStore {
     const entry = this.#live(userId, sessionId, now);
     if (!entry) return { status: 'unknown' };
     let status: 'rotated' | 'grace';
-    if (jti === entry.jti) {
+    if (jti === entry.jti || lostSuccessor(entry, input.issuedAt)) {
       status = 'rotated';
       entry.previousJti = jti;
       entry.jti = input.nextJti;
@@ -141,7 +146,8 @@ export class MemorySessionStore implements SessionStore {
     const entry = this.#live(userId, sessionId, now);
     if (!entry) return 'unknown';
     this.#end(sessionId, userId, input);
-    return jti === undefined || jti === entry.jti || inGrace(entry, jti, input.grace, now) ? 'revoked' : 'reused';
+    return jti === undefined || jti === entry.jti || inGrace(entry, jti, input.grace, now) || lostSuccessor(entry, input.issuedAt)
+      ? 'revoked' : 'reused';
   }
 
   async revokeAll(input: RevokeAllInput): Promise<number> {

@@ -188,7 +188,7 @@ export class RedisSessionStore implements SessionStore {
     const reply = await this.#run(scripts.rotate, input.userId, [
       ...this.#ending(input), input.sessionId, input.jti, input.nextJti, String(input.ttl), String(input.grace),
       input.meta.ip ?? '', input.meta.userAgent ?? '', input.claims === undefined ? '0' : '1',
-      input.claims === undefined ? '' : claimsJson(input.claims), String(input.window),
+      input.claims === undefined ? '' : claimsJson(input.claims), String(input.window), String(input.issuedAt ?? ''),
     ]);
     if (!Array.isArray(reply)) unexpected();
     const [status, jti, issuedAt, expiresAt, claims, ip, userAgent, refreshes] = reply.map(String);
@@ -207,7 +207,7 @@ export class RedisSessionStore implements SessionStore {
 
   async revoke(input: RevokeInput): Promise<RevokeResult> {
     const reply = String(await this.#run(scripts.revoke, input.userId, [
-      ...this.#ending(input), input.sessionId, input.jti ?? '', String(input.grace),
+      ...this.#ending(input), input.sessionId, input.jti ?? '', String(input.grace), String(input.issuedAt ?? ''),
     ]));
     if (reply === 'revoked' || reply === 'reused' || reply === 'unknown') return reply;
     unexpected();

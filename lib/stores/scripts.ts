@@ -121,6 +121,9 @@ local function write(sid, s)
     kind = 'string'
   end
 end
+local function lostSuccessor(s, issued)
+  return issued ~= '' and tonumber(issued) > s[3]
+end
 local function inGrace(s, jti, grace)
   local age = now - s[3]
   return s[2] == jti and jti ~= '' and grace > 0 and age >= 0 and age <= grace
@@ -179,7 +182,8 @@ return { now, expires }
 /**
  * ARGV: now, revocation ttl, deadline, sid, presented jti, next jti, ttl,
  * grace, ip, ua, '1' to replace the claims with ARGV[12] (else '0'), claims,
- * window. Returns {status, jti, issuedAt, expiresAt, claims, previous ip,
+ * window, the presented token's iat ('' for none: a later one than the
+ * current's is a successor the store lost, taken as current). Returns {status, jti, issuedAt, expiresAt, claims, previous ip,
  * previous ua, refreshes in the window} or {status}.
  */
 const rotate = `#!lua
@@ -187,9 +191,9 @@ ${prelude}
 local s = read(ARGV[4])
 if not s then return { 'unknown' } end
 local status
-if s[1] == ARGV[5] then
+if s[1] == ARGV[5] or lostSuccessor(s, ARGV[14]) then
   status = 'rotated'
-  s[2], s[1], s[3] = s[1], ARGV[6], now
+  s[2], s[1], s[3] = ARGV[5], ARGV[6], now
   s[6] = math.min(now + tonumber(ARGV[7]), s[7])
 elseif inGrace(s, ARGV[5], tonumber(ARGV[8])) then
   status = 'grace'
@@ -212,7 +216,7 @@ return { status, s[1], tostring(s[3]), tostring(s[6]), s[10], ip, ua, s[12] }
 
 /**
  * ARGV: now, revocation ttl, deadline, sid, presented jti ('' for none),
- * grace. Ends the session; returns 'revoked', 'reused' (the presented jti
+ * grace, the presented token's iat ('' for none). Ends the session; returns 'revoked', 'reused' (the presented jti
  * had been rotated out) or 'unknown'.
  */
 const revoke = `#!lua flags=allow-oom
@@ -221,7 +225,9 @@ local s = read(ARGV[4])
 if not s then return 'unknown' end
 drop(ARGV[4])
 publish('s', ARGV[4])
-if ARGV[5] == '' or s[1] == ARGV[5] or inGrace(s, ARGV[5], tonumber(ARGV[6])) then return 'revoked' end
+if ARGV[5] == '' or s[1] == ARGV[5] or inGrace(s, ARGV[5], tonumber(ARGV[6])) or lostSuccessor(s, ARGV[7]) then
+  return 'revoked'
+end
 return 'reused'
 `;
 

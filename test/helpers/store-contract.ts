@@ -10,6 +10,7 @@ import { expect } from 'chai';
 import type { CurrentToken, NewSession, RotateInput, SessionStore } from '../../lib/index.js';
 import { contractIds, REVOCATION_TTL } from './store-contract-ids.js';
 import { sessionsContract } from './store-contract-sessions.js';
+import { lostSuccessorContract } from './store-contract-lost.js';
 
 export interface StoreFixture {
   store: SessionStore;
@@ -34,6 +35,10 @@ export function storeContract(makeStore: () => Promise<StoreFixture>): void {
 
   describe('sessions', () => {
     sessionsContract(() => store);
+  });
+
+  describe('a successor the store lost', () => {
+    lostSuccessorContract(() => store);
   });
 
   /** A stored session: what was handed to `create`, plus its first token as the store answered it. */
