@@ -155,8 +155,9 @@ export class TokenAuth extends TokenAuthEmitter {
     const payload = verify(refreshToken, this.#config.refresh, this.#config, { name: 'refreshToken' });
     const { sub: userId, sid: sessionId } = payload;
     const client = normalizeMeta(meta);
-    const hook = this.#config.refreshClaims;
-    const claims = hook === undefined ? undefined : await this.#claimsFrom(hook, userId, sessionId);
+    // The refreshClaims hook runs before the rotation: one that throws leaves the token unspent.
+    const hooked = await this.#config.refreshClaims?.({ userId, sessionId });
+    const claims = hooked === undefined ? undefined : parseClaims(hooked);
     const result = await this.#store(() => this.#config.store.rotate({
       ...this.#ending(), userId, sessionId, jti: payload.jti, issuedAt: payload.iat, nextJti: newId(),
       ttl: this.#config.refresh.ttl, grace: this.#config.refresh.grace,
@@ -178,11 +179,6 @@ export class TokenAuth extends TokenAuthEmitter {
       default:
         throw new TokenRevokedError('session has ended');
     }
-  }
-
-  async #claimsFrom(hook: NonNullable<Config['refreshClaims']>, userId: string, sessionId: string): Promise<Claims | undefined> {
-    const claims = await hook({ userId, sessionId });
-    return claims === undefined ? undefined : parseClaims(claims);
   }
 
   /**
@@ -289,7 +285,7 @@ export class TokenAuth extends TokenAuthEmitter {
     this.#guard = undefined;
   }
 
-  /** Resolves if the store answers; rejects with `StoreUnavailableError` if not. */
+  /** Resolves if the store can take writes (not a replica, not loading, not full); else rejects with `StoreUnavailableError`. */
   async ping(): Promise<void> {
     const { store } = this.#config;
     if (store.ping) await this.#store(() => store.ping!());
