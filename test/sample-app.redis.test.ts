@@ -143,6 +143,31 @@ describe('sample app, with Redis', () => {
       expect(res.body).to.deep.equal({ status: 'unavailable', store: 'redis', storeOk: false });
     });
 
+    it('warns at start-up of a maxmemory-policy that evicts session keys, naming the setting and the fix; /health is 503 on a replica', async () => {
+      await client.sendCommand(['CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru']);
+      try {
+        await apps.make({ redis: { client, prefix: uniquePrefix() } });
+      } finally {
+        await client.sendCommand(['CONFIG', 'SET', 'maxmemory-policy', 'noeviction']);
+      }
+      const warnings = apps.logs.filter((line) => line.level === 'warn' && line.text.includes('maxmemory-policy'));
+      expect(warnings.map((line) => line.text)).to.have.length(1);
+      expect(warnings[0]!.text).to.match(/^Warning: Redis maxmemory-policy is allkeys-lru: .*Set maxmemory-policy noeviction/);
+      const quiet = apps.logs.length;
+      const sample = await apps.make({ redis: { client, prefix: uniquePrefix() } });
+      expect(apps.logs.slice(quiet).filter((line) => line.text.includes('maxmemory-policy')), 'noeviction: no warning').to.deep.equal([]);
+      // A replica takes no writes: readiness fails, though PING would answer.
+      const primary = await RedisServer.start();
+      try {
+        await client.sendCommand(['REPLICAOF', '127.0.0.1', String(primary.port)]);
+        expect((await request(sample.app).get('/health')).status).to.equal(503);
+      } finally {
+        await client.sendCommand(['REPLICAOF', 'NO', 'ONE']);
+        await primary.stop();
+      }
+      expect((await request(sample.app).get('/health')).status).to.equal(200);
+    });
+
     describe('when Redis fails', () => {
       let own: RedisServer;
       before(async () => { own = await RedisServer.start(); });
