@@ -1,5 +1,11 @@
 import type { Revocation, RevocationFeed } from '../store-types.js';
-import type { SendCommand } from './bounded-send.js';
+
+/**
+ * Sends one command on a connection of the app's own (`blockingSendCommand`).
+ * The same shape as the store's `SendCommand`, spelled here so that this file
+ * imports nothing of the store's (the client adapter imports this one).
+ */
+type BlockingSend = (args: string[]) => Promise<unknown>;
 
 /** The part of a duplicated node-redis (v4, v5, v6) client the feed uses: its own connection. */
 export interface FeedClient {
@@ -41,7 +47,7 @@ interface Connection {
 }
 
 /** The app's own second connection (`blockingSendCommand`): nothing to open, reset or close. */
-function ownConnection(send: SendCommand): Connection {
+function ownConnection(send: BlockingSend): Connection {
   return { read: (args) => send(args), reset: () => {}, close: () => {} };
 }
 
@@ -122,7 +128,7 @@ export class RedisRevocationFeed implements RevocationFeed {
   #wake: (() => void) | undefined;
 
   /** Use `RedisSessionStore.revocations()`. */
-  constructor(source: DuplicableClient | SendCommand, stream: string) {
+  constructor(source: DuplicableClient | BlockingSend, stream: string) {
     this.#connection = typeof source === 'function' ? ownConnection(source) : duplicateConnection(source);
     this.#stream = stream;
   }
