@@ -1,43 +1,26 @@
 /**
  * Redis section: what the session store costs one redis-server, and what that
- * means for a deployment. For users holding 1 session and 100 sessions (the
- * default maxSessionsPerUser), with a typical browser user agent and with a
- * 512-character one (the most a session keeps), each cell on a fresh private
- * redis-server:
- *
- * 1. bytes per session: used_memory before and after creating the sessions
- *    through `auth.issue`, and MEMORY USAGE of the keys they made;
- * 2. Redis time per refresh: EVALSHA usec_per_call in INFO commandstats,
- *    reset (CONFIG RESETSTAT) just before a phase of `auth.refresh` calls;
- * 3. refreshes per second the server sustains, `RedisSessionStore.rotate`
- *    driven over several connections with many calls in flight.
- *
- * Then the shards needed for 10 million active sessions refreshing every
- * 15 minutes, by refresh rate and by memory. Only the public API is used
- * (TokenAuth, RedisSessionStore.rotate), so it measures whatever data layout
- * the store has.
+ * means for a deployment. It runs the cells of bench/redis-measure.ts (users
+ * holding 1 session and 100, typical and 512-character user agents; bytes per
+ * session, Redis time per refresh, sustained refreshes per second) and holds
+ * what is made of them: the targets (REDIS_TARGETS), the capacity plan for 10
+ * million active sessions refreshing every 15 minutes (shards by refresh rate
+ * and by memory), and the section's tables and target rows.
  */
-import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { createTokenAuth, RedisSessionStore, type SessionMeta } from '../../lib/index.js';
-import { averageUserAgentLength, longMetaFor, metaFor } from '../fixtures.js';
-import { randomSecret } from '../keys.js';
 import type { BenchOptions } from '../options.js';
-import { startRedis, type PrivateRedis } from '../processes.js';
-import { connectRedis, type RedisClient } from '../redis-client.js';
-import { commandCalls, commandStat, infoNumber, readInfo, settledUsedMemory } from '../redis-info.js';
+import type { KeyShape } from '../redis-keys.js';
+import {
+  CELLS, HEAVY_USER_SESSIONS, LOAD_CONNECTIONS, LOAD_IN_FLIGHT, LOAD_ROUNDS, measureCell, perUserLabel, REFRESH_CONCURRENCY,
+  REFRESH_WARMUP, userAgentLabel, type RedisCell, type UserAgentKind,
+} from '../redis-measure.js';
 import { row, type Row } from '../report/rows.js';
 import type { SectionOutput } from '../report/section-output.js';
 import type { Table } from '../report/table.js';
 import { fixed, whole } from '../stats.js';
-import { liveSessionOf, ROTATE_DEFAULTS, sustainRefreshes, type SustainResult } from '../store-load.js';
 
 /** Targets: a refresh at 100 sessions per user costs Redis at most twice one at 1; a session at most 400 bytes. */
 export const REDIS_TARGETS = { heavyToLightUsec: 2, bytesPerSession: 400 } as const;
-
-/** The default maxSessionsPerUser: the most sessions a user can hold. */
-export const HEAVY_USER_SESSIONS = 100;
-const LONG_USER_AGENT = 512;
 
 /** The deployment the capacity plan is for. */
 export const PLAN = {
@@ -47,68 +30,6 @@ export const PLAN = {
   /** Use at most half of what a shard sustains: peaks, logins and logouts, failover, replication and snapshots. */
   headroom: 0.5,
 } as const;
-
-const PREFIX = 'bench-redis:';
-const CREATE_BATCH = 1000;
-/** auth.refresh calls in flight during the timed refresh phase: "modestly concurrent". */
-const REFRESH_CONCURRENCY = 4;
-/** auth.refresh calls before CONFIG RESETSTAT: loads the rotate script (EVALSHA, NOSCRIPT, EVAL) outside the count. */
-const REFRESH_WARMUP = 16;
-/** Sustained-rate driver: connections, and rotations in flight over them (pipelined by node-redis). */
-const LOAD_CONNECTIONS = 4;
-const LOAD_IN_FLIGHT = 128;
-const LOAD_ROUNDS = 3;
-/** MEMORY USAGE is read for at most this many keys (all of them at the default counts). */
-const MAX_SAMPLED_KEYS = 50_000;
-
-type UserAgentKind = 'typical' | 'long';
-
-export interface KeyShape {
-  /** e.g. `bench-redis:{user}` */
-  shape: string;
-  type: string;
-  /** OBJECT ENCODING -> keys. */
-  encodings: Record<string, number>;
-  keys: number;
-  /** MEMORY USAGE ... SAMPLES 0, summed over these keys. */
-  bytes: number;
-}
-
-export interface RedisCell {
-  name: string;
-  sessionsPerUser: number;
-  userAgent: UserAgentKind;
-  userAgentLength: number;
-  sessions: number;
-  users: number;
-  createSeconds: number;
-  /** listSessions of the first user, after creating: must be sessionsPerUser (none evicted). */
-  firstUserSessions: number;
-  memory: {
-    usedMemoryBefore: number;
-    usedMemoryAfter: number;
-    bytesPerSession: number;
-    /** mem_clients_normal after - before: client buffers, part of the used_memory delta (should be ~0). */
-    clientBuffersDelta: number;
-    keys: number;
-    sampledKeys: number;
-    shapes: KeyShape[];
-    /** MEMORY USAGE of the keys (extrapolated to all keys if sampled) / sessions. */
-    keyBytesPerSession: number;
-  };
-  refresh: {
-    refreshes: number;
-    concurrency: number;
-    evalshaCalls: number;
-    evalCalls: number;
-    failedCalls: number;
-    /** EVALSHA usec / calls: Redis's time inside the script, per refresh. */
-    usecPerRefresh: number;
-    /** Commands the script ran, per refresh (Redis 7 counts them in commandstats). */
-    scriptCommands: Record<string, number>;
-  };
-  load: SustainResult;
-}
 
 export interface CapacityPlan {
   /** Which cell: `1` or `100` sessions per user, typical user agent. */
@@ -134,180 +55,6 @@ export interface RedisCostData {
   loadAverage: { start: number; end: number };
 }
 
-interface CellSpec {
-  sessionsPerUser: number;
-  userAgent: UserAgentKind;
-}
-
-const CELLS: readonly CellSpec[] = [
-  { sessionsPerUser: 1, userAgent: 'typical' },
-  { sessionsPerUser: HEAVY_USER_SESSIONS, userAgent: 'typical' },
-  { sessionsPerUser: 1, userAgent: 'long' },
-  { sessionsPerUser: HEAVY_USER_SESSIONS, userAgent: 'long' },
-];
-
-const metaOf = (kind: UserAgentKind, n: number): SessionMeta => (kind === 'typical' ? metaFor(n) : longMetaFor(n, LONG_USER_AGENT));
-
-const userAgentLabel = (kind: UserAgentKind): string =>
-  (kind === 'typical' ? `UA ~${Math.round(averageUserAgentLength())} chars` : `UA ${LONG_USER_AGENT} chars`);
-
-const perUserLabel = (n: number): string => `${n} session${n === 1 ? '' : 's'}/user`;
-
-const cellName = (spec: CellSpec): string => `${perUserLabel(spec.sessionsPerUser)}, ${userAgentLabel(spec.userAgent)}`;
-
-/** Runs `work` on each item with at most `concurrency` at once, in order of start. */
-async function inTurn<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, lane));
-}
-
-async function scanKeys(client: RedisClient, limit: number): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const reply = await client.sendCommand<[string, string[]]>(['SCAN', cursor, 'COUNT', '1000']);
-    cursor = reply[0];
-    keys.push(...reply[1]);
-  } while (cursor !== '0' && keys.length < limit);
-  return keys.slice(0, limit);
-}
-
-/** Deletes every key of this private server (the warm-up session), one DEL at a time: no flush. */
-async function deleteAllKeys(client: RedisClient): Promise<void> {
-  for (const key of await scanKeys(client, Number.MAX_SAFE_INTEGER)) await client.sendCommand(['DEL', key]);
-}
-
-/** `bench-redis:{<uuid>}:s:<id>` -> `bench-redis:{user}:s:<id>` */
-const shapeOf = (key: string): string => key.replace(/\{[^}]*\}/, '{user}').replace(/[\w-]{16,}/g, '<id>');
-
-/** TYPE, OBJECT ENCODING and MEMORY USAGE of the keys (at most MAX_SAMPLED_KEYS), by key shape. */
-async function keyShapes(client: RedisClient): Promise<{ sampled: number; shapes: KeyShape[] }> {
-  const keys = await scanKeys(client, MAX_SAMPLED_KEYS);
-  const shapes = new Map<string, KeyShape>();
-  for (let start = 0; start < keys.length; start += 500) {
-    const batch = keys.slice(start, start + 500);
-    const answers = await Promise.all(batch.map((key) => Promise.all([
-      client.sendCommand(['TYPE', key]),
-      client.sendCommand(['OBJECT', 'ENCODING', key]),
-      client.sendCommand(['MEMORY', 'USAGE', key, 'SAMPLES', '0']),
-    ])));
-    batch.forEach((key, i) => {
-      const [type, encoding, bytes] = answers[i]!.map(String) as [string, string, string];
-      const id = `${shapeOf(key)} ${type}`;
-      const shape = shapes.get(id) ?? { shape: shapeOf(key), type, encodings: {}, keys: 0, bytes: 0 };
-      shape.keys++;
-      shape.bytes += Number(bytes);
-      shape.encodings[encoding] = (shape.encodings[encoding] ?? 0) + 1;
-      shapes.set(id, shape);
-    });
-  }
-  return { sampled: keys.length, shapes: [...shapes.values()].sort((a, b) => b.bytes - a.bytes) };
-}
-
-async function measureCell(spec: CellSpec, options: BenchOptions): Promise<RedisCell> {
-  const name = cellName(spec);
-  const perUser = spec.sessionsPerUser;
-  const users = Array.from({ length: Math.max(1, Math.floor(options.redisSessions / perUser)) }, () => randomUUID());
-  const sessions = users.length * perUser;
-  const metas = Array.from({ length: sessions }, (_, n) => metaOf(spec.userAgent, n));
-  let redis: PrivateRedis | undefined;
-  const clients: RedisClient[] = [];
-  try {
-    redis = await startRedis();
-    const admin = await connectRedis(redis.url);
-    clients.push(admin);
-    const auth = createTokenAuth({
-      accessToken: { secret: randomSecret(), ttl: ROTATE_DEFAULTS.accessTtl },
-      refreshToken: { secret: randomSecret(), ttl: ROTATE_DEFAULTS.refreshTtl, reuseGrace: ROTATE_DEFAULTS.grace },
-      maxSessionsPerUser: HEAVY_USER_SESSIONS,
-      store: new RedisSessionStore({ client: admin, prefix: PREFIX, timeout: 10_000 }),
-    });
-
-    // 1. Memory. The create script is loaded first (by one session, then deleted), so the script cache is not counted.
-    await auth.issue({ userId: randomUUID(), meta: metas[0]! });
-    await deleteAllKeys(admin);
-    const before = await settledUsedMemory(admin);
-    const clientsBefore = infoNumber(await readInfo(admin, 'memory'), 'mem_clients_normal');
-    const started = performance.now();
-    const tokens: string[] = [];
-    for (let start = 0; start < sessions; start += CREATE_BATCH) {
-      const batch: Promise<{ refreshToken: string }>[] = [];
-      for (let n = start; n < Math.min(sessions, start + CREATE_BATCH); n++) {
-        batch.push(auth.issue({ userId: users[Math.floor(n / perUser)]!, meta: metas[n]! }));
-      }
-      tokens.push(...(await Promise.all(batch)).map((pair) => pair.refreshToken));
-    }
-    const createSeconds = (performance.now() - started) / 1000;
-    const after = await settledUsedMemory(admin);
-    const clientsAfter = infoNumber(await readInfo(admin, 'memory'), 'mem_clients_normal');
-    const keys = Number(await admin.sendCommand(['DBSIZE']));
-    const { sampled, shapes } = await keyShapes(admin);
-    const keyBytes = shapes.reduce((sum, s) => sum + s.bytes, 0) * (sampled > 0 ? keys / sampled : 0);
-    const firstUserSessions = (await auth.listSessions(users[0]!)).length;
-    process.stderr.write(`redis: ${name}: ${whole(sessions)} sessions in ${fixed(createSeconds, 1)} s, `
-      + `${fixed((after - before) / sessions, 1)} B/session\n`);
-
-    // 2. Redis time per refresh: spread over the users, every user's sessions in turn.
-    const order = Array.from({ length: options.redisRefreshes }, (_, i) =>
-      (i % users.length) * perUser + (Math.floor(i / users.length) % perUser));
-    const refreshOne = async (n: number): Promise<void> => {
-      tokens[n] = (await auth.refresh(tokens[n]!, metas[n])).refreshToken;
-    };
-    await inTurn(order.slice(0, REFRESH_WARMUP), 1, refreshOne);
-    await admin.sendCommand(['CONFIG', 'RESETSTAT']);
-    await inTurn(order, REFRESH_CONCURRENCY, refreshOne);
-    const stats = await readInfo(admin, 'commandstats');
-    const evalsha = commandStat(stats, 'evalsha');
-    const evalCalls = commandStat(stats, 'eval').calls;
-    const scriptCommands: Record<string, number> = {};
-    for (const [command, calls] of commandCalls(stats)) {
-      if (['evalsha', 'eval', 'info'].includes(command) || command.startsWith('config')) continue;
-      scriptCommands[command] = calls / order.length;
-    }
-    const usecPerRefresh = evalsha.calls > 0 ? evalsha.usec / evalsha.calls : Number.NaN;
-    process.stderr.write(`redis: ${name}: ${fixed(usecPerRefresh, 1)} us per refresh (${evalsha.calls} EVALSHA)\n`);
-
-    // 3. Sustained refreshes per second: rotate over several connections, many calls in flight.
-    const stores: RedisSessionStore[] = [];
-    for (let c = 0; c < LOAD_CONNECTIONS; c++) {
-      const client = await connectRedis(redis.url);
-      clients.push(client);
-      stores.push(new RedisSessionStore({ client, prefix: PREFIX, timeout: 10_000 }));
-    }
-    const live = tokens.map((token, n) => liveSessionOf(token, metas[n]!));
-    // Interleave users, so that calls in flight together are of different users where there are enough.
-    live.sort((a, b) => (a.sessionId < b.sessionId ? -1 : 1));
-    const load = await sustainRefreshes(admin, stores, live, {
-      inFlight: Math.min(LOAD_IN_FLIGHT, Math.floor(live.length / 2)),
-      warmupMs: options.warmup * 1000,
-      rounds: LOAD_ROUNDS,
-      roundMs: options.duration * 1000,
-    });
-    process.stderr.write(`redis: ${name}: ${whole(load.rate)} refreshes/s sustained, Redis CPU ${fixed(load.redisCpu * 100, 0)}%\n`);
-
-    return {
-      name, sessionsPerUser: perUser, userAgent: spec.userAgent,
-      userAgentLength: metas.reduce((sum, m) => sum + (m.userAgent?.length ?? 0), 0) / metas.length,
-      sessions, users: users.length, createSeconds, firstUserSessions,
-      memory: {
-        usedMemoryBefore: before, usedMemoryAfter: after, bytesPerSession: (after - before) / sessions,
-        clientBuffersDelta: clientsAfter - clientsBefore, keys, sampledKeys: sampled, shapes, keyBytesPerSession: keyBytes / sessions,
-      },
-      refresh: {
-        refreshes: order.length, concurrency: REFRESH_CONCURRENCY, evalshaCalls: evalsha.calls, evalCalls,
-        failedCalls: evalsha.failedCalls + evalsha.rejectedCalls, usecPerRefresh, scriptCommands,
-      },
-      load,
-    };
-  } finally {
-    for (const client of clients) if (client.isOpen) client.destroy();
-    await redis?.stop();
-  }
-}
-
 /** What the server would sustain with its main thread fully busy: the rate over the share of a core it used. */
 const redisBound = (cell: RedisCell): number => cell.load.rate / Math.min(1, cell.load.redisCpu);
 
@@ -323,6 +70,7 @@ function planFor(cell: RedisCell, shardMemoryGb: number): CapacityPlan {
   };
 }
 
+/** Measures every cell in turn, then plans shards for the typical user agent; returns the tables, target rows and data. */
 export async function redisCostSection(options: BenchOptions): Promise<SectionOutput<RedisCostData>> {
   const start = loadavg()[0]!;
   const cells: RedisCell[] = [];
