@@ -7,8 +7,8 @@
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import jwt from 'jsonwebtoken';
-import { requireAccessToken, type TokenAuth } from '../lib/index.js';
-import { tokenAuthFor, type AccessKeys } from './keys.js';
+import { createTokenAuth, MemorySessionStore, requireAccessToken, type TokenAuth } from '../lib/index.js';
+import { randomSecret, tokenAuthFor, type AccessKeys } from './keys.js';
 
 export interface VerifyCost {
   algorithm: string;
@@ -46,6 +46,20 @@ async function revokingAuth(keys: AccessKeys, refreshSecret: string): Promise<To
 }
 
 /**
+ * HS256 only: a core with a 3-key ring and its cache off, and a token
+ * signed by the ring's last key (so the lookup by `kid` cannot be a lucky
+ * first try): the HMAC fast path with a ring, against a single secret's.
+ */
+async function ringCost(keys: AccessKeys, refreshSecret: string): Promise<{ auth: TokenAuth; token: string }> {
+  const ring = [{ kid: 'k1', secret: randomSecret() }, { kid: 'k2', secret: randomSecret() }, { kid: 'k3', secret: keys.signingKey }];
+  const core = (order: typeof ring, cacheSize: number): TokenAuth => createTokenAuth({
+    accessToken: { keys: order, ttl: '1h', cacheSize }, refreshToken: { secret: refreshSecret }, store: new MemorySessionStore(),
+  });
+  const { accessToken } = await core([ring[2]!, ring[0]!, ring[1]!], 0).issue({ userId: 'ring-user' });
+  return { auth: core(ring, 0), token: accessToken };
+}
+
+/**
  * `tokens[0]` is verified over and over (what a cache serves); with more
  * tokens, the core also verifies a different one on each call, in turn.
  */
@@ -74,6 +88,12 @@ export async function verifyCosts(
   const response = {} as unknown as Response; // an error answer would throw here: the token must pass
   const next: NextFunction = () => undefined;
   let turn = 0;
+  const ring = keys.algorithm === 'HS256' ? await ringCost(keys, refreshSecret) : undefined;
+  const withRing = ring
+    ? [cost('requireAccessToken core, cache off, 3-key ring (accessToken.keys; token of the last key)', () => {
+      ring.auth.verifyAccessToken(ring.token);
+    })]
+    : [];
   const distinct = tokens.length > 1
     ? [cost(`requireAccessToken core, a different token each call (${tokens.length} in turn)`, () => {
       auth.verifyAccessToken(tokens[turn++ % tokens.length]!);
@@ -87,6 +107,7 @@ export async function verifyCosts(
     cost('requireAccessToken core, same token (auth.verifyAccessToken)', () => { auth.verifyAccessToken(token); }),
     ...distinct,
     cost('requireAccessToken core, cache off (accessToken.cacheSize 0)', () => { uncached.verifyAccessToken(token); }),
+    ...withRing,
     cost('jsonwebtoken.verify, key as string (express-jwt, passport-jwt)', () => { jwt.verify(token, keys.verifyingKey, { algorithms }); }),
     cost('jsonwebtoken.verify, KeyObject built once', () => { jwt.verify(token, keyObject, { algorithms }); }),
   ];
