@@ -2,8 +2,9 @@
  * Attack pass of issue 8 (docs/threat-model.md): lost-successor adoption,
  * key rings, the Redis script deadline and the replica/OOM handling, seen
  * by someone holding stolen tokens, controlling request timing or reading
- * answers. Tests marked HOLE fail on the code as it stands; the others pin
- * a property that held and that no other suite checks.
+ * answers. The three clock-step tests failed before their fixes (see the
+ * threat model); the others pin a property that held and that no other
+ * suite checks.
  */
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { expect } from 'chai';
@@ -52,7 +53,7 @@ describe('issue 8: lost-successor adoption against a thief', () => {
   });
   afterEach(() => store.close());
 
-  it('HOLE: a stolen rotated-out token is still reuse after the store\'s clock stepped back (NTP step, VM restore)', async () => {
+  it('a stolen rotated-out token is still reuse after the store\'s clock stepped back (NTP step, VM restore)', async () => {
     expect(await stolenAfterStepBack(store)).to.deep.equal({ outcome: 'refresh_reused', reuseEvents: 1 });
   });
 
@@ -172,7 +173,7 @@ describe('issue 8: Redis deadlines, adoption races and the probe', function () {
     refreshToken: { secret: REFRESH, reuseGrace: grace },
   });
 
-  it('HOLE: an app clock stepped back after TIME was read does not turn every script into a 503', async () => {
+  it('an app clock stepped back after TIME was read does not turn every script into a 503', async () => {
     const auth = authOn(new RedisSessionStore({ client, prefix: uniquePrefix() }));
     const pair = await auth.issue({ userId: 'stepped' }); // the offset to Redis's clock is read here
     const realNow = Date.now;
@@ -186,7 +187,7 @@ describe('issue 8: Redis deadlines, adoption races and the probe', function () {
     }
   });
 
-  it('HOLE: the same with RedisSessionStore on a clock that steps back (clock: \'caller\'; Redis TIME stepping back alike)', async () => {
+  it('the same with RedisSessionStore on a clock that steps back (clock: \'caller\'; Redis TIME stepping back alike)', async () => {
     const store = new RedisSessionStore({ client, prefix: uniquePrefix(), clock: 'caller' });
     expect(await stolenAfterStepBack(store)).to.deep.equal({ outcome: 'refresh_reused', reuseEvents: 1 });
   });

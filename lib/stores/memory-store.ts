@@ -11,6 +11,8 @@ interface Entry {
   jti: string;
   previousJti: string | undefined;
   rotatedAt: number;
+  /** The latest issue time of any token the session handed out (see `lostSuccessor`). */
+  latestIssued: number;
   lastUsedAt: number;
   createdAt: number;
   refreshExpiresAt: number;
@@ -26,9 +28,14 @@ function expired(entry: Entry, now: number): boolean {
   return entry.refreshExpiresAt <= now || entry.expiresAt <= now;
 }
 
-/** A token issued after the current one: a successor the store lost (see `RotateInput.issuedAt`). */
+/**
+ * A token issued after every token the session handed out: a successor the
+ * store lost (see `RotateInput.issuedAt`). Against the high-water mark, not
+ * the current token's time, so that a clock stepping back does not make a
+ * stolen older token look like one.
+ */
 function lostSuccessor(entry: Entry, issuedAt: number | undefined): boolean {
-  return issuedAt !== undefined && issuedAt > entry.rotatedAt;
+  return issuedAt !== undefined && issuedAt > entry.latestIssued;
 }
 
 /** The presented jti was rotated out no more than `grace` seconds ago (a benign race, not theft). */
@@ -89,6 +96,7 @@ export class MemorySessionStore implements SessionStore {
       jti: session.jti,
       previousJti: undefined,
       rotatedAt: now,
+      latestIssued: now,
       lastUsedAt: now,
       createdAt: now,
       refreshExpiresAt,
@@ -114,6 +122,7 @@ export class MemorySessionStore implements SessionStore {
       status = 'rotated';
       entry.previousJti = jti;
       entry.jti = input.nextJti;
+      entry.latestIssued = Math.max(entry.latestIssued, now, input.issuedAt ?? now);
       entry.rotatedAt = now;
       entry.refreshExpiresAt = Math.min(now + input.ttl, entry.expiresAt);
     } else if (inGrace(entry, jti, input.grace, now)) {

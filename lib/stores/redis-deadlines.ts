@@ -5,12 +5,22 @@ import type { SendCommand } from './redis-connection.js';
 const CLOCK_CHECK_INTERVAL = 60_000;
 
 /**
+ * Unix milliseconds that never step back: when the process started, plus a
+ * monotonic clock. An NTP step of the system clock after the offset was
+ * read changes nothing here (with `Date.now()`, every deadline would land in
+ * Redis's past, and every script answer `late`, until the next reading).
+ */
+const steady = (): number => performance.timeOrigin + performance.now();
+
+/**
  * The deadline each session script carries (ARGV[3], see scripts.ts): the
  * moment, in Unix ms on Redis's clock, after which the script changes
  * nothing. It is now plus the store's timeout, carried over to Redis's
  * clock by the offset between the two clocks: read with `TIME` before the
  * first script (one extra round trip), then again in the background every
- * minute. The offset is off by at most half a round trip, so a script that
+ * minute, and at once after a script answered `late`. Both clocks are
+ * taken as they run: this process's by `steady()`, immune to a step of the
+ * system clock. The offset is off by at most half a round trip, so a script that
  * does change something ran before the store answered 503, and a retry
  * after `Retry-After` lands inside the reuse grace window.
  */
@@ -29,16 +39,21 @@ export class Deadlines {
   /** The deadline for a script sent now, as ARGV. */
   async next(): Promise<string> {
     if (this.#offset === undefined) await this.#read();
-    else if (Date.now() - this.#offset.at > CLOCK_CHECK_INTERVAL) void this.#read().catch(() => {});
-    return String(Math.floor(Date.now() + this.#offset!.ms + this.#timeout));
+    else if (steady() - this.#offset.at > CLOCK_CHECK_INTERVAL) void this.#read().catch(() => {});
+    return String(Math.floor(steady() + this.#offset!.ms + this.#timeout));
+  }
+
+  /** After a `late` answer: read Redis's clock again before the next script (Redis's may have stepped). */
+  stale(): void {
+    this.#offset = undefined;
   }
 
   #read(): Promise<void> {
     this.#reading ??= (async () => {
       try {
-        const before = Date.now();
+        const before = steady();
         const reply = await this.#send(['TIME']);
-        const after = Date.now();
+        const after = steady();
         const [seconds, micros] = Array.isArray(reply) ? reply.map(Number) : [];
         if (!Number.isSafeInteger(seconds) || !Number.isSafeInteger(micros)) {
           throw new StoreUnavailableError('unexpected reply from Redis to TIME');

@@ -169,6 +169,7 @@ export class RedisSessionStore implements SessionStore {
       throw error;
     }
     if (reply === 'late') {
+      this.#deadlines.stale();
       throw new StoreUnavailableError(`Redis ran the command after the ${this.#timeout} ms timeout; it changed nothing`);
     }
     return reply;

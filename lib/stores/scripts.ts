@@ -16,7 +16,10 @@ import { createHash } from 'node:crypto';
  *   3 when the current jti was issued (= when the previous was rotated out),
  *   4 last used, 5 created, 6 current refresh expiry, 7 absolute expiry,
  *   8 IP, 9 user agent, 10 claims as JSON ('' when none),
- *   11 start of the refresh-counting window, 12 refreshes in it.
+ *   11 start of the refresh-counting window, 12 refreshes in it,
+ *   13 the latest issue time ever handed out, when later than 3 (after
+ *      the clock stepped back, or a lost successor dated ahead of it):
+ *      only a token issued later than this is a successor the store lost.
  * Times are Unix seconds. A refresh reads and writes its own session only;
  * creating a session (login) reads them all, to drop the expired ones and
  * end the least recently used beyond the limit. The key is the per-user
@@ -122,7 +125,14 @@ local function write(sid, s)
   end
 end
 local function lostSuccessor(s, issued)
-  return issued ~= '' and tonumber(issued) > s[3]
+  return issued ~= '' and tonumber(issued) > (s[13] or s[3])
+end
+local function rotateTo(s, presented, jti, ttl, issued)
+  local latest = s[13] or s[3]
+  if issued ~= '' and tonumber(issued) > latest then latest = tonumber(issued) end
+  s[2], s[1], s[3] = presented, jti, now
+  s[6] = math.min(now + ttl, s[7])
+  if latest > now then s[13] = latest else s[13] = nil end
 end
 local function inGrace(s, jti, grace)
   local age = now - s[3]
@@ -193,8 +203,7 @@ if not s then return { 'unknown' } end
 local status
 if s[1] == ARGV[5] or lostSuccessor(s, ARGV[14]) then
   status = 'rotated'
-  s[2], s[1], s[3] = ARGV[5], ARGV[6], now
-  s[6] = math.min(now + tonumber(ARGV[7]), s[7])
+  rotateTo(s, ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[14])
 elseif inGrace(s, ARGV[5], tonumber(ARGV[8])) then
   status = 'grace'
 else
