@@ -2,53 +2,40 @@ import { createHash } from 'node:crypto';
 
 /**
  * The Lua run by `RedisSessionStore`: every read-then-write is one script,
- * one round trip, one Cluster slot, atomic.
+ * one round trip, one Cluster slot, atomic. (README: "What Redis holds".)
  *
- * Layout: one key per user, `<prefix>{<userId>}` (the braces are its Redis
- * Cluster hash tag). A user with one session has a string: the MessagePack
- * array {session id, session}. A second session turns it into a hash, one
- * field per session id holding the session (as Redis itself turns a small
- * encoding into a large one): a one-session user costs some 100 bytes less
- * than a one-field hash would (its dict), and a many-session user's refresh
- * reads and writes one field, whatever the number of others. A session is a
- * MessagePack array:
+ * Layout: one key per user, `<prefix>{<userId>}` (its Cluster hash tag). One
+ * session: a string, the MessagePack array {session id, session}. More: a
+ * hash, one field per session id, so a refresh reads and writes its own
+ * session only (a login reads them all, to drop the expired and end the
+ * least recently used beyond the limit). A session is a MessagePack array:
  *   1 current jti, 2 previous jti ('' before the first rotation),
  *   3 when the current jti was issued (= when the previous was rotated out),
  *   4 last used, 5 created, 6 current refresh expiry, 7 absolute expiry,
  *   8 IP, 9 user agent, 10 claims as JSON ('' when none),
  *   11 start of the refresh-counting window, 12 refreshes in it,
- *   13 the latest issue time ever handed out, when later than 3 (after
- *      the clock stepped back, or a lost successor dated ahead of it):
- *      only a token issued later than this is a successor the store lost.
- * Times are Unix seconds. A refresh reads and writes its own session only;
- * creating a session (login) reads them all, to drop the expired ones and
- * end the least recently used beyond the limit. The key is the per-user
- * index (logout-all is one DEL); it expires with its longest-lived session
- * (a hash's expiry only ever grows; expired fields go at the next login).
+ *   13 the latest issue time handed out, only while later than 3 (the clock
+ *      stepped back): only a later token is a successor the store lost.
+ * Times are Unix seconds. The key expires with its longest-lived session
+ * (a hash's expiry only grows; expired fields go at the next login).
  *
- * Every script starts with a `#!lua` shebang (Redis 7.0+), so Redis itself
- * refuses to run it where it could not write: on a replica (READONLY, even a
- * replica that is still syncing and would answer "no such session"), while
- * loading (LOADING) or, for the scripts that add data, out of memory (OOM).
- * The scripts that only end sessions carry `allow-oom`: logging out must
- * work when Redis is full, and it frees memory.
+ * The `#!lua` shebang (Redis 7.0+) has Redis refuse a script where it could
+ * not write: on a replica (READONLY, even one still syncing, which would
+ * answer "no such session"), while loading, and out of memory (OOM), except
+ * for the scripts that only end sessions (`allow-oom`: logout frees memory).
  *
- * Revocations: every script that ends a session appends to one stream,
- * `<prefix>revocations`, in the same atomic step: fields `k` ('s' for a
- * session, 'u' for a user-wide cut-off), `id`, `at` (the time). Entries older
- * than ARGV[2] seconds (the longest an access token can outlive its session)
- * are trimmed as new ones are added (XADD MINID).
+ * Every script that ends a session appends to the stream
+ * `<prefix>revocations` in the same step: `k` ('s' session, 'u' user-wide
+ * cut-off), `id`, `at`; entries older than ARGV[2] seconds are trimmed
+ * (XADD MINID).
  *
- * Every script takes KEYS[1] (the user hash), KEYS[2] (the stream; absent
- * when the store keeps no revocation record, as on a Redis Cluster) and
- * ARGV[1] the time (Unix seconds from the caller, or '' for Redis's own
- * clock, TIME, so that app instances whose clocks disagree still decide
- * alike), ARGV[2] the revocation ttl, ARGV[3] the deadline: Unix
- * milliseconds on Redis's clock after which the script changes nothing and
- * answers 'late' ('' for none). The store gives up on a command at its
- * timeout and answers 503; the deadline makes sure such a command, if Redis
- * runs it later (a client's offline queue, a resend after reconnecting),
- * does not rotate a token the client never received.
+ * Every script takes KEYS[1] (the user key), KEYS[2] (the stream; absent
+ * without a revocation record, as on a Cluster), ARGV[1] the time (the
+ * caller's, or '' for Redis's own TIME, so instances whose clocks disagree
+ * decide alike), ARGV[2] the revocation ttl, ARGV[3] the deadline: Unix ms
+ * on Redis's clock after which the script changes nothing and answers
+ * 'late' ('' for none), so that a command the store gave up on (503) and
+ * Redis runs later never rotates a token the client did not receive.
  */
 const prelude = `
 local t = redis.call('TIME')
