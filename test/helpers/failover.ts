@@ -47,6 +47,10 @@ export interface KillReport {
   firstBack: number | undefined;
   /** ms from the kill until every user on the killed shard had succeeded again (undefined: not all). */
   allBack: number | undefined;
+  /** ms from the kill until the wait ended (every user back, the cap, or `lost`). */
+  waited: number;
+  /** The wait ended early at a refresh answered neither a new pair nor a 503 (a lost session). */
+  lost: boolean;
   /** Users on the killed shard, and the 503s they got from the kill on. */
   users: number;
   refused: number;
@@ -113,7 +117,8 @@ export function refreshLoops(auth: TokenAuth, users: User[], outcomes: Outcome[]
 /**
  * Kills the master serving `victims`' keys while the loops run, waits for the
  * failover, and resolves once every user has refreshed successfully `after`
- * times since the failover, or `cap` ms after the kill.
+ * times since the failover, `cap` ms after the kill, or at once when a refresh
+ * was answered neither a new pair nor a 503 (`lost` in the report).
  */
 export async function killDuringRefresh(cluster: RedisCluster, users: User[], victims: User[], outcomes: Outcome[],
   { after = 2, cap = 30_000 } = {}): Promise<KillReport> {
@@ -124,7 +129,9 @@ export async function killDuringRefresh(cluster: RedisCluster, users: User[], vi
   const failedOverAt = killedAt + failover;
   const done = (): boolean => users.every((u) =>
     outcomes.filter((o) => o.user === u.id && o.kind === 'ok' && o.at >= failedOverAt).length >= after);
-  while (!done() && Date.now() - killedAt < cap && !outcomes.some((o) => o.kind === 'other')) await sleep(50);
+  const lost = (): boolean => outcomes.some((o) => o.kind === 'other');
+  while (!done() && Date.now() - killedAt < cap && !lost()) await sleep(50);
+  const waited = Date.now() - killedAt;
   const victimIds = new Set(victims.map((v) => v.id));
   const back = outcomes.filter((o) => victimIds.has(o.user) && o.kind === 'ok' && o.at >= killedAt);
   const firstOk = new Map<string, number>();
@@ -135,6 +142,8 @@ export async function killDuringRefresh(cluster: RedisCluster, users: User[], vi
     failover,
     firstBack: back.length === 0 ? undefined : Math.min(...back.map((o) => o.settled)) - killedAt,
     allBack: firstOk.size === victims.length ? Math.max(...firstOk.values()) - killedAt : undefined,
+    waited,
+    lost: lost(),
     users: victims.length,
     refused: outcomes.filter((o) => victimIds.has(o.user) && o.kind === '503' && o.at >= killedAt).length,
   };

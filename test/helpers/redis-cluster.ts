@@ -3,8 +3,10 @@
  * `redis-server --cluster-enabled yes` processes on free ports (127.0.0.1, no
  * persistence, one temp dir per node), joined by `redis-cli --cluster create`.
  * Suites can kill a master, wait for its replica to take over, and bring the
- * old node back. Caveat: the 'exit' hook cannot run if the test process itself
- * is SIGKILLed; then the servers outlive it.
+ * old node back. Every replica is in sync whenever `start` and `restartNode`
+ * resolve (a write to its master has reached it), so a master killed from
+ * then on loses no acknowledged write. Caveat: the 'exit' hook cannot run if
+ * the test process itself is SIGKILLed; then the servers outlive it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -81,20 +83,37 @@ function parseReply(buf: Buffer, at: number): [Reply, number] | undefined {
 }
 
 /** Runs one command on 127.0.0.1:`port` over a fresh connection (rejects on error reply, refusal or timeout). */
-export function command(port: number, ...args: string[]): Promise<Reply> {
+export async function command(port: number, ...args: string[]): Promise<Reply> {
+  return (await commands(port, [args]))[0]!;
+}
+
+/**
+ * Runs `list` in order on one fresh connection to 127.0.0.1:`port` (one write), and
+ * resolves with their replies; rejects on any error reply, refusal, or after `timeoutMs`.
+ */
+export function commands(port: number, list: string[][], timeoutMs = 1000): Promise<Reply[]> {
   return new Promise((resolve, reject) => {
     let buf = Buffer.alloc(0);
     const socket = createConnection({ port, host });
+    const what = list.map((args) => args[0]).join('+');
     const fail = (error: Error): void => { socket.destroy(); reject(error); };
-    socket.setTimeout(1000, () => fail(new Error(`${args[0]} on ${port} timed out`)));
+    socket.setTimeout(timeoutMs, () => fail(new Error(`${what} on ${port} timed out`)));
     socket.on('error', fail);
-    socket.on('close', () => fail(new Error(`${args[0]} on ${port}: connection closed`)));
-    socket.on('connect', () => socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`));
+    socket.on('close', () => fail(new Error(`${what} on ${port}: connection closed`)));
+    socket.on('connect', () => socket.write(list.map((args) =>
+      `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`).join('')));
     socket.on('data', (data) => {
       buf = Buffer.concat([buf, data]);
       try {
-        const parsed = parseReply(buf, 0);
-        if (parsed) { socket.destroy(); resolve(parsed[0]); }
+        const replies: Reply[] = [];
+        for (let at = 0; replies.length < list.length;) {
+          const parsed = parseReply(buf, at);
+          if (!parsed) return;
+          replies.push(parsed[0]);
+          at = parsed[1];
+        }
+        socket.destroy();
+        resolve(replies);
       } catch (error) { fail(error as Error); }
     });
   });
@@ -136,8 +155,9 @@ export class RedisCluster {
 
   /**
    * Starts `masters` masters with `replicasPerMaster` replicas each (default 3 × 1)
-   * and resolves once all 16384 slots are served, every node says cluster_state:ok
-   * and every replica's link is up. Retries twice if a port was taken meanwhile.
+   * and resolves once all 16384 slots are served, every node says cluster_state:ok,
+   * every replica's link is up and each master's writes reach its replicas (see
+   * `restartNode`). Retries twice if a port was taken meanwhile.
    */
   static async start({ masters = 3, replicasPerMaster = 1 } = {}): Promise<RedisCluster> {
     for (let attempt = 1; ; attempt++) {
@@ -156,6 +176,10 @@ export class RedisCluster {
           if (myMasters.length !== masters || myReplicas.length !== count - masters) return `${myMasters.length} masters, ${myReplicas.length} replicas`;
           return myMasters.every((m) => myReplicas.filter((r) => r.master === m.id).length === replicasPerMaster) ? undefined : 'uneven replicas';
         });
+        if (replicasPerMaster > 0) {
+          const deadline = Date.now() + 10_000;
+          for (const master of cluster.masters()) await cluster.#waitForReplication(master.port, deadline);
+        }
         return cluster;
       } catch (error) {
         await cluster.stop();
@@ -222,14 +246,25 @@ export class RedisCluster {
     return Date.now() - old.killedAt;
   }
 
-  /** Starts a killed node again (same port, dir and nodes.conf); resolves once it is a replica with its link up. */
+  /**
+   * Starts a killed node again (same port, dir and nodes.conf); resolves once it
+   * is a replica with its link up and its master's writes reach it. The link
+   * being up is not enough: after a diskless full sync (how a rejoining node
+   * gets its data), the master starts streaming writes on the replica's first
+   * REPLCONF ACK after it has reaped its RDB child; the ACK the replica sends
+   * as soon as it has loaded the data often comes before that, and the next
+   * one up to a second later. A master killed meanwhile takes the writes it
+   * acknowledged in that time with it (Redis replicates asynchronously).
+   */
   async restartNode(port: number, timeoutMs = 20_000): Promise<void> {
     const node = this.#nodes.find((n) => n.port === port);
     if (!node || node.alive) throw new Error(`node ${port} is not a killed node of this cluster`);
+    const deadline = Date.now() + timeoutMs;
     await this.#spawn(node);
     node.alive = true;
     await this.#waitUntil(`rejoin of ${port}`, timeoutMs, (views) =>
       (views.find((v) => v.port === port)?.flags.includes('slave') ? undefined : `${port} is not a replica yet`));
+    await this.#waitForReplication(node.masterPort!, deadline);
   }
 
   /** Kills every node and removes the temp dirs. Safe to call twice. */
@@ -242,6 +277,27 @@ export class RedisCluster {
   }
 
   #live(): NodeState[] { return this.#nodes.filter((n) => n.alive); }
+
+  /**
+   * Resolves once a write to the master on `port` has reached every live replica
+   * of it: SET and DEL of a key in its slots (no key is left), then WAIT for
+   * that many replicas, on one connection; again until they all acknowledge it,
+   * or rejects at `deadline`.
+   */
+  async #waitForReplication(port: number, deadline: number): Promise<void> {
+    const replicas = this.replicasOf(port).length;
+    let key: string | undefined;
+    for (let i = 0; key === undefined; i++) {
+      if (i === 1000) throw new Error(`master ${port} serves no slot`);
+      if ((await this.masterForKey(`etp-harness:sync:${i}`)).port === port) key = `etp-harness:sync:${i}`;
+    }
+    let acked = 0;
+    while (Date.now() < deadline) {
+      acked = Number((await commands(port, [['SET', key, '1'], ['DEL', key], ['WAIT', String(replicas), '200']], 2000))[2]);
+      if (acked >= replicas) return;
+    }
+    throw new Error(`writes to master ${port} did not reach its ${replicas} replica(s) in time (last WAIT: ${acked})`);
+  }
 
   async #spawn(node: NodeState): Promise<void> {
     mkdirSync(node.dir, { recursive: true });
