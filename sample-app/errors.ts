@@ -24,11 +24,15 @@ export const notFound: RequestHandler = (_req, res) => {
   res.status(404).json({ error: 'not_found', message: 'no such route' });
 };
 
-/** Errors from the body parser (http-errors) carry a status, a `type` and `expose`. */
+/**
+ * Errors that carry an HTTP status: the body parser's (http-errors: a
+ * `type` too), and the router's URIError for a route parameter that is not
+ * valid percent-encoding (`/auth/sessions/%FF`: `status` 400, no `expose`).
+ */
 interface HttpError {
   status?: unknown;
+  statusCode?: unknown;
   type?: unknown;
-  expose?: unknown;
 }
 
 /**
@@ -43,8 +47,9 @@ const CLIENT_MESSAGES = new Map<unknown, string>([
   ['encoding.unsupported', 'unsupported content encoding'],
 ]);
 
-/** The stable code for a body-parser error (invalid JSON, too large, wrong charset...). */
+/** The stable code for a client error that is not the app's own (invalid JSON, too large, a malformed URL...). */
 function clientErrorCode(status: number): string {
+  if (status === 404) return 'not_found';
   if (status === 413) return 'payload_too_large';
   if (status === 415) return 'unsupported_media_type';
   return 'invalid_request';
@@ -65,9 +70,12 @@ export function errorHandler(logger: PinoLogger): ErrorRequestHandler {
       res.status(error.status).json({ error: error.code, message: error.message });
       return;
     }
-    const { status, type, expose } = (error ?? {}) as HttpError;
-    if (typeof status === 'number' && status >= 400 && status < 500 && expose === true) {
-      const message = CLIENT_MESSAGES.get(type) ?? 'invalid request';
+    // Anything else carrying a 4xx is the client's mistake, whoever threw it (body parser, router,
+    // serve-static): answered with its status and a fixed message, never its own (it may quote the request).
+    const { status: given, statusCode, type } = (error ?? {}) as HttpError;
+    const status = typeof given === 'number' ? given : statusCode;
+    if (typeof status === 'number' && Number.isInteger(status) && status >= 400 && status < 500) {
+      const message = error instanceof URIError ? 'the URL is not valid percent-encoding' : CLIENT_MESSAGES.get(type) ?? 'invalid request';
       res.status(status).json({ error: clientErrorCode(status), message });
       return;
     }
