@@ -27,7 +27,10 @@ import { createHash } from 'node:crypto';
  * Every script that ends a session appends to the stream
  * `<prefix>revocations` in the same step: `k` ('s' session, 'u' user-wide
  * cut-off), `id`, `at`; entries older than ARGV[2] seconds are trimmed
- * (XADD MINID).
+ * (XADD MINID). It appends before it deletes: Redis does not roll a failed
+ * script back, so a stream it cannot append to (a key of another type) must
+ * fail it while no session has ended. A script that ends nothing appends
+ * nothing.
  *
  * Every script takes KEYS[1] (the user key), KEYS[2] (the stream; absent
  * without a revocation record, as on a Cluster), ARGV[1] the time (the
@@ -167,8 +170,8 @@ while count >= tonumber(ARGV[11]) do
   end
   sessions[oldest] = nil
   count = count - 1
-  drop(oldest)
   publish('s', oldest)
+  drop(oldest)
 end
 local ends = now + tonumber(ARGV[7])
 local expires = math.min(now + tonumber(ARGV[6]), ends)
@@ -194,8 +197,8 @@ if s[1] == ARGV[5] or lostSuccessor(s, ARGV[14]) then
 elseif inGrace(s, ARGV[5], tonumber(ARGV[8])) then
   status = 'grace'
 else
-  drop(ARGV[4])
   publish('s', ARGV[4])
+  drop(ARGV[4])
   return { 'reused' }
 end
 local ip, ua = s[8], s[9]
@@ -219,8 +222,8 @@ const revoke = `#!lua flags=allow-oom
 ${prelude}
 local s = read(ARGV[4])
 if not s then return 'unknown' end
-drop(ARGV[4])
 publish('s', ARGV[4])
+drop(ARGV[4])
 if ARGV[5] == '' or s[1] == ARGV[5] or inGrace(s, ARGV[5], tonumber(ARGV[6])) or lostSuccessor(s, ARGV[7]) then
   return 'revoked'
 end
