@@ -1,7 +1,8 @@
 /**
  * RedisSessionStore's endings against a real redis-server: a script that
  * cannot record a revocation changes no session (Redis does not roll a
- * script back, so the append goes first).
+ * script back, so the append goes first), and an operation that ends
+ * nothing writes nothing to the revocation stream.
  */
 import { expect } from 'chai';
 import { createClient } from 'redis';
@@ -74,5 +75,22 @@ describe('RedisSessionStore endings on a real redis-server', function () {
     expect(await auth.revoke(b.refreshToken)).to.equal(true);
     const record = await client.sendCommand<Array<[string, string[]]>>(['XRANGE', stream(), '-', '+']);
     expect(record.map(([, fields]) => `${fields[1]} ${fields[3]}`)).to.deep.equal([`s ${sid(b)}`]);
+  });
+
+  it('appends nothing to the stream for an operation that ends nothing', async () => {
+    const auth = makeAuth();
+    const kept = await auth.issue({ userId: 'u1' });
+    await auth.revoke((await auth.issue({ userId: 'u1' })).refreshToken); // creates the stream: one entry
+    const length = async (): Promise<number> => Number(await client.sendCommand(['XLEN', stream()]));
+    expect(await length()).to.equal(1);
+
+    expect(await auth.revokeAll('nobody')).to.equal(0);
+    expect(await auth.revokeOtherSessions('u1', sid(kept))).to.equal(0);
+    expect(await auth.revokeSession('u1', 'never-there')).to.equal(false);
+    expect(await auth.revokeSession('someone-else', sid(kept))).to.equal(false);
+    expect(await auth.revokeAll('u1')).to.equal(1);
+    expect(await length()).to.equal(3); // the kept session and the user cut-off
+    for (let i = 0; i < 5; i += 1) expect(await auth.revokeAll('u1')).to.equal(0);
+    expect(await length(), 'logout-all of a user with no sessions left').to.equal(3);
   });
 });

@@ -169,7 +169,8 @@ export class MemorySessionStore implements SessionStore {
       this.#end(id, userId, input);
       count += 1;
     }
-    if (keepSessionId === undefined) this.#revocations.record({ kind: 'user', id: userId, at: now }, input.revocationTtl);
+    // Nothing ended, nothing recorded: a repeated logout-all must not grow the record.
+    if (keepSessionId === undefined && count > 0) this.#revocations.record({ kind: 'user', id: userId, at: now }, input.revocationTtl);
     return count;
   }
 

@@ -233,22 +233,21 @@ return 'reused'
 /**
  * ARGV: now, revocation ttl, deadline, user id, session to keep ('' for
  * none). Ends every other live session; without one to keep, also records a
- * user-wide cut-off. Returns how many live sessions ended.
+ * user-wide cut-off, unless it ended none. Returns how many live sessions
+ * ended.
  */
 const revokeAll = `#!lua flags=allow-oom
 ${prelude}
 local sessions, count = all()
 local kept = sessions[ARGV[5]]
+if kept then count = count - 1 end
 for sid in pairs(sessions) do
   if sid ~= ARGV[5] then publish('s', sid) end
 end
-if ARGV[5] == '' then publish('u', ARGV[4]) end
+if ARGV[5] == '' and count > 0 then publish('u', ARGV[4]) end
 redis.call('DEL', KEYS[1])
 kind = 'none'
-if kept then
-  write(ARGV[5], kept)
-  return count - 1
-end
+if kept then write(ARGV[5], kept) end
 return count
 `;
 

@@ -120,6 +120,19 @@ export function revocationsContract(makeStore: () => Promise<StoreFixture>): voi
     ]));
   });
 
+  it('records nothing, no user cut-off either, for a revokeAll or revokeOtherSessions that ends nothing', async () => {
+    const { seen } = await follow();
+    const all = (userId: string, keepSessionId?: string) =>
+      store.revokeAll({ userId, keepSessionId, now, revocationTtl: REVOCATION_TTL });
+    expect(await all(id('nobody')), 'a user who never had a session').to.equal(0);
+    const gone = await session();
+    expect(await revoke(gone)).to.equal('revoked');
+    for (let i = 0; i < 3; i += 1) expect(await all(gone.userId), 'every session already ended').to.equal(0);
+    const only = await session();
+    expect(await all(only.userId, only.sessionId), 'only the kept session').to.equal(0);
+    expect(await settled(seen)).to.deep.equal([ended(gone.sessionId)]);
+  });
+
   it('records the session a login evicts beyond maxSessionsPerUser', async () => {
     const { seen } = await follow();
     const first = await session({}, 2);
