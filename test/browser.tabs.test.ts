@@ -10,6 +10,7 @@ import {
   type Browser, type DemoServer,
 } from './helpers/browser.js';
 import { PASSWORD, until } from './helpers/sample-app.js';
+import { clientModule } from '../sample-app/demo-page.js';
 
 const ACCESS_TTL = 3;
 
@@ -105,6 +106,49 @@ describe('demo page in a real browser (Chromium): tabs and other origins', funct
     await first.locator('#status[data-session="off"]').waitFor();
     expect(await first.locator('#status').textContent()).to.equal('Signed out. You logged out.');
     expect(await refreshCookie()).to.equal(undefined);
+  });
+
+  it("sends the access token only to the API's origin: another origin, however spelt, gets no Authorization and causes no refresh", async () => {
+    // A page of its own at https://app.test (no CSP, so it may call elsewhere), served by Playwright with the client's
+    // modules as the sample app transpiles them; https://other.test is a foreign server that refuses every token.
+    const page = await browser.context.newPage();
+    const seen: string[] = [];
+    await page.route(/^https:\/\/(app|other)\.test\//, async (route) => {
+      const request = route.request();
+      const url = new URL(request.url());
+      const cors = { 'access-control-allow-origin': 'https://app.test', 'access-control-allow-headers': 'authorization' };
+      if (url.host === 'other.test') {
+        seen.push(`${request.method()} ${url.href} ${request.headers().authorization ?? '-'}`);
+        await route.fulfill(request.method() === 'OPTIONS'
+          ? { status: 204, headers: cors }
+          : { status: 401, headers: cors, contentType: 'application/json', body: '{"error":"token_expired"}' });
+      } else if (url.pathname.startsWith('/client/')) {
+        const body = await clientModule(url.pathname.slice('/client/'.length));
+        await route.fulfill(body === undefined ? { status: 404 } : { contentType: 'text/javascript', body });
+      } else if (url.pathname === '/auth/refresh' || url.pathname === '/me') {
+        seen.push(`${request.method()} ${url.href} ${request.headers().authorization ?? '-'}`);
+        await route.fulfill({ contentType: 'application/json', body: url.pathname === '/me' ? '{}' : '{"accessToken":"at-2"}' });
+      } else {
+        await route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>app</title>' });
+      }
+    });
+    await page.goto('https://app.test/dir/page.html');
+    const statuses = await page.evaluate(`(async () => {
+      const { createAuthClient } = await import('/client/index.js');
+      const api = createAuthClient({ refreshUrl: '/auth/refresh', channel: false, locks: false });
+      await api.setTokens({ accessToken: 'at-1' });
+      const inputs = ['https://other.test/a', '//other.test/b', '/\\\\other.test/c', 'HTTPS://OTHER.TEST/d',
+        new URL('https://other.test/e'), new Request('https://other.test/f'), '/me'];
+      const statuses = [];
+      for (const input of inputs) statuses.push((await api.fetch(input)).status);
+      return statuses;
+    })()`);
+    await page.close();
+    expect(statuses).to.deep.equal([401, 401, 401, 401, 401, 401, 200]);
+    expect(seen).to.deep.equal([
+      ...['a', 'b', 'c', 'd', 'e', 'f'].map((path) => `GET https://other.test/${path} -`),
+      'GET https://app.test/me Bearer at-1',
+    ]);
   });
 
   it('(control) the watch does report a CSP violation: an inline script injected into the page is blocked', async () => {

@@ -7,6 +7,7 @@
 import { AuthClientError } from './errors.js';
 import { asTokenResponse, isGraphQLRequest, isStreamBody, isTokenRejection, jsonError, requestHeaders } from './http.js';
 import { parseOptions } from './options.js';
+import { isApiUrl, targetOf } from './origins.js';
 import { authInit, Refresher, send, type SessionState } from './refresh.js';
 import { TabSync } from './tabs.js';
 import type { AuthClient, AuthClientEvents, AuthClientOptions, LogoutOptions, TokenResponse } from './types.js';
@@ -99,6 +100,8 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   const refresher = new Refresher(config, tabs, state);
 
   async function authFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    // Another origin gets neither the token nor a refresh on its 401: fetched as given.
+    if (!isApiUrl(targetOf(input), config.apiOrigins)) return config.fetch(input, init);
     const headers = requestHeaders(input, init);
     // The caller brought its own credentials: none of our business.
     if (headers.has('authorization')) return config.fetch(input, init);

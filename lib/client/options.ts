@@ -1,3 +1,4 @@
+import { isApiUrl, pageBase, parseOrigins, targetOf } from './origins.js';
 import type { AuthClientOptions, FetchLike, LockManagerLike, RefreshTokenStore, SessionEndedEvent } from './types.js';
 
 /** The options, checked and completed once: nothing optional but what may truly be absent. */
@@ -5,6 +6,8 @@ export interface ClientConfig {
   refreshUrl: string | URL;
   logoutUrl: string | URL | undefined;
   logoutAllUrl: string | URL | undefined;
+  /** The origins the access token goes to: refreshUrl's, then the `origins` option's. */
+  apiOrigins: ReadonlySet<string>;
   /** `undefined`: cookie mode. */
   store: RefreshTokenStore | undefined;
   transportHeader: string;
@@ -20,7 +23,7 @@ export interface ClientConfig {
 }
 
 const KNOWN = [
-  'refreshUrl', 'logoutUrl', 'logoutAllUrl', 'transport', 'transportHeader', 'fetch', 'channel', 'locks',
+  'refreshUrl', 'logoutUrl', 'logoutAllUrl', 'origins', 'transport', 'transportHeader', 'fetch', 'channel', 'locks',
   'lockTimeout', 'refreshTimeout', 'retryDelay', 'maxRefreshes', 'refreshWindow', 'onSessionEnded',
 ];
 
@@ -32,6 +35,28 @@ function url(value: unknown, name: string, required: boolean): string | URL | un
   if (value === undefined && !required) return undefined;
   if ((typeof value === 'string' && value !== '') || value instanceof URL) return value;
   return fail(`${name} must be a URL or a non-empty string`);
+}
+
+/**
+ * The API's origins: refreshUrl's, resolved against the page as fetch will
+ * resolve it, and the `origins` option's. A logoutAllUrl elsewhere would
+ * never get the token it needs.
+ */
+function apiOrigins(options: AuthClientOptions, refreshUrl: string | URL, logoutAllUrl: string | URL | undefined): Set<string> {
+  const base = pageBase();
+  const shown = JSON.stringify(String(refreshUrl));
+  const refresh = targetOf(refreshUrl, base);
+  if (refresh === undefined) {
+    return fail(base === undefined
+      ? `refreshUrl must be absolute where there is no page to resolve it against (got ${shown})`
+      : `refreshUrl must be a URL (got ${shown})`);
+  }
+  if (refresh.protocol !== 'https:' && refresh.protocol !== 'http:') fail(`refreshUrl must be an http(s) URL (got ${shown})`);
+  const origins = new Set([refresh.origin, ...parseOrigins(options.origins, fail)]);
+  if (logoutAllUrl !== undefined && !isApiUrl(targetOf(logoutAllUrl, base), origins)) {
+    fail(`logoutAllUrl must be on the origin of refreshUrl or one of origins (got ${JSON.stringify(String(logoutAllUrl))})`);
+  }
+  return origins;
 }
 
 function count(value: unknown, name: string, fallback: number, min: number): number {
@@ -73,10 +98,13 @@ export function parseOptions(options: AuthClientOptions): ClientConfig {
   if (options.onSessionEnded !== undefined && typeof options.onSessionEnded !== 'function') {
     fail('onSessionEnded must be a function');
   }
+  const refreshUrl = url(options.refreshUrl, 'refreshUrl', true)!;
+  const logoutUrl = url(options.logoutUrl, 'logoutUrl', false);
+  const logoutAllUrl = url(options.logoutAllUrl, 'logoutAllUrl', false);
   return {
-    refreshUrl: url(options.refreshUrl, 'refreshUrl', true)!,
-    logoutUrl: url(options.logoutUrl, 'logoutUrl', false),
-    logoutAllUrl: url(options.logoutAllUrl, 'logoutAllUrl', false),
+    refreshUrl,
+    logoutUrl,
+    logoutAllUrl,
     store,
     transportHeader,
     // Called as a plain function: a browser's fetch throws "Illegal invocation" as a method of another object.
@@ -89,5 +117,7 @@ export function parseOptions(options: AuthClientOptions): ClientConfig {
     maxRefreshes: count(options.maxRefreshes, 'maxRefreshes', 5, 1),
     refreshWindow: count(options.refreshWindow, 'refreshWindow', 60_000, 1),
     onSessionEnded: options.onSessionEnded,
+    // Last: the other options' errors come first, whatever the page.
+    apiOrigins: apiOrigins(options, refreshUrl, logoutAllUrl),
   };
 }

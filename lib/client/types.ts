@@ -67,12 +67,28 @@ export interface AuthClientEvents {
 }
 
 export interface AuthClientOptions {
-  /** The refresh endpoint (`refreshHandler`). Required. Absolute in Node. */
+  /**
+   * The refresh endpoint (`refreshHandler`). Required. Resolved against the
+   * page; absolute where there is no page (Node). Its origin is the API's:
+   * see `origins`.
+   */
   refreshUrl: string | URL;
   /** The logout endpoint (`logoutHandler`); without it `logout()` only forgets the tokens here. */
   logoutUrl?: string | URL | undefined;
-  /** The logout-everywhere endpoint (`logoutHandler(auth, { all: true })`), for `logout({ everywhere: true })`. */
+  /**
+   * The logout-everywhere endpoint (`logoutHandler(auth, { all: true })`), for
+   * `logout({ everywhere: true })`. It needs the access token, so it must be
+   * on one of the API's origins.
+   */
   logoutAllUrl?: string | URL | undefined;
+  /**
+   * More origins of the API, besides refreshUrl's: exact origins such as
+   * `'https://api.example.com'` (no path, no trailing slash), https, or http
+   * on localhost. `fetch()` sends the access token, and refreshes on a 401,
+   * only for URLs of these origins; any other URL is fetched as given.
+   * Default: refreshUrl's origin alone.
+   */
+  origins?: readonly string[] | undefined;
   /**
    * `'cookie'` (default): the refresh token is an HttpOnly cookie the server
    * sets; refresh, login and logout go with `credentials: 'include'` and the
@@ -116,7 +132,9 @@ export interface LogoutOptions {
 
 export interface AuthClient {
   /**
-   * `fetch` with `Authorization: Bearer <access token>`. On a 401 that says
+   * `fetch` with `Authorization: Bearer <access token>`, for URLs of the
+   * API's origins (refreshUrl's and `origins`); any other URL is fetched as
+   * given, its 401 left alone. On a 401 that says
    * the token is expired, invalid, missing or revoked (or a GraphQL answer,
    * whatever its status, whose `errors[].extensions` say so), it refreshes
    * once for all callers and retries the request once. Resolves the original 401 when
