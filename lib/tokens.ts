@@ -2,6 +2,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { InvalidRequestError, TokenExpiredError, TokenInvalidError } from './errors.js';
 import { MAX_TOKEN_LENGTH } from './constants.js';
+import { lowS, withLowS } from './ecdsa.js';
 import { PROTOTYPE_NAMES, RESERVED_CLAIMS } from './input.js';
 import { isObject } from './option-checks.js';
 import type { KeyConfig, RingKey } from './keys.js';
@@ -48,7 +49,8 @@ export interface VerifiedClaims {
  * Signs a token with the signing key (a ring's first, whose `kid` goes in
  * the header) and the kind's own `typ`. Payload key order is fixed, so an
  * HMAC token signed twice with the same key from the same claims is the same
- * string.
+ * string. An ECDSA signature is written low-s (see ecdsa.ts), the only
+ * spelling `verify` accepts.
  */
 export function sign(
   key: KeyConfig, config: Config, claims: Claims,
@@ -57,7 +59,7 @@ export function sign(
   const payload: Record<string, unknown> = { ...claims, ...ids };
   if (config.issuer !== undefined) payload.iss = config.issuer;
   if (config.audience !== undefined) payload.aud = config.audience;
-  return jwt.sign(payload, key.signing.signKey, { algorithm: key.algorithm, header: { ...key.signHeader } });
+  return withLowS(key.algorithm, jwt.sign(payload, key.signing.signKey, { algorithm: key.algorithm, header: { ...key.signHeader } }));
 }
 
 const invalid = (message = 'token is invalid', cause?: unknown): TokenInvalidError =>
@@ -95,6 +97,8 @@ function keyFor(headerSegment: string, key: KeyConfig): RingKey | undefined {
  * byte lengths). Anything else (asymmetric keys, another header) goes
  * through jsonwebtoken with the key its `kid` names, pinned to the one
  * algorithm, so `alg: none` and algorithm swaps are refused on both paths.
+ * An ECDSA signature's high-s twin is refused there too (one spelling per
+ * token).
  */
 function checkSignature(token: string, key: KeyConfig): { typ: unknown; payload: unknown } {
   const first = token.indexOf('.');
@@ -113,7 +117,7 @@ function checkSignature(token: string, key: KeyConfig): { typ: unknown; payload:
       throw invalid('token is invalid', error);
     }
   }
-  if (!canonicalSignature(token)) throw invalid();
+  if (!canonicalSignature(token) || !lowS(key.algorithm, token.slice(second + 1))) throw invalid();
   const verifier = known ?? keyFor(headerSegment, key);
   if (verifier === undefined) throw invalid();
   try {
