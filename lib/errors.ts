@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'refresh_reused'
   | 'invalid_request'
   | 'csrf_rejected'
+  | 'cookie_ambiguous'
   | 'store_unavailable';
 
 /** Base class of every error this package raises at request time. */
@@ -75,6 +76,18 @@ export class InvalidRequestError extends TokenPairError {
 export class CsrfRejectedError extends TokenPairError {
   readonly code = 'csrf_rejected';
   readonly status = 403;
+}
+
+/**
+ * A cookie-mode request carries the refresh cookie's name more than once (a
+ * cookie of that name planted by another host, "cookie tossing"): none is
+ * used, so no session is ever chosen by cookie order, and the cookie is left
+ * alone. Refused before any store work. 400, RFC 6750 `invalid_request`
+ * (a repeated parameter).
+ */
+export class CookieAmbiguousError extends TokenPairError {
+  readonly code = 'cookie_ambiguous';
+  readonly status = 400;
 }
 
 /**

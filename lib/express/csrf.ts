@@ -1,16 +1,44 @@
-import { parse } from 'cookie';
 import type { Request, RequestHandler } from 'express';
-import { CsrfRejectedError, TokenMissingError } from '../errors.js';
+import { CookieAmbiguousError, CsrfRejectedError, TokenMissingError } from '../errors.js';
 import { COOKIE_MODE, parseTransport, type CookieTransport } from './cookie-transport.js';
 import { bodyToken, sendError } from './http.js';
 
-/** How a request carries its refresh token: in the JSON body (as without a transport) or in the cookie. */
-export type Transported = { mode: 'body' } | { mode: 'cookie'; token: string | undefined };
+/**
+ * How a request carries its refresh token: in the JSON body (as without a
+ * transport) or in the cookie; `cookies` holds every value the Cookie header
+ * gives the cookie's name, in order (more than one: ambiguous).
+ */
+export type Transported = { mode: 'body' } | { mode: 'cookie'; cookies: readonly string[] };
 
-/** The refresh cookie's value; the first one when the header repeats the name (the longest path comes first). */
-function refreshCookie(req: Request, transport: CookieTransport): string | undefined {
-  const header = req.headers.cookie;
-  return header === undefined ? undefined : parse(header)[transport.cookie.name];
+function trim(text: string): string {
+  return text.replace(/^[ \t]+|[ \t]+$/g, '');
+}
+
+/** The `cookie` package's value decoding: percent-decoded when valid, else as sent. */
+function decode(value: string): string {
+  if (!value.includes('%')) return value;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+/**
+ * Every value of the cookie `name` in a Cookie header (Node joins repeated
+ * headers with "; "), read as the `cookie` package reads names: pairs split
+ * at ";", the name before the first "=", spaces and tabs trimmed, compared
+ * exactly (case-sensitive, not decoded). A pair without "=" is a nameless
+ * cookie, never `name`. Unlike `parse(header)[name]`, which keeps the first,
+ * it returns them all, so a repeat is seen instead of resolved by order.
+ */
+export function cookieValues(header: string | undefined, name: string): string[] {
+  const values: string[] = [];
+  for (const pair of header === undefined ? [] : header.split(';')) {
+    const eq = pair.indexOf('=');
+    if (eq !== -1 && trim(pair.slice(0, eq)) === name) values.push(decode(trim(pair.slice(eq + 1))));
+  }
+  return values;
 }
 
 /**
@@ -25,8 +53,8 @@ function refreshCookie(req: Request, transport: CookieTransport): string | undef
 export function transportOf(req: Request, transport: CookieTransport | undefined): Transported {
   if (transport === undefined) return { mode: 'body' };
   const mode = req.headers[transport.header];
-  const token = refreshCookie(req, transport);
-  if (mode === undefined && token === undefined) return { mode: 'body' };
+  const cookies = cookieValues(req.headers.cookie, transport.cookie.name);
+  if (mode === undefined && cookies.length === 0) return { mode: 'body' };
   if (mode === undefined) {
     throw new CsrfRejectedError(`a request with the refresh cookie needs the ${transport.header}: ${COOKIE_MODE} header`);
   }
@@ -39,21 +67,24 @@ export function transportOf(req: Request, transport: CookieTransport | undefined
   } else if (!transport.allowedOrigins.includes(origin)) {
     throw new CsrfRejectedError('the request\'s Origin is not allowed');
   }
-  return { mode: 'cookie', token };
+  return { mode: 'cookie', cookies };
 }
 
 /**
  * The refresh token a request presents to the refresh or logout route: the
- * cookie's in cookie mode (401 `token_missing` when there is none; the body
- * and query are never read then), else the JSON body's `refreshToken`
- * (`undefined` when absent: the core answers 400). Throws
+ * cookie's in cookie mode (401 `token_missing` when there is none; 400
+ * `cookie_ambiguous` when the name comes more than once, whatever the
+ * values; the body and query are never read then), else the JSON body's
+ * `refreshToken` (`undefined` when absent: the core answers 400). Throws
  * `CsrfRejectedError` as `transportOf` does.
  */
 export function presentedRefreshToken(req: Request, transport: CookieTransport | undefined): { token: unknown; cookie: boolean } {
   const transported = transportOf(req, transport);
   if (transported.mode === 'body') return { token: bodyToken(req), cookie: false };
-  if (transported.token === undefined) throw new TokenMissingError('no refresh token cookie');
-  return { token: transported.token, cookie: true };
+  const [token, ...more] = transported.cookies;
+  if (token === undefined) throw new TokenMissingError('no refresh token cookie');
+  if (more.length > 0) throw new CookieAmbiguousError('the refresh cookie appears more than once; none was used');
+  return { token, cookie: true };
 }
 
 /**

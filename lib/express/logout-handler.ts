@@ -43,7 +43,9 @@ export function logoutHandler(auth: TokenAuth, options: LogoutOptions = {}): Req
     let cookie = false;
     try {
       if (all) {
-        cookie = transportOf(req, transport).mode === 'cookie';
+        const transported = transportOf(req, transport);
+        // With the name twice, clearing the host's own copy would leave a planted one alone in the jar.
+        cookie = transported.mode === 'cookie' && transported.cookies.length < 2;
         done = auth.revokeAll((auth.owns(req.auth) ? req.auth : auth.verifyAccessToken(bearerToken(req))).userId);
       } else {
         const presented = presentedRefreshToken(req, transport);

@@ -11,7 +11,7 @@ import type express from 'express';
 import request from 'supertest';
 import {
   cookieTransport, csrfGuard, logoutHandler, MemorySessionStore, refreshHandler, requireAccessToken, sendTokenPair,
-  type CookieTransport, type SessionStore, type TokenAuth,
+  type CookieTransport, type RefreshCookieOptions, type SessionStore, type TokenAuth,
 } from '../../lib/index.js';
 import { newAuth, recordError, type Test } from './express-app.js';
 
@@ -90,10 +90,11 @@ export interface CookieApp {
   close: () => void;
 }
 
-export function startCookieApp(framework: typeof express): CookieApp {
+/** The app with the default cookie, or with `cookie` as the transport's cookie options. */
+export function startCookieApp(framework: typeof express, cookie?: RefreshCookieOptions): CookieApp {
   const { store, calls, close } = countingStore();
   const auth = newAuth(store);
-  const transport = cookieTransport({ allowedOrigins: [ORIGIN, 'http://localhost:3000'] });
+  const transport = cookieTransport({ allowedOrigins: [ORIGIN, 'http://localhost:3000'], ...(cookie && { cookie }) });
   const app = framework();
   app.use(framework.json());
   app.post('/auth/login', csrfGuard(transport), (req, res, next) => {
