@@ -64,7 +64,7 @@ for (const [frameworkName, framework] of frameworks) {
     });
 
     describe('cookie mode', function () {
-      it('login sets the refresh cookie (HttpOnly, Secure, SameSite=Strict, Path=/auth, Max-Age) and keeps it out of the body', async function () {
+      it('login sets the __Host- refresh cookie (HttpOnly, Secure, SameSite=Strict, Path=/, no Domain, Max-Age) and keeps it out of the body', async function () {
         const res = await cookieMode(post('/auth/login'));
         expect(res.status, res.text).to.equal(200);
         expect(res.headers['cache-control']).to.equal('no-store');

@@ -41,8 +41,13 @@ const bad: Array<[string, unknown, string]> = [
   ['a name with a space', { allowedOrigins: [APP], cookie: { name: 'etp refresh' } }, 'cookieTransport: cookie.name must be a cookie name'],
   ['a name with =', { allowedOrigins: [APP], cookie: { name: 'a=b' } }, 'cookie.name must be a cookie name'],
   ['a __Secure- name without secure', { allowedOrigins: [LOCAL], cookie: { name: '__Secure-rt', secure: false } }, 'cookieTransport: cookie.name __Secure-rt needs cookie.secure'],
-  ['a __Host- name with the default path', { allowedOrigins: [APP], cookie: { name: '__Host-rt' } }, 'cookieTransport: cookie.name __Host-rt needs cookie.path \'/\' and no cookie.domain'],
-  ['a __Host- name with a domain', { allowedOrigins: [APP], cookie: { name: '__host-rt', path: '/', domain: 'example.com' } }, 'cookie.name __host-rt needs cookie.path \'/\' and no cookie.domain'],
+  ['a __Host- name with another path', { allowedOrigins: [APP], cookie: { name: '__Host-rt', path: '/auth' } }, 'cookieTransport: cookie.name __Host-rt needs cookie.path \'/\' and no cookie.domain (a __Host- cookie has Path=/ and no Domain, the only kind a sibling subdomain cannot shadow); got cookie.path "/auth"'],
+  ['a __Host- name with a domain', { allowedOrigins: [APP], cookie: { name: '__Host-rt', domain: 'example.com' } }, 'cookie.name __Host-rt needs cookie.path \'/\' and no cookie.domain (a __Host- cookie has Path=/ and no Domain, the only kind a sibling subdomain cannot shadow); got cookie.domain "example.com"'],
+  ['a lower-case __host- name with a domain (browsers match the prefix in any case)', { allowedOrigins: [APP], cookie: { name: '__host-rt', path: '/', domain: 'example.com' } }, 'cookie.name __host-rt needs cookie.path \'/\' and no cookie.domain'],
+  ['a __HOST- name with another path', { allowedOrigins: [APP], cookie: { name: '__HOST-rt', path: '/auth' } }, 'cookie.name __HOST-rt needs cookie.path \'/\''],
+  ['the default name with another path', { allowedOrigins: [APP], cookie: { path: '/auth' } }, 'cookieTransport: cookie.path "/auth" does not go with the default cookie.name __Host-etp_refresh (a __Host- cookie has Path=/ and no Domain, the only kind a sibling subdomain cannot shadow); drop it, or also set cookie.name (e.g. \'__Secure-etp_refresh\') and accept that a sibling subdomain can then plant a cookie of that name (see the README)'],
+  ['the default name with a domain', { allowedOrigins: [APP], cookie: { domain: 'example.com' } }, 'cookieTransport: cookie.domain "example.com" does not go with the default cookie.name __Host-etp_refresh'],
+  ['a __Host- name without secure', { allowedOrigins: [LOCAL], cookie: { name: '__Host-rt', secure: false } }, 'cookieTransport: cookie.name __Host-rt needs cookie.secure'],
   ['a header name with a space', { allowedOrigins: [APP], header: 'x token' }, 'cookieTransport: header must be an HTTP header name (got "x token")'],
   ['a CORS-safelisted header', { allowedOrigins: [APP], header: 'Content-Type' }, 'cookieTransport: header Content-Type cannot serve as the required custom header'],
   ['a header scripts cannot set', { allowedOrigins: [APP], header: 'sec-fetch-mode' }, 'header sec-fetch-mode cannot serve as the required custom header'],
@@ -63,12 +68,12 @@ describe('cookieTransport options', function () {
     }
   });
 
-  it('fills in the defaults: a __Secure- cookie on /auth, Strict, Secure; the x-token-transport header', function () {
+  it('fills in the defaults: a __Host- cookie on Path=/, Strict, Secure; the x-token-transport header', function () {
     const transport = cookieTransport({ allowedOrigins: [APP, LOCAL] });
     expect(transport).to.deep.equal({
       allowedOrigins: [APP, LOCAL],
       header: 'x-token-transport',
-      cookie: { name: '__Secure-etp_refresh', path: '/auth', domain: undefined, sameSite: 'strict', secure: true },
+      cookie: { name: '__Host-etp_refresh', path: '/', domain: undefined, sameSite: 'strict', secure: true },
     });
     expect(Object.isFrozen(transport) && Object.isFrozen(transport.cookie) && Object.isFrozen(transport.allowedOrigins)).to.equal(true);
   });
@@ -88,16 +93,22 @@ describe('cookieTransport options', function () {
     expect(options).to.deep.equal(copy);
   });
 
-  it('allows secure: false for local origins only, and then drops the __Secure- prefix', function () {
+  it('allows secure: false for local origins only, and then drops the prefix and keeps Path=/auth', function () {
     const transport = cookieTransport({ allowedOrigins: [LOCAL, 'http://127.0.0.1:5173'], cookie: { secure: false } });
     expect(transport.cookie).to.deep.equal({ name: 'etp_refresh', path: '/auth', domain: undefined, sameSite: 'strict', secure: false });
     // Only when asked: local origins alone keep the Secure default.
     expect(cookieTransport({ allowedOrigins: [LOCAL] }).cookie).to.deep.equal(
-      { name: '__Secure-etp_refresh', path: '/auth', domain: undefined, sameSite: 'strict', secure: true });
+      { name: '__Host-etp_refresh', path: '/', domain: undefined, sameSite: 'strict', secure: true });
   });
 
-  it('accepts a __Host- name with path / and no domain', function () {
-    expect(cookieTransport({ allowedOrigins: [APP], cookie: { name: '__Host-rt', path: '/' } }).cookie.name).to.equal('__Host-rt');
+  it('defaults the path to / for any __Host- name, and to /auth for any other', function () {
+    const cookie = (options: CookieTransportOptions['cookie']): unknown => cookieTransport({ allowedOrigins: [APP], cookie: options }).cookie;
+    expect(cookie({ name: '__Host-rt' })).to.include({ name: '__Host-rt', path: '/' });
+    expect(cookie({ name: '__host-rt', path: '/' })).to.include({ name: '__host-rt', path: '/' });
+    expect(cookie({ name: '__Secure-etp_refresh' })).to.include({ name: '__Secure-etp_refresh', path: '/auth' });
+    expect(cookie({ name: '__Secure-etp_refresh', path: '/auth', domain: 'example.com' }))
+      .to.include({ name: '__Secure-etp_refresh', path: '/auth', domain: 'example.com' });
+    expect(cookie({ path: '/' })).to.include({ name: '__Host-etp_refresh', path: '/' });
   });
 });
 

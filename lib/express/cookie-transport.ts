@@ -3,14 +3,29 @@ import { OptionError } from '../errors.js';
 /** The refresh cookie's attributes; each `undefined` means its default. */
 export interface RefreshCookieOptions {
   /**
-   * Default `'__Secure-etp_refresh'` (`'etp_refresh'` with `secure: false`,
-   * which browsers require for an unprefixed name). `__Host-` names need
-   * `path: '/'` and no `domain`.
+   * Default `'__Host-etp_refresh'` (`'etp_refresh'` with `secure: false`:
+   * browsers drop prefixed names without Secure). Only a `__Host-` cookie
+   * (Path=/, Secure, no Domain; the prefix matched in any case) cannot be
+   * shadowed by a cookie of the same name that a sibling subdomain sets on
+   * the parent domain. Any other name can: the sibling can then lock the
+   * user out (a request with the name twice is refused, 400
+   * `cookie_ambiguous`) or, while the user has no cookie of their own, plant
+   * its own session. A `__Host-` name with a `path` other than `'/'` or with
+   * a `domain` is refused.
    */
   name?: string | undefined;
-  /** Default `'/auth'`: the cookie is sent only to routes under it, so mount refresh and logout there. */
+  /**
+   * Default `'/'` for a `__Host-` name (the prefix requires it), else
+   * `'/auth'`. With `'/'` the cookie goes with every request to the host,
+   * not only to refresh and logout: any route can read it, so logs must
+   * redact the Cookie header.
+   */
   path?: string | undefined;
-  /** Default none: this host only. Set it to share the cookie with subdomains. */
+  /**
+   * Default none: this host only. Setting it shares the cookie with
+   * subdomains, needs a name that is not `__Host-`, and makes the cookie
+   * shadowable (see `name`).
+   */
   domain?: string | undefined;
   /** Default `'strict'`. `'none'` (an app on another site) needs `secure`. */
   sameSite?: 'strict' | 'lax' | 'none' | undefined;
@@ -52,6 +67,9 @@ export interface CookieTransport {
     secure: boolean;
   }>;
 }
+
+/** The refresh cookie's default name (with `secure`, the default). */
+const DEFAULT_NAME = '__Host-etp_refresh';
 
 /** The value of the transport header that selects cookie mode. */
 export const COOKIE_MODE = 'cookie';
@@ -105,7 +123,7 @@ function only(value: object, name: string, known: readonly string[]): void {
 function parseCookieOptions(value: unknown, origins: readonly string[]): CookieTransport['cookie'] {
   if (typeof value !== 'object' || value === null) throw new OptionError('cookieTransport: cookie must be an object');
   only(value, 'cookie.', ['name', 'path', 'domain', 'sameSite', 'secure']);
-  const { name, path = '/auth', domain, sameSite = 'strict', secure = true } = value as RefreshCookieOptions;
+  const { name, path, domain, sameSite = 'strict', secure = true } = value as RefreshCookieOptions;
   if (typeof secure !== 'boolean') throw new OptionError('cookieTransport: cookie.secure must be a boolean');
   if (sameSite !== 'strict' && sameSite !== 'lax' && sameSite !== 'none') {
     throw new OptionError('cookieTransport: cookie.sameSite must be \'strict\', \'lax\' or \'none\'');
@@ -114,24 +132,30 @@ function parseCookieOptions(value: unknown, origins: readonly string[]): CookieT
   if (!secure && !origins.every((origin) => LOCAL_HOSTS.has(new URL(origin).hostname))) {
     throw new OptionError('cookieTransport: cookie.secure false is only for local development: every allowed origin must be http://localhost or http://127.0.0.1');
   }
-  if (typeof path !== 'string' || !PATH.test(path)) {
-    throw new OptionError(`cookieTransport: cookie.path must start with / and hold no spaces, semicolons or control characters (got ${JSON.stringify(path)})`);
-  }
-  if (domain !== undefined && (typeof domain !== 'string' || !DOMAIN.test(domain))) {
-    throw new OptionError(`cookieTransport: cookie.domain must be a host name such as example.com (got ${JSON.stringify(domain)})`);
-  }
-  const cookieName = name ?? (secure ? '__Secure-etp_refresh' : 'etp_refresh');
+  const cookieName = name ?? (secure ? DEFAULT_NAME : 'etp_refresh');
   if (typeof cookieName !== 'string' || !TOKEN.test(cookieName)) {
     throw new OptionError(`cookieTransport: cookie.name must be a cookie name of letters, digits and !#$%&'*+-.^_\`|~ (got ${JSON.stringify(cookieName)})`);
   }
   const lower = cookieName.toLowerCase();
-  if ((lower.startsWith('__secure-') || lower.startsWith('__host-')) && !secure) {
+  const hostOnly = lower.startsWith('__host-');
+  const cookiePath = path ?? (hostOnly ? '/' : '/auth');
+  if (typeof cookiePath !== 'string' || !PATH.test(cookiePath)) {
+    throw new OptionError(`cookieTransport: cookie.path must start with / and hold no spaces, semicolons or control characters (got ${JSON.stringify(cookiePath)})`);
+  }
+  if (domain !== undefined && (typeof domain !== 'string' || !DOMAIN.test(domain))) {
+    throw new OptionError(`cookieTransport: cookie.domain must be a host name such as example.com (got ${JSON.stringify(domain)})`);
+  }
+  if ((lower.startsWith('__secure-') || hostOnly) && !secure) {
     throw new OptionError(`cookieTransport: cookie.name ${cookieName} needs cookie.secure (browsers drop prefixed cookies without Secure)`);
   }
-  if (lower.startsWith('__host-') && (path !== '/' || domain !== undefined)) {
-    throw new OptionError(`cookieTransport: cookie.name ${cookieName} needs cookie.path '/' and no cookie.domain (the __Host- rules); use a __Secure- name with another path`);
+  if (hostOnly && (cookiePath !== '/' || domain !== undefined)) {
+    const option = cookiePath === '/' ? `cookie.domain ${JSON.stringify(domain)}` : `cookie.path ${JSON.stringify(cookiePath)}`;
+    const why = 'a __Host- cookie has Path=/ and no Domain, the only kind a sibling subdomain cannot shadow';
+    throw new OptionError(name === undefined
+      ? `cookieTransport: ${option} does not go with the default cookie.name ${DEFAULT_NAME} (${why}); drop it, or also set cookie.name (e.g. '__Secure-etp_refresh') and accept that a sibling subdomain can then plant a cookie of that name (see the README)`
+      : `cookieTransport: cookie.name ${cookieName} needs cookie.path '/' and no cookie.domain (${why}); got ${option}`);
   }
-  return Object.freeze({ name: cookieName, path, domain: domain?.toLowerCase(), sameSite, secure });
+  return Object.freeze({ name: cookieName, path: cookiePath, domain: domain?.toLowerCase(), sameSite, secure });
 }
 
 function parseHeader(value: unknown): string {

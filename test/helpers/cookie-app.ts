@@ -2,8 +2,8 @@
  * The app the cookie-transport suites (test/cookie-transport.*.test.ts) run
  * against: a login route that answers with sendTokenPair behind csrfGuard,
  * and refreshHandler and logoutHandler given the cookie transport, all under
- * /auth as the cookie's Path wants. The store counts the calls that reach it,
- * so a suite can assert that a refused request did no store work.
+ * /auth. The store counts the calls that reach it, so a suite can assert that
+ * a refused request did no store work.
  */
 import { createServer, type Server } from 'node:http';
 import { expect } from 'chai';
@@ -17,7 +17,8 @@ import { newAuth, recordError, type Test } from './express-app.js';
 
 export const ORIGIN = 'https://app.example.com';
 export const HEADER = 'x-token-transport';
-export const COOKIE = '__Secure-etp_refresh';
+/** The default refresh cookie: `__Host-`, so Path=/ and no Domain. */
+export const COOKIE = '__Host-etp_refresh';
 
 /** A parsed Set-Cookie line: name, value, and each attribute as written (flags as `true`). */
 export interface SetCookie {
@@ -49,14 +50,14 @@ export function expectRefreshCookie(res: request.Response, maxAge: number): stri
   const [cookie] = cookies as [SetCookie];
   expect(cookie.name).to.equal(COOKIE);
   expect(cookie.value).to.match(/^[\w-]+\.[\w-]+\.[\w-]+$/);
-  expect(cookie.attributes).to.deep.equal({ 'Max-Age': String(maxAge), Path: '/auth', HttpOnly: true, Secure: true, SameSite: 'Strict' });
+  expect(cookie.attributes).to.deep.equal({ 'Max-Age': String(maxAge), Path: '/', HttpOnly: true, Secure: true, SameSite: 'Strict' });
   return cookie.value;
 }
 
 /** Asserts that a response cleared the refresh cookie (same name and path, Max-Age=0, empty value). */
 export function expectClearedCookie(res: request.Response): void {
   expect(setCookies(res)).to.deep.equal([{
-    name: COOKIE, value: '', attributes: { 'Max-Age': '0', Path: '/auth', HttpOnly: true, Secure: true, SameSite: 'Strict' },
+    name: COOKIE, value: '', attributes: { 'Max-Age': '0', Path: '/', HttpOnly: true, Secure: true, SameSite: 'Strict' },
   }]);
 }
 
