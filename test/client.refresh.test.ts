@@ -211,4 +211,63 @@ describe('client: refresh', function () {
     expect(server.count('POST /echo')).to.equal(1);
     expect((await client.fetch(`${server.base}/echo`, { method: 'POST', body: 'again' })).status).to.equal(200);
   });
+
+  describe('the refresh cap on a monotonic clock', function () {
+    /** A refresh route that hands out a new pair each time. */
+    function stubClient(options: Partial<AuthClientOptions> = {}): AuthClient {
+      let issued = 0;
+      const client = createAuthClient({
+        refreshUrl: 'https://api.test/refresh', transport: memoryStore('rt-0'), channel: false,
+        fetch: async () => {
+          issued++;
+          return Response.json({ accessToken: `at-${issued}`, refreshToken: `rt-${issued}`, expiresIn: 900 });
+        },
+        ...options,
+      });
+      clients.push(client);
+      return client;
+    }
+
+    it('keeps refreshing every 15 minutes after the wall clock steps back two hours (the cap reads performance.now)', async function () {
+      const realNow = Date.now;
+      let wall = Date.now();
+      let monotonic = performance.now();
+      Date.now = () => wall;
+      // Shadows Performance.prototype.now on this instance, until deleted.
+      Object.defineProperty(performance, 'now', { value: () => monotonic, configurable: true, writable: true });
+      try {
+        const client = stubClient();
+        expect(await client.refresh()).to.equal('at-1');
+        wall -= 2 * 3_600_000; // NTP steps the clock back
+        for (let i = 2; i <= 10; i++) {
+          wall += 15 * 60_000;
+          monotonic += 15 * 60_000;
+          expect(await client.refresh(), `refresh ${i}`).to.equal(`at-${i}`);
+        }
+      } finally {
+        Date.now = realNow;
+        delete (performance as { now?: unknown }).now;
+      }
+    });
+
+    it('counts on the clock option when given: the cap holds within a window of it, whatever the wall clock does', async function () {
+      let now = 0;
+      const client = stubClient({ clock: () => now, maxRefreshes: 2, refreshWindow: 60_000 });
+      const realNow = Date.now;
+      Date.now = () => realNow() - 3_600_000;
+      try {
+        expect(await client.refresh()).to.equal('at-1');
+        now += 59_999;
+        expect(await client.refresh()).to.equal('at-2');
+        const error = await client.refresh().then(() => undefined, (e: unknown) => e as AuthClientError);
+        expect(error?.code).to.equal('refresh_limit');
+        now += 1; // 60 s after the first
+        expect(await client.refresh()).to.equal('at-3');
+      } finally {
+        Date.now = realNow;
+      }
+      expect(() => createAuthClient({ refreshUrl: 'https://api.test/refresh', channel: false, clock: 'performance' as never }))
+        .to.throw(TypeError, 'express-token-pair/client: clock must be a function returning milliseconds');
+    });
+  });
 });

@@ -96,7 +96,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     // The other tab has cleared the shared refresh token store; clearing it here too could
     // erase the pair of a login that followed.
     ended: (reason) => { forget(reason, true); },
-  });
+  }, config.clock);
   const refresher = new Refresher(config, tabs, state);
 
   async function authFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {

@@ -19,12 +19,14 @@ export interface ClientConfig {
   retryDelay: number;
   maxRefreshes: number;
   refreshWindow: number;
+  /** Monotonic ms: the refresh cap and the wait for another tab's refresh. */
+  clock: () => number;
   onSessionEnded: ((event: SessionEndedEvent) => void) | undefined;
 }
 
 const KNOWN = [
   'refreshUrl', 'logoutUrl', 'logoutAllUrl', 'origins', 'transport', 'transportHeader', 'fetch', 'channel', 'locks',
-  'lockTimeout', 'refreshTimeout', 'retryDelay', 'maxRefreshes', 'refreshWindow', 'onSessionEnded',
+  'lockTimeout', 'refreshTimeout', 'retryDelay', 'maxRefreshes', 'refreshWindow', 'clock', 'onSessionEnded',
 ];
 
 function fail(message: string): never {
@@ -95,6 +97,7 @@ export function parseOptions(options: AuthClientOptions): ClientConfig {
   if (locks !== undefined && locks !== false && typeof locks?.request !== 'function') {
     fail('locks must be a LockManager (navigator.locks) or false');
   }
+  if (options.clock !== undefined && typeof options.clock !== 'function') fail('clock must be a function returning milliseconds');
   if (options.onSessionEnded !== undefined && typeof options.onSessionEnded !== 'function') {
     fail('onSessionEnded must be a function');
   }
@@ -116,6 +119,8 @@ export function parseOptions(options: AuthClientOptions): ClientConfig {
     retryDelay: count(options.retryDelay, 'retryDelay', 1000, 0),
     maxRefreshes: count(options.maxRefreshes, 'maxRefreshes', 5, 1),
     refreshWindow: count(options.refreshWindow, 'refreshWindow', 60_000, 1),
+    // Read at each call, not bound once: the wall clock (Date.now) can step back, this cannot.
+    clock: options.clock ?? (() => performance.now()),
     onSessionEnded: options.onSessionEnded,
     // Last: the other options' errors come first, whatever the page.
     apiOrigins: apiOrigins(options, refreshUrl, logoutAllUrl),

@@ -125,7 +125,7 @@ export class Refresher {
 
   /** Refuses a refresh beyond maxRefreshes within refreshWindow. */
   private count(): void {
-    const now = Date.now();
+    const now = this.config.clock();
     while (this.started.length > 0 && now - this.started[0]! >= this.config.refreshWindow) this.started.shift();
     if (this.started.length >= this.config.maxRefreshes) {
       throw new AuthClientError('refresh_limit',

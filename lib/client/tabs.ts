@@ -61,6 +61,8 @@ export class TabSync {
     private readonly locks: LockManagerLike | undefined,
     private readonly lockTimeout: number,
     private readonly events: TabEvents,
+    /** Monotonic ms. */
+    private readonly clock: () => number,
   ) {
     this.hasLocks = locks !== undefined;
     this.lockName = `${name ?? 'express-token-pair'}:refresh`;
@@ -82,7 +84,7 @@ export class TabSync {
 
   /** True while another tab is refreshing (for at most lockTimeout after it said so). */
   peerRefreshing(): boolean {
-    return this.peerSince !== undefined && Date.now() - this.peerSince < this.lockTimeout;
+    return this.peerSince !== undefined && this.clock() - this.peerSince < this.lockTimeout;
   }
 
   /** Resolves when another tab reports how its refresh went, or after `ms`. */
@@ -137,7 +139,7 @@ export class TabSync {
     const message = parse(data);
     if (message === undefined) return;
     if (message.type === 'refreshing') {
-      this.peerSince = Date.now();
+      this.peerSince = this.clock();
       return;
     }
     this.peerSince = undefined;

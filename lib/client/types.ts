@@ -121,6 +121,13 @@ export interface AuthClientOptions {
   maxRefreshes?: number | undefined;
   /** ms. Default 60000. */
   refreshWindow?: number | undefined;
+  /**
+   * A monotonic clock in ms, for the refresh cap and the wait for another
+   * tab's refresh. Default `performance.now()`. Not `Date.now()`: the wall
+   * clock can step back (NTP, a user), and the cap would then count old
+   * refreshes as recent and refuse ordinary ones. For tests.
+   */
+  clock?: (() => number) | undefined;
   /** Shorthand for `on('sessionended', listener)`. */
   onSessionEnded?: ((event: SessionEndedEvent) => void) | undefined;
 }
