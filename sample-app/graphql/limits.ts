@@ -1,6 +1,6 @@
 /**
  * What a GraphQL document may cost, and what it asks for. The limits are
- * checked before anything runs: the body by the JSON parser (413), the
+ * checked before anything runs: the body's bytes by http.ts (413), the
  * tokens by the parser (a syntax error), the depth by a validation rule.
  * `rootFields` reads which root fields a document selects, so that the
  * route can apply the REST rate limits per field and decide, before
@@ -11,8 +11,6 @@ import {
   type SelectionSetNode, type Source, type ValidationRule,
 } from 'graphql';
 
-/** Bytes of a request body. A login with its variables is about 300; GraphiQL's introspection query 2 kB. */
-export const MAX_BODY = '16kb';
 /** Lexical tokens of a query (graphql's `maxTokens`): a login is about 30, the introspection query 163. */
 export const MAX_TOKENS = 1000;
 /**

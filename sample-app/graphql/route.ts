@@ -7,8 +7,12 @@
  *    answers the REST way (`{ error, message }`: the rate limits, the body
  *    parser, the error handler) goes out GraphQL-shaped:
  *    `{ errors: [{ message, extensions: { code, reason, status } }] }`.
- * 2. The body is parsed (16 kB at most, UTF-8 JSON) and the bearer token
- *    verified once, with the revocation check (`graphqlContext`).
+ * 2. The body is read by http.ts, the route's only parser: `application/json`
+ *    (UTF-8) only, else 415 before a byte is read; 16 kB at most, else 413
+ *    and the connection closes. graphql-http is handed the parameters found
+ *    there and never parses anything itself, so no spelling of a request
+ *    runs without passing the steps below. The bearer token is verified
+ *    once, with the revocation check (`graphqlContext`).
  * 3. A refused token (expired, invalid, revoked) fails the whole request at
  *    the HTTP level, 401 with `WWW-Authenticate`, if the operation selects a
  *    guarded field: nothing runs, nothing partial comes back, and a client
@@ -23,16 +27,17 @@
  * production) and executes. Variables are never logged: they carry passwords
  * and refresh tokens. A resolver's unexpected error is logged and masked.
  */
-import express, { Router, type Request, type RequestHandler } from 'express';
+import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { GraphQLError, NoSchemaIntrospectionCustomRule, OperationTypeNode } from 'graphql';
-import { createHandler } from 'graphql-http/lib/use/express';
+import { createHandler, type RequestParams } from 'graphql-http';
 import {
   graphqlContext, graphqlExtensions, GraphQLTokenError, sendError, TokenMissingError, type TokenAuth,
 } from '../../lib/index.js';
 import type { Passwords } from '../credentials.js';
 import type { PinoLogger } from '../logger.js';
 import type { UserStore } from '../users.js';
-import { depthLimit, MAX_BODY, MAX_DEPTH, parseDocument, rootFields, type RootFields } from './limits.js';
+import { readParams, serve } from './http.js';
+import { depthLimit, MAX_DEPTH, parseDocument, rootFields, type RootFields } from './limits.js';
 import { AppGraphQLError, resolvers, type GraphQLContext } from './resolvers.js';
 import { GUARDED, LIMITED, schema, type LimitName } from './schema.js';
 
@@ -47,11 +52,6 @@ export interface GraphQLRouteDeps {
   checkRevocation: boolean;
   /** Default: on, unless NODE_ENV=production when the route is created. */
   introspection?: boolean;
-}
-
-/** express.json's `verify` hook, as app.ts has it: JSON is UTF-8 only (415 otherwise). */
-function utf8Only(_req: unknown, _res: unknown, _body: Buffer, charset: string): void {
-  if (charset !== 'utf-8') throw Object.assign(new Error('JSON must be encoded in UTF-8'), { status: 415, type: 'charset.unsupported' });
 }
 
 function isRestError(body: unknown): body is { error: string; message: string } {
@@ -69,13 +69,11 @@ const graphqlShaped: RequestHandler = (_req, res, next) => {
   next();
 };
 
-/** The operation's root fields, or `undefined` if the body or the query cannot tell (graphql-http then refuses it). */
-function fieldsOf(body: unknown): RootFields | undefined {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
-  const { query, operationName } = body as { query?: unknown; operationName?: unknown };
-  if (typeof query !== 'string') return undefined;
+/** The operation's root fields, or `undefined` if the query cannot tell (graphql-http then refuses it, with the same parser). */
+function fieldsOf(params: RequestParams | undefined): RootFields | undefined {
+  if (params === undefined) return undefined;
   try {
-    return rootFields(parseDocument(query), typeof operationName === 'string' ? operationName : undefined);
+    return rootFields(parseDocument(params.query), params.operationName ?? undefined);
   } catch {
     return undefined;
   }
@@ -90,7 +88,7 @@ const RATE_HEADERS = ['RateLimit', 'RateLimit-Policy'];
  * that they hold its last count once, not every count.
  */
 function countFields(
-  names: LimitName[], limits: GraphQLRouteDeps['limits'], req: Request, res: express.Response, next: express.NextFunction,
+  names: LimitName[], limits: GraphQLRouteDeps['limits'], req: Request, res: Response, next: NextFunction,
 ): void {
   const ordered = [...names].sort();
   let saved: unknown[] = [];
@@ -117,14 +115,18 @@ function countFields(
   step(0);
 }
 
-export function graphqlRoute({ auth, users, passwords, limits, logger, introspection, checkRevocation }: GraphQLRouteDeps): Router {
+export function graphqlRoute({
+  auth, users, passwords, limits, logger, introspection, checkRevocation,
+}: GraphQLRouteDeps): Router {
   const contextFor = graphqlContext(auth, { checkRevocation });
+  const params = new WeakMap<Request, RequestParams>();
   const contexts = new WeakMap<Request, GraphQLContext>();
-  const withIntrospection = introspection ?? process.env.NODE_ENV !== 'production';
+  const production = process.env.NODE_ENV === 'production';
+  const withIntrospection = introspection ?? !production;
 
   const gate: RequestHandler = (req, res, next) => {
     const context: GraphQLContext = { ...contextFor(req.get('authorization')), req, res };
-    const fields = fieldsOf(req.body);
+    const fields = fieldsOf(params.get(req));
     const refused = context.authError !== undefined && context.authError.code !== 'token_missing';
     const guarded = GUARDED.get(fields?.operation ?? OperationTypeNode.SUBSCRIPTION);
     if (refused && fields?.names.some((name) => guarded?.has(name)) === true) {
@@ -136,9 +138,11 @@ export function graphqlRoute({ auth, users, passwords, limits, logger, introspec
     countFields(counted, limits, req, res, next);
   };
 
-  const handler = createHandler<GraphQLContext>({
+  const handler = createHandler<Request, { res: Response }, GraphQLContext>({
     schema,
     rootValue: resolvers({ auth, users, passwords }),
+    // Only what readParams read and checked: graphql-http's own parser never runs.
+    parseRequestParams: (req) => params.get(req.raw) ?? [null, { status: 415, statusText: 'Unsupported Media Type' }],
     parse: parseDocument,
     validationRules: [depthLimit(MAX_DEPTH), ...(withIntrospection ? [] : [NoSchemaIntrospectionCustomRule])],
     context: (req) => contexts.get(req.raw) ?? {
@@ -162,7 +166,7 @@ export function graphqlRoute({ auth, users, passwords, limits, logger, introspec
 
   const router = Router();
   router.all('/graphql', graphqlShaped);
-  router.post('/graphql', express.json({ limit: MAX_BODY, verify: utf8Only }), gate, handler);
+  router.post('/graphql', readParams(params), gate, serve(handler));
   router.all('/graphql', (_req, res) => {
     res.status(405).set('Allow', 'POST').json({ error: 'method_not_allowed', message: 'send GraphQL as POST /graphql' });
   });

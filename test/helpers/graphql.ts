@@ -2,6 +2,8 @@
  * Requests to the sample app's POST /graphql, and the documents the GraphQL
  * suites send (test/graphql*.test.ts).
  */
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import request from 'supertest';
 import type { SampleApp } from '../../sample-app/app.js';
@@ -63,4 +65,110 @@ export async function gqlLogin(sample: SampleApp, email: string, password = PASS
 /** The refreshToken mutation: the answer, for its status, data and errors. */
 export function gqlRefresh(sample: SampleApp, refreshToken: string, accessToken?: string): request.Test {
   return gql(sample, REFRESH, { token: refreshToken }, accessToken);
+}
+
+/** The sample app on a real port, for requests supertest cannot make (raw headers, a body streamed without end). */
+export async function listen(sample: SampleApp): Promise<{ port: number; close: () => Promise<void> }> {
+  const server = createServer(sample.app);
+  await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve); });
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+export interface RawAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+  /** The body as JSON, or `undefined` if it is none. */
+  body: GraphQLBody | undefined;
+}
+
+/**
+ * POST /graphql with exactly `headers` (an array value sends the header once
+ * per element; no Content-Type is added) and `body`, on a fresh connection.
+ */
+export function rawPost(port: number, headers: OutgoingHttpHeaders, body: string | Buffer): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/graphql', agent: false, headers: {
+      ...headers, 'Content-Length': Buffer.byteLength(body),
+    } });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let parsed: GraphQLBody | undefined;
+        try { parsed = JSON.parse(text) as GraphQLBody; } catch { parsed = undefined; }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body: parsed });
+      });
+    });
+    req.end(body);
+  });
+}
+
+export interface FloodResult {
+  /** The answer's status, if one arrived before the connection closed. */
+  status: number | undefined;
+  text: string;
+  /** Body bytes handed to the socket when the answer arrived (or the connection failed). */
+  writtenWhenAnswered: number;
+  /** Body bytes handed to the socket in all. */
+  written: number;
+  /** Whether the whole body was sent. */
+  finished: boolean;
+}
+
+/**
+ * POSTs `prefix` followed by spaces up to `total` bytes (valid JSON whitespace
+ * if `prefix` opens an object), written as fast as the socket takes them:
+ * a server that stops reading stops the writing.
+ */
+export function flood(port: number, headers: OutgoingHttpHeaders, total: number, prefix = '{"query":"{ __typename }"'): Promise<FloodResult> {
+  return new Promise((resolve) => {
+    const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/graphql', agent: false, headers });
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    const result: FloodResult = { status: undefined, text: '', writtenWhenAnswered: -1, written: 0, finished: false };
+    let stopped = false;
+    const stop = (): void => {
+      if (stopped) return;
+      stopped = true;
+      if (result.writtenWhenAnswered < 0) result.writtenWhenAnswered = result.written;
+      req.destroy();
+      resolve(result);
+    };
+    req.on('error', stop);
+    req.on('close', stop);
+    req.on('response', (res) => {
+      result.status = res.statusCode;
+      result.writtenWhenAnswered = result.written;
+      res.setEncoding('utf8');
+      res.on('data', (text: string) => { result.text += text; });
+      res.on('error', stop);
+      res.on('end', stop);
+    });
+    const pump = (): void => {
+      while (!stopped && result.written < total - 1) {
+        const piece = result.written === 0 ? Buffer.from(prefix) : chunk.subarray(0, Math.min(chunk.length, total - 1 - result.written));
+        result.written += piece.length;
+        if (!req.write(piece)) {
+          req.once('drain', pump);
+          return;
+        }
+      }
+      if (!stopped && !result.finished) {
+        result.finished = true;
+        result.written += 1;
+        req.end('}');
+      }
+    };
+    pump();
+  });
 }
