@@ -13,7 +13,7 @@ import {
   expectClean, launchBrowser, newWatch, requireBrowser, signIn, startDemo, waitForExpiry, watchPage,
   type Browser, type DemoServer,
 } from './helpers/browser.js';
-import { PASSWORD } from './helpers/sample-app.js';
+import { PASSWORD, until } from './helpers/sample-app.js';
 
 const ACCESS_TTL = 3;
 const GRACE = 1;
@@ -38,6 +38,41 @@ describe('demo page in a real browser (Chromium)', function () {
   after(async () => {
     await browser?.close();
     await server?.close();
+  });
+
+  it('on a first visit: no refresh, signed out; a client that redirects on sessionended (as the README shows) would not loop', async () => {
+    await page.locator('#status[data-session="off"]').waitFor();
+    expect(await page.locator('#status').textContent()).to.equal('Signed out.');
+    expect(server.count('POST /auth/refresh')).to.equal(0);
+    // Three page loads of an app written as the README shows, with no cookie: each load's refresh is
+    // refused (token_missing), and none may fire sessionended, whose listener would redirect.
+    const loads = await page.evaluate(`(async () => {
+      const { createAuthClient } = await import('/client/index.js');
+      const loads = [];
+      for (let load = 0; load < 3; load++) {
+        let fired = 0;
+        const api = createAuthClient({ refreshUrl: '/auth/refresh', channel: false, onSessionEnded: () => { fired++; } });
+        const token = await api.refresh();
+        loads.push({ token: token === undefined ? 'none' : 'some', fired });
+        api.close();
+      }
+      return loads;
+    })()`);
+    expect(loads).to.deep.equal(Array(3).fill({ token: 'none', fired: 0 }));
+    expect(server.count('POST /auth/refresh', 401)).to.equal(3);
+  });
+
+  it('a page that thinks it may hold a cookie, and does not, asks once and shows the signed-out state', async () => {
+    await page.evaluate("localStorage.setItem('etp-demo:maybe-signed-in', '1')");
+    const refreshes = server.count('POST /auth/refresh');
+    await page.reload();
+    await page.locator('#status[data-session="off"]').waitFor();
+    await until(() => server.count('POST /auth/refresh', 401) === refreshes + 1);
+    await page.locator('#status', { hasText: 'Signed out. No session in this browser.' }).waitFor();
+    expect(await page.evaluate("localStorage.getItem('etp-demo:maybe-signed-in')")).to.equal(null);
+    await page.reload();
+    await page.locator('#status', { hasText: /^Signed out\.$/ }).waitFor();
+    expect(server.count('POST /auth/refresh')).to.equal(refreshes + 1);
   });
 
   it('registers, logs out and logs in through the form, found by its labels', async () => {

@@ -191,11 +191,26 @@ describe('client: cookie mode', function () {
       expect(await auth.listSessions('ann')).to.deep.equal([]);
     });
 
-    it('ends the session on a page without the cookie (token_missing)', async function () {
+    it('answers "no session" on a first visit (no cookie): refresh() resolves undefined, and no sessionended fires', async function () {
       const ended: string[] = [];
+      // The README's snippet: a listener that redirects to the login page, which would load this page again.
       const client = page(new Map());
       client.on('sessionended', ({ reason }) => { ended.push(reason); });
+      for (let load = 0; load < 3; load++) expect(await client.refresh()).to.equal(undefined);
+      expect(ended).to.deep.equal([]);
+      expect(client.getAccessToken()).to.equal(undefined);
+    });
+
+    it('fires sessionended once for a session the page held, when its cookie is gone', async function () {
+      const jar = new Map<string, string>();
+      const client = page(jar);
+      const ended: string[] = [];
+      client.on('sessionended', ({ reason }) => { ended.push(reason); });
+      await client.login(`${base}/auth/login`, {});
+      jar.clear();
       expect(await client.refresh()).to.equal(undefined);
+      expect(await client.refresh()).to.equal(undefined);
+      await client.logout();
       expect(ended).to.deep.equal(['token_missing']);
     });
 

@@ -82,11 +82,46 @@ describe('client: session', function () {
     expect(ended).to.deep.equal([{ reason: 'token_revoked', otherTab: false }]);
   });
 
-  it('ends the session without a request when body mode has no refresh token', async function () {
+  it('answers "no session" without a request when body mode has no refresh token, and fires nothing: the page held none', async function () {
     const { client } = newClient();
     expect(await client.refresh()).to.equal(undefined);
-    expect(ended).to.deep.equal([{ reason: 'no_refresh_token', otherTab: false }]);
+    expect(ended).to.deep.equal([]);
     expect(server.count('POST /refresh')).to.equal(0);
+  });
+
+  it('answers "no session" for a stored refresh token the server refuses, clears it, and fires nothing: the page held none', async function () {
+    const pair = await server.login();
+    await server.auth.revoke(pair.refreshToken);
+    const { client, store } = newClient();
+    store.value = pair.refreshToken;
+    expect(await client.refresh()).to.equal(undefined);
+    expect(store.value).to.equal(undefined);
+    expect(await client.refresh()).to.equal(undefined);
+    expect(server.count('POST /refresh')).to.equal(1);
+    expect(ended).to.deep.equal([]);
+  });
+
+  it('fires sessionended once when the store empties under a session the page held (no_refresh_token)', async function () {
+    const { client, store } = await loggedIn();
+    store.value = undefined;
+    expect(await client.refresh()).to.equal(undefined);
+    expect(await client.refresh()).to.equal(undefined);
+    expect(ended).to.deep.equal([{ reason: 'no_refresh_token', otherTab: false }]);
+  });
+
+  it('fires sessionended once for a refresh refused and then a logout()', async function () {
+    const { client } = await loggedIn();
+    await server.auth.revokeAll('alice');
+    expect(await client.refresh()).to.equal(undefined);
+    await client.logout();
+    await client.logout();
+    expect(ended).to.deep.equal([{ reason: 'token_revoked', otherTab: false }]);
+  });
+
+  it('does not fire sessionended for a logout() on a page that held no session', async function () {
+    const { client } = newClient();
+    await client.logout();
+    expect(ended).to.deep.equal([]);
   });
 
   it('resumes after a new login: tokens again, sessionended can fire again', async function () {

@@ -149,6 +149,24 @@ describe('client: tabs', function () {
     ]);
   });
 
+  it("fires sessionended once per tab when each learns the end itself and then hears the other's 'ended'", async function () {
+    const { a, b, ended, channel } = await twoTabs();
+    const heard: unknown[] = [];
+    const observer = new BroadcastChannel(channel);
+    observer.onmessage = (event: MessageEvent) => { heard.push(event.data); };
+    await server.auth.revokeAll('alice');
+    // No lock: both present the refresh token before hearing from the other, and both are refused.
+    expect(await Promise.all([a.refresh(), b.refresh()])).to.deep.equal([undefined, undefined]);
+    expect(server.count('POST /refresh')).to.equal(2);
+    await until(() => heard.filter((message) => (message as { type?: unknown }).type === 'ended').length === 2);
+    observer.postMessage({ etp: 1, type: 'ended', reason: 'logout' }); // and a third, late one
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    observer.close();
+    expect(ended).to.deep.equal([
+      ['a', { reason: 'token_revoked', otherTab: false }], ['b', { reason: 'token_revoked', otherTab: false }],
+    ]);
+  });
+
   it('gives up a refresh when the lock is not granted within lockTimeout (lock_timeout)', async function () {
     const locks = lockManager();
     const channel = `etp-test-${process.pid}-${++channels}`;

@@ -48,8 +48,6 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   if (config.onSessionEnded) listeners.sessionended.add(config.onSessionEnded);
 
   let expiresAt: number | undefined;
-  /** True once the session is known to have ended, until new tokens arrive: `sessionended` fires once. */
-  let ended = false;
 
   const state: SessionState = {
     token: undefined,
@@ -60,14 +58,19 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       tabs.post({ etp: 1, type: 'token', accessToken: tokens.accessToken, expiresAt });
     },
     async end(reason) {
-      const wasOn = forget(reason, false);
-      if (!wasOn) return;
-      tabs.post({ etp: 1, type: 'ended', reason });
-      try {
-        await config.store?.set(undefined);
-      } catch (error) {
-        report(error);
+      const held = forget(reason, false);
+      // The refresh token was refused, or logged out: it is dead. (An empty store stays as it is: a
+      // login in another tab may have just filled it.)
+      if (reason !== 'no_refresh_token') {
+        try {
+          await config.store?.set(undefined);
+        } catch (error) {
+          report(error);
+        }
       }
+      // After the store is cleared: a tab that checks finds it so. A page that held nothing and
+      // found its store empty has nothing to tell.
+      if (held || reason !== 'no_refresh_token') tabs.post({ etp: 1, type: 'ended', reason });
     },
   };
 
@@ -76,17 +79,19 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     state.token = accessToken;
     expiresAt = at;
     state.generation++;
-    ended = false;
     emit('token', { accessToken, expiresAt: at, source });
   }
 
-  /** Drops the token; fires `sessionended` unless the end was already known. Returns whether it fired. */
+  /**
+   * Drops the token and fires `sessionended`, if this page held one: a session
+   * it never held (a first visit) cannot end here, and one that ended already
+   * does not end twice. Returns whether it fired.
+   */
   function forget(reason: string, otherTab: boolean): boolean {
-    if (state.token !== undefined) state.generation++;
+    if (state.token === undefined) return false;
+    state.generation++;
     state.token = undefined;
     expiresAt = undefined;
-    if (ended) return false;
-    ended = true;
     emit('sessionended', { reason, otherTab });
     return true;
   }

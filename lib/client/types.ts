@@ -55,6 +55,11 @@ export interface TokenEvent {
   source: 'login' | 'refresh' | 'tab';
 }
 
+/**
+ * The end of a session this page held (it had its access token): fired once
+ * per session, never for one it never held (a first visit, a page with no
+ * cookie), so a listener may redirect to a login page without a loop.
+ */
 export interface SessionEndedEvent {
   reason: SessionEndReason;
   /** True when another tab learnt it first and told this one. */
@@ -159,8 +164,10 @@ export interface AuthClient {
   getAccessToken(): string | undefined;
   /**
    * Refreshes now, joining a refresh in flight. Resolves the new access
-   * token, or `undefined` when the session has ended (e.g. at start-up with
-   * no session). Rejects on a failure that may pass.
+   * token, or `undefined` when there is no session: none to restore (a first
+   * visit, no cookie, an empty store), with no `sessionended` since this page
+   * held none; or the one it held has just ended (`sessionended` fired).
+   * Rejects on a failure that may pass.
    */
   refresh(): Promise<string | undefined>;
   /**

@@ -170,7 +170,14 @@ element('logout-all').addEventListener('click', () => {
 showSession(false, 'Signed out.');
 if (localStorage.getItem(HINT) !== null) {
   note('This browser may hold a refresh cookie: asking for an access token.');
-  void attempt(async () => { await client.refresh(); });
+  void attempt(async () => {
+    // undefined: no session to restore (the cookie is gone). No sessionended fires for it: this page held none.
+    if (await client.refresh() === undefined && client.getAccessToken() === undefined) {
+      localStorage.removeItem(HINT);
+      showSession(false, `Signed out. ${ENDINGS.token_missing ?? ''}`);
+      note('No session in this browser after all: register or log in.');
+    }
+  });
 } else {
   note('Register or log in to start a session.');
 }
