@@ -10,7 +10,7 @@ import type { SampleApp } from '../sample-app/app.js';
 import { appFactory, email, GRACE, PASSWORD, signUp } from './helpers/sample-app.js';
 
 const ORIGIN = 'http://localhost:3000';
-const COOKIE = '__Secure-etp_refresh';
+const COOKIE = '__Host-etp_refresh';
 
 /** The refresh cookie a response set, or `undefined`. */
 function refreshCookie(res: request.Response): string | undefined {
