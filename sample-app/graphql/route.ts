@@ -23,12 +23,13 @@
  * 4. login, register and refreshToken count against the REST routes' own
  *    limiters (same stores, so REST and GraphQL share one budget per IP),
  *    once per field: two aliased logins are two attempts.
- * Then graphql-http validates (depth limit; introspection only outside
- * production) and executes. Variables are never logged: they carry passwords
- * and refresh tokens. A resolver's unexpected error is logged and masked.
+ * Then graphql-http validates (depth limit; introspection and "Did you
+ * mean" suggestions only outside production) and executes. Variables are
+ * never logged: they carry passwords and refresh tokens. A resolver's
+ * unexpected error is logged and masked.
  */
 import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, OperationTypeNode } from 'graphql';
+import { execute, GraphQLError, NoSchemaIntrospectionCustomRule, OperationTypeNode, validate } from 'graphql';
 import { createHandler, type RequestParams } from 'graphql-http';
 import {
   graphqlContext, graphqlExtensions, GraphQLTokenError, sendError, TokenMissingError, type TokenAuth,
@@ -52,6 +53,12 @@ export interface GraphQLRouteDeps {
   checkRevocation: boolean;
   /** Default: on, unless NODE_ENV=production when the route is created. */
   introspection?: boolean;
+  /**
+   * graphql's "Did you mean ...?" in error messages, which name schema
+   * fields, arguments and types. Default: on, unless NODE_ENV=production when
+   * the route is created: they would tell what introspection being off hides.
+   */
+  suggestions?: boolean;
 }
 
 function isRestError(body: unknown): body is { error: string; message: string } {
@@ -116,13 +123,14 @@ function countFields(
 }
 
 export function graphqlRoute({
-  auth, users, passwords, limits, logger, introspection, checkRevocation,
+  auth, users, passwords, limits, logger, introspection, suggestions, checkRevocation,
 }: GraphQLRouteDeps): Router {
   const contextFor = graphqlContext(auth, { checkRevocation });
   const params = new WeakMap<Request, RequestParams>();
   const contexts = new WeakMap<Request, GraphQLContext>();
   const production = process.env.NODE_ENV === 'production';
   const withIntrospection = introspection ?? !production;
+  const hideSuggestions = !(suggestions ?? !production);
 
   const gate: RequestHandler = (req, res, next) => {
     const context: GraphQLContext = { ...contextFor(req.get('authorization')), req, res };
@@ -144,6 +152,9 @@ export function graphqlRoute({
     // Only what readParams read and checked: graphql-http's own parser never runs.
     parseRequestParams: (req) => params.get(req.raw) ?? [null, { status: 415, statusText: 'Unsupported Media Type' }],
     parse: parseDocument,
+    // graphql 16.10+: no "Did you mean" from validation, nor from the coercion of variables at execution.
+    validate: (checked, document, rules) => validate(checked, document, rules, { hideSuggestions }),
+    execute: (args) => execute({ ...args, hideSuggestions }),
     validationRules: [depthLimit(MAX_DEPTH), ...(withIntrospection ? [] : [NoSchemaIntrospectionCustomRule])],
     context: (req) => contexts.get(req.raw) ?? {
       auth: undefined, authError: new TokenMissingError('no bearer token'), req: req.raw, res: req.context.res,
