@@ -170,12 +170,17 @@ describe('sample app: POST /graphql flows', () => {
     expect((await request(limited.app).post('/auth/login').send(data)).status).to.equal(429); // the same budget
     expect(bodyOf(await gql(limited, ME)).data).to.deep.equal({ me: null, getCurrentUser: null }); // queries are not counted
 
-    const { refreshToken } = bodyOf(twice).data?.b as Pair;
-    const three = `mutation($t: String!) { a: refreshToken(refreshToken: $t) { refreshToken }
-      b: refreshToken(refreshToken: $t) { refreshToken } c: refreshToken(refreshToken: $t) { refreshToken } }`;
-    const refused = await gql(limited, three, { t: refreshToken });
-    expect(refused.status).to.equal(429); // the third field is over the limit of 2: nothing ran
+    // One refreshToken field per request at most (graphql.aliases.test.ts): the budget is counted across requests.
+    let { refreshToken } = bodyOf(twice).data?.b as Pair;
+    for (let i = 0; i < 2; i += 1) {
+      const renewed = await gqlRefresh(limited, refreshToken);
+      expect(bodyOf(renewed).errors, renewed.text).to.equal(undefined);
+      ({ refreshToken } = bodyOf(renewed).data?.refreshToken as Pair);
+    }
+    const refused = await gqlRefresh(limited, refreshToken);
+    expect(refused.status).to.equal(429); // the third refresh is over the limit of 2: nothing ran
     expect(reasons(refused)).to.deep.equal([['rate_limited', 'rate_limited', 429]]);
+    expect((await refresh(limited, refreshToken)).status).to.equal(429); // REST shares the budget; the token is still unspent
     expect(securityEvents(apps.logs)).to.deep.equal([
       { event: 'rate_limited', ip: LOCAL_IP, reason: 'login' }, { event: 'rate_limited', ip: LOCAL_IP, reason: 'refresh' },
     ]);

@@ -20,7 +20,10 @@
  *    only (the refreshToken mutation sent with the expired access token
  *    still attached) runs as if no token had been sent. No token at all: the
  *    guarded fields fail on their own (200, UNAUTHENTICATED), the rest resolve.
- * 4. login, register and refreshToken count against the REST routes' own
+ * 4. A mutation selects at most one field that can end sessions
+ *    (refreshToken, logout, logoutAll; aliases and fragments counted), else
+ *    400: one request cannot multiply writes to the revocation record.
+ * 5. login, register and refreshToken count against the REST routes' own
  *    limiters (same stores, so REST and GraphQL share one budget per IP),
  *    once per field: two aliased logins are two attempts.
  * Then graphql-http validates (depth limit; introspection and "Did you
@@ -40,7 +43,7 @@ import type { UserStore } from '../users.js';
 import { readParams, serve } from './http.js';
 import { depthLimit, MAX_DEPTH, parseDocument, rootFields, type RootFields } from './limits.js';
 import { AppGraphQLError, resolvers, type GraphQLContext } from './resolvers.js';
-import { GUARDED, LIMITED, schema, type LimitName } from './schema.js';
+import { ENDS_SESSIONS, GUARDED, LIMITED, schema, type LimitName } from './schema.js';
 
 export interface GraphQLRouteDeps {
   auth: TokenAuth;
@@ -139,6 +142,14 @@ export function graphqlRoute({
     const guarded = GUARDED.get(fields?.operation ?? OperationTypeNode.SUBSCRIPTION);
     if (refused && fields?.names.some((name) => guarded?.has(name)) === true) {
       sendError(context.authError, res, next); // 401 (400 for a bare "Bearer", 503 while revocations are not current)
+      return;
+    }
+    // Aliases must not multiply writes to the revocation record: one session-ending field per request.
+    const ending = fields?.operation === OperationTypeNode.MUTATION ? fields.names.filter((name) => ENDS_SESSIONS.has(name)) : [];
+    if (ending.length > 1) {
+      res.status(400).json({
+        error: 'invalid_request', message: `at most one of ${[...ENDS_SESSIONS].join(', ')} per request (this one has ${ending.length})`,
+      });
       return;
     }
     contexts.set(req, context);

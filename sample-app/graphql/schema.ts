@@ -70,3 +70,11 @@ export type LimitName = 'login' | 'register' | 'refresh';
 export const LIMITED: ReadonlyMap<string, LimitName> = new Map<string, LimitName>([
   ['login', 'login'], ['register', 'register'], ['refreshToken', 'refresh'],
 ]);
+
+/**
+ * Root mutations that can end sessions, and so write to the revocation
+ * record: logout and logoutAll, and refreshToken (a reused token ends its
+ * session). A request may select at most one of them, aliases and fragments
+ * included, so that one request cannot multiply those writes.
+ */
+export const ENDS_SESSIONS: ReadonlySet<string> = new Set(['refreshToken', 'logout', 'logoutAll']);
