@@ -10,7 +10,8 @@ import { bodyOf, gql, gqlLogin, gqlRegister, LOGOUT, reasons } from './helpers/g
 import { RedisServer, requireRedis, uniquePrefix } from './helpers/redis-server.js';
 import { appFactory, email, logIn, PASSWORD, signUp } from './helpers/sample-app.js';
 
-describe('sample app: one POST /graphql cannot multiply writes to the revocation record', () => {
+describe('sample app: one POST /graphql cannot multiply writes to the revocation record', function () {
+  this.timeout(60_000); // generous: many requests, and the machine may be busy
   let server: RedisServer;
   let client: ReturnType<typeof createClient>;
   const apps = appFactory(() => ({}));

@@ -8,6 +8,7 @@
 import { gzipSync } from 'node:zlib';
 import { expect } from 'chai';
 import fc from 'fast-check';
+import request from 'supertest';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { SampleApp } from '../sample-app/app.js';
 import { MemoryUserStore } from '../sample-app/users.js';
@@ -28,7 +29,8 @@ function refusal(answer: RawAnswer): [string | undefined, number | undefined] {
   return [error?.extensions?.code, error?.extensions?.status];
 }
 
-describe('sample app: POST /graphql reads its own body (one parse path)', () => {
+describe('sample app: POST /graphql reads its own body (one parse path)', function () {
+  this.timeout(60_000); // generous: many requests, and the machine may be busy
   const apps = appFactory(() => ({}));
   let app: SampleApp;
   let server: { port: number; close: () => Promise<void> };
@@ -197,6 +199,19 @@ describe('sample app: POST /graphql reads its own body (one parse path)', () => 
     const fine = await rawPost(server.port, { ...json, 'Content-Encoding': 'identity' },
       '\uFEFF{"query": "query Q { __typename }", "operationName": "Q", "variables": null, "extensions": {}}');
     expect(fine.body, fine.text).to.deep.equal({ data: { __typename: 'Query' } });
+  });
+
+  it('runs nothing from a URL: GET (and every method but POST) is 405 whatever its query string', async () => {
+    const address = email();
+    const register = `mutation { register(data: { email: "${address}", password: "${PASSWORD}" }) { id } }`;
+    for (const method of ['get', 'put', 'patch', 'delete'] as const) {
+      const res = await request(app.app)[method](`/graphql?query=${encodeURIComponent(register)}`).set('Content-Type', 'application/json');
+      expect(res.status, method).to.equal(405);
+      expect(res.headers.allow).to.equal('POST');
+    }
+    const viaGet = await request(app.app).get(`/graphql?query=${encodeURIComponent('{ __typename }')}`);
+    expect(viaGet.status).to.equal(405);
+    await gqlRegister(app, address); // nothing registered it
   });
 
   it("answers graphql-http's own refusals (406 for an Accept it cannot meet) in the same shape", async () => {

@@ -22,7 +22,8 @@ function messagesOf(body: GraphQLBody): string {
   return (body.errors ?? []).map((error) => error.message).join('\n');
 }
 
-describe('sample app: POST /graphql in production names nothing the client did not', () => {
+describe('sample app: POST /graphql in production names nothing the client did not', function () {
+  this.timeout(60_000); // generous: many requests, and the machine may be busy
   const apps = appFactory(() => ({}));
   beforeEach(() => { apps.reset(); });
   afterEach(() => apps.closeAll());
