@@ -22,6 +22,7 @@ import { createLimiter, type Limiter } from './rate-limits.js';
 import { connectRedis, connectRedisCluster, type RedisClient, type RedisClusterClient } from './redis.js';
 import { replayDemo } from './replay-demo.js';
 import { requestLog } from './request-log.js';
+import { requireHttps } from './require-https.js';
 import { routes } from './routes.js';
 import { MemoryUserStore, RedisUserStore, type UserStore } from './users.js';
 
@@ -94,6 +95,13 @@ export interface AppOptions {
    * unless NODE_ENV=production.
    */
   replayDemo?: boolean;
+  /**
+   * Refuse requests that did not arrive over TLS (`req.secure`, which follows
+   * `trustProxy`): 403 `https_required`, or 308 to the https `publicOrigins`
+   * for GET/HEAD without credentials (require-https.ts). Default `false`;
+   * `server.ts` turns it on when NODE_ENV=production (HTTPS_REQUIRED).
+   */
+  httpsRequired?: boolean;
 }
 
 export interface SampleApp {
@@ -130,6 +138,9 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
   const accessToken: AccessTokenOptions = key
     ? { keys: [{ kid: key.kid, privateKey: key.privateKey }], algorithm: key.algorithm, ttl: accessTtl }
     : { secret: options.accessTokenSecret, ttl: accessTtl };
+  if (options.httpsRequired !== undefined && typeof options.httpsRequired !== 'boolean') {
+    throw new TypeError(`createApp: httpsRequired must be true or false (got ${String(options.httpsRequired)})`);
+  }
   const trustProxy = options.trustProxy ?? false;
   const trustProblem = trustProxyProblem(trustProxy);
   if (trustProblem !== undefined) throw new TypeError(`createApp: trustProxy ${trustProblem}`);
@@ -208,6 +219,8 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
     app.set('trust proxy', trustProxy);
     // One JSON line per request, Authorization and Cookie redacted (request-log.ts).
     app.use(requestLog(logger));
+    // Plain HTTP refused before anything else reads the request (require-https.ts).
+    if (options.httpsRequired === true) app.use(requireHttps(options.publicOrigins ?? ['http://localhost:3000']));
     // Security headers (no sniffing, no framing, HSTS...) and no X-Powered-By.
     app.use(helmet());
     // POST /graphql (graphql/route.ts), with its own body limit and GraphQL-shaped errors: before express.json.

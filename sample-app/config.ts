@@ -6,14 +6,17 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { ConfigError } from './config-error.js';
+import { httpsSettings, type HttpsSettings } from './config-https.js';
 import { readSigningKey, type SigningKey } from './signing-key.js';
 import { trustProxyProblem, type TrustProxy } from './trust-proxy.js';
 
 export { ConfigError } from './config-error.js';
+export { httpsUnreachable, type TlsFiles } from './config-https.js';
 export type { SigningKey } from './signing-key.js';
 export type { TrustProxy } from './trust-proxy.js';
 
-export interface Config {
+/** With HTTPS_REQUIRED, TLS_CERT_FILE and TLS_KEY_FILE: see config-https.ts. */
+export interface Config extends HttpsSettings {
   /** PORT. Default 3000. */
   port: number;
   /** REDIS_URL. Unset: sessions, users and rate limits live in this process's memory. */
@@ -55,7 +58,8 @@ export interface Config {
   /**
    * PUBLIC_ORIGIN: the origins (comma-separated) the demo page is served
    * from, the only ones whose requests may use the refresh cookie. Default
-   * `http://localhost:<PORT>`. https, but for localhost and 127.0.0.1.
+   * `http://localhost:<PORT>` (`https://` with TLS_CERT_FILE). https, but
+   * for localhost and 127.0.0.1.
    */
   publicOrigins: string[];
   /** The replay demo's route (replay-demo.ts): on unless NODE_ENV=production. */
@@ -163,9 +167,9 @@ const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1']);
  * (scheme, host, port; no path or trailing slash), https but for local
  * development, where browsers treat http://localhost as secure anyway.
  */
-function publicOrigins(env: Env, port: number): string[] {
+function publicOrigins(env: Env, port: number, scheme: 'http' | 'https'): string[] {
   const raw = read(env, 'PUBLIC_ORIGIN');
-  if (raw === undefined) return [`http://localhost:${port}`];
+  if (raw === undefined) return [`${scheme}://localhost:${port}`];
   return raw.split(',').map((part) => part.trim()).filter(Boolean).map((origin) => {
     let url: URL | undefined;
     try {
@@ -245,6 +249,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`REFRESH_REUSE_GRACE (${reuseGrace}s) must be shorter than REFRESH_TOKEN_TTL (${refreshTokenTtl}s)`);
   }
   const port = wholeNumber(env, 'PORT', 3000, { max: 65_535 });
+  const https = httpsSettings(env, production, warnings);
   return {
     port,
     redisUrl: redisUrl(env),
@@ -258,7 +263,8 @@ export function loadConfig(env: Env = process.env): Config {
     loginRateLimit: wholeNumber(env, 'LOGIN_RATE_LIMIT', 10),
     refreshRateLimit: wholeNumber(env, 'REFRESH_RATE_LIMIT', 30),
     trustProxy: parseTrustProxy(read(env, 'TRUST_PROXY')),
-    publicOrigins: publicOrigins(env, port),
+    publicOrigins: publicOrigins(env, port, https.tls ? 'https' : 'http'),
+    ...https,
     replayDemo: !production,
     warnings,
   };

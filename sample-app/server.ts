@@ -4,8 +4,8 @@
  * Everything it says is a JSON line on stdout (see logger.ts).
  */
 import { createApp, type SampleApp } from './app.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
-import { createHttpServer } from './http-server.js';
+import { ConfigError, httpsUnreachable, loadConfig, type Config } from './config.js';
+import { createHttpServer, createHttpsServer } from './http-server.js';
 import { createLogger } from './logger.js';
 import { redactUrl } from './redis.js';
 
@@ -25,7 +25,7 @@ function configOrExit(): Config {
 }
 
 const config = configOrExit();
-for (const warning of config.warnings) log.warn(`Warning: ${warning}`);
+for (const warning of [...config.warnings, httpsUnreachable(config) ?? []].flat()) log.warn(`Warning: ${warning}`);
 
 let sample: SampleApp;
 try {
@@ -41,6 +41,7 @@ try {
     trustProxy: config.trustProxy,
     publicOrigins: config.publicOrigins,
     replayDemo: config.replayDemo,
+    httpsRequired: config.httpsRequired,
     logger: log,
     ...(config.redisUrl ? { redis: { url: config.redisUrl } } : {}),
     ...(config.redisClusterUrls ? { redis: { clusterUrls: config.redisClusterUrls } } : {}),
@@ -62,11 +63,17 @@ if (config.accessTokenKey) {
   const { algorithm, kid } = config.accessTokenKey;
   log.info(`Access tokens are signed with ${algorithm} key ${JSON.stringify(kid)}; its public key is served at /.well-known/jwks.json`);
 }
+if (config.tls) {
+  log.info('Serving HTTPS with the certificate in TLS_CERT_FILE (no plain-HTTP listener)');
+} else if (config.httpsRequired) {
+  log.info('HTTPS required: plain-HTTP requests are refused (403 https_required; GET and HEAD without credentials redirected to the https PUBLIC_ORIGIN)'
+    + ', except GET /health. Behind a TLS-terminating proxy, set TRUST_PROXY so that its X-Forwarded-Proto counts');
+}
 const limit = (n: number): string => (n === 0 ? 'off' : `${n}/min per IP`);
 log.info(`Rate limits: login, register and password change ${limit(config.loginRateLimit)}, refresh ${limit(config.refreshRateLimit)}`);
 
-// Bounded headers, request, idle and keep-alive timeouts: see http-server.ts.
-const server = createHttpServer(sample.app);
+// Bounded headers, request, idle and keep-alive timeouts (and TLS handshake): see http-server.ts.
+const server = config.tls ? createHttpsServer(sample.app, config.tls) : createHttpServer(sample.app);
 server.on('error', (error: NodeJS.ErrnoException) => {
   log.error(error.code === 'EADDRINUSE' ? `Port ${config.port} is already in use (set PORT)` : `Server error: ${error.message}`);
   void sample.close().finally(() => process.exit(1));
@@ -74,7 +81,7 @@ server.on('error', (error: NodeJS.ErrnoException) => {
 server.listen(config.port, () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  log.info(`Listening on http://localhost:${port}`);
+  log.info(`Listening on ${config.tls ? 'https' : 'http'}://localhost:${port}`);
 });
 
 /**

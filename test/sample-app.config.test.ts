@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import express from 'express';
 import fc from 'fast-check';
-import { ConfigError, loadConfig, parseTrustProxy } from '../sample-app/config.js';
+import { ConfigError, httpsUnreachable, loadConfig, parseTrustProxy } from '../sample-app/config.js';
+import { selfSignedCertificate, type TestCertificate } from './helpers/tls-cert.js';
 
 const ACCESS = 'env-access-secret-0123456789-abcdefghijk';
 const REFRESH = 'env-refresh-secret-0123456789-abcdefghij';
@@ -44,6 +45,7 @@ describe('sample app configuration (environment variables)', () => {
       port: 8080, redisUrl: 'redis://localhost:6379', redisClusterUrls: undefined, accessTokenSecret: ACCESS, refreshTokenSecret: REFRESH,
       accessTokenTtl: 300, refreshTokenTtl: 86_400, reuseGrace: 0, loginRateLimit: 0, refreshRateLimit: 100,
       trustProxy: 1, publicOrigins: ['https://app.example.com', 'https://www.example.com'], replayDemo: false, warnings: [],
+      httpsRequired: true, tls: undefined,
     });
     expect(loadConfig({ REDIS_URL: '', PORT: ' ', ACCESS_TOKEN_TTL: '2h' })).to.include({ redisUrl: undefined, port: 3000, accessTokenTtl: 7200 });
   });
@@ -172,5 +174,68 @@ describe('sample app configuration (environment variables)', () => {
       }
       expect(() => express().set('trust proxy', parsed)).to.not.throw();
     }), { numRuns: 500 });
+  });
+});
+
+describe('sample app configuration: HTTPS_REQUIRED, TLS_CERT_FILE, TLS_KEY_FILE (issue 18, item 15)', function () {
+  this.timeout(30_000);
+  const production = { NODE_ENV: 'production', ACCESS_TOKEN_SECRET: ACCESS, REFRESH_TOKEN_SECRET: REFRESH };
+  let certificate: TestCertificate;
+  let other: TestCertificate;
+  before(async () => { [certificate, other] = await Promise.all([selfSignedCertificate(), selfSignedCertificate()]); });
+  after(async () => { await Promise.all([certificate?.remove(), other?.remove()]); });
+
+  it('requires HTTPS by default in production and not in development; HTTPS_REQUIRED turns it either way', () => {
+    expect(loadConfig({})).to.include({ httpsRequired: false, tls: undefined });
+    expect(loadConfig(production)).to.include({ httpsRequired: true, tls: undefined });
+    expect(loadConfig(production).warnings).to.deep.equal([]);
+    expect(loadConfig({ HTTPS_REQUIRED: 'true' }).httpsRequired).to.equal(true);
+    expect(loadConfig({ HTTPS_REQUIRED: 'false' }).httpsRequired).to.equal(false);
+    expect(loadConfig({ ...production, HTTPS_REQUIRED: ' ' }).httpsRequired).to.equal(true);
+    for (const raw of ['yes', '0', 'TRUE', 'off']) {
+      expect(configError({ HTTPS_REQUIRED: raw }).message).to.equal(`HTTPS_REQUIRED must be true or false (got ${JSON.stringify(raw)})`);
+    }
+  });
+
+  it('warns when production runs with HTTPS_REQUIRED=false (only in production: in development it is the default)', () => {
+    const config = loadConfig({ ...production, HTTPS_REQUIRED: 'false' });
+    expect(config.httpsRequired).to.equal(false);
+    expect(config.warnings).to.deep.equal(['HTTPS_REQUIRED=false: plain HTTP is served in production, where passwords and tokens '
+      + 'can be read by anyone on the network. Use it only for tests on a local machine.']);
+    expect(loadConfig({ HTTPS_REQUIRED: 'false', ACCESS_TOKEN_SECRET: ACCESS, REFRESH_TOKEN_SECRET: REFRESH }).warnings).to.deep.equal([]);
+  });
+
+  it('warns at start-up when HTTPS is required but no request could ever count as HTTPS (no TLS, no trusted proxy)', () => {
+    expect(httpsUnreachable(loadConfig(production))).to.match(/^HTTPS is required, but the app serves no TLS \(TLS_CERT_FILE, TLS_KEY_FILE\) and trusts no TLS-terminating proxy \(TRUST_PROXY\): every request but GET \/health will be refused with 403$/);
+    expect(httpsUnreachable(loadConfig({ ...production, TRUST_PROXY: '1' }))).to.equal(undefined);
+    expect(httpsUnreachable(loadConfig({ ...production, TLS_CERT_FILE: certificate.certFile, TLS_KEY_FILE: certificate.keyFile }))).to.equal(undefined);
+    expect(httpsUnreachable(loadConfig({ ...production, HTTPS_REQUIRED: 'false' }))).to.equal(undefined);
+    expect(httpsUnreachable(loadConfig({}))).to.equal(undefined);
+  });
+
+  it('reads TLS_CERT_FILE and TLS_KEY_FILE once, and the demo page\'s default origin becomes https', () => {
+    const config = loadConfig({ ...production, TLS_CERT_FILE: certificate.certFile, TLS_KEY_FILE: certificate.keyFile, PORT: '8443' });
+    expect(config.tls?.cert.equals(certificate.cert)).to.equal(true);
+    expect(config.tls?.key.equals(certificate.key)).to.equal(true);
+    expect(config.publicOrigins).to.deep.equal(['https://localhost:8443']);
+    expect(config.warnings).to.deep.equal([]);
+  });
+
+  it('refuses one TLS file without the other, an unreadable one, or a key of another certificate, naming the variable', () => {
+    const missing = `${certificate.dir}/nope.pem`;
+    const cases: Array<[env: Record<string, string>, message: RegExp]> = [
+      [{ TLS_CERT_FILE: certificate.certFile }, /^TLS_KEY_FILE must be set too: TLS_CERT_FILE needs the private key of its certificate$/],
+      [{ TLS_KEY_FILE: certificate.keyFile }, /^TLS_CERT_FILE must be set too: TLS_KEY_FILE is the key of the certificate in TLS_CERT_FILE$/],
+      [{ TLS_CERT_FILE: missing, TLS_KEY_FILE: certificate.keyFile }, /^TLS_CERT_FILE cannot be read \(ENOENT\): ".*nope\.pem"$/],
+      [{ TLS_CERT_FILE: certificate.certFile, TLS_KEY_FILE: missing }, /^TLS_KEY_FILE cannot be read \(ENOENT\)/],
+      [{ TLS_CERT_FILE: certificate.certFile, TLS_KEY_FILE: certificate.dir }, /^TLS_KEY_FILE cannot be read \(EISDIR\)/],
+      [{ TLS_CERT_FILE: certificate.certFile, TLS_KEY_FILE: other.keyFile }, /^TLS_CERT_FILE and TLS_KEY_FILE must be a PEM certificate and its private key \(.*mismatch/],
+      [{ TLS_CERT_FILE: certificate.keyFile, TLS_KEY_FILE: certificate.certFile }, /^TLS_CERT_FILE and TLS_KEY_FILE must be a PEM certificate and its private key/],
+    ];
+    for (const [env, message] of cases) {
+      const error = configError({ ...production, ...env });
+      expect(error.message, JSON.stringify(env)).to.match(message);
+      expect(error.message).to.not.include('PRIVATE KEY');
+    }
   });
 });
