@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'token_expired'
   | 'token_revoked'
   | 'refresh_reused'
+  | 'credentials_changed'
   | 'invalid_request'
   | 'csrf_rejected'
   | 'cookie_ambiguous'
@@ -88,6 +89,17 @@ export class CsrfRejectedError extends TokenPairError {
 export class CookieAmbiguousError extends TokenPairError {
   readonly code = 'cookie_ambiguous';
   readonly status = 400;
+}
+
+/**
+ * `issue({ authenticatedAt })` was refused: the user's credentials were cut
+ * off (a password change's `revokeOtherSessions`, or `revokeAll`) at or after
+ * the moment the credential check began, so it may have passed on the old
+ * password. Nothing was stored; the user logs in again. 401.
+ */
+export class CredentialsChangedError extends TokenPairError {
+  readonly code = 'credentials_changed';
+  readonly status = 401;
 }
 
 /**

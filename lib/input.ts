@@ -91,6 +91,32 @@ export function parseClaims(claims: unknown): Claims {
   return JSON.parse(JSON.stringify(claims)) as Claims;
 }
 
+/**
+ * Seconds the oldest credential check `issue({ authenticatedAt })` accepts;
+ * stores keep a user's credential cut-off a second longer.
+ */
+export const MAX_AUTHENTICATED_AGE = 300;
+
+/**
+ * `issue()`'s `authenticatedAt` (Unix ms, by the core's clock: `auth.now()`)
+ * as an age in whole milliseconds at `nowMs` (rounded up: an older check is
+ * refused sooner, never later). Refused with an `InputError`: anything but a
+ * finite number, a time ahead of the clock, or one more than
+ * `MAX_AUTHENTICATED_AGE` seconds ago.
+ */
+export function authenticatedAge(authenticatedAt: unknown, nowMs: number): number {
+  const hint = 'read it with auth.now() when the credential check begins';
+  if (typeof authenticatedAt !== 'number' || !Number.isFinite(authenticatedAt)) {
+    throw new InputError(`authenticatedAt must be a time in Unix milliseconds (${hint})`);
+  }
+  const age = Math.ceil(nowMs - authenticatedAt);
+  if (age < 0) throw new InputError(`authenticatedAt is ${-age} ms ahead of the core's clock (${hint})`);
+  if (age > MAX_AUTHENTICATED_AGE * 1000) {
+    throw new InputError(`authenticatedAt is ${age} ms ago; a credential check older than ${MAX_AUTHENTICATED_AGE} s is refused`);
+  }
+  return age;
+}
+
 function text(value: unknown, max: number): string | undefined {
   if (typeof value !== 'string' || value === '') return undefined;
   return value.slice(0, max).replace(UNSAFE_TEXT_ALL, '\uFFFD');

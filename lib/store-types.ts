@@ -34,6 +34,12 @@ export interface Ending {
   /** The caller's time, Unix seconds (see `SessionStore` on clocks). */
   now: number;
   /**
+   * The same time in Unix milliseconds (`now` is its whole seconds), for
+   * credential cut-offs, which need ms (see `CreateOptions.authenticatedAge`).
+   * Undefined: `now` × 1000.
+   */
+  nowMs?: number | undefined;
+  /**
    * Seconds an ended session must stay on the revocation record: as long as
    * one of its access tokens may still verify (access-token ttl plus clock
    * tolerance).
@@ -44,6 +50,17 @@ export interface Ending {
 export interface CreateOptions extends Ending {
   /** At most this many sessions per user: the least recently used ones beyond it end. */
   maxSessions: number;
+  /**
+   * Milliseconds since the credential check behind this login began, by the
+   * caller's clock (`issue()`'s `authenticatedAt`). The store then takes the
+   * check to have begun at its own now minus this age, in ms, by the clock it
+   * decides time with, and refuses the login, storing nothing, by rejecting
+   * with `CredentialsChangedError` when the user's credential cut-off
+   * (`RevokeAllInput.credentialTtl`) is at or after that moment: the check
+   * may have passed on a password that has since changed. Equal counts as
+   * after. Undefined: no such check.
+   */
+  authenticatedAge?: number | undefined;
 }
 
 export interface RotateInput extends Ending {
@@ -129,6 +146,16 @@ export interface RevokeAllInput extends Ending {
   userId: string;
   /** End every session but this one (undefined: every session). */
   keepSessionId?: string | undefined;
+  /**
+   * Seconds to keep the user's credential cut-off: the time of this call, in
+   * ms, against which `create` checks `authenticatedAge`. Written with or
+   * without `keepSessionId`, and even when no session ends (a login in
+   * flight counts whether or not the user has sessions); kept apart from the
+   * revocation record, which gets nothing when nothing ends. A later cut-off
+   * replaces an earlier one, never the reverse. It must outlive the oldest
+   * credential check `issue()` accepts.
+   */
+  credentialTtl: number;
 }
 
 /** A live session as `SessionStore.list` shows it. Times are Unix seconds, by the store's clock. */
@@ -169,9 +196,17 @@ export interface RevocationFeed {
    * once the backlog has been delivered. A dropped connection must not lose
    * an entry: on reconnect, reading resumes after the last one delivered.
    * `maxLag` is the caller's `revocationMaxLag` (ms): a feed that polls must
-   * hear from the store well within it (see `lastContact`).
+   * hear from the store well within it (see `lastContact`). A feed that finds
+   * entries may be gone unread (trimmed while it was cut off or before it
+   * started, or the record deleted) calls `onGap` with the latest time (Unix
+   * seconds, the store's clock) such a lost entry can have, before it
+   * delivers anything more; the caller then distrusts its view until every
+   * access token those entries could refuse has expired.
    */
-  follow(listener: (revocation: Revocation) => void, since: number, options?: { maxLag?: number }): Promise<void>;
+  follow(
+    listener: (revocation: Revocation) => void, since: number,
+    options?: { maxLag?: number; onGap?: (through: number) => void },
+  ): Promise<void>;
   /**
    * Milliseconds (the process clock) of the last time the feed heard from
    * the store, an empty poll included; 0 before the first. Callers refuse to
@@ -195,20 +230,26 @@ export interface RevocationFeed {
  *
  * Every call that ends sessions (eviction at `create`, reuse at `rotate`,
  * `revoke`, `revokeAll`) records them in the same atomic step, for
- * `revocations()`.
+ * `revocations()`; a call that ends none records nothing. A step that cannot
+ * record must change nothing.
  */
 export interface SessionStore {
   /**
    * Stores a new session in the user's index, first ending the user's least
    * recently used sessions so that at most `maxSessions` remain. Resolves its
-   * first refresh token's times.
+   * first refresh token's times. Rejects with `CredentialsChangedError`, and
+   * changes nothing, when `authenticatedAge` began at or before the user's
+   * credential cut-off.
    */
   create(session: NewSession, options: CreateOptions): Promise<CurrentToken>;
   /** Decides and applies one refresh; see `RotateResult`. */
   rotate(input: RotateInput): Promise<RotateResult>;
   /** Ends one session; see `RevokeResult`. */
   revoke(input: RevokeInput): Promise<RevokeResult>;
-  /** Ends every session of a user (or all but one). Resolves how many live ones ended. */
+  /**
+   * Ends every session of a user (or all but one) and sets the user's
+   * credential cut-off (see `credentialTtl`). Resolves how many live ones ended.
+   */
   revokeAll(input: RevokeAllInput): Promise<number>;
   /** The user's live sessions, most recently used first. */
   list(userId: string, now: number): Promise<SessionInfo[]>;

@@ -3,15 +3,15 @@ import {
   TokenRevokedError,
 } from './errors.js';
 import { suspicions, TokenAuthEmitter } from './events.js';
-import { normalizeMeta, parseClaims, parseUserId } from './input.js';
+import { authenticatedAge, MAX_AUTHENTICATED_AGE, normalizeMeta, parseClaims, parseUserId } from './input.js';
 import { RevocationGuard } from './revocation/guard.js';
 import { TokenCache } from './token-cache.js';
 import { parseOptions, type Config } from './options.js';
-import { MAX_TOKEN_LENGTH } from './constants.js';
-import { customClaims, newId, sign, verify } from './tokens.js';
+import { customClaims, newId, verify } from './tokens.js';
+import { signAccessToken, signPair } from './token-pair.js';
 import { publicJwks, type JwkSet } from './jwks.js';
-import type { CurrentToken, Ending, SessionInfo } from './store-types.js';
-import type { AuthContext, Claims, IssueInput, SessionMeta, TokenAuthOptions, TokenPair } from './types.js';
+import type { Ending, RevokeAllInput, SessionInfo } from './store-types.js';
+import type { AuthContext, IssueInput, SessionMeta, TokenAuthOptions, TokenPair } from './types.js';
 
 /**
  * The framework-free core: issues, verifies, rotates and revokes tokens, and
@@ -20,6 +20,8 @@ import type { AuthContext, Claims, IssueInput, SessionMeta, TokenAuthOptions, To
  */
 export class TokenAuth extends TokenAuthEmitter {
   readonly #config: Config;
+  /** The `clock` option (validated by `parseOptions`): Unix ms. */
+  readonly #clock: () => number;
   readonly #cache: TokenCache;
   /** Every context `verifyAccessToken` returned (the cache hands out the same objects again). */
   readonly #verified = new WeakSet<AuthContext>();
@@ -28,6 +30,7 @@ export class TokenAuth extends TokenAuthEmitter {
   constructor(options: TokenAuthOptions) {
     super();
     this.#config = parseOptions(options);
+    this.#clock = options.clock ?? Date.now;
     this.#cache = new TokenCache(this.#config.access.cacheSize);
   }
 
@@ -55,63 +58,56 @@ export class TokenAuth extends TokenAuthEmitter {
     return this.#config.now();
   }
 
-  /** What every store call that may end sessions needs: the time, and how long to remember an ending. */
-  #ending(): Ending {
-    return { now: this.#now(), revocationTtl: this.#config.access.ttl + this.#config.clockTolerance };
+  /**
+   * The core's clock, Unix ms: the `clock` option, `Date.now` by default.
+   * Read it when a credential check begins (before reading the stored
+   * password hash), for `issue({ authenticatedAt })`.
+   */
+  now(): number {
+    const ms: unknown = this.#clock();
+    // As `Config.now`: a clock gone wrong fails closed.
+    if (typeof ms !== 'number' || !Number.isFinite(ms)) throw new Error(`express-token-pair: clock() returned ${String(ms)}, not milliseconds`);
+    return ms;
   }
 
-  /**
-   * Signs an access token. At `issue()` this runs before anything is stored,
-   * so claims that cannot be signed, or that make a token longer than
-   * `verify` accepts, are refused while nothing has happened yet.
-   */
-  #accessToken(userId: string, sessionId: string, claims: Claims, now: number): string {
-    const { access } = this.#config;
-    let token: string;
-    try {
-      token = sign(access, this.#config, claims, { sub: userId, sid: sessionId, jti: newId(), iat: now, exp: now + access.ttl });
-    } catch (cause) {
-      throw new InputError('claims could not be signed', { cause });
-    }
-    if (token.length > MAX_TOKEN_LENGTH) {
-      throw new InputError(`claims make the access token ${token.length} characters long; the limit is ${MAX_TOKEN_LENGTH}`);
-    }
-    return token;
+  /** What every store call that may end sessions needs: the time (one reading), and how long to remember an ending. */
+  #ending(): Ending & { nowMs: number } {
+    const nowMs = this.now();
+    return { now: Math.floor(nowMs / 1000), nowMs, revocationTtl: this.#config.access.ttl + this.#config.clockTolerance };
   }
 
-  /**
-   * The pair for a session's current refresh token. Both tokens are dated by
-   * the store's clock (`refresh.issuedAt`), the clock revocation cut-offs use.
-   */
-  #pair(userId: string, sessionId: string, claims: Claims, refresh: CurrentToken): TokenPair {
-    const accessToken = this.#accessToken(userId, sessionId, claims, refresh.issuedAt);
-    const refreshToken = sign(this.#config.refresh, this.#config, {}, {
-      sub: userId, sid: sessionId, jti: refresh.jti, iat: refresh.issuedAt, exp: refresh.expiresAt,
-    });
-    return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: this.#config.access.ttl };
+  /** `revokeAll` for the store: the ending, and how long the user's credential cut-off must last. */
+  #cutOff(userId: string, keepSessionId?: string): RevokeAllInput {
+    // A second beyond the oldest check issue() accepts, so the cut-off outlives every check it can refuse.
+    return { ...this.#ending(), userId, keepSessionId, credentialTtl: MAX_AUTHENTICATED_AGE + 1 };
   }
 
   /**
    * Starts a session for a user you have already authenticated and returns
    * its first token pair. `claims` go into every access token of the session;
-   * `meta` (IP, user agent) is kept with the session. A bad `userId` or
-   * `claims` throws `InputError` before anything is stored (see README for
-   * the rules).
+   * `meta` (IP, user agent) is kept with the session. With `authenticatedAt`
+   * (see `IssueInput`), a login whose credential check began before a
+   * password change or `revokeAll` throws `CredentialsChangedError` (401).
+   * A bad `userId`, `claims` or `authenticatedAt` throws `InputError` before
+   * anything is stored (see README for the rules).
    */
   async issue(input: IssueInput): Promise<TokenPair> {
-    if (typeof input !== 'object' || input === null) throw new InputError('issue() needs { userId, claims?, meta? }');
+    if (typeof input !== 'object' || input === null) throw new InputError('issue() needs { userId, claims?, meta?, authenticatedAt? }');
     const userId = parseUserId(input.userId);
     const claims = parseClaims(input.claims);
     const meta = normalizeMeta(input.meta);
     const sessionId = newId();
     // A trial signing, so that claims that cannot become a token are refused before anything is stored.
-    this.#accessToken(userId, sessionId, claims, this.#now());
+    signAccessToken(this.#config, userId, sessionId, claims, this.#now());
     const { ttl, maxLifetime } = this.#config.refresh;
+    const ending = this.#ending();
+    // The check's age, not its time: a store with a clock of its own (Redis) places it on that clock.
+    const age = input.authenticatedAt === undefined ? undefined : authenticatedAge(input.authenticatedAt, ending.nowMs);
     const current = await this.#store(() => this.#config.store.create(
       { userId, sessionId, jti: newId(), ttl, maxLifetime, claims, meta },
-      { ...this.#ending(), maxSessions: this.#config.maxSessionsPerUser }));
+      { ...ending, maxSessions: this.#config.maxSessionsPerUser, ...age === undefined ? {} : { authenticatedAge: age } }));
     this.emit('issued', { userId, sessionId, meta });
-    return this.#pair(userId, sessionId, claims, current);
+    return signPair(this.#config, userId, sessionId, claims, current);
   }
 
   /**
@@ -172,7 +168,7 @@ export class TokenAuth extends TokenAuthEmitter {
           this.#config.suspiciousRefreshes, this.#config.access.ttl)) {
           this.emit('suspicious', { ...who, ...found });
         }
-        return this.#pair(userId, sessionId, result.claims, result.current);
+        return signPair(this.#config, userId, sessionId, result.claims, result.current);
       case 'reused':
         this.emit('reuse_detected', who);
         throw new RefreshReusedError('refresh token was already used; the session has been revoked');
@@ -214,24 +210,29 @@ export class TokenAuth extends TokenAuthEmitter {
 
   /**
    * Ends every session of a user (logout everywhere), and records a cut-off:
-   * with `checkRevocation`, every access token issued before it is refused.
-   * Resolves how many sessions ended. `userId` follows the rules of `issue()`.
+   * with `checkRevocation`, every access token issued before it is refused
+   * (recorded only when a session ended), and a login whose credential check
+   * began before it is refused (`issue()`'s `authenticatedAt`). Resolves how
+   * many sessions ended. `userId` follows the rules of `issue()`.
    */
   async revokeAll(userId: string | number): Promise<number> {
     const id = parseUserId(userId);
-    const count = await this.#store(() => this.#config.store.revokeAll({ ...this.#ending(), userId: id }));
+    const count = await this.#store(() => this.#config.store.revokeAll(this.#cutOff(id)));
     this.emit('revoked', { userId: id, count });
     return count;
   }
 
   /**
    * Ends every session of a user but `keepSessionId` (after a password
-   * change, or "sign out everywhere else"). Resolves how many ended.
+   * change, or "sign out everywhere else"), and refuses every login whose
+   * credential check began before it (`issue()`'s `authenticatedAt`), even
+   * one still in flight. Call it after the new password hash is stored.
+   * Resolves how many ended.
    */
   async revokeOtherSessions(userId: string | number, keepSessionId: string): Promise<number> {
     const id = parseUserId(userId);
     if (typeof keepSessionId !== 'string' || keepSessionId === '') throw new InputError('keepSessionId must be a non-empty string');
-    const count = await this.#store(() => this.#config.store.revokeAll({ ...this.#ending(), userId: id, keepSessionId }));
+    const count = await this.#store(() => this.#config.store.revokeAll(this.#cutOff(id, keepSessionId)));
     this.emit('revoked', { userId: id, count });
     return count;
   }

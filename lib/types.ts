@@ -147,6 +147,18 @@ export interface IssueInput {
   userId: string | number;
   claims?: Claims | undefined;
   meta?: SessionMeta | undefined;
+  /**
+   * When the credential check behind this login began, in Unix ms by the
+   * core's clock: read `auth.now()` before reading the stored password hash.
+   * The login is then refused with `CredentialsChangedError` (401
+   * `credentials_changed`), atomically with the store's create, if the
+   * user's credentials were cut off at or after it: a password change
+   * (`revokeOtherSessions`) or `revokeAll`, on any instance. So a login that
+   * checked the old password while it changed never yields a session.
+   * Default: none (no such check; pass it for every password login). At most
+   * 5 minutes old and never ahead of the clock, or `InputError`.
+   */
+  authenticatedAt?: number | undefined;
 }
 
 export interface TokenPair {

@@ -55,6 +55,9 @@ export function routes({ auth, transport, users, passwords, limits, checkRevocat
 
   router.post('/auth/login', sameOrigin, limits.login, async (req, res) => {
     const { email, password } = parseCredentials(req.body, 'login');
+    // When the check began, before the hash is read: should the password change (and end the other
+    // sessions) while bcrypt runs, issue() refuses this login (401 credentials_changed), on any instance.
+    const authenticatedAt = auth.now();
     const user = await users.findByEmail(email);
     // Always one bcrypt comparison, and one answer for "no such email" and "wrong password":
     // neither the body nor the timing tells an attacker which emails have accounts.
@@ -67,6 +70,7 @@ export function routes({ auth, transport, users, passwords, limits, checkRevocat
       userId: user.id,
       claims: { email: user.email },
       meta: { ip: req.ip, userAgent: req.get('user-agent') },
+      authenticatedAt,
     });
     // Cookie mode: the refresh token goes into the HttpOnly cookie and the rest into the JSON; body
     // mode: the whole pair as JSON. Either way never cached (RFC 6749 §5.1).

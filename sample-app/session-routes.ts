@@ -108,8 +108,10 @@ export function sessionRoutes({ auth, users, passwords, passwordLimit, checkRevo
     const wrong = new AppError(401, 'invalid_credentials', 'current password is incorrect');
     if (!user || !ok) throw wrong;
     // The password first, then the other sessions: a login made in between with the old
-    // password ends too. (Should the store fail between the two steps, the answer is 503
-    // with the password changed: POST /auth/logout-others finishes the job.)
+    // password ends too, and one still checking the old password is refused when it finishes
+    // (the cut-off revokeOtherSessions sets; see POST /auth/login). (Should the store fail
+    // between the two steps, the answer is 503 with the password changed: POST
+    // /auth/logout-others finishes the job.)
     if (!await users.setPasswordHash(user, user.passwordHash, await passwords.hash(newPassword))) throw wrong;
     await auth.revokeOtherSessions(userId, sessionId);
     noContent(res);

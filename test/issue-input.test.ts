@@ -156,7 +156,7 @@ describe('issue() and revokeAll() input', () => {
     });
 
     it('refuses a missing input object', async () => {
-      await expectInputError(() => auth.issue(undefined as never), 'issue() needs { userId, claims?, meta? }');
+      await expectInputError(() => auth.issue(undefined as never), 'issue() needs { userId, claims?, meta?, authenticatedAt? }');
     });
   });
 

@@ -126,10 +126,13 @@ describe('RedisSessionStore: one clock (Redis TIME) for every instance', functio
     expect(await code(auth.refresh(first.refreshToken)), 'reuse detection still works').to.equal('refresh_reused');
     await auth.issue({ userId: 'ann' });
     expect(await auth.revokeAll('ann')).to.equal(1);
-    // Besides TIME (read once, to place the scripts' deadlines on Redis's clock), only the user's key.
+    // Besides TIME (read once, to place the scripts' deadlines on Redis's clock), only the user's keys:
+    // the sessions and the credential cut-off, one hash tag.
     expect(sent.filter((args) => args[0] === 'TIME')).to.have.length(1);
-    for (const args of sent.filter((a) => a[0] !== 'TIME')) expect(args.slice(2, 4), args[0]).to.deep.equal(['1', `${prefix}{ann}`]);
-    expect(await client.keys(`${prefix}*`)).to.deep.equal([]);
+    for (const args of sent.filter((a) => a[0] !== 'TIME')) {
+      expect(args.slice(2, 5), args[0]).to.deep.equal(['2', `${prefix}{ann}`, `${prefix}{ann}:cutoff`]);
+    }
+    expect(await client.keys(`${prefix}*`)).to.deep.equal([`${prefix}{ann}:cutoff`]);
     expect(() => auth.watchRevocations()).to.throw(OptionError, 'revocationRecord: false');
   });
 

@@ -1,12 +1,15 @@
 /**
  * RedisSessionStore's endings against a real redis-server: a script that
  * cannot record a revocation changes no session (Redis does not roll a
- * script back, so the append goes first), and an operation that ends
- * nothing writes nothing to the revocation stream.
+ * script back, so the append goes first), an operation that ends
+ * nothing writes nothing to the revocation stream, and the credential
+ * cut-off is decided on Redis's clock, whatever the instances' clocks say.
  */
 import { expect } from 'chai';
 import { createClient } from 'redis';
-import { createTokenAuth, RedisSessionStore, StoreUnavailableError, type TokenAuth, type TokenPair } from '../lib/index.js';
+import {
+  createTokenAuth, CredentialsChangedError, RedisSessionStore, StoreUnavailableError, type TokenAuth, type TokenPair,
+} from '../lib/index.js';
 import { deletePrefixed } from './helpers/redis-clients.js';
 import { requireRedis, sharedRedis, uniquePrefix } from './helpers/redis-server.js';
 import { ACCESS, decode, REFRESH, rejection } from './helpers/token-auth.js';
@@ -29,13 +32,21 @@ describe('RedisSessionStore endings on a real redis-server', function () {
   beforeEach(() => { prefix = uniquePrefix(); });
   afterEach(async () => deletePrefixed(client, prefix));
 
-  function makeAuth(maxSessionsPerUser = 100): TokenAuth {
+  /** An instance on its own store object (Redis's clock), its own clock `skew` ms off. */
+  function makeAuth(maxSessionsPerUser = 100, skew = 0): TokenAuth {
     return createTokenAuth({
       accessToken: { secret: ACCESS },
       refreshToken: { secret: REFRESH, reuseGrace: 0 },
       maxSessionsPerUser,
       store: new RedisSessionStore({ client, prefix }),
+      clock: () => Date.now() + skew,
     });
+  }
+
+  /** Redis's clock, Unix ms. */
+  async function redisMs(): Promise<number> {
+    const [seconds, micros] = (await client.sendCommand<[string, string]>(['TIME'])).map(Number);
+    return seconds! * 1000 + Math.floor(micros! / 1000);
   }
 
   const stream = (): string => `${prefix}revocations`;
@@ -92,5 +103,35 @@ describe('RedisSessionStore endings on a real redis-server', function () {
     expect(await length()).to.equal(3); // the kept session and the user cut-off
     for (let i = 0; i < 5; i += 1) expect(await auth.revokeAll('u1')).to.equal(0);
     expect(await length(), 'logout-all of a user with no sessions left').to.equal(3);
+  });
+
+  it('decides the credential cut-off on Redis\'s clock: instances an hour apart agree, and it outlives the sessions', async () => {
+    const here = makeAuth();
+    const behind = makeAuth(100, -3_600_000);
+    const laptop = await here.issue({ userId: 'ann' });
+    const began = here.now(); // a login on this instance reads the old hash...
+    expect(await behind.revokeOtherSessions('ann', sid(laptop))).to.equal(0); // ...the password changes on another
+    const error = await rejection(here.issue({ userId: 'ann', authenticatedAt: began }));
+    expect(error).to.be.instanceOf(CredentialsChangedError);
+    expect(await listed(here, 'ann')).to.deep.equal([sid(laptop)]);
+
+    const cut = Number(await client.sendCommand(['GET', `${prefix}{ann}:cutoff`]));
+    expect(cut, 'Redis\'s time, in ms').to.be.within(await redisMs() - 10_000, await redisMs());
+    expect(await client.sendCommand(['TTL', `${prefix}{ann}:cutoff`])).to.be.within(290, 301);
+    expect(await client.sendCommand(['EXISTS', stream()]), 'nothing ended, nothing recorded').to.equal(0);
+
+    // Without sessions at all, the cut-off still holds, and a logout-all sets it too.
+    const began2 = behind.now();
+    expect(await here.revokeAll('ann')).to.equal(1);
+    expect(await rejection(behind.issue({ userId: 'ann', authenticatedAt: began2 }))).to.be.instanceOf(CredentialsChangedError);
+
+    // A check begun once Redis's clock is past the cut-off goes through, on either instance. (The store
+    // places a check on Redis's clock to within half a TIME round trip, at most the 1 s timeout.)
+    const latest = Number(await client.sendCommand(['GET', `${prefix}{ann}:cutoff`]));
+    while (await redisMs() <= latest + 1000) await new Promise((resolve) => setTimeout(resolve, 50));
+    for (const auth of [here, behind]) {
+      const pair = await auth.issue({ userId: 'ann', authenticatedAt: auth.now() });
+      expect(auth.verifyAccessToken(pair.accessToken).userId).to.equal('ann');
+    }
   });
 });

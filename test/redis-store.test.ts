@@ -126,8 +126,9 @@ describe('RedisSessionStore on a real redis-server', function () {
     expect(sessions[two.sid]).to.deep.equal([two.jti, '', two.iat, two.iat, two.iat, two.exp, two.iat + 30 * 86_400, '', '', '', two.iat, 0]);
     expect(await client.ttl(key)).to.be.within(7 * 86_400 - 2, 7 * 86_400);
     expect(await auth.revokeAll('u1')).to.equal(2);
-    // The user key is gone; what is left is the revocation record (two sessions, one user cut-off).
-    expect(await client.sendCommand(['KEYS', `${prefix}*`])).to.deep.equal([`${prefix}revocations`]);
+    // The user key is gone; what is left is the revocation record (two sessions, one user cut-off)
+    // and the user's credential cut-off.
+    expect((await client.sendCommand<string[]>(['KEYS', `${prefix}*`])).sort()).to.deep.equal([`${prefix}revocations`, `${prefix}{u1}:cutoff`]);
     const record = await client.sendCommand<Array<[string, string[]]>>(['XRANGE', `${prefix}revocations`, '-', '+']);
     expect(record.map(([, fields]) => `${fields[1]} ${fields[3]}`).sort()).to.deep.equal([`s ${one.sid}`, `s ${two.sid}`, 'u u1'].sort());
   });

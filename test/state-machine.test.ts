@@ -1,8 +1,9 @@
 /**
  * Model-based test of the session life cycle: fast-check runs random
  * sequences of logins, refreshes, races, replays of rotated-out tokens,
- * logouts, session revocations, password changes and time steps for three
- * users, and checks the real TokenAuth against a tiny model after every step
+ * logouts, session revocations, password changes, logins racing them
+ * (test/helpers/state-machine-logins.ts) and time steps for three users,
+ * and checks the real TokenAuth against a tiny model after every step
  * (test/helpers/state-machine-*.ts): one live successor per session, ended
  * sessions never refresh again, their access tokens are refused by
  * checkRevocation (memory store: at once; Redis: within 1 s), live ones
@@ -13,12 +14,14 @@ import fc from 'fast-check';
 import { createClient } from 'redis';
 import { MemorySessionStore, RedisSessionStore } from '../lib/index.js';
 import { command } from './helpers/state-machine-commands.js';
+import { loginRace } from './helpers/state-machine-logins.js';
 import { World, type Variant } from './helpers/state-machine-model.js';
 import { RedisServer, requireRedis, uniquePrefix } from './helpers/redis-server.js';
 
 /** Runs `numRuns` random command sequences against fresh worlds of `variant`. */
 async function explore(variant: Variant, numRuns: number, maxCommands: number): Promise<void> {
-  await fc.assert(fc.asyncProperty(fc.commands([command], { maxCommands, size: 'max' }), async (steps) => {
+  const commands = fc.oneof({ weight: 5, arbitrary: command }, { weight: 2, arbitrary: loginRace });
+  await fc.assert(fc.asyncProperty(fc.commands([commands], { maxCommands, size: 'max' }), async (steps) => {
     const world = new World(variant);
     try {
       await fc.asyncModelRun(() => world.start(), steps);

@@ -1,4 +1,4 @@
-import { OptionError } from '../errors.js';
+import { CredentialsChangedError, OptionError } from '../errors.js';
 import type {
   CreateOptions, CurrentToken, Ending, NewSession, RevocationFeed, RevokeAllInput, RevokeInput, RevokeResult,
   RotateInput, RotateResult, SessionInfo, SessionStore,
@@ -22,6 +22,11 @@ interface Entry {
   /** Start of the refresh-counting window, and refreshes in it. */
   windowStart: number;
   refreshes: number;
+}
+
+/** The caller's time in ms (see `Ending.nowMs`). */
+function msOf(ending: Ending): number {
+  return ending.nowMs ?? ending.now * 1000;
 }
 
 function expired(entry: Entry, now: number): boolean {
@@ -63,6 +68,8 @@ export class MemorySessionStore implements SessionStore {
   readonly #byUser = new Map<string, Set<string>>();
   readonly #timer: NodeJS.Timeout;
   readonly #revocations = new MemoryRevocations();
+  /** Each user's credential cut-off (see `RevokeAllInput.credentialTtl`): Unix ms, and Unix seconds it is kept until. */
+  readonly #cutOffs = new Map<string, { at: number; until: number }>();
   /** The latest time the core has passed in: sweeps follow its clock, not the wall clock. */
   #now = 0;
   #closed = false;
@@ -87,6 +94,13 @@ export class MemorySessionStore implements SessionStore {
 
   async create(session: NewSession, options: CreateOptions): Promise<CurrentToken> {
     const now = this.#begin(options.now);
+    if (options.authenticatedAge !== undefined) {
+      const began = msOf(options) - options.authenticatedAge;
+      const cutOff = this.#cutOffs.get(session.userId);
+      if (cutOff !== undefined && cutOff.at >= began) {
+        throw new CredentialsChangedError('the credentials changed after this login checked them; log in again');
+      }
+    }
     this.#sweepUser(session.userId, now);
     this.#evict(session.userId, options.maxSessions - 1, options);
     const expiresAt = now + session.maxLifetime;
@@ -171,6 +185,11 @@ export class MemorySessionStore implements SessionStore {
     }
     // Nothing ended, nothing recorded: a repeated logout-all must not grow the record.
     if (keepSessionId === undefined && count > 0) this.#revocations.record({ kind: 'user', id: userId, at: now }, input.revocationTtl);
+    // The credential cut-off, though, is set even so: a login may be in flight for a user with no sessions.
+    const was = this.#cutOffs.get(userId);
+    this.#cutOffs.set(userId, {
+      at: Math.max(was?.at ?? -Infinity, msOf(input)), until: Math.max(was?.until ?? -Infinity, now + input.credentialTtl),
+    });
     return count;
   }
 
@@ -203,6 +222,7 @@ export class MemorySessionStore implements SessionStore {
     this.#sessions.clear();
     this.#byUser.clear();
     this.#revocations.clear();
+    this.#cutOffs.clear();
   }
 
   #open(): void {
@@ -259,5 +279,6 @@ export class MemorySessionStore implements SessionStore {
       if (expired(entry, this.#now)) this.#delete(id, entry.userId);
     }
     this.#revocations.trim(this.#now);
+    for (const [userId, { until }] of this.#cutOffs) if (until < this.#now) this.#cutOffs.delete(userId);
   }
 }

@@ -10,7 +10,7 @@ const CLOCK_CHECK_INTERVAL = 60_000;
  * read changes nothing here (with `Date.now()`, every deadline would land in
  * Redis's past, and every script answer `late`, until the next reading).
  */
-const steady = (): number => performance.timeOrigin + performance.now();
+export const steady = (): number => performance.timeOrigin + performance.now();
 
 /**
  * The deadline each session script carries (ARGV[3], see scripts.ts): the
@@ -41,6 +41,15 @@ export class Deadlines {
     if (this.#offset === undefined) await this.#read();
     else if (steady() - this.#offset.at > CLOCK_CHECK_INTERVAL) void this.#read().catch(() => {});
     return String(Math.floor(steady() + this.#offset!.ms + this.#timeout));
+  }
+
+  /**
+   * `at`, a `steady()` reading, as Unix ms on Redis's clock (off by at most
+   * half the round trip of the last `TIME`); reads the offset first if none.
+   */
+  async onRedisClock(at: number): Promise<number> {
+    if (this.#offset === undefined) await this.#read();
+    return at + this.#offset!.ms;
   }
 
   /** After a `late` answer: read Redis's clock again before the next script (Redis's may have stepped). */

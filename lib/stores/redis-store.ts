@@ -1,4 +1,4 @@
-import { OptionError, StoreUnavailableError } from '../errors.js';
+import { CredentialsChangedError, OptionError, StoreUnavailableError } from '../errors.js';
 import type {
   CreateOptions, CurrentToken, Ending, NewSession, RevocationFeed, RevokeAllInput, RevokeInput, RevokeResult,
   RotateInput, RotateResult, SessionInfo, SessionStore,
@@ -9,7 +9,7 @@ import { boundedSendCommand, isNoScript, type SendCommand } from './bounded-send
 import { connectionOf, type ClientKind } from './redis-connection.js';
 import { RedisRevocationFeed, type DuplicableClient } from './redis-revocation-feed.js';
 import { serverWarnings, type StoreWarning } from './redis-health.js';
-import { Deadlines } from './redis-deadlines.js';
+import { Deadlines, steady } from './redis-deadlines.js';
 
 export interface RedisSessionStoreOptions {
   /**
@@ -137,14 +137,19 @@ export class RedisSessionStore implements SessionStore {
     return `${this.#prefix}{${userId}}`;
   }
 
-  /** ARGV[1] of every script: the caller's time, or '' for Redis's own. */
-  #time(now: number): string {
-    return this.#callerClock ? String(now) : '';
+  /** The user's credential cut-off (see scripts.ts), in the user key's slot. */
+  #cutOffKey(userId: string): string {
+    return `${this.#key(userId)}:cutoff`;
+  }
+
+  /** ARGV[1] of every script: the caller's time in ms, or '' for Redis's own. */
+  #time(nowMs: number): string {
+    return this.#callerClock ? String(nowMs) : '';
   }
 
   /** ARGV[1] and [2] of every script: the time and the revocation ttl. */
   #ending(ending: Ending): [string, string] {
-    return [this.#time(ending.now), String(ending.revocationTtl)];
+    return [this.#time(ending.nowMs ?? ending.now * 1000), String(ending.revocationTtl)];
   }
 
   /** EVALSHA; on NOSCRIPT only (Redis restarted or flushed its scripts), EVAL once. */
@@ -159,7 +164,7 @@ export class RedisSessionStore implements SessionStore {
 
   /** Runs `script` for the user's hash: ARGV[1] and [2] from `args`, then the deadline, then the rest. */
   async #run(script: Script, userId: string, args: string[]): Promise<unknown> {
-    const keys = this.#stream === undefined ? [this.#key(userId)] : [this.#key(userId), this.#stream];
+    const keys = [this.#key(userId), this.#cutOffKey(userId), ...this.#stream === undefined ? [] : [this.#stream]];
     const tail = [String(keys.length), ...keys, args[0]!, args[1]!, await this.#deadlines.next(), ...args.slice(2)];
     let reply: unknown;
     try {
@@ -176,10 +181,17 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async create(session: NewSession, options: CreateOptions): Promise<CurrentToken> {
+    const entered = steady();
+    const age = options.authenticatedAge;
+    // On Redis's clock, the check began about `age` before this call: an estimate the script uses
+    // if it is earlier than its own (now - age), as when the command waited in a queue.
+    const began = age === undefined || this.#callerClock ? '' : String(Math.floor(await this.#deadlines.onRedisClock(entered) - age));
     const reply = await this.#run(scripts.create, session.userId, [
       ...this.#ending(options), session.sessionId, session.jti, String(session.ttl), String(session.maxLifetime),
       claimsJson(session.claims), session.meta.ip ?? '', session.meta.userAgent ?? '', String(options.maxSessions),
+      age === undefined ? '' : String(age), began,
     ]);
+    if (reply === 'changed') throw new CredentialsChangedError('the credentials changed after this login checked them; log in again');
     const [issuedAt, expiresAt] = Array.isArray(reply) ? reply.map(Number) : [];
     if (!Number.isSafeInteger(issuedAt) || !Number.isSafeInteger(expiresAt)) unexpected();
     return { jti: session.jti, issuedAt: issuedAt!, expiresAt: expiresAt! };
@@ -216,12 +228,12 @@ export class RedisSessionStore implements SessionStore {
 
   async revokeAll(input: RevokeAllInput): Promise<number> {
     return Number(await this.#run(scripts.revokeAll, input.userId, [
-      ...this.#ending(input), input.userId, input.keepSessionId ?? '',
+      ...this.#ending(input), input.userId, input.keepSessionId ?? '', String(input.credentialTtl),
     ]));
   }
 
   async list(userId: string, now: number): Promise<SessionInfo[]> {
-    const reply = await this.#run(scripts.list, userId, [this.#time(now), '0']);
+    const reply = await this.#run(scripts.list, userId, [this.#time(now * 1000), '0']);
     if (!Array.isArray(reply)) unexpected();
     return reply.map((row: unknown) => {
       if (!Array.isArray(row)) unexpected();

@@ -24,29 +24,31 @@ import { createHash } from 'node:crypto';
  * answer "no such session"), while loading, and out of memory (OOM), except
  * for the scripts that only end sessions (`allow-oom`: logout frees memory).
  *
- * Every script that ends a session appends to the stream
- * `<prefix>revocations` in the same step: `k` ('s' session, 'u' user-wide
- * cut-off), `id`, `at`; entries older than ARGV[2] seconds are trimmed
- * (XADD MINID). It appends before it deletes: Redis does not roll a failed
- * script back, so a stream it cannot append to (a key of another type) must
- * fail it while no session has ended. A script that ends nothing appends
- * nothing.
+ * A script that ends sessions appends to the stream `<prefix>revocations`
+ * (`k` 's' session or 'u' user-wide cut-off, `id`, `at`; XADD MINID trims
+ * what is older than ARGV[2] s) before it deletes: Redis does not roll a
+ * failed script back, so a stream it cannot append to (another type) fails
+ * it with no session ended. One that ends nothing appends nothing.
  *
- * Every script takes KEYS[1] (the user key), KEYS[2] (the stream; absent
- * without a revocation record, as on a Cluster), ARGV[1] the time (the
- * caller's, or '' for Redis's own TIME, so instances whose clocks disagree
- * decide alike), ARGV[2] the revocation ttl, ARGV[3] the deadline: Unix ms
- * on Redis's clock after which the script changes nothing and answers
- * 'late' ('' for none), so that a command the store gave up on (503) and
- * Redis runs later never rotates a token the client did not receive.
+ * `<prefix>{<userId>}:cutoff` (same hash tag), the credential cut-off: Unix
+ * ms of the user's latest revokeAll, kept or not, ended any or not. A create
+ * whose credential check began at or before it is refused ('changed').
+ *
+ * Every script takes KEYS[1] (the user key), KEYS[2] (the cut-off), KEYS[3]
+ * (the stream; absent without a revocation record, as on a Cluster), ARGV[1]
+ * the time in Unix ms (the caller's, or '' for Redis's own TIME, so that
+ * instances whose clocks disagree decide alike), ARGV[2] the revocation ttl,
+ * ARGV[3] the deadline: Unix ms on Redis's clock after which the script
+ * changes nothing and answers 'late' ('' for none), so that a command the
+ * store gave up on (503) and Redis runs later never rotates a token the
+ * client did not receive.
  */
 const prelude = `
 local t = redis.call('TIME')
-if ARGV[3] ~= '' and tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[3]) then
-  return 'late'
-end
-local now = tonumber(t[1])
-if ARGV[1] ~= '' then now = tonumber(ARGV[1]) end
+local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if ARGV[3] ~= '' and nowMs > tonumber(ARGV[3]) then return 'late' end
+if ARGV[1] ~= '' then nowMs = tonumber(ARGV[1]) end
+local now = math.floor(nowMs / 1000)
 local function live(s)
   return s[6] > now and s[7] > now
 end
@@ -129,9 +131,9 @@ local function inGrace(s, jti, grace)
   return s[2] == jti and jti ~= '' and grace > 0 and age >= 0 and age <= grace
 end
 local function publish(what, id)
-  if not KEYS[2] then return end
+  if not KEYS[3] then return end
   local floor = (tonumber(t[1]) - tonumber(ARGV[2])) * 1000
-  redis.call('XADD', KEYS[2], 'MINID', '~', string.format('%d', floor), '*', 'k', what, 'id', id, 'at', tostring(now))
+  redis.call('XADD', KEYS[3], 'MINID', '~', string.format('%d', floor), '*', 'k', what, 'id', id, 'at', tostring(now))
 end
 local function all()
   local sessions, count = {}, 0
@@ -157,11 +159,20 @@ end
 
 /**
  * ARGV: now, revocation ttl, deadline, sid, jti, ttl, maxLifetime, claims,
- * ip, ua, max sessions. Ends the least recently used sessions beyond the
- * limit. Returns {issuedAt, refreshExpiresAt} of the first refresh token.
+ * ip, ua, max sessions, the credential check's age in ms ('' for none), the
+ * store's estimate of its start on Redis's clock ('' for none; taken when
+ * earlier: a queued script runs late). 'changed', changing nothing, if that
+ * is at or before the cut-off; else ends the least recently used sessions
+ * beyond the limit, returns {issuedAt, refreshExpiresAt} of the first token.
  */
 const create = `#!lua
 ${prelude}
+if ARGV[12] ~= '' then
+  local began = nowMs - tonumber(ARGV[12])
+  if ARGV[13] ~= '' then began = math.min(began, tonumber(ARGV[13])) end
+  local cut = redis.call('GET', KEYS[2])
+  if cut and tonumber(cut) >= began then return 'changed' end
+end
 local sessions, count = all()
 while count >= tonumber(ARGV[11]) do
   local oldest, used
@@ -232,12 +243,13 @@ return 'reused'
 
 /**
  * ARGV: now, revocation ttl, deadline, user id, session to keep ('' for
- * none). Ends every other live session; without one to keep, also records a
- * user-wide cut-off, unless it ended none. Returns how many live sessions
- * ended.
+ * none), seconds to keep the credential cut-off. Ends every other live
+ * session; with none to keep, records a user-wide cut-off if any ended.
+ * Moves the credential cut-off forward, never back. Returns how many ended.
  */
 const revokeAll = `#!lua flags=allow-oom
 ${prelude}
+local cut = math.max(tonumber(redis.call('GET', KEYS[2]) or '0'), nowMs)
 local sessions, count = all()
 local kept = sessions[ARGV[5]]
 if kept then count = count - 1 end
@@ -245,6 +257,7 @@ for sid in pairs(sessions) do
   if sid ~= ARGV[5] then publish('s', sid) end
 end
 if ARGV[5] == '' and count > 0 then publish('u', ARGV[4]) end
+redis.call('SET', KEYS[2], string.format('%d', cut), 'EX', tonumber(ARGV[6]))
 redis.call('DEL', KEYS[1])
 kind = 'none'
 if kept then write(ARGV[5], kept) end

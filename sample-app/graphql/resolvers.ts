@@ -85,11 +85,12 @@ export function resolvers({ auth, users, passwords }: ResolverDeps) {
 
     login: ({ data }: Credentials, context: GraphQLContext): Promise<TokenPair & { user: User }> => answer(async () => {
       const { email, password } = parseCredentials(data, 'login');
+      const authenticatedAt = auth.now(); // as POST /auth/login: before the hash is read
       const user = await users.findByEmail(email);
       // As POST /auth/login: one bcrypt comparison, and one answer, for an unknown email and a wrong password.
       const ok = await passwords.verify(password, user?.passwordHash);
       if (!user || !ok) throw new AppError(401, 'invalid_credentials', 'email or password is incorrect');
-      const pair = await auth.issue({ userId: user.id, claims: { email: user.email }, meta: metaOf(context.req) });
+      const pair = await auth.issue({ userId: user.id, claims: { email: user.email }, meta: metaOf(context.req), authenticatedAt });
       return { ...pair, user: { id: user.id, email: user.email } };
     }),
 

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { expect } from 'chai';
 import { TokenExpiredError, TokenRevokedError, type TokenPairError } from '../../lib/index.js';
 import {
-  accessToken, at, checkInvariants, current, end, liveSessions, MAX_LOGINS, MAX_SESSIONS, pair, previousInGrace, refusal,
+  accessToken, at, checkInvariants, current, cutOff, end, liveSessions, loggedIn, MAX_LOGINS, pair, previousInGrace, refusal,
   same, sessionIdOf, tokenName, USERS, GRACE, type Model, type SessionModel, type World,
 } from './state-machine-model.js';
 
@@ -57,15 +57,7 @@ class Login extends Step {
   }
 
   async apply(m: Model, w: World): Promise<void> {
-    const pair = await w.auth.issue({ userId: this.user });
-    const label = `s${m.sessions.length}`;
-    const live = liveSessions(m, this.user);
-    for (const s of live.slice(0, Math.max(0, live.length - (MAX_SESSIONS - 1)))) end(m, s, `eviction at ${label}'s login`);
-    m.sessions.push({
-      label, userId: this.user, sessionId: sessionIdOf(pair.refreshToken), alive: true, endedBy: undefined, endedAtMs: 0,
-      refreshTokens: [pair.refreshToken], rotatedAt: m.now, lastUsedAt: m.now,
-      accessTokens: [accessToken(pair.accessToken, m.now, `${String(this)} at ${at(m)}`)],
-    });
+    loggedIn(m, this.user, await w.auth.issue({ userId: this.user }), `${String(this)} at ${at(m)}`);
   }
 
   toString(): string {
@@ -207,6 +199,7 @@ class RevokeOthers extends OnSession {
   async apply(m: Model, w: World): Promise<void> {
     const s = this.session(m);
     const count = await w.auth.revokeOtherSessions(s.userId, s.sessionId);
+    cutOff(m, s.userId);
     expect(count, `${this.what(m)}: sessions ended`).to.equal(endOthers(m, s, String(this)));
   }
 
@@ -236,6 +229,7 @@ class PasswordChange extends OnSession {
     }
     w.auth.checkRevocation(context);
     const count = await w.auth.revokeOtherSessions(context.userId, context.sessionId);
+    cutOff(m, s.userId);
     expect(count, `${what}: sessions ended`).to.equal(endOthers(m, s, String(this)));
   }
 
@@ -256,6 +250,7 @@ class RevokeAll extends Step {
   async apply(m: Model, w: World): Promise<void> {
     const live = liveSessions(m, this.user);
     const count = await w.auth.revokeAll(this.user);
+    cutOff(m, this.user);
     expect(count, `${String(this)} at ${at(m)}: sessions ended`).to.equal(live.length);
     for (const s of live) end(m, s, String(this));
   }
@@ -285,7 +280,7 @@ class Tick extends Step {
 }
 
 /** Mostly alice, so that one user often has enough sessions for evictions. */
-const user = fc.oneof({ weight: 2, arbitrary: fc.constant(USERS[0]) }, fc.constantFrom(...USERS));
+export const user = fc.oneof({ weight: 2, arbitrary: fc.constant(USERS[0]) }, fc.constantFrom(...USERS));
 /** Mostly the first logins, which live long enough to be refreshed and replayed. */
 const session = fc.oneof({ weight: 3, arbitrary: fc.nat({ max: 2 }) }, { weight: 1, arbitrary: fc.nat({ max: MAX_LOGINS - 1 }) });
 /** Within the grace window, its edges, beyond it, and past an access token's lifetime. */

@@ -48,11 +48,24 @@ export interface SessionModel {
   accessTokens: AccessModel[];
 }
 
+/** A login whose credential check has begun (`auth.now()` read) but whose `issue()` has not run yet. */
+export interface PendingLogin {
+  /** `p<n>`: the run's n-th login started. */
+  label: string;
+  userId: string;
+  /** `authenticatedAt`: the core's clock (ms) when the check began. */
+  startedAt: number;
+  finished: boolean;
+}
+
 export interface Model {
   now: number;
   sessions: SessionModel[];
   /** `reuse_detected` events the core must have emitted. */
   reuseEvents: number;
+  /** Each user's credential cut-off, ms: the latest revokeAll, revokeOtherSessions or password change. */
+  cutOffs: Map<string, number>;
+  pending: PendingLogin[];
 }
 
 export interface Variant {
@@ -87,7 +100,7 @@ export class World {
   /** The model and the world, both empty at T0, for `fc.asyncModelRun`. */
   async start(): Promise<{ model: Model; real: World }> {
     await this.auth.watchRevocations();
-    return { model: { now: T0, sessions: [], reuseEvents: 0 }, real: this };
+    return { model: { now: T0, sessions: [], reuseEvents: 0, cutOffs: new Map(), pending: [] }, real: this };
   }
 
   async close(): Promise<void> {
@@ -125,6 +138,23 @@ export function end(m: Model, s: SessionModel, by: string): void {
 export function liveSessions(m: Readonly<Model>, userId: string): SessionModel[] {
   return m.sessions.filter((s) => s.alive && s.userId === userId)
     .sort((a, b) => a.lastUsedAt - b.lastUsedAt || (a.sessionId < b.sessionId ? -1 : 1));
+}
+
+/** The model after a login of `userId` that got `pair`: the user's least recently used sessions beyond the limit end. */
+export function loggedIn(m: Model, userId: string, pair: TokenPair, what: string): void {
+  const label = `s${m.sessions.length}`;
+  const live = liveSessions(m, userId);
+  for (const s of live.slice(0, Math.max(0, live.length - (MAX_SESSIONS - 1)))) end(m, s, `eviction at ${label}'s login`);
+  m.sessions.push({
+    label, userId, sessionId: sessionIdOf(pair.refreshToken), alive: true, endedBy: undefined, endedAtMs: 0,
+    refreshTokens: [pair.refreshToken], rotatedAt: m.now, lastUsedAt: m.now,
+    accessTokens: [accessToken(pair.accessToken, m.now, what)],
+  });
+}
+
+/** The user's credential cut-off moves to now (`revokeAll`, `revokeOtherSessions`). */
+export function cutOff(m: Model, userId: string): void {
+  m.cutOffs.set(userId, m.now * 1000);
 }
 
 /** An access token the core just handed out, checked to be dated `iat`. */

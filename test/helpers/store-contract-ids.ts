@@ -6,3 +6,6 @@ export const contractIds = (kind: string): string => `${kind}-${process.pid}-${+
 
 /** Seconds a revocation is remembered in the contract's calls. */
 export const REVOCATION_TTL = 900;
+
+/** Seconds a credential cut-off is kept in the contract's calls (the core passes 301). */
+export const CREDENTIAL_TTL = 301;

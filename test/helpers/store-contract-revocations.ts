@@ -10,7 +10,7 @@
 import { expect } from 'chai';
 import type { NewSession, Revocation, RevocationFeed, RotateInput, SessionStore } from '../../lib/index.js';
 import type { StoreFixture } from './store-contract.js';
-import { contractIds as id, REVOCATION_TTL } from './store-contract-ids.js';
+import { contractIds as id, REVOCATION_TTL, CREDENTIAL_TTL } from './store-contract-ids.js';
 
 export function revocationsContract(makeStore: () => Promise<StoreFixture>): void {
   const now = Math.floor(Date.now() / 1000);
@@ -104,7 +104,7 @@ export function revocationsContract(makeStore: () => Promise<StoreFixture>): voi
     const { seen } = await follow();
     const keep = await session();
     const others = [await session({ userId: keep.userId }), await session({ userId: keep.userId })];
-    expect(await store.revokeAll({ userId: keep.userId, keepSessionId: keep.sessionId, now, revocationTtl: REVOCATION_TTL }))
+    expect(await store.revokeAll({ userId: keep.userId, keepSessionId: keep.sessionId, now, revocationTtl: REVOCATION_TTL, credentialTtl: CREDENTIAL_TTL }))
       .to.equal(2);
     expect(sorted(await settled(seen))).to.deep.equal(sorted(others.map((o) => ended(o.sessionId))));
   });
@@ -114,7 +114,7 @@ export function revocationsContract(makeStore: () => Promise<StoreFixture>): voi
     const a = await session();
     const a2 = await session({ userId: a.userId });
     await session(); // someone else's
-    expect(await store.revokeAll({ userId: a.userId, now, revocationTtl: REVOCATION_TTL })).to.equal(2);
+    expect(await store.revokeAll({ userId: a.userId, now, revocationTtl: REVOCATION_TTL, credentialTtl: CREDENTIAL_TTL })).to.equal(2);
     expect(sorted(await settled(seen))).to.deep.equal(sorted([
       ended(a.sessionId), ended(a2.sessionId), { kind: 'user', id: a.userId, at: now },
     ]));
@@ -123,7 +123,7 @@ export function revocationsContract(makeStore: () => Promise<StoreFixture>): voi
   it('records nothing, no user cut-off either, for a revokeAll or revokeOtherSessions that ends nothing', async () => {
     const { seen } = await follow();
     const all = (userId: string, keepSessionId?: string) =>
-      store.revokeAll({ userId, keepSessionId, now, revocationTtl: REVOCATION_TTL });
+      store.revokeAll({ userId, keepSessionId, now, revocationTtl: REVOCATION_TTL, credentialTtl: CREDENTIAL_TTL });
     expect(await all(id('nobody')), 'a user who never had a session').to.equal(0);
     const gone = await session();
     expect(await revoke(gone)).to.equal('revoked');

@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import type { NewSession, RotateInput, SessionStore } from '../../lib/index.js';
-import { contractIds as id, REVOCATION_TTL } from './store-contract-ids.js';
+import { contractIds as id, REVOCATION_TTL, CREDENTIAL_TTL } from './store-contract-ids.js';
 
 export function sessionsContract(current: () => SessionStore): void {
   const now = Math.floor(Date.now() / 1000);
@@ -85,13 +85,13 @@ export function sessionsContract(current: () => SessionStore): void {
     const keep = await session();
     const others = [await session({ userId: keep.userId }), await session({ userId: keep.userId })];
     const stranger = await session();
-    const ended = await current().revokeAll({ userId: keep.userId, keepSessionId: keep.sessionId, now, revocationTtl: REVOCATION_TTL });
+    const ended = await current().revokeAll({ userId: keep.userId, keepSessionId: keep.sessionId, now, revocationTtl: REVOCATION_TTL, credentialTtl: CREDENTIAL_TTL });
     expect(ended).to.equal(2);
     for (const other of others) expect((await rotate(other, other.jti)).status).to.equal('unknown');
     expect((await rotate(keep, keep.jti)).status, 'the kept session lives').to.equal('rotated');
     expect((await rotate(stranger, stranger.jti)).status).to.equal('rotated');
     expect((await current().list(keep.userId, now)).map((s) => s.sessionId)).to.deep.equal([keep.sessionId]);
-    const none = await current().revokeAll({ userId: keep.userId, keepSessionId: 'not-a-session', now, revocationTtl: REVOCATION_TTL });
+    const none = await current().revokeAll({ userId: keep.userId, keepSessionId: 'not-a-session', now, revocationTtl: REVOCATION_TTL, credentialTtl: CREDENTIAL_TTL });
     expect(none, 'keeping an unknown id ends them all').to.equal(1);
   });
 }

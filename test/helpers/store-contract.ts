@@ -8,9 +8,10 @@
  */
 import { expect } from 'chai';
 import type { CurrentToken, NewSession, RotateInput, SessionStore } from '../../lib/index.js';
-import { contractIds, REVOCATION_TTL } from './store-contract-ids.js';
+import { contractIds, REVOCATION_TTL, CREDENTIAL_TTL } from './store-contract-ids.js';
 import { sessionsContract } from './store-contract-sessions.js';
 import { lostSuccessorContract } from './store-contract-lost.js';
+import { credentialsContract } from './store-contract-credentials.js';
 
 export interface StoreFixture {
   store: SessionStore;
@@ -39,6 +40,10 @@ export function storeContract(makeStore: () => Promise<StoreFixture>): void {
 
   describe('a successor the store lost', () => {
     lostSuccessorContract(() => store);
+  });
+
+  describe('credential cut-offs', () => {
+    credentialsContract(() => store);
   });
 
   /** A stored session: what was handed to `create`, plus its first token as the store answered it. */
@@ -207,12 +212,12 @@ export function storeContract(makeStore: () => Promise<StoreFixture>): void {
     const a3 = await session({ userId: a.userId });
     const b = await session();
     await revoke(a3, a3.jti);
-    expect(await store.revokeAll({ userId: a.userId, now: now, revocationTtl: REVOCATION_TTL })).to.equal(2);
+    expect(await store.revokeAll({ userId: a.userId, now: now, revocationTtl: REVOCATION_TTL, credentialTtl: CREDENTIAL_TTL })).to.equal(2);
     expect((await rotate(a, a.jti)).status).to.equal('unknown');
     expect((await rotate(a2, a2.jti)).status).to.equal('unknown');
     expect((await rotate(b, b.jti)).status).to.equal('rotated');
-    expect(await store.revokeAll({ userId: a.userId, now: now, revocationTtl: REVOCATION_TTL })).to.equal(0);
-    expect(await store.revokeAll({ userId: 'nobody', now: now, revocationTtl: REVOCATION_TTL })).to.equal(0);
+    expect(await store.revokeAll({ userId: a.userId, now: now, revocationTtl: REVOCATION_TTL, credentialTtl: CREDENTIAL_TTL })).to.equal(0);
+    expect(await store.revokeAll({ userId: 'nobody', now: now, revocationTtl: REVOCATION_TTL, credentialTtl: CREDENTIAL_TTL })).to.equal(0);
   });
 
   it('drops the least recently used sessions beyond the limit when a new one starts', async () => {
@@ -226,14 +231,14 @@ export function storeContract(makeStore: () => Promise<StoreFixture>): void {
     expect((await rotate(b, b.jti, { now: now + 4 })).status, 'b was least recently used').to.equal('unknown');
     expect((await rotate(a, 'a-2', { now: now + 4 })).status).to.equal('rotated');
     expect((await rotate(c, c.jti, { now: now + 4 })).status).to.equal('rotated');
-    expect(await store.revokeAll({ userId: userId, now: now + 5, revocationTtl: REVOCATION_TTL })).to.equal(2);
+    expect(await store.revokeAll({ userId: userId, now: now + 5, revocationTtl: REVOCATION_TTL, credentialTtl: CREDENTIAL_TTL })).to.equal(2);
   });
 
   it('does not count expired sessions as revoked', async () => {
     const s = await session();
     const t = await session({ userId: s.userId, ttl: 2 * TTL });
     expect(await revoke(s, s.jti, { now: now + TTL })).to.equal('unknown');
-    expect(await store.revokeAll({ userId: t.userId, now: now + TTL, revocationTtl: REVOCATION_TTL })).to.equal(1);
+    expect(await store.revokeAll({ userId: t.userId, now: now + TTL, revocationTtl: REVOCATION_TTL, credentialTtl: CREDENTIAL_TTL })).to.equal(1);
   });
 
   it('lets exactly one of many concurrent rotations of one token win', async () => {
