@@ -1,58 +1,19 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+/**
+ * The sample app as a real process: start-up lines, exit codes, signals,
+ * the whole flow over real HTTP. What needs no process (each TRUST_PROXY
+ * value, each bad variable) is tested in-process in sample-app.config.test.ts:
+ * here one of each kind, with readiness awaited by event and a generous
+ * timeout, so a busy machine makes these slower, not red.
+ */
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect, createServer as createNetServer } from 'node:net';
 import { expect } from 'chai';
 import { RedisServer, requireRedis } from './helpers/redis-server.js';
+import { lines, listening, start, stop, type Run } from './helpers/sample-app-process.js';
 
 const ACCESS = 'server-access-secret-0123456789-abcdefghij';
 const REFRESH = 'server-refresh-secret-0123456789-abcdefghi';
-const VARIABLES = [
-  'PORT', 'REDIS_URL', 'ACCESS_TOKEN_SECRET', 'REFRESH_TOKEN_SECRET', 'ACCESS_TOKEN_TTL', 'REFRESH_TOKEN_TTL',
-  'REFRESH_REUSE_GRACE', 'LOGIN_RATE_LIMIT', 'REFRESH_RATE_LIMIT', 'TRUST_PROXY', 'NODE_ENV',
-  'ACCESS_TOKEN_PRIVATE_KEY', 'ACCESS_TOKEN_KID',
-];
-
-interface Run {
-  child: ChildProcess;
-  /** stdout and stderr so far. */
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-/** `npm start` without npm (or with it): runs sample-app/server.ts with tsx and only the given variables set. */
-function start(env: Record<string, string>, { npm = false } = {}): Run {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !VARIABLES.includes(name)));
-  const child = npm
-    ? spawn('npm', ['start'], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(process.execPath, ['--import', 'tsx', 'sample-app/server.ts'], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let text = '';
-  child.stdout?.on('data', (chunk: Buffer) => { text += chunk.toString(); });
-  child.stderr?.on('data', (chunk: Buffer) => { text += chunk.toString(); });
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
-  return { child, output: () => text, exited };
-}
-
-/** The output's lines, each of which must be one JSON object with a level, an ISO time and a message. */
-function lines(output: string): Array<{ level: string; time: string; msg: string; [key: string]: unknown }> {
-  return output.trimEnd().split('\n').map((line) => {
-    const record = JSON.parse(line) as { level: string; time: string; msg: string };
-    expect(record.level, line).to.be.oneOf(['info', 'warn', 'error']);
-    expect(record.time, line).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-    expect(record.msg, line).to.be.a('string');
-    return record;
-  });
-}
-
-async function listening(run: Run, within = 8000): Promise<string> {
-  const deadline = Date.now() + within;
-  for (;;) {
-    const match = /Listening on (http:\/\/localhost:\d+)/.exec(run.output());
-    if (match?.[1]) return match[1];
-    if (run.child.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start:\n${run.output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** Every live process below `pid` (Linux /proc); zombies count as gone. */
 function descendants(pid: number): number[] {
@@ -125,14 +86,12 @@ async function walkThrough(base: string): Promise<void> {
 }
 
 describe('sample app server (npm start)', function () {
-  this.timeout(20_000);
+  // Each test starts one process (tsx compiles on start): seconds when idle, many more on a loaded machine.
+  this.timeout(90_000);
   let run: Run | undefined;
 
   afterEach(async () => {
-    if (run && run.child.exitCode === null && run.child.signalCode === null) {
-      run.child.kill('SIGKILL');
-      await run.exited;
-    }
+    await stop(run);
     run = undefined;
   });
 
@@ -183,26 +142,29 @@ describe('sample app server (npm start)', function () {
     expect(run.output()).to.include('Configuration error: LOGIN_RATE_LIMIT must be a whole number from 0 to');
   });
 
+  // One value through the process boundary (exit code 1, one line, no stack); every value's message is
+  // checked in-process by sample-app.config.test.ts ("refuses TRUST_PROXY values that trust (nearly) every client").
   it('refuses a TRUST_PROXY that trusts every client with one configuration-error line, not a crash', async () => {
-    for (const value of ['0.0.0.0/0', '::/0', '99', '10.0.0.0/33']) {
-      run = start({ PORT: '0', ACCESS_TOKEN_SECRET: ACCESS, REFRESH_TOKEN_SECRET: REFRESH, TRUST_PROXY: value });
-      expect(await run.exited, value).to.equal(1);
-      expect(lines(run.output()), value).to.have.length(1);
-      expect(lines(run.output())[0]?.msg, value).to.match(/^Configuration error: TRUST_PROXY /);
-    }
+    run = start({ PORT: '0', ACCESS_TOKEN_SECRET: ACCESS, REFRESH_TOKEN_SECRET: REFRESH, TRUST_PROXY: '0.0.0.0/0' });
+    expect(await run.exited).to.equal(1);
+    expect(lines(run.output())).to.have.length(1);
+    expect(lines(run.output())[0]?.msg).to.match(/^Configuration error: TRUST_PROXY subnet "0.0.0.0\/0" is too wide/);
   });
 
   it('npm start: kill <pid of npm> (SIGTERM) stops the server and frees the port, leaving no process behind', async () => {
     const port = await freePort();
     run = start({ PORT: String(port), ACCESS_TOKEN_SECRET: ACCESS, REFRESH_TOKEN_SECRET: REFRESH }, { npm: true });
     const npmPid = run.child.pid ?? 0;
-    await listening(run, 15_000);
+    await listening(run);
     const tree = descendants(npmPid);
     expect(tree, 'processes under npm').to.not.have.length(0);
     try {
       run.child.kill('SIGTERM');
-      await run.exited;
-      const deadline = Date.now() + 5000;
+      // npm's own exit (not run.exited, which waits for the pipes npm shares with the node below it).
+      if (run.child.exitCode === null && run.child.signalCode === null) await once(run.child, 'exit');
+      // The node process below npm ends once its requests are done (the server gives them 10 s at most):
+      // a minute is far beyond that on any machine, however busy, and still inside the test's timeout.
+      const deadline = Date.now() + 60_000;
       while ((tree.some(alive) || await portOpen(port)) && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }

@@ -16,9 +16,21 @@ export const PASSWORD = 'correct horse battery';
 export const ACCESS_TTL = 900;
 export const GRACE = 5;
 
-/** Time the app sees; tests move it forward instead of sleeping. Starts at the real now. */
+/**
+ * Time the app sees; tests move it forward instead of sleeping. Starts at
+ * the real now when first read (not when the file loads: a factory made in
+ * a `describe` body would otherwise start as far behind as the suite took
+ * to reach it).
+ */
 export class TestClock {
-  now = Date.now();
+  #now: number | undefined;
+  get now(): number {
+    this.#now ??= Date.now();
+    return this.#now;
+  }
+  set now(value: number) {
+    this.#now = value;
+  }
   readonly read = (): number => this.now;
   advance(seconds: number): void {
     this.now += seconds * 1000;
@@ -83,6 +95,7 @@ export function appFactory(base: () => Partial<AppOptions>) {
     async closeAll(): Promise<void> {
       await Promise.all(opened.splice(0).map((sample) => sample.close()));
     },
+    /** Empties the log and starts the clock again at the real now. */
     reset(): void {
       logs.length = 0;
       clock.now = Date.now();
@@ -118,11 +131,14 @@ export function me(sample: SampleApp, accessToken: string): request.Test {
   return request(sample.app).get('/me').set('Authorization', `Bearer ${accessToken}`);
 }
 
-/** Resolves once `condition()` holds, polling every 10 ms; throws after `within` ms. */
-export async function until(condition: () => boolean, within = 3000): Promise<void> {
-  const deadline = Date.now() + within;
+/**
+ * Resolves once `condition()` holds, polling every 10 ms; throws after
+ * `within` ms, by default 15 s: a bound for a hang, not a measure of speed.
+ */
+export async function until(condition: () => boolean, within = 15_000): Promise<void> {
+  const deadline = performance.now() + within;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${within} ms`);
+    if (performance.now() > deadline) throw new Error(`condition not met within ${within} ms`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
