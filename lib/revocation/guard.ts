@@ -32,6 +32,12 @@ export class RevocationGuard {
   readonly #timer: NodeJS.Timeout;
   readonly #started: Promise<void>;
   #current = false;
+  /**
+   * Unix seconds (this process's clock) before which the view may lack
+   * entries the feed could not read (see `RevocationFeed.follow`'s `onGap`):
+   * until then `check` answers 503 for any token not known to be ended.
+   */
+  #incompleteUntil = 0;
 
   constructor(feed: RevocationFeed, settings: GuardSettings) {
     this.#feed = feed;
@@ -39,7 +45,10 @@ export class RevocationGuard {
     this.#timer = setInterval(() => { this.sweep(); }, SWEEP_INTERVAL);
     this.#timer.unref();
     const since = settings.now() - settings.retention;
-    this.#started = feed.follow((revocation) => { this.#add(revocation); }, since, { maxLag: settings.maxLag })
+    const onGap = (through: number): void => {
+      this.#incompleteUntil = Math.max(this.#incompleteUntil, through + settings.retention);
+    };
+    this.#started = feed.follow((revocation) => { this.#add(revocation); }, since, { maxLag: settings.maxLag, onGap })
       .then(() => { this.#current = true; });
     // A failed start is reported through `check` (503) and `ready`, never as an unhandled rejection.
     this.#started.catch(() => {});
@@ -58,8 +67,11 @@ export class RevocationGuard {
   /**
    * Throws `TokenRevokedError` for a token of an ended session, or of a user
    * cut off after it was issued; `StoreUnavailableError` (503) when the view
-   * cannot be trusted: not caught up yet, or no word from the feed for longer
-   * than `maxLag`.
+   * cannot be trusted: not caught up yet, no word from the feed for longer
+   * than `maxLag`, or, for a token not known to be ended, entries lost
+   * unread that could still match a live token (until one retention after
+   * the latest of them, by this process's clock: a clock behind the store's
+   * waits longer, as its tokens live longer).
    */
   check(context: AuthContext): void {
     if (!this.#current || Date.now() - this.#feed.lastContact() > this.#settings.maxLag) {
@@ -68,6 +80,9 @@ export class RevocationGuard {
     if (this.#sessions.has(context.sessionId)) throw new TokenRevokedError('session has ended');
     const cutoff = this.#users.get(context.userId);
     if (cutoff !== undefined && context.issuedAt < cutoff.at) throw new TokenRevokedError('session has ended');
+    if (this.#incompleteUntil !== 0 && this.#settings.now() < this.#incompleteUntil) {
+      throw new StoreUnavailableError('revocation record is not complete');
+    }
   }
 
   /** Drops the entries no access token can match any more. */

@@ -1,4 +1,10 @@
 import type { Revocation, RevocationFeed } from '../store-types.js';
+import { StreamProof } from './redis-stream-proof.js';
+import {
+  formatId, noSuchKey, parseId, parseRead, parseStreamInfo, parseTime, type StreamInfo,
+} from './redis-stream-replies.js';
+
+export { parseRead } from './redis-stream-replies.js';
 
 /**
  * Sends one command on a connection of the app's own (`blockingSendCommand`).
@@ -38,9 +44,11 @@ const MAX_BACKOFF = 1000;
 /** A read not answered this long after its block time is taken as a dead connection (dropped, read again). */
 const DEADLINE_SLACK = 3000;
 
-/** Sends the feed's commands on a connection no one else uses (XREAD BLOCK holds it). */
+/** Sends the feed's commands on a connection no one else uses (XREAD BLOCK holds it; MULTI needs it). */
 interface Connection {
   read(args: string[], deadline: number): Promise<unknown>;
+  /** Sends `commands` back to back, in order, on the one connection; resolves their replies. */
+  batch(commands: string[][], deadline: number): Promise<unknown[]>;
   /** After a failed read: start afresh next time (a node-redis duplicate is dropped and made again). */
   reset(): void;
   close(): void;
@@ -48,7 +56,12 @@ interface Connection {
 
 /** The app's own second connection (`blockingSendCommand`): nothing to open, reset or close. */
 function ownConnection(send: BlockingSend): Connection {
-  return { read: (args) => send(args), reset: () => {}, close: () => {} };
+  return {
+    read: (args) => send(args),
+    batch: (commands) => Promise.all(commands.map((args) => send(args))),
+    reset: () => {},
+    close: () => {},
+  };
 }
 
 /**
@@ -95,6 +108,8 @@ function duplicateConnection(source: DuplicableClient): Connection {
   return {
     // Connecting is bounded by the client's own connectTimeout; the read by the deadline.
     read: (args, deadline) => open().then((c) => withDeadline(c.sendCommand(args), deadline, drop)),
+    batch: (commands, deadline) => open().then((c) => withDeadline(
+      Promise.all(commands.map((args) => c.sendCommand(args))), deadline, drop)),
     reset: drop,
     close: drop,
   };
@@ -117,6 +132,12 @@ function withDeadline<T>(work: Promise<T>, ms: number, onLate: () => void): Prom
  * a connection of its own. After any error it waits (50 ms, doubling, at
  * most 1 s) and resumes from the last id delivered, never from `$`, so a
  * dropped connection or a Redis restart loses nothing the stream still holds.
+ * Each step reads in one MULTI/EXEC both the entries and `XINFO STREAM`,
+ * which shows whether entries it never read are gone (trimmed while it was
+ * cut off or before it started, deleted, or the stream written anew; see
+ * redis-stream-proof.ts): it then tells `onGap` how late the lost ones may
+ * be, and goes on from what is left. Caveat: `blockingSendCommand` must
+ * send every command on one connection, in order (MULTI).
  */
 export class RedisRevocationFeed implements RevocationFeed {
   readonly #connection: Connection;
@@ -139,13 +160,17 @@ export class RedisRevocationFeed implements RevocationFeed {
    * the stale ones), then each new one. Resolves once the backlog is
    * delivered, waiting for Redis if need be; rejects only if closed first.
    */
-  follow(listener: (revocation: Revocation) => void, _since: number, options: { maxLag?: number } = {}): Promise<void> {
+  follow(
+    listener: (revocation: Revocation) => void, _since: number,
+    options: { maxLag?: number; onGap?: (through: number) => void } = {},
+  ): Promise<void> {
     if (this.#following) return Promise.reject(new Error('a revocation feed can be followed once'));
     this.#following = true;
     const maxLag = options.maxLag ?? 5000;
     const block = Math.max(10, Math.min(MAX_BLOCK, Math.floor(maxLag / 4)));
+    const onGap = options.onGap ?? (() => {});
     return new Promise((resolve, reject) => {
-      void this.#run(listener, block, resolve).then(() => {
+      void this.#run(listener, onGap, block, resolve).then(() => {
         reject(new Error('revocation feed closed before it caught up'));
       });
     });
@@ -161,27 +186,20 @@ export class RedisRevocationFeed implements RevocationFeed {
     this.#connection.close();
   }
 
-  /** The read loop; returns once closed (after `caughtUp`, which then no longer matters). */
-  async #run(listener: (revocation: Revocation) => void, block: number, caughtUp: () => void): Promise<void> {
+  /**
+   * The loop, until closed: a step (entries and proof in one MULTI/EXEC),
+   * then, once caught up, one `XREAD BLOCK` to wait for the next entry. A
+   * gap is reported before anything read with it is delivered, hence before
+   * `caughtUp` at start.
+   */
+  async #run(
+    listener: (revocation: Revocation) => void, onGap: (through: number) => void, block: number, caughtUp: () => void,
+  ): Promise<void> {
+    const proof = new StreamProof();
     let lastId = '0-0';
     let backlog = true;
     let failures = 0;
-    while (!this.#closed) {
-      const args = backlog
-        ? ['XREAD', 'COUNT', String(PAGE), 'STREAMS', this.#stream, lastId]
-        : ['XREAD', 'COUNT', String(PAGE), 'BLOCK', String(block), 'STREAMS', this.#stream, lastId];
-      let entries: Array<[string, Revocation | undefined]>;
-      try {
-        entries = parseRead(await this.#connection.read(args, (backlog ? 0 : block) + DEADLINE_SLACK));
-      } catch {
-        if (this.#closed) break;
-        this.#connection.reset();
-        await this.#pause(Math.min(MAX_BACKOFF, 50 * 2 ** failures));
-        failures += 1;
-        continue;
-      }
-      if (this.#closed) break;
-      failures = 0;
+    const deliver = (entries: Array<[string, Revocation | undefined]>): void => {
       for (const [id, revocation] of entries) {
         lastId = id;
         if (revocation === undefined) continue;
@@ -191,12 +209,54 @@ export class RedisRevocationFeed implements RevocationFeed {
           // The listener's own bug: the entry counts as delivered, the feed goes on.
         }
       }
-      this.#lastContact = Date.now();
-      if (backlog && entries.length < PAGE) {
-        backlog = false;
-        caughtUp();
+    };
+    while (!this.#closed) {
+      try {
+        const { info, entries, now } = await this.#step(lastId);
+        if (this.#closed) break;
+        const to = entries.at(-1)?.[0] ?? lastId;
+        const { through, resume } = proof.step(info, parseId(lastId), entries.length, parseId(to), now);
+        if (through !== undefined) onGap(through);
+        deliver(entries);
+        lastId = through === undefined ? to : formatId(resume);
+        this.#lastContact = Date.now();
+        failures = 0;
+        if (entries.length >= PAGE || through !== undefined) continue;
+        if (backlog) {
+          backlog = false;
+          caughtUp();
+        }
+        const args = ['XREAD', 'COUNT', String(PAGE), 'BLOCK', String(block), 'STREAMS', this.#stream, lastId];
+        const more = parseRead(await this.#connection.read(args, block + DEADLINE_SLACK));
+        if (this.#closed) break;
+        proof.delivered(more.length);
+        deliver(more);
+        this.#lastContact = Date.now();
+      } catch {
+        if (this.#closed) break;
+        this.#connection.reset();
+        await this.#pause(Math.min(MAX_BACKOFF, 50 * 2 ** failures));
+        failures += 1;
       }
     }
+  }
+
+  /** In one MULTI/EXEC: `XINFO STREAM` (undefined: no such stream), the entries after `lastId`, `TIME`. */
+  async #step(lastId: string): Promise<{
+    info: StreamInfo | undefined; entries: Array<[string, Revocation | undefined]>; now: number;
+  }> {
+    const replies = await this.#connection.batch([
+      ['MULTI'], ['XINFO', 'STREAM', this.#stream], ['XREAD', 'COUNT', String(PAGE), 'STREAMS', this.#stream, lastId],
+      ['TIME'], ['EXEC'],
+    ], DEADLINE_SLACK);
+    const results = replies[4];
+    if (!Array.isArray(results) || results.length !== 3) throw new Error('unexpected EXEC reply');
+    const [info, read, time] = results as [unknown, unknown, unknown];
+    if (read instanceof Error) throw read;
+    if (info instanceof Error && !noSuchKey(info)) throw info;
+    return {
+      info: info instanceof Error ? undefined : parseStreamInfo(info), entries: parseRead(read), now: parseTime(time),
+    };
   }
 
   #pause(ms: number): Promise<void> {
@@ -210,45 +270,4 @@ export class RedisRevocationFeed implements RevocationFeed {
       this.#wake = done;
     });
   }
-}
-
-/**
- * The entries of an XREAD reply for one stream, as `[id, revocation]`
- * (`undefined` for an entry that is not a revocation): RESP2 `[[key,
- * entries]]`, RESP3 `{ key: entries }` (an object or a Map), or `null` when
- * nothing came.
- */
-export function parseRead(reply: unknown): Array<[string, Revocation | undefined]> {
-  if (reply === null || reply === undefined) return [];
-  let entries: unknown;
-  if (Array.isArray(reply)) {
-    // RESP2: [[key, entries]]; a RESP3 map mapped to a flat array: [key, entries].
-    entries = Array.isArray(reply[0]) ? (reply[0] as unknown[])[1] : reply[1];
-  } else if (reply instanceof Map) {
-    entries = [...reply.values()][0];
-  } else if (typeof reply === 'object') {
-    entries = Object.values(reply)[0];
-  }
-  if (!Array.isArray(entries)) throw new Error('unexpected XREAD reply');
-  return entries.map((entry: unknown) => {
-    if (!Array.isArray(entry) || entry.length < 2) throw new Error('unexpected stream entry');
-    return [String(entry[0]), revocationOf(entry[1])];
-  });
-}
-
-/** The fields of one entry (`k`, `id`, `at`, as scripts.ts writes them) as a `Revocation`. */
-function revocationOf(raw: unknown): Revocation | undefined {
-  const fields = new Map<string, string>();
-  if (Array.isArray(raw)) {
-    for (let i = 0; i + 1 < raw.length; i += 2) fields.set(String(raw[i]), String(raw[i + 1]));
-  } else if (raw instanceof Map) {
-    for (const [key, value] of raw) fields.set(String(key), String(value));
-  } else if (typeof raw === 'object' && raw !== null) {
-    for (const [key, value] of Object.entries(raw)) fields.set(key, String(value));
-  }
-  const kind = fields.get('k');
-  const id = fields.get('id');
-  const at = Number(fields.get('at'));
-  if ((kind !== 's' && kind !== 'u') || !id || !Number.isFinite(at)) return undefined;
-  return { kind: kind === 's' ? 'session' : 'user', id, at };
 }
