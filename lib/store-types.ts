@@ -1,7 +1,8 @@
 /**
  * The session store interface and what its methods take and resolve.
- * `RedisSessionStore` and `MemorySessionStore` implement it; so can yours
- * (both built-in stores pass test/helpers/store-contract.ts).
+ * `RedisSessionStore` and `MemorySessionStore` implement it; so can yours.
+ * Both built-in stores pass the store contract, which yours can run too:
+ * `describeStoreContract` from `express-token-pair/store-contract`.
  */
 /** Client details kept with a session and passed with events. */
 export interface SessionMeta {
@@ -71,11 +72,15 @@ export interface RotateInput extends Ending {
   /** Id for the successor, used only if the presented one is current. */
   nextJti: string;
   /**
-   * The presented token's `iat`. A token issued after the session's current
-   * one (later than its `issuedAt`) can only be a successor whose rotation
-   * the store has since lost (a failover to a replica that had not received
-   * it, a restore from an older snapshot): it is taken as the current one,
-   * not as reuse. Undefined: no such check.
+   * The presented token's `iat`. A token issued later than every token the
+   * session ever handed out can only be a successor whose rotation the store
+   * has since lost (a failover to a replica that had not received it, a
+   * restore from an older snapshot): it is taken as the current one, not as
+   * reuse. The bar is that high-water mark (the latest issue time the
+   * session handed out, kept by the store), not the current token's
+   * `issuedAt`: after the store's clock steps back, the current token can be
+   * dated before a rotated-out one, and a stolen copy of that one must still
+   * be reuse. Undefined: no such check.
    */
   issuedAt?: number | undefined;
   /** Seconds the successor lives (capped by the session's absolute end). */
@@ -125,11 +130,10 @@ export interface RevokeInput extends Ending {
    */
   jti?: string | undefined;
   /**
-   * The presented token's `iat`. A token issued after the session's current
-   * one (later than its `issuedAt`) can only be a successor whose rotation
-   * the store has since lost (a failover to a replica that had not received
-   * it, a restore from an older snapshot): it is taken as the current one,
-   * not as reuse. Undefined: no such check.
+   * The presented token's `iat`, as at `rotate`: one later than every token
+   * the session handed out (the high-water mark, not the current token's
+   * `issuedAt`) is a successor the store lost, so the logout answers
+   * `revoked`, not `reused`. Undefined: no such check.
    */
   issuedAt?: number | undefined;
   grace: number;

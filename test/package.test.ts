@@ -11,12 +11,14 @@ import { join, resolve } from 'node:path';
 import { expect } from 'chai';
 import * as source from '../lib/index.js';
 import {
-  clientConsumer, consumers, domConsumer, PACKAGE, typescriptConsumer, type ConsumerReport,
+  clientConsumer, consumers, domConsumer, PACKAGE, storeContractConsumer, typescriptConsumer, type ConsumerReport,
 } from './helpers/package-consumers.js';
 
 const root = resolve(import.meta.dirname, '..');
-function run(command: string, args: string[], cwd: string): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
+function run(
+  command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env,
+): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(command, args, { cwd, env, encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
   if (result.error) throw result.error;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -39,7 +41,7 @@ describe('the packed package', function () {
     tarball = join(work, packed[0]!);
     files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8', timeout: 10_000 })
       .split('\n').filter(Boolean).map((entry) => entry.replace(/^package\//, ''));
-    for (const name of [...Object.keys(consumers), 'ts', 'client', 'ts-dom']) {
+    for (const name of [...Object.keys(consumers), 'ts', 'client', 'ts-dom', 'store']) {
       const target = join(work, name, 'node_modules', PACKAGE);
       mkdirSync(target, { recursive: true });
       execFileSync('tar', ['-xzf', tarball, '-C', target, '--strip-components=1'], { timeout: 10_000 });
@@ -70,14 +72,14 @@ describe('the packed package', function () {
       expect(built, 'dist/ has a file lib/ no longer has: rm -rf dist and build again').to.deep.equal(sources);
     });
 
-    it('declares types first in exports["."] and exports["./client"], and every entry it names is packed', function () {
+    it('declares types first in exports["."], ["./client"] and ["./store-contract"], and every entry it names is packed', function () {
       const manifest = JSON.parse(readFileSync(join(work, 'esm', 'node_modules', PACKAGE, 'package.json'), 'utf8')) as {
         exports: Record<string, Record<string, string> | string>;
         main: string;
         types: string;
       };
       const named = [manifest.main, manifest.types];
-      for (const entry of ['.', './client']) {
+      for (const entry of ['.', './client', './store-contract']) {
         const conditions = manifest.exports[entry];
         expect(conditions, entry).to.be.an('object');
         expect(Object.keys(conditions as Record<string, string>)[0], entry).to.equal('types');
@@ -122,6 +124,34 @@ describe('the packed package', function () {
       });
     });
   }
+
+  it('runs the exported store contract (express-token-pair/store-contract) under node:test, and fails a broken store', function () {
+    this.timeout(120_000);
+    const dir = join(work, 'store');
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'store-consumer', private: true, type: 'module' }));
+    writeFileSync(join(dir, 'contract.test.mjs'), storeContractConsumer);
+    const counts = (env: NodeJS.ProcessEnv) => {
+      const result = run(process.execPath, ['--test', '--test-reporter=tap', 'contract.test.mjs'], dir, { ...process.env, ...env });
+      const count = (name: string) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(result.stdout)?.[1]);
+      return { status: result.status, pass: count('pass'), fail: count('fail'), output: result.stdout + result.stderr };
+    };
+    const good = counts({ BROKEN: '0' });
+    expect(good.status, good.output).to.equal(0);
+    expect(good.fail, good.output).to.equal(0);
+    expect(good.pass, 'every test of the contract ran').to.be.greaterThan(40);
+    const broken = counts({ BROKEN: '1' });
+    expect(broken.status, 'a broken store fails the contract').to.equal(1);
+    expect(broken.fail, broken.output).to.be.within(1, 5); // the credential cut-off tests
+    // The entry and what it imports: node:assert and node:crypto, our own files, no Express.
+    const entry = join(dir, 'node_modules', PACKAGE, 'dist', 'store-contract');
+    for (const file of readdirSync(entry).filter((name) => name.endsWith('.js'))) {
+      const code = readFileSync(join(entry, file), 'utf8').replace(/\/\*[\s\S]*?\*\//g, ''); // not the doc comments' example
+      const specifiers = [...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)['"]([^'"]+)['"]/g)].map((match) => match[1]!);
+      for (const specifier of specifiers) {
+        expect(specifier, `${file} imports ${specifier}`).to.match(/^(\.\/[\w-]+\.js|\.\.\/(errors)\.js|node:(assert|crypto))$/);
+      }
+    }
+  });
 
   it('works from an ESM consumer of express-token-pair/client', function () {
     const dir = join(work, 'client');

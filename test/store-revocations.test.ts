@@ -1,61 +1,14 @@
 /**
- * The revocation record as part of the store contract
- * (test/helpers/store-contract-revocations.ts), against MemorySessionStore
- * and RedisSessionStore with every supported client setup: node-redis v4,
- * v5 (RESP2 and RESP3) and v6 (whose XREAD comes back as a map), and a
- * sendCommand pair. Plus the store's own rules for the feed's connection.
+ * The revocation record's own rules; the record itself is part of the store
+ * contract (lib/store-contract/revocations.ts, run by test/stores.test.ts
+ * against every store and client setup): the feed's connection, and reading
+ * XREAD replies in every shape (node-redis v6 answers with a map).
  */
 import { expect } from 'chai';
-import { createClient as createClient5 } from 'redis';
-import { MemorySessionStore, OptionError, RedisSessionStore } from '../lib/index.js';
+import { OptionError, RedisSessionStore } from '../lib/index.js';
 import { parseRead } from '../lib/stores/redis-revocation-feed.js';
-import { requireRedis, sharedRedis, uniquePrefix } from './helpers/redis-server.js';
-import { revocationsContract } from './helpers/store-contract-revocations.js';
-import { CLIENT_SETUPS, clientStoreFixture, deletePrefixed } from './helpers/redis-clients.js';
 
-describe('Revocation record: MemorySessionStore', () => {
-  revocationsContract(async () => {
-    const store = new MemorySessionStore();
-    return { store, close: async () => store.close() };
-  });
-});
-
-describe('Revocation record: RedisSessionStore', function () {
-  let redis: { url: string; close: () => Promise<void> };
-
-  before(async function () {
-    requireRedis(this);
-    redis = await sharedRedis();
-  });
-  after(async () => redis?.close());
-
-  for (const [name, create] of CLIENT_SETUPS) {
-    describe(`with ${name}`, () => {
-      revocationsContract(() => clientStoreFixture(create, redis.url));
-    });
-  }
-
-  describe('with sendCommand and blockingSendCommand (ioredis, clusters)', () => {
-    revocationsContract(async () => {
-      const client = createClient5({ url: redis.url });
-      const second = createClient5({ url: redis.url, RESP: 3 });
-      await Promise.all([client.connect(), second.connect()]);
-      const prefix = uniquePrefix();
-      return {
-        store: new RedisSessionStore({
-          sendCommand: (args) => client.sendCommand(args),
-          blockingSendCommand: (args) => second.sendCommand(args),
-          prefix, clock: 'caller',
-        }),
-        close: async () => {
-          await deletePrefixed(client, prefix);
-          await client.close();
-          second.destroy();
-        },
-      };
-    });
-  });
-
+describe('Revocation record: RedisSessionStore options', () => {
   it('refuses revocations() with sendCommand alone, naming blockingSendCommand', () => {
     const store = new RedisSessionStore({ sendCommand: async () => null });
     expect(() => store.revocations()).to.throw(OptionError,

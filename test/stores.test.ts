@@ -1,14 +1,21 @@
+/**
+ * The store contract (lib/store-contract/, exported as
+ * `express-token-pair/store-contract`) against MemorySessionStore and
+ * RedisSessionStore with every supported client setup: node-redis v4, v5
+ * (RESP2 and RESP3) and v6, ioredis, and a sendCommand pair. Plus each
+ * store's own options.
+ */
 import { expect } from 'chai';
 import { createClient as createClient5 } from 'redis';
 import { MemorySessionStore, OptionError, RedisSessionStore } from '../lib/index.js';
+import { describeStoreContract } from '../lib/store-contract/index.js';
 import { requireRedis, sharedRedis, uniquePrefix } from './helpers/redis-server.js';
-import { storeContract } from './helpers/store-contract.js';
-import { CLIENT_SETUPS, clientStoreFixture, deletePrefixed, type Client } from './helpers/redis-clients.js';
+import { CLIENT_SETUPS, clientStoreFixture, deletePrefixed } from './helpers/redis-clients.js';
 
 describe('MemorySessionStore', () => {
-  storeContract(async () => {
+  describeStoreContract('the store contract', () => {
     const store = new MemorySessionStore();
-    return { store, close: async () => store.close() };
+    return { store, close: () => { store.close(); } };
   });
 
   it('sweeps expired sessions by the time the core passes in, not the wall clock', async () => {
@@ -51,23 +58,25 @@ describe('RedisSessionStore', function () {
   after(async () => redis?.close());
 
   for (const [name, create] of CLIENT_SETUPS) {
-    describe(`with ${name}`, () => {
-      storeContract(() => clientStoreFixture(create, redis.url));
-    });
+    describeStoreContract(`the store contract with ${name}`, () => clientStoreFixture(create, redis.url));
   }
 
-  describe('with a sendCommand function (ioredis, clusters)', () => {
-    storeContract(async () => {
-      const client = createClient5({ url: redis.url }) as unknown as Client;
-      await client.connect();
-      const prefix = uniquePrefix();
-      return {
-        store: new RedisSessionStore({ sendCommand: (args) => client.sendCommand(args), prefix, clock: 'caller' }),
-        close: async () => {
-          await deletePrefixed(client, prefix);
-          await client.close!();
-        },
-      };
-    });
+  describeStoreContract('the store contract with sendCommand and blockingSendCommand (ioredis, clusters)', async () => {
+    const client = createClient5({ url: redis.url });
+    const second = createClient5({ url: redis.url, RESP: 3 });
+    await Promise.all([client.connect(), second.connect()]);
+    const prefix = uniquePrefix();
+    return {
+      store: new RedisSessionStore({
+        sendCommand: (args) => client.sendCommand(args),
+        blockingSendCommand: (args) => second.sendCommand(args),
+        prefix, clock: 'caller',
+      }),
+      close: async () => {
+        await deletePrefixed(client, prefix);
+        await client.close();
+        second.destroy();
+      },
+    };
   });
 });

@@ -193,9 +193,10 @@ return { now, expires }
 /**
  * ARGV: now, revocation ttl, deadline, sid, presented jti, next jti, ttl,
  * grace, ip, ua, '1' to replace the claims with ARGV[12] (else '0'), claims,
- * window, the presented token's iat ('' for none: a later one than the
- * current's is a successor the store lost, taken as current). Returns {status, jti, issuedAt, expiresAt, claims, previous ip,
- * previous ua, refreshes in the window} or {status}.
+ * window, the presented token's iat ('' for none; one later than field 13
+ * or 3 is a successor the store lost, taken as current). Returns {status,
+ * jti, issuedAt, expiresAt, claims, previous ip, previous ua, refreshes in
+ * the window} or {status}.
  */
 const rotate = `#!lua
 ${prelude}
@@ -226,8 +227,8 @@ return { status, s[1], tostring(s[3]), tostring(s[6]), s[10], ip, ua, s[12] }
 
 /**
  * ARGV: now, revocation ttl, deadline, sid, presented jti ('' for none),
- * grace, the presented token's iat ('' for none). Ends the session; returns 'revoked', 'reused' (the presented jti
- * had been rotated out) or 'unknown'.
+ * grace, the presented token's iat ('' for none). Ends the session; returns
+ * 'revoked', 'reused' (the presented jti had been rotated out) or 'unknown'.
  */
 const revoke = `#!lua flags=allow-oom
 ${prelude}
@@ -265,18 +266,15 @@ return count
 `;
 
 /**
- * ARGV: now, revocation ttl (unused), deadline. Returns the live sessions
- * as {sid, created, last used, expires, ip, ua} arrays. Changes nothing but
- * dropping expired fields; runs on the primary only, like the others, so a
- * replica's stale or empty copy never answers.
+ * ARGV: now, revocation ttl (unused), deadline. Returns the live sessions as
+ * {sid, created, last used, expires, ip, ua} arrays. Changes nothing but
+ * dropping expired fields; runs on the primary, so a replica's stale or
+ * empty copy never answers.
  */
 const list = `#!lua flags=allow-oom
 ${prelude}
-local sessions = all()
 local out = {}
-for sid, s in pairs(sessions) do
-  out[#out + 1] = { sid, s[5], s[4], s[6], s[8], s[9] }
-end
+for sid, s in pairs((all())) do out[#out + 1] = { sid, s[5], s[4], s[6], s[8], s[9] } end
 return out
 `;
 
@@ -290,20 +288,11 @@ redis.call('SET', KEYS[1], '1', 'PX', '1')
 return 'ok'
 `;
 
-export interface Script {
-  source: string;
-  sha: string;
-}
+export interface Script { source: string; sha: string }
 
-function script(source: string): Script {
-  return { source, sha: createHash('sha1').update(source).digest('hex') };
-}
+const script = (source: string): Script => ({ source, sha: createHash('sha1').update(source).digest('hex') });
 
 export const scripts = {
-  create: script(create),
-  rotate: script(rotate),
-  revoke: script(revoke),
-  revokeAll: script(revokeAll),
-  list: script(list),
-  probe: script(probe),
+  create: script(create), rotate: script(rotate), revoke: script(revoke), revokeAll: script(revokeAll),
+  list: script(list), probe: script(probe),
 } as const;

@@ -188,3 +188,25 @@ createAuthClient({ refreshUrl: '/r', transport: 'body' });
 `,
 };
 
+
+/**
+ * A third-party store's test file, run with `node --test`: the exported
+ * store contract declared with node:test's functions, against the packed
+ * MemorySessionStore, and against a broken store (one that ignores the
+ * credential check, as a store written before it would) that must fail.
+ */
+export const storeContractConsumer = `import { describe, it, beforeEach, afterEach } from 'node:test';
+import { MemorySessionStore } from '${PACKAGE}';
+import { describeStoreContract } from '${PACKAGE}/store-contract';
+
+const test = { describe, it, beforeEach, afterEach };
+const broken = process.env.BROKEN === '1';
+describeStoreContract(broken ? 'a store that ignores authenticatedAge' : 'MemorySessionStore', () => {
+  const store = new MemorySessionStore();
+  if (broken) {
+    const create = store.create.bind(store);
+    store.create = (session, { authenticatedAge, ...options }) => create(session, options);
+  }
+  return { store, close: () => store.close() };
+}, { test });
+`;

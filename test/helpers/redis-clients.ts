@@ -9,7 +9,7 @@ import { createClient as createClient6 } from 'redis6';
 import { Redis } from 'ioredis';
 import { RedisSessionStore } from '../../lib/index.js';
 import { uniquePrefix } from './redis-server.js';
-import type { StoreFixture } from './store-contract.js';
+import type { StoreFixture } from '../../lib/store-contract/index.js';
 
 export interface Client {
   connect(): Promise<unknown>;
