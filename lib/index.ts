@@ -15,7 +15,7 @@ export { graphqlContext, graphqlExtensions, GraphQLTokenError, requireAuth, toGr
 export {
   TokenPairError, TokenMissingError, TokenInvalidError, TokenExpiredError, TokenRevokedError,
   RefreshReusedError, InvalidRequestError, StoreUnavailableError, OptionError, InputError, CsrfRejectedError,
-  CredentialsChangedError,
+  CredentialsChangedError, CookieAmbiguousError,
 } from './errors.js';
 export { ACCESS_TYP, REFRESH_TYP } from './constants.js';
 

@@ -14,7 +14,7 @@
  */
 import { parse } from 'cookie';
 import { Router, type RequestHandler } from 'express';
-import { csrfGuard, type CookieTransport, type TokenAuth } from '../lib/index.js';
+import { CookieAmbiguousError, csrfGuard, type CookieTransport, type TokenAuth } from '../lib/index.js';
 import { AppError } from './errors.js';
 
 export const ATTACKER_REFRESH_PATH = '/auth/demo/attacker-refresh';
@@ -32,8 +32,12 @@ export function replayDemo({ auth, transport, reuseGrace, limit }: ReplayDemoDep
   const router = Router();
   router.post(ATTACKER_REFRESH_PATH, csrfGuard(transport), limit, async (req, res) => {
     // Cookie mode only (csrfGuard has checked the header and the Origin): the page has no token to send.
-    const token = req.get(transport.header) === 'cookie' ? parse(req.get('cookie') ?? '')[transport.cookie.name] : undefined;
+    const header = req.get('cookie') ?? '';
+    const token = req.get(transport.header) === 'cookie' ? parse(header)[transport.cookie.name] : undefined;
     if (token === undefined || token === '') throw new AppError(401, 'token_missing', 'no refresh cookie');
+    // As the refresh route does: the name twice (one planted by another host) is refused, never resolved by order.
+    const named = header.split(';').filter((pair) => pair.includes('=') && pair.slice(0, pair.indexOf('=')).trim() === transport.cookie.name);
+    if (named.length > 1) throw new CookieAmbiguousError('the refresh cookie appears more than once; none was used');
     // The attacker's own device: another user agent, so the library also reports it as suspicious.
     await auth.refresh(token, { ip: req.ip, userAgent: 'attacker (replay demo)' });
     res.status(200).set('Cache-Control', 'no-store').json({ reuseGrace });

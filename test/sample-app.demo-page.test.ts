@@ -145,4 +145,16 @@ describe('sample app: the demo page over HTTP', () => {
     expect(noHeader.status).to.equal(403);
     expect((await fromPage(request(sample.app).post('/auth/refresh'), cookie)).status, 'nothing was spent').to.equal(200);
   });
+
+  it('replay demo: the cookie\'s name twice (one planted by another host) is 400 cookie_ambiguous, in either order, and nothing is spent', async () => {
+    const sample = await apps.make({ replayDemo: true });
+    const { cookie } = await cookieLogin(sample);
+    const path = '/auth/demo/attacker-refresh';
+    for (const header of [`${COOKIE}=planted; ${COOKIE}=${cookie}`, `${COOKIE}=${cookie};${COOKIE} =planted`]) {
+      const res = await request(sample.app).post(path).set('x-token-transport', 'cookie').set('Origin', ORIGIN).set('Cookie', header);
+      expect([res.status, (res.body as { error: string }).error], header).to.deep.equal([400, 'cookie_ambiguous']);
+    }
+    apps.clock.advance(GRACE + 1);
+    expect((await fromPage(request(sample.app).post('/auth/refresh'), cookie)).status, 'nothing was spent').to.equal(200);
+  });
 });
