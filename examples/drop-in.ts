@@ -32,6 +32,8 @@ app.use(express.json({ limit: '10kb' }));
 app.post('/auth/login', async (req, res, next) => {
   // Catch here: Express 4 does not catch a rejected promise (the process would die).
   try {
+    // Read before the password hash: a password change after this moment refuses the login.
+    const authenticatedAt = auth.now();
     const user = await checkPassword(req.body);
     if (!user) {
       res.status(401).json({ error: 'invalid_credentials' });
@@ -41,6 +43,7 @@ app.post('/auth/login', async (req, res, next) => {
       userId: user.id,
       claims: { role: user.role },                            // copied into every access token
       meta: { ip: req.ip, userAgent: req.get('user-agent') }, // kept with the session
+      authenticatedAt,                                        // 401 credentials_changed if it is stale
     });
     // { accessToken, refreshToken, tokenType: 'Bearer', expiresIn }; never cached.
     res.set('Cache-Control', 'no-store').json(pair);
