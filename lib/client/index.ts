@@ -6,6 +6,7 @@
  */
 import { AuthClientError } from './errors.js';
 import { asTokenResponse, isGraphQLRequest, isStreamBody, isTokenRejection, jsonError, requestHeaders } from './http.js';
+import { accessClaims, mayAdopt } from './jwt.js';
 import { parseOptions } from './options.js';
 import { isApiUrl, targetOf } from './origins.js';
 import { authInit, Refresher, send, type SessionState } from './refresh.js';
@@ -58,6 +59,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       tabs.post({ etp: 1, type: 'token', accessToken: tokens.accessToken, expiresAt });
     },
     async end(reason) {
+      const sid = state.token === undefined ? undefined : accessClaims(state.token)?.sid;
       const held = forget(reason, false);
       // The refresh token was refused, or logged out: it is dead. (An empty store stays as it is: a
       // login in another tab may have just filled it.)
@@ -70,7 +72,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       }
       // After the store is cleared: a tab that checks finds it so. A page that held nothing and
       // found its store empty has nothing to tell.
-      if (held || reason !== 'no_refresh_token') tabs.post({ etp: 1, type: 'ended', reason });
+      if (held || reason !== 'no_refresh_token') tabs.post({ etp: 1, type: 'ended', reason, ...(sid === undefined ? {} : { sid }) });
     },
   };
 
@@ -97,12 +99,30 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   }
 
   const tabs = new TabSync(config.channel, config.locks, config.lockTimeout, {
-    token: (accessToken, at) => { take(accessToken, at, 'tab'); },
-    // The other tab has cleared the shared refresh token store; clearing it here too could
-    // erase the pair of a login that followed.
-    ended: (reason) => { forget(reason, true); },
+    // Anyone on this origin can post on the channel: only a token of the session held, not older, not expired.
+    token: (accessToken, at) => {
+      if (mayAdopt(accessToken, state.token, Date.now())) take(accessToken, at, 'tab');
+    },
+    ended: (reason, sid) => { confirmEnded(reason, sid); },
   }, config.clock);
   const refresher = new Refresher(config, tabs, state);
+
+  /**
+   * Another tab says the session ended. A message can be forged, so this
+   * tab asks the server, by a refresh: refused, the session has ended here
+   * too (`sessionended` with the other tab's reason); granted, it goes on. The
+   * other tab has cleared the shared store already: clearing it here too
+   * could erase the pair of a login that followed. Ignored when this tab
+   * holds no session, or holds another one (a login that followed).
+   */
+  function confirmEnded(reason: string, sid: string | undefined): void {
+    const held = state.token;
+    if (held === undefined) return;
+    if (sid !== undefined && accessClaims(held)?.sid !== sid) return;
+    refresher.refresh(() => { forget(reason, true); }).catch(() => {
+      // A failure that may pass (network, the refresh cap): the session stays; the next 401 will tell.
+    });
+  }
 
   async function authFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     // Another origin gets neither the token nor a refresh on its 401: fetched as given.

@@ -82,13 +82,17 @@ export class Refresher {
     return this.flight;
   }
 
-  /** Joins the refresh in flight, or starts one. Resolves the new token, `undefined` if the session ended. */
-  refresh(): Promise<string | undefined> {
-    this.flight ??= this.run().finally(() => { this.flight = undefined; });
+  /**
+   * Joins the refresh in flight, or starts one. Resolves the new token,
+   * `undefined` if the session ended. `ended` is what a refusal does, if
+   * this call starts the refresh: by default, `state.end`.
+   */
+  refresh(ended?: (reason: string) => Promise<void> | void): Promise<string | undefined> {
+    this.flight ??= this.run(ended ?? ((reason) => this.state.end(reason))).finally(() => { this.flight = undefined; });
     return this.flight;
   }
 
-  private async run(): Promise<string | undefined> {
+  private async run(ended: (reason: string) => Promise<void> | void): Promise<string | undefined> {
     const generation = this.state.generation;
     return this.tabs.withLock(async () => {
       // Another tab may have refreshed while we waited for the lock: take its token.
@@ -107,7 +111,7 @@ export class Refresher {
         throw error;
       }
       if ('ended' in outcome) {
-        await this.state.end(outcome.ended);
+        await ended(outcome.ended);
         return undefined;
       }
       this.state.accept(outcome.tokens, 'refresh');

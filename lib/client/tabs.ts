@@ -12,7 +12,8 @@ export type TabMessage =
   | { etp: 1; type: 'refreshing' }
   | { etp: 1; type: 'token'; accessToken: string; expiresAt: number | undefined }
   | { etp: 1; type: 'failed' }
-  | { etp: 1; type: 'ended'; reason: string };
+  /** `sid`: the session that ended, when its token said. */
+  | { etp: 1; type: 'ended'; reason: string; sid?: string };
 
 /** The BroadcastChannel of browsers and of Node alike. */
 interface ChannelLike {
@@ -23,28 +24,52 @@ interface ChannelLike {
 }
 
 export interface TabEvents {
+  /** Another tab has a new access token: take it only if it is this session's (see jwt.ts). */
   token(accessToken: string, expiresAt: number | undefined): void;
-  ended(reason: string): void;
+  /** Another tab says the session ended: check with the server before believing it. */
+  ended(reason: string, sid: string | undefined): void;
 }
 
-/** Only messages of this shape are taken: another script may use the same channel name. */
-function parse(data: unknown): TabMessage | undefined {
-  if (typeof data !== 'object' || data === null) return undefined;
+/** Besides `etp` and `type`: the fields each message type must have, and those it may have. */
+const FIELDS: Record<string, { required: readonly string[]; optional: readonly string[] }> = {
+  refreshing: { required: [], optional: [] },
+  failed: { required: [], optional: [] },
+  token: { required: ['accessToken'], optional: ['expiresAt'] },
+  ended: { required: ['reason'], optional: ['sid'] },
+};
+/** An error code as the server writes it, or `logout`. */
+const REASON = /^[a-z][a-z0-9_]{0,63}$/;
+const MAX_TOKEN = 16_384;
+
+/**
+ * Only messages of exactly these shapes are taken: another script may use
+ * the same channel name, and a same-origin script may forge them. An unknown
+ * type, a missing or unknown field, or a value of the wrong type drops the message.
+ */
+function parseTabMessage(data: unknown): TabMessage | undefined {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return undefined;
   const message = data as Record<string, unknown>;
-  if (message.etp !== 1) return undefined;
-  switch (message.type) {
-    case 'refreshing':
-    case 'failed':
-      return { etp: 1, type: message.type };
+  const type = message.type;
+  if (message.etp !== 1 || typeof type !== 'string' || !Object.hasOwn(FIELDS, type)) return undefined;
+  const { required, optional } = FIELDS[type]!;
+  const keys = Object.keys(message);
+  if (required.some((key) => !keys.includes(key))) return undefined;
+  if (keys.some((key) => key !== 'etp' && key !== 'type' && !required.includes(key) && !optional.includes(key))) return undefined;
+  switch (type) {
     case 'token': {
       const { accessToken, expiresAt } = message;
-      if (typeof accessToken !== 'string' || accessToken === '') return undefined;
-      return { etp: 1, type: 'token', accessToken, expiresAt: typeof expiresAt === 'number' ? expiresAt : undefined };
+      if (typeof accessToken !== 'string' || accessToken === '' || accessToken.length > MAX_TOKEN) return undefined;
+      if (expiresAt !== undefined && (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt))) return undefined;
+      return { etp: 1, type, accessToken, expiresAt };
     }
-    case 'ended':
-      return typeof message.reason === 'string' ? { etp: 1, type: 'ended', reason: message.reason } : undefined;
+    case 'ended': {
+      const { reason, sid } = message;
+      if (typeof reason !== 'string' || !REASON.test(reason)) return undefined;
+      if (sid !== undefined && (typeof sid !== 'string' || sid === '' || sid.length > 256)) return undefined;
+      return sid === undefined ? { etp: 1, type, reason } : { etp: 1, type, reason, sid };
+    }
     default:
-      return undefined;
+      return { etp: 1, type: type as 'refreshing' | 'failed' };
   }
 }
 
@@ -136,7 +161,7 @@ export class TabSync {
   }
 
   private receive(data: unknown): void {
-    const message = parse(data);
+    const message = parseTabMessage(data);
     if (message === undefined) return;
     if (message.type === 'refreshing') {
       this.peerSince = this.clock();
@@ -144,7 +169,7 @@ export class TabSync {
     }
     this.peerSince = undefined;
     if (message.type === 'token') this.events.token(message.accessToken, message.expiresAt);
-    if (message.type === 'ended') this.events.ended(message.reason);
+    if (message.type === 'ended') this.events.ended(message.reason, message.sid);
     for (const done of [...this.waiters]) done();
   }
 }
