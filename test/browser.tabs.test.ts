@@ -46,7 +46,7 @@ describe('demo page in a real browser (Chromium): tabs and other origins', funct
   }
 
   async function refreshCookie(): Promise<string | undefined> {
-    return (await browser.context.cookies()).find((cookie) => cookie.name === '__Secure-etp_refresh')?.value;
+    return (await browser.context.cookies()).find((cookie) => cookie.name === '__Host-etp_refresh')?.value;
   }
 
   it('refuses a cross-origin page: a POST with the header dies at the CORS preflight, one without it gets 403, cross-site sends no cookie', async () => {
