@@ -212,7 +212,8 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
     await passwords.ready();
     const storeKind = cluster ? 'redis cluster' : client ? 'redis' : 'memory';
     // The refresh cookie: HttpOnly, Secure (browsers treat http://localhost as secure, so it works
-    // there too), SameSite=Strict, Path=/auth; only these origins may use it.
+    // there too), SameSite=Strict, a __Host- cookie on Path=/ (no sibling subdomain can shadow it);
+    // only these origins may use it.
     const transport = cookieTransport({ allowedOrigins: options.publicOrigins ?? ['http://localhost:3000'] });
 
     const app = express();

@@ -6,8 +6,8 @@
  * Two transports for the refresh token, chosen per request: the JSON body
  * (curl, mobile apps: as without a transport), or, for a browser that sends
  * `x-token-transport: cookie` (the demo page, through
- * express-token-pair/client), an HttpOnly cookie scoped to /auth that no
- * script can read. Cookie-mode requests must come from an allowed origin
+ * express-token-pair/client), an HttpOnly __Host- cookie that no script can
+ * read and only the refresh and logout routes use. Cookie-mode requests must come from an allowed origin
  * (`cookieTransport`, PUBLIC_ORIGIN): anything else is 403 csrf_rejected.
  */
 import { randomUUID } from 'node:crypto';
@@ -64,7 +64,7 @@ export function routes({ auth, transport, users, passwords, limits, checkRevocat
     const ok = await passwords.verify(password, user?.passwordHash);
     if (!user || !ok) throw new AppError(401, 'invalid_credentials', 'email or password is incorrect');
     // A new session: a short-lived access token (sent with every request) and a
-    // long-lived refresh token (sent only to /auth/refresh). The email rides
+    // long-lived refresh token (used only by /auth/refresh). The email rides
     // along as a claim, so /me needs no database.
     const pair = await auth.issue({
       userId: user.id,
