@@ -30,7 +30,7 @@ interface Pair {
 }
 
 describe('drop-in example (README "Use it in your app")', function () {
-  this.timeout(30_000);
+  this.timeout(120_000);
   let typecheck: Typecheck | undefined;
 
   before(() => { typecheck = startTypecheck(); });
@@ -57,12 +57,12 @@ describe('drop-in example (README "Use it in your app")', function () {
           method: 'POST',
           headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
           body: typeof body === 'string' ? body : JSON.stringify(body),
-          signal: AbortSignal.timeout(5000),
+          signal: AbortSignal.timeout(30_000),
         });
       }
 
       async function me(token: string): Promise<Response> {
-        return fetch(`${base}/me`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5000) });
+        return fetch(`${base}/me`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(30_000) });
       }
 
       async function login(): Promise<Pair> {
@@ -83,7 +83,7 @@ describe('drop-in example (README "Use it in your app")', function () {
       }
 
       before(async function () {
-        this.timeout(30_000);
+        this.timeout(120_000);
         requireRedis(this, true);
         redis = await RedisServer.start();
         dir = project(expressPackage);
@@ -92,7 +92,7 @@ describe('drop-in example (README "Use it in your app")', function () {
         run = start(dir, {
           PORT: String(port), REDIS_URL: redis.url, ACCESS_TOKEN_SECRET: ACCESS, REFRESH_TOKEN_SECRET: REFRESH, DEMO_PASSWORD,
         });
-        await waitFor('"Listening"', run, () => run.output().includes(`Listening on http://localhost:${port}`), 20_000);
+        await waitFor('"Listening"', run, () => run.output().includes(`Listening on http://localhost:${port}`), 90_000);
         base = `http://127.0.0.1:${port}`;
       });
 
@@ -183,7 +183,7 @@ describe('drop-in example (README "Use it in your app")', function () {
 
   describe('types', () => {
     it('compile with exactOptionalPropertyTypes on top of the project\'s strict settings', async function () {
-      this.timeout(60_000);
+      this.timeout(180_000);
       const errors = await typecheck!.errors;
       const canary = `${typecheck!.dir.slice(root.length + 1)}/canary.ts`;
       expect(errors.filter((error) => error.startsWith('examples/'))).to.deep.equal([]);

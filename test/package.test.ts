@@ -18,13 +18,14 @@ const root = resolve(import.meta.dirname, '..');
 function run(
   command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env,
 ): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(command, args, { cwd, env, encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  const result = spawnSync(command, args, { cwd, env, encoding: 'utf8', timeout: 150_000, stdio: ['ignore', 'pipe', 'pipe'] });
   if (result.error) throw result.error;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
 describe('the packed package', function () {
-  this.timeout(60_000);
+  // Generous: npm pack, tsc and the consumers' processes run slowly on a busy machine.
+  this.timeout(180_000);
 
   let work: string;
   let tarball: string;
@@ -34,7 +35,7 @@ describe('the packed package', function () {
     mkdirSync(join(root, '.tmp'), { recursive: true });
     work = mkdtempSync(join(root, '.tmp', 'package-test-'));
     execFileSync('npm', ['pack', '--pack-destination', work, '--json'], {
-      cwd: root, encoding: 'utf8', timeout: 50_000, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: root, encoding: 'utf8', timeout: 150_000, stdio: ['ignore', 'pipe', 'pipe'],
     });
     const packed = readdirSync(work).filter((name) => name.endsWith('.tgz'));
     expect(packed, 'npm pack made one tarball').to.have.lengthOf(1);
@@ -126,7 +127,7 @@ describe('the packed package', function () {
   }
 
   it('runs the exported store contract (express-token-pair/store-contract) under node:test, and fails a broken store', function () {
-    this.timeout(120_000);
+    this.timeout(360_000);
     const dir = join(work, 'store');
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'store-consumer', private: true, type: 'module' }));
     writeFileSync(join(dir, 'contract.test.mjs'), storeContractConsumer);

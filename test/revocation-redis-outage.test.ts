@@ -33,19 +33,25 @@ describe('checkRevocation while Redis is down', function () {
   });
   after(async () => server?.stop());
 
-  beforeEach(async () => {
-    client = createClient({ url: server.url, disableOfflineQueue: true, socket: { reconnectStrategy: () => 50 } });
-    client.on('error', () => { /* reconnects by itself */ });
-    await client.connect();
+  /** The app under test: `/checked` (checkRevocation) and `/plain`, on a store with a 300 ms timeout. */
+  async function start(maxLag: number): Promise<void> {
+    await auth?.close();
     auth = createTokenAuth({
       accessToken: { secret: ACCESS }, refreshToken: { secret: REFRESH },
       store: new RedisSessionStore({ client, prefix: uniquePrefix(), timeout: 300 }),
-      revocationMaxLag: MAX_LAG,
+      revocationMaxLag: maxLag,
     });
     app = express();
     app.get('/checked', requireAccessToken(auth, { checkRevocation: true }), (_req, res) => { res.json({ ok: true }); });
     app.get('/plain', requireAccessToken(auth), (_req, res) => { res.json({ ok: true }); });
     await auth.watchRevocations();
+  }
+
+  beforeEach(async () => {
+    client = createClient({ url: server.url, disableOfflineQueue: true, socket: { reconnectStrategy: () => 50 } });
+    client.on('error', () => { /* reconnects by itself */ });
+    await client.connect();
+    await start(MAX_LAG);
   });
   afterEach(async () => {
     server.resume();
@@ -55,27 +61,31 @@ describe('checkRevocation while Redis is down', function () {
 
   const get = (path: string, pair: TokenPair) => request(app).get(path).set('Authorization', `Bearer ${pair.accessToken}`).timeout(3000);
 
-  /** Polls `path` until it answers `status`; resolves the milliseconds it took. */
-  async function until(path: string, pair: TokenPair, status: number, limit = 5000): Promise<number> {
-    const started = Date.now();
+  /** Polls `path` until it answers `status` (`limit`: a bound on the wait, generous for a busy machine). */
+  async function until(path: string, pair: TokenPair, status: number, limit = 15_000): Promise<void> {
+    const started = performance.now();
     for (;;) {
       const res = await get(path, pair);
-      if (res.status === status) return Date.now() - started;
-      if (Date.now() - started > limit) throw new Error(`${path} still answers ${res.status} ${res.text} after ${limit} ms`);
+      if (res.status === status) return;
+      if (performance.now() - started > limit) throw new Error(`${path} still answers ${res.status} ${res.text} after ${limit} ms`);
       await sleep(20);
     }
   }
 
-  it('holds its view current while Redis is up, however idle (no spurious 503)', async () => {
+  it('holds its view current while Redis is up, however idle (no spurious 503)', async function () {
+    this.timeout(30_000);
+    // The feed hears from Redis every maxLag / 4 however idle; with 2 s, only a process stalled for
+    // 1.5 s could miss it. Idle for three times maxLag.
+    await start(2000);
     const pair = await auth.issue({ userId: 'u1' });
     for (let i = 0; i < 15; i += 1) {
       expect((await get('/checked', pair)).status, `request ${i}`).to.equal(200);
-      await sleep(100);
+      await sleep(400);
     }
   });
 
   it('answers 503 on checked routes once Redis has been gone for revocationMaxLag, 200 on plain ones; recovers after a restart', async function () {
-    this.timeout(30_000);
+    this.timeout(90_000);
     const live = await auth.issue({ userId: 'u1' });
     const ended = await auth.issue({ userId: 'u1' });
     const later = await auth.issue({ userId: 'u2' });
@@ -83,9 +93,8 @@ describe('checkRevocation while Redis is down', function () {
     await until('/checked', ended, 401);
     await server.save();
     await server.kill();
-    // The feed last heard from Redis at most one blocking read (MAX_LAG / 4) before the kill.
-    const waited = await until('/checked', live, 503, 3000);
-    expect(waited, 'not before revocationMaxLag').to.be.at.least(MAX_LAG - MAX_LAG / 4 - 20);
+    // Not before revocationMaxLag without word from the feed: test/revocation-guard.test.ts, on a held clock.
+    await until('/checked', live, 503);
     const res = await get('/checked', live);
     expect(res.status).to.equal(503);
     expect(res.body).to.deep.equal({ error: 'store_unavailable', message: 'revocation record is not current' });
@@ -109,15 +118,19 @@ describe('checkRevocation while Redis is down', function () {
   });
 
   it('answers 503 while Redis is frozen, and recovers on one feed connection when it resumes', async function () {
-    this.timeout(20_000);
+    this.timeout(60_000);
     const pair = await auth.issue({ userId: 'u1' });
     server.pause();
-    await until('/checked', pair, 503, 3000);
+    await until('/checked', pair, 503);
     expect((await get('/plain', pair)).status).to.equal(200);
     await sleep(3500); // longer than a read may take: the feed drops that connection and opens another
     server.resume();
     await until('/checked', pair, 200);
-    const list = String(await client.sendCommand(['CLIENT', 'LIST']));
-    expect(list.split('\n').filter((line) => line.includes(` name=${FEED_CONNECTION_NAME} `)), 'feed connections').to.have.length(1);
+    // The dropped connection's close may reach Redis a moment after the new one opens.
+    const feeds = async (): Promise<number> => String(await client.sendCommand(['CLIENT', 'LIST'])).split('\n')
+      .filter((line) => line.includes(` name=${FEED_CONNECTION_NAME} `)).length;
+    const started = performance.now();
+    while (await feeds() !== 1 && performance.now() - started < 15_000) await sleep(50);
+    expect(await feeds(), 'feed connections').to.equal(1);
   });
 });

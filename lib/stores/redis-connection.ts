@@ -81,13 +81,14 @@ function nodeRedisCluster(c: Loose): RedisConnection {
   const send = c.sendCommand as (key: string | undefined, readonly: boolean, args: string[]) => Promise<unknown>;
   /** The key of the last command that failed: its slot is the one whose primary may have changed. */
   let failedKey: string | undefined;
-  let last = 0;
+  /** When the last reread was asked, on the monotonic clock (a wall clock stepped back would hold it off). */
+  let last = -Infinity;
   const reread = slotMapReread(c, send, () => failedKey);
   const open = (): boolean => c.isOpen !== false;
   return {
     recover: () => {
-      if (!open() || Date.now() - last < RECOVER_INTERVAL) return;
-      last = Date.now();
+      if (!open() || performance.now() - last < RECOVER_INTERVAL) return;
+      last = performance.now();
       reread();
     },
     kind: 'node-redis cluster',

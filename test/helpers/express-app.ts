@@ -98,8 +98,8 @@ export function startApp(framework: typeof express): { store: MemorySessionStore
 export function http(app: Parameters<typeof request>[0]): { get: (path: string) => Test; post: (path: string) => Test } {
   const agent = request(app);
   return {
-    get: (path) => agent.get(path).timeout(3000),
-    post: (path) => agent.post(path).timeout(3000),
+    get: (path) => agent.get(path).timeout(15_000),
+    post: (path) => agent.post(path).timeout(15_000),
   };
 }
 
