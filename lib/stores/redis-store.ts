@@ -34,7 +34,8 @@ export interface RedisSessionStoreOptions {
    * A second connection's sendCommand, for the revocation feed; needed only
    * for `checkRevocation` with `sendCommand`. It sends `XREAD BLOCK`, which
    * holds its connection for up to a second at a time, so it must not be
-   * the connection of `sendCommand`.
+   * the connection of `sendCommand`; and `MULTI`/`EXEC`, so it must send
+   * every command on that one connection, in order.
    */
   blockingSendCommand?: SendCommand | undefined;
   /** Key prefix. Default `'etp:'`. Must not contain `{` or `}`. */
