@@ -1,4 +1,4 @@
-// Typed lint for the TypeScript of lib/, test/, sample-app/ and bench/.
+// Typed lint for the TypeScript of lib/, test/, sample-app/, bench/ and tools/.
 // Run from the repo root: `npm run lint` (eslint --config .ci/eslint.config.js .).
 // With --config, ESLint 9 takes the cwd as its base path (files outside it are
 // ignored, and patterns would be read against it), so every block pins
@@ -11,7 +11,7 @@ import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const typescript = ['{lib,test,sample-app,bench,examples}/**/*.{ts,mts,cts}'];
+const typescript = ['{lib,test,sample-app,bench,examples,tools}/**/*.{ts,mts,cts}'];
 
 export default defineConfig(
   {
@@ -58,7 +58,7 @@ export default defineConfig(
   {
     name: 'etp/tests',
     basePath: root,
-    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'tools/**/*.ts'],
     rules: {
       // chai: expect(x).to.be.true
       '@typescript-eslint/no-unused-expressions': 'off',

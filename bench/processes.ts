@@ -7,7 +7,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RedisServer } from '../test/helpers/redis-server.js';
+import { RedisServer } from '../tools/redis-server.js';
 import { CONFIG_VARIABLE, type Counters, type ServerMessage, type StatsRequest } from './servers/serve.js';
 
 export type ServerKind = 'guard' | 'refresh' | 'login';
