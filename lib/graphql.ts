@@ -11,7 +11,7 @@
  * for the package's 401 codes; otherwise it is the stable code again.
  */
 import { TokenMissingError, TokenPairError, type ErrorCode } from './errors.js';
-import { accessGuard, type AccessGuardOptions } from './access-guard.js';
+import { bearerAuthenticator, type BearerAuthOptions } from './http/bearer.js';
 import type { TokenAuth } from './token-auth.js';
 import type { AuthContext } from './types.js';
 
@@ -79,8 +79,8 @@ export type TokenPairContext = {
   readonly authError: TokenPairError | undefined;
 };
 
-/** See `AccessGuardOptions`: `checkRevocation`, as `requireAccessToken` takes it. */
-export type GraphQLContextOptions = AccessGuardOptions;
+/** See `BearerAuthOptions`: `checkRevocation`, as `requireAccessToken` takes it. */
+export type GraphQLContextOptions = BearerAuthOptions;
 
 /**
  * Returns `contextFor(authorizationHeader)`, which verifies the request's
@@ -95,10 +95,10 @@ export function graphqlContext(
   if (typeof auth?.verifyAccessToken !== 'function' || typeof auth.checkRevocation !== 'function') {
     throw new TypeError('express-token-pair: graphqlContext(auth) needs the object returned by createTokenAuth()');
   }
-  const guard = accessGuard(auth, options, 'graphqlContext');
+  const authenticate = bearerAuthenticator(auth, options, 'graphqlContext');
   return (authorization) => {
     try {
-      const context = guard(authorization);
+      const context = authenticate(authorization);
       return { auth: context, authError: undefined };
     } catch (error) {
       if (error instanceof TokenPairError) return { auth: undefined, authError: error };

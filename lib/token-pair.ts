@@ -28,11 +28,15 @@ export function signAccessToken(config: Config, userId: string, sessionId: strin
 /**
  * The pair for a session's current refresh token. Both tokens are dated by
  * the store's clock (`refresh.issuedAt`), the clock revocation cut-offs use.
+ * The refresh token's lifetime rides along as the non-enumerable
+ * `refreshExpiresIn`, for the cookie's Max-Age: JSON bodies stay as they are,
+ * and nothing has to decode the token just signed to learn it.
  */
 export function signPair(config: Config, userId: string, sessionId: string, claims: Claims, refresh: CurrentToken): TokenPair {
   const accessToken = signAccessToken(config, userId, sessionId, claims, refresh.issuedAt);
   const refreshToken = sign(config.refresh, config, {}, {
     sub: userId, sid: sessionId, jti: refresh.jti, iat: refresh.issuedAt, exp: refresh.expiresAt,
   });
-  return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: config.access.ttl };
+  const pair: TokenPair = { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: config.access.ttl };
+  return Object.defineProperty(pair, 'refreshExpiresIn', { value: Math.max(0, refresh.expiresAt - refresh.issuedAt), enumerable: false });
 }

@@ -167,6 +167,14 @@ export interface TokenPair {
   tokenType: 'Bearer';
   /** Seconds until the access token expires. */
   expiresIn: number;
+  /**
+   * Seconds the refresh token lives (its `exp - iat`, dated by the store's
+   * clock): what the refresh cookie's Max-Age is. Set on the pairs that
+   * `issue()` and `refresh()` return, as a non-enumerable property, so that
+   * JSON bodies (`res.json(pair)`) stay as they were; caveat: a copy
+   * (`{ ...pair }`, `JSON.parse`) does not keep it.
+   */
+  readonly refreshExpiresIn?: number;
 }
 
 /** What a verified access token says; set on `req.auth` by `requireAccessToken`. */

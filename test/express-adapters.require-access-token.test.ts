@@ -7,7 +7,7 @@
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import type { Server } from 'node:http';
 import { expect } from 'chai';
-import { parseBearer } from '../lib/bearer.js';
+import { parseBearer } from '../lib/http/bearer.js';
 import { ACCESS_TYP, createTokenAuth, MemorySessionStore, type AuthContext, type TokenAuth } from '../lib/index.js';
 import {
   ACCESS_SECRET, ACCESS_TTL, buildApp, clock, expectError, frameworks, http, REFRESH_SECRET, resetTestState,

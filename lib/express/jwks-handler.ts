@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { OptionError } from '../errors.js';
 import type { TokenAuth } from '../token-auth.js';
-import { assertAuth } from './http.js';
+import { assertAuth } from '../http/wiring.js';
 
 /**
  * Five minutes fresh, then one more served while a cache refetches: a

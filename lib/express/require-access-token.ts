@@ -1,8 +1,9 @@
 import type { RequestHandler } from 'express';
-import { accessGuard, type AccessGuardOptions } from '../access-guard.js';
+import { bearerAuthenticator, type BearerAuthOptions } from '../http/bearer.js';
+import { assertAuth } from '../http/wiring.js';
 import type { TokenAuth } from '../token-auth.js';
 import type { AuthContext } from '../types.js';
-import { assertAuth, sendError } from './http.js';
+import { sendError } from './http.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -14,8 +15,8 @@ declare global {
   }
 }
 
-/** See `AccessGuardOptions`: `checkRevocation`. */
-export type RequireAccessTokenOptions = AccessGuardOptions;
+/** See `BearerAuthOptions`: `checkRevocation`. */
+export type RequireAccessTokenOptions = BearerAuthOptions;
 
 /**
  * Lets a request through only with a valid `Authorization: Bearer` access
@@ -26,10 +27,10 @@ export type RequireAccessTokenOptions = AccessGuardOptions;
  */
 export function requireAccessToken(auth: TokenAuth, options: RequireAccessTokenOptions = {}): RequestHandler {
   assertAuth(auth, 'requireAccessToken');
-  const guard = accessGuard(auth, options, 'requireAccessToken');
+  const authenticate = bearerAuthenticator(auth, options, 'requireAccessToken');
   return (req, res, next) => {
     try {
-      req.auth = guard(req.headers.authorization);
+      req.auth = authenticate(req.headers.authorization);
     } catch (error) {
       sendError(error, res, next);
       return;

@@ -1,0 +1,57 @@
+import { InvalidRequestError, OptionError, TokenMissingError } from '../errors.js';
+import type { TokenAuth } from '../token-auth.js';
+import type { AuthContext } from '../types.js';
+
+/**
+ * The token of an `Authorization: Bearer <token>` value (RFC 6750 §2.1), for
+ * any framework: `TokenMissingError` with no header or another scheme,
+ * `InvalidRequestError` for `Bearer` with no token or more than one. Splits
+ * on spaces (no regex backtracking on long headers).
+ */
+export function parseBearer(header: string | null | undefined): string {
+  if (typeof header !== 'string' || header === '') throw new TokenMissingError('no bearer token');
+  const [scheme = '', token, ...rest] = header.trim().split(/ +/);
+  if (scheme.toLowerCase() !== 'bearer') throw new TokenMissingError('no bearer token');
+  if (token === undefined || rest.length > 0) throw new InvalidRequestError('malformed Authorization header');
+  return token;
+}
+
+export interface BearerAuthOptions {
+  /**
+   * Also refuse (401 `token_revoked`) the access tokens of sessions that have
+   * ended: logout, reuse detection, `revokeSession`, `revokeOtherSessions`,
+   * `revokeAll`, eviction. Checked against this process's view of the store's
+   * revocation record (`auth.watchRevocations()`, started when the
+   * authenticator is made), so no store round trip per request. While that
+   * view is not current (starting, or no word from the store for
+   * `revocationMaxLag`) it throws `StoreUnavailableError` (503). Default
+   * `false`: signature and claims alone.
+   */
+  checkRevocation?: boolean | undefined;
+}
+
+/**
+ * The authenticator `requireAccessToken` and `graphqlContext` share: options
+ * checked once (errors name `owner`), the revocation feed started at
+ * creation, and a function from an `Authorization` header value to the
+ * verified caller, which throws a `TokenPairError` otherwise.
+ */
+export function bearerAuthenticator(
+  auth: TokenAuth, options: BearerAuthOptions, owner: string,
+): (authorization: string | null | undefined) => AuthContext {
+  if (typeof options !== 'object' || options === null) throw new OptionError(`${owner} options must be an object`);
+  for (const key of Object.keys(options)) {
+    if (key !== 'checkRevocation') throw new OptionError(`${owner}: unknown option ${key} (known: checkRevocation)`);
+  }
+  const checkRevocation = options.checkRevocation ?? false;
+  if (typeof checkRevocation !== 'boolean') throw new OptionError(`${owner} option checkRevocation must be a boolean`);
+  if (!checkRevocation) return (authorization) => auth.verifyAccessToken(parseBearer(authorization));
+  // A store without a revocation record throws here, at start-up. A feed that cannot start yet is no
+  // rejection to report: the guard answers 503 until the view is current.
+  auth.watchRevocations().catch(() => {});
+  return (authorization) => {
+    const context = auth.verifyAccessToken(parseBearer(authorization));
+    auth.checkRevocation(context);
+    return context;
+  };
+}
