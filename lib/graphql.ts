@@ -12,6 +12,8 @@
  */
 import { TokenMissingError, TokenPairError, type ErrorCode } from './errors.js';
 import { bearerAuthenticator, type BearerAuthOptions } from './http/bearer.js';
+import { errorAnswer } from './http/error-answer.js';
+import { assertAuth } from './http/wiring.js';
 import type { TokenAuth } from './token-auth.js';
 import type { AuthContext } from './types.js';
 
@@ -26,7 +28,7 @@ export interface GraphQLErrorExtensions {
   code: string;
   /** The stable code, as in the HTTP answers' `error` field. */
   reason: string;
-  /** The HTTP status the same failure gets from the Express adapters. */
+  /** The HTTP status the same failure gets from the HTTP answers (`errorAnswer`, the Express adapters). */
   status: number;
 }
 
@@ -47,7 +49,7 @@ export class GraphQLTokenError extends Error {
   constructor(error: TokenPairError) {
     super(error.message, { cause: error });
     this.name = 'GraphQLTokenError';
-    this.extensions = graphqlExtensions(error.code, error.status);
+    this.extensions = graphqlExtensions(error.code, errorAnswer(error).status);
   }
 }
 
@@ -92,9 +94,7 @@ export type GraphQLContextOptions = BearerAuthOptions;
 export function graphqlContext(
   auth: TokenAuth, options: GraphQLContextOptions = {},
 ): (authorization: string | null | undefined) => TokenPairContext {
-  if (typeof auth?.verifyAccessToken !== 'function' || typeof auth.checkRevocation !== 'function') {
-    throw new TypeError('express-token-pair: graphqlContext(auth) needs the object returned by createTokenAuth()');
-  }
+  assertAuth(auth, 'graphqlContext');
   const authenticate = bearerAuthenticator(auth, options, 'graphqlContext');
   return (authorization) => {
     try {

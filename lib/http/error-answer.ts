@@ -20,6 +20,8 @@ function quote(text: string): string {
  * presented) and `Retry-After` on 503. Anything else is no answer of ours:
  * `undefined`, for the framework's own error handling.
  */
+export function errorAnswer(error: TokenPairError): HttpAnswer;
+export function errorAnswer(error: unknown): HttpAnswer | undefined;
 export function errorAnswer(error: unknown): HttpAnswer | undefined {
   if (!(error instanceof TokenPairError)) return undefined;
   const headers: Record<string, string> = { 'Cache-Control': 'no-store' };

@@ -5,11 +5,14 @@ import { parseTransport, type CookieTransport } from './transport.js';
 
 /**
  * Throws at wiring time if `auth` is not what `createTokenAuth()` returns,
- * with a plain hint for `app.use(requireAccessToken)` (no call).
+ * with a plain hint for `app.use(requireAccessToken)` (no call). Every
+ * adapter's check (Express handlers, `graphqlContext`).
  */
 export function assertAuth(auth: unknown, name: string): asserts auth is TokenAuth {
   const core = auth as Partial<TokenAuth> | undefined;
-  if (typeof core?.verifyAccessToken === 'function' && typeof core.refresh === 'function') return;
+  if (typeof core?.verifyAccessToken === 'function' && typeof core.refresh === 'function' && typeof core.checkRevocation === 'function') {
+    return;
+  }
   const used = typeof auth === 'object' && auth !== null && 'headers' in auth && 'method' in auth;
   throw new TypeError(used
     ? `express-token-pair: ${name} was used as a middleware itself; call it: ${name}(auth)`
