@@ -4,7 +4,7 @@ import {
 } from './errors.js';
 import { suspicions, TokenAuthEmitter } from './events.js';
 import { authenticatedAge, MAX_AUTHENTICATED_AGE, normalizeMeta, parseClaims, parseUserId } from './input.js';
-import { RevocationGuard } from './revocation/guard.js';
+import { RevocationView } from './revocation/view.js';
 import { TokenCache } from './token-cache.js';
 import { parseOptions, type Config } from './options.js';
 import { customClaims, newId, verify } from './tokens.js';
@@ -25,7 +25,7 @@ export class TokenAuth extends TokenAuthEmitter {
   readonly #cache: TokenCache;
   /** Every context `verifyAccessToken` returned (the cache hands out the same objects again). */
   readonly #verified = new WeakSet<AuthContext>();
-  #guard: RevocationGuard | undefined;
+  #revocations: RevocationView | undefined;
 
   constructor(options: TokenAuthOptions) {
     super();
@@ -250,18 +250,18 @@ export class TokenAuth extends TokenAuthEmitter {
    * { checkRevocation: true })` calls it when it is created.
    */
   watchRevocations(): Promise<void> {
-    if (this.#guard === undefined) {
+    if (this.#revocations === undefined) {
       const { store } = this.#config;
       if (typeof store.revocations !== 'function') {
         throw new OptionError('checkRevocation needs a store with a revocation record (revocations()); this store has none');
       }
-      this.#guard = new RevocationGuard(store.revocations(), {
+      this.#revocations = new RevocationView(store.revocations(), {
         retention: this.#config.access.ttl + this.#config.clockTolerance,
         maxLag: this.#config.revocationMaxLag,
         now: () => this.#now(),
       });
     }
-    return this.#guard.ready();
+    return this.#revocations.ready();
   }
 
   /**
@@ -271,19 +271,19 @@ export class TokenAuth extends TokenAuthEmitter {
    * record on first use. No store round trip.
    */
   checkRevocation(context: AuthContext): void {
-    if (this.#guard === undefined) void this.watchRevocations().catch(() => {});
-    this.#guard!.check(context);
+    if (this.#revocations === undefined) void this.watchRevocations().catch(() => {});
+    this.#revocations!.check(context);
   }
 
   /** Entries in this process's view of recent revocations (0 until `watchRevocations`). */
   get revocationViewSize(): number {
-    return this.#guard?.size ?? 0;
+    return this.#revocations?.size ?? 0;
   }
 
   /** Stops following the revocation record. The store is yours to close. */
   async close(): Promise<void> {
-    await this.#guard?.close();
-    this.#guard = undefined;
+    await this.#revocations?.close();
+    this.#revocations = undefined;
   }
 
   /** Resolves if the store can take writes (not a replica, not loading, not full); else rejects with `StoreUnavailableError`. */

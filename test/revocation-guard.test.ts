@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { StoreUnavailableError, TokenRevokedError, type AuthContext, type Revocation, type RevocationFeed } from '../lib/index.js';
-import { RevocationGuard } from '../lib/revocation/guard.js';
+import { RevocationView as RevocationGuard } from '../lib/revocation/view.js';
 
 const T0 = 4_000_000_000;
 const RETENTION = 900;

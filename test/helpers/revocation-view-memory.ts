@@ -4,7 +4,7 @@
  * the core makes them), printed as one JSON line.
  */
 import { randomBytes } from 'node:crypto';
-import { RevocationGuard } from '../../lib/revocation/guard.js';
+import { RevocationView as RevocationGuard } from '../../lib/revocation/view.js';
 import type { Revocation } from '../../lib/index.js';
 
 const count = Number(process.argv[2] ?? 100_000);

@@ -2,7 +2,7 @@ import { StoreUnavailableError, TokenRevokedError } from '../errors.js';
 import type { Revocation, RevocationFeed } from '../store-types.js';
 import type { AuthContext } from '../types.js';
 
-export interface GuardSettings {
+export interface ViewSettings {
   /** Seconds an entry is kept: the longest an access token outlives its session (ttl + tolerance). */
   retention: number;
   /** Milliseconds without word from the feed after which `check` answers 503 instead of guessing. */
@@ -22,13 +22,13 @@ const SWEEP_INTERVAL = 5_000;
  * every access token it could match has expired, so memory is bounded by the
  * revocations of one access-token lifetime.
  */
-export class RevocationGuard {
+export class RevocationView {
   /** Session id -> Unix seconds until which its tokens may still verify. */
   readonly #sessions = new Map<string, number>();
   /** User id -> the latest cut-off: tokens issued before `at` are refused until `until`. */
   readonly #users = new Map<string, { at: number; until: number }>();
   readonly #feed: RevocationFeed;
-  readonly #settings: GuardSettings;
+  readonly #settings: ViewSettings;
   readonly #timer: NodeJS.Timeout;
   readonly #started: Promise<void>;
   #current = false;
@@ -39,7 +39,7 @@ export class RevocationGuard {
    */
   #incompleteUntil = 0;
 
-  constructor(feed: RevocationFeed, settings: GuardSettings) {
+  constructor(feed: RevocationFeed, settings: ViewSettings) {
     this.#feed = feed;
     this.#settings = settings;
     this.#timer = setInterval(() => { this.sweep(); }, SWEEP_INTERVAL);
