@@ -1,18 +1,21 @@
 /**
- * "A revocation made on one instance is enforced on every other instance
- * within 1 s": two instances of the sample app, each with its own Redis
+ * A revocation made on one instance is enforced on every other instance
+ * within `revocationMaxLag` (the library's bound: past it, a checked route
+ * answers 503 rather than accept; usually it takes a few ms, as the log line
+ * shows): two instances of the sample app, each with its own Redis
  * connection, on one private redis-server, with real clocks.
  */
 import { expect } from 'chai';
 import request from 'supertest';
 import type { SampleApp } from '../sample-app/app.js';
 import { RedisServer, requireRedis, uniquePrefix } from './helpers/redis-server.js';
-import { refusedWithin, sessions } from './helpers/sample-app-sessions.js';
+import { refusedWithin, REVOCATION_MAX_LAG, sessions } from './helpers/sample-app-sessions.js';
 import { appFactory, email, logIn, me, sessionIdOf, signUp } from './helpers/sample-app.js';
 
-const WITHIN = 1000;
+const WITHIN = REVOCATION_MAX_LAG;
 
-describe('sample app, two instances on one Redis', () => {
+describe('sample app, two instances on one Redis', function () {
+  this.timeout(60_000); // generous for a busy machine; the bound under test is WITHIN, on the monotonic clock
   let server: RedisServer;
   const apps = appFactory(() => ({}));
   let one: SampleApp;
@@ -39,16 +42,16 @@ describe('sample app, two instances on one Redis', () => {
   /** Runs `revoke` on one instance, then resolves how long until `other` refused `accessToken`. */
   async function delayUntilRefused(other: SampleApp, accessToken: string, revoke: () => Promise<number>): Promise<number> {
     expect((await sessions(other, accessToken)).status, 'accepted before').to.equal(200);
-    const started = Date.now();
+    const started = performance.now();
     expect(await revoke()).to.equal(204);
     await refusedWithin(other, accessToken, WITHIN);
-    const elapsed = Date.now() - started;
+    const elapsed = Math.round(performance.now() - started);
     delays.push(elapsed);
     expect(elapsed).to.be.at.most(WITHIN);
     return elapsed;
   }
 
-  it('a logout on one instance is enforced on the other within 1 s; /me there still accepts the token', async () => {
+  it('a logout on one instance is enforced on the other within revocationMaxLag; /me there still accepts the token', async () => {
     const address = email();
     await signUp(one, address);
     const session = await logIn(one, address);
@@ -57,7 +60,7 @@ describe('sample app, two instances on one Redis', () => {
     expect((await me(two, session.accessToken)).status, 'signature only').to.equal(200);
   });
 
-  it('ending a session from the list, logout-others and logout-all on one instance are enforced on the other within 1 s', async () => {
+  it('ending a session from the list, logout-others and logout-all on one instance are enforced on the other within revocationMaxLag', async () => {
     const address = email();
     await signUp(two, address);
     const [phone, laptop, tablet, desktop] = [await logIn(one, address), await logIn(two, address), await logIn(one, address), await logIn(two, address)];

@@ -205,7 +205,10 @@ describe('issue 8: Redis deadlines, adoption races and the probe', function () {
 
   it('hands concurrent presenters of one lost successor the same successor, and later ones reuse', async () => {
     const prefix = uniquePrefix();
-    const auth = authOn(new RedisSessionStore({ client, prefix }), 1);
+    // A 3 s grace, so that eight concurrent scripts land inside it even on a busy machine (Redis's clock),
+    // and a long store timeout, so that a slow script is slow, not 'late'.
+    const grace = 3;
+    const auth = authOn(new RedisSessionStore({ client, prefix, timeout: 10_000 }), grace);
     const pair = await auth.issue({ userId: 'race' });
     const key = `${prefix}{race}`;
     await client.sendCommand(['COPY', key, `${key}:before`]);
@@ -214,7 +217,8 @@ describe('issue 8: Redis deadlines, adoption races and the probe', function () {
     await client.sendCommand(['COPY', `${key}:before`, key, 'REPLACE']); // Redis loses that rotation
     const answers = await Promise.all(Array.from({ length: 8 }, () => auth.refresh(lost.refreshToken)));
     expect(new Set(answers.map((a) => a.refreshToken)).size, 'one successor').to.equal(1);
-    await new Promise((resolve) => setTimeout(resolve, 2100)); // past the 1 s grace window
+    // Past the grace window: whole seconds, inclusive (age <= grace), so one second more.
+    await new Promise((resolve) => setTimeout(resolve, (grace + 1) * 1000 + 100));
     expect(await rejection(auth.refresh(lost.refreshToken))).to.include({ code: 'refresh_reused' });
     await client.del(`${key}:before`);
   });

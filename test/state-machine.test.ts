@@ -6,7 +6,7 @@
  * and checks the real TokenAuth against a tiny model after every step
  * (test/helpers/state-machine-*.ts): one live successor per session, ended
  * sessions never refresh again, their access tokens are refused by
- * checkRevocation (memory store: at once; Redis: within 1 s), live ones
+ * checkRevocation (memory store: at once; Redis: within revocationMaxLag), live ones
  * pass, and listSessions shows exactly the live sessions. A failure prints
  * the shrunk command sequence.
  */
@@ -60,10 +60,11 @@ describe('session state machine (model-based, fast-check)', function () {
       await server?.stop();
     });
 
-    it('matches the model (revocation seen by checkRevocation within 1 s)', async () => {
+    it('matches the model (revocation seen by checkRevocation within revocationMaxLag, 5 s)', async () => {
       await explore({
-        store: () => ({ store: new RedisSessionStore({ client, prefix: uniquePrefix(), clock: 'caller' }), close: () => {} }),
-        revocationWait: 1000,
+        // A long store timeout: on a busy machine a slow script is slow, not a 503.
+        store: () => ({ store: new RedisSessionStore({ client, prefix: uniquePrefix(), clock: 'caller', timeout: 10_000 }), close: () => {} }),
+        revocationWait: 5000,
       }, 50, 50);
     });
   });

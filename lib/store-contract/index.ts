@@ -52,8 +52,10 @@ function testFunctions(given: TestFunctions | undefined): TestFunctions {
  * before each test for a fresh store (an empty key prefix, a new instance),
  * and its `close()` after it. Every call passes its own `now`, and the tests
  * move it by hand: a store with a clock of its own must follow the caller's
- * here (`RedisSessionStore`'s `clock: 'caller'`). Some tests wait up to 3 s
- * for the revocation feed: allow each test at least 5 s.
+ * here (`RedisSessionStore`'s `clock: 'caller'`). Some tests wait for the
+ * revocation feed to deliver (a working feed takes milliseconds; they give
+ * up after 15 s, so that a busy machine is slow, not red): a test timeout of
+ * 20 s shows that message rather than the runner's.
  */
 export function describeStoreContract(
   name: string, makeStore: () => StoreFixture | Promise<StoreFixture>, options: StoreContractOptions = {},

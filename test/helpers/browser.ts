@@ -186,6 +186,6 @@ export async function signIn(page: Page, email: string, password: string, button
 }
 
 /** Waits until the page's countdown says the access token has expired. */
-export async function waitForExpiry(page: Page, within = 10_000): Promise<void> {
+export async function waitForExpiry(page: Page, within = 60_000): Promise<void> {
   await page.locator('#expiry[data-state="expired"]').waitFor({ timeout: within });
 }

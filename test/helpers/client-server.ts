@@ -132,11 +132,15 @@ export function memoryStore(initial?: string): RefreshTokenStore & { value: stri
   };
 }
 
-/** Resolves once `condition()` holds (checked every 2 ms), or rejects after `ms`. */
-export async function until(condition: () => boolean, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms;
+/**
+ * Resolves once `condition()` holds (checked every 2 ms), or rejects after
+ * `ms` (15 s: generous for a busy machine; a condition that holds returns at
+ * once). Measured on the monotonic clock.
+ */
+export async function until(condition: () => boolean, ms = 15_000): Promise<void> {
+  const deadline = performance.now() + ms;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
+    if (performance.now() > deadline) throw new Error('condition not met in time');
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
 }
