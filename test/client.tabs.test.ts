@@ -160,7 +160,11 @@ describe('client: tabs', function () {
     expect(server.count('POST /refresh')).to.equal(2);
     await until(() => heard.filter((message) => (message as { type?: unknown }).type === 'ended').length === 2);
     observer.postMessage({ etp: 1, type: 'ended', reason: 'logout' }); // and a third, late one
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Then a marker each tab visibly takes (a tab holding no session takes a new login's token):
+    // once both hold it, both have handled the late 'ended' posted before it.
+    const marker = (await server.login()).accessToken;
+    observer.postMessage({ etp: 1, type: 'token', accessToken: marker });
+    await until(() => a.getAccessToken() === marker && b.getAccessToken() === marker);
     observer.close();
     expect(ended).to.deep.equal([
       ['a', { reason: 'token_revoked', otherTab: false }], ['b', { reason: 'token_revoked', otherTab: false }],
@@ -202,16 +206,30 @@ describe('client: tabs', function () {
 
   it("ignores other scripts' messages on the channel", async function () {
     const channel = `etp-test-${process.pid}-${++channels}`;
-    const client = createAuthClient({ refreshUrl: `${server.base}/refresh`, transport: memoryStore(), channel });
+    const store = memoryStore();
+    // Every request the client makes, recorded as it is made (a message that set off a refresh shows at once).
+    const requested: string[] = [];
+    const client = createAuthClient({
+      refreshUrl: `${server.base}/refresh`, transport: store, channel,
+      fetch: (input, init) => { requested.push(String(input)); return fetch(input, init); },
+    });
     clients.push(client);
     await client.setTokens(await server.login());
-    const token = client.getAccessToken();
+    const taken: string[] = [];
+    client.on('token', (event) => { taken.push(event.accessToken); });
+    const ended: unknown[] = [];
+    client.on('sessionended', (event) => { ended.push(event); });
     const other = new BroadcastChannel(channel);
     for (const message of [null, 'token', { type: 'token', accessToken: 'x' }, { etp: 1, type: 'token', accessToken: 7 },
       { etp: 1, type: 'ended' }, { etp: 1, type: 'unknown' }]) other.postMessage(message);
-    other.postMessage({ etp: 1, type: 'refreshing' }); // then one it does understand, to know the rest went by
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Then one it does take, a newer token of its own session, to know the rest went by.
+    server.clock.advance(1);
+    const marker = (await server.auth.refresh(store.value!)).accessToken;
+    other.postMessage({ etp: 1, type: 'token', accessToken: marker });
+    await until(() => client.getAccessToken() === marker);
     other.close();
-    expect(client.getAccessToken()).to.equal(token);
+    expect(taken, 'only the marker was taken').to.deep.equal([marker]);
+    expect(ended).to.deep.equal([]);
+    expect(requested, 'no message made it refresh').to.deep.equal([]);
   });
 });

@@ -117,11 +117,14 @@ for (const [name, framework] of [['Express 5', express], ['Express 4', express4]
       const slow = new MemorySessionStore();
       const delayed = <T>(value: Promise<T>): Promise<T> => new Promise((resolve) => setTimeout(() => resolve(value), 150));
       // Every store call but create settles 150 ms late (the work itself is done at once); revoke then fails.
+      // `settled` names each late call once it has settled, so the test waits for them, not for a time.
+      const settled: string[] = [];
       const slowStore = new Proxy(slow, {
         get(target, name) {
           const value: unknown = Reflect.get(target, name);
           if (typeof value !== 'function' || name === 'create') return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
           return (...args: unknown[]) => delayed(Promise.resolve((value as (...a: unknown[]) => unknown).apply(target, args)))
+            .finally(() => { settled.push(String(name)); })
             .then((result) => { if (name === 'revoke') throw new Error('connection reset'); return result; });
         },
       });
@@ -150,7 +153,12 @@ for (const [name, framework] of [['Express 5', express], ['Express 4', express4]
         ]) {
           expect((await send()).status).to.equal(503);
         }
-        await new Promise((resolve) => setTimeout(resolve, 300)); // the store calls finish after the 503s
+        // The store calls finish after the 503s: wait until all three have (on a busy machine, however
+        // long that takes), then one more turn of the event loop for an unhandled rejection to show.
+        while (!['rotate', 'revokeAll', 'revoke'].every((name) => settled.includes(name))) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        await new Promise((resolve) => setImmediate(resolve));
         expect(failures, 'nothing escaped as an unhandled error').to.deep.equal([]);
         expect(crashes, 'nothing reached the error handler either').to.deep.equal([]);
         expect(await slowAuth.revokeAll('ann'), 'the late work did happen: logout-all ended the session').to.equal(0);
