@@ -56,6 +56,53 @@ export default defineConfig(
     },
   },
   {
+    // Size is linted, not remembered: a file over 300 lines of code (blank lines and
+    // comments not counted) is split by what it holds; a function over 25 paths
+    // (ESLint's cyclomatic complexity, which counts `??`, `?.` and default values) is split too.
+    // Not for test/: a test file is a table of cases.
+    name: 'etp/size',
+    basePath: root,
+    files: ['{lib,sample-app,bench,tools,examples}/**/*.{ts,mts,cts}'],
+    rules: {
+      'max-lines': ['error', { max: 300, skipBlankLines: true, skipComments: true }],
+      complexity: ['error', 25],
+    },
+  },
+  {
+    // Functions over 25 today, each held at its current figure so it cannot grow:
+    // createApp (45), the RedisSessionStore constructor (38), the cookie options
+    // parser (33), the client's parseOptions (31), verify (28). Lower a figure when
+    // the function is split; delete the entry once it is at 25 or under.
+    name: 'etp/size-debts',
+    basePath: root,
+    files: ['sample-app/app.ts'],
+    rules: { complexity: ['error', 45] },
+  },
+  {
+    name: 'etp/size-debts-redis-store',
+    basePath: root,
+    files: ['lib/stores/redis-store.ts', 'lib/stores/redis/store.ts'],
+    rules: { complexity: ['error', 38] },
+  },
+  {
+    name: 'etp/size-debts-cookie-options',
+    basePath: root,
+    files: ['lib/express/cookie-transport.ts', 'lib/http/transport.ts', 'lib/http/*cookie*.ts'],
+    rules: { complexity: ['error', 33] },
+  },
+  {
+    name: 'etp/size-debts-client-options',
+    basePath: root,
+    files: ['lib/client/options.ts'],
+    rules: { complexity: ['error', 31] },
+  },
+  {
+    name: 'etp/size-debts-tokens',
+    basePath: root,
+    files: ['lib/tokens.ts'],
+    rules: { complexity: ['error', 28] },
+  },
+  {
     name: 'etp/tests',
     basePath: root,
     files: ['test/**/*.ts', 'bench/**/*.ts', 'tools/**/*.ts'],
