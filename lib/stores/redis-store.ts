@@ -5,6 +5,7 @@ import type {
 } from '../store-types.js';
 import type { Claims } from '../types.js';
 import { scripts, type Script } from './scripts.js';
+import { argv, type ArgsOf, type SessionScript } from './fields.js';
 import { boundedSendCommand, isNoScript, type SendCommand } from './bounded-send.js';
 import { connectionOf, type ClientKind } from './redis-connection.js';
 import { RedisRevocationFeed, type DuplicableClient } from './redis-revocation-feed.js';
@@ -143,14 +144,14 @@ export class RedisSessionStore implements SessionStore {
     return `${this.#key(userId)}:cutoff`;
   }
 
-  /** ARGV[1] of every script: the caller's time in ms, or '' for Redis's own. */
+  /** `callerMs` of every script: the caller's time in ms, or '' for Redis's own. */
   #time(nowMs: number): string {
     return this.#callerClock ? String(nowMs) : '';
   }
 
-  /** ARGV[1] and [2] of every script: the time and the revocation ttl. */
-  #ending(ending: Ending): [string, string] {
-    return [this.#time(ending.nowMs ?? ending.now * 1000), String(ending.revocationTtl)];
+  /** `callerMs` and `revocationTtl` of every session script (fields.ts: `commonArgs`). */
+  #ending(ending: Ending): { callerMs: string; revocationTtl: string } {
+    return { callerMs: this.#time(ending.nowMs ?? ending.now * 1000), revocationTtl: String(ending.revocationTtl) };
   }
 
   /** EVALSHA; on NOSCRIPT only (Redis restarted or flushed its scripts), EVAL once. */
@@ -163,13 +164,13 @@ export class RedisSessionStore implements SessionStore {
     }
   }
 
-  /** Runs `script` for the user's hash: ARGV[1] and [2] from `args`, then the deadline, then the rest. */
-  async #run(script: Script, userId: string, args: string[]): Promise<unknown> {
+  /** Runs the session script `name` for the user's hash, its ARGV named by fields.ts; adds the deadline. */
+  async #run<S extends SessionScript>(name: S, userId: string, args: Omit<ArgsOf<S>, 'deadline'>): Promise<unknown> {
     const keys = [this.#key(userId), this.#cutOffKey(userId), ...this.#stream === undefined ? [] : [this.#stream]];
-    const tail = [String(keys.length), ...keys, args[0]!, args[1]!, await this.#deadlines.next(), ...args.slice(2)];
+    const named = { ...args, deadline: await this.#deadlines.next() } as ArgsOf<S>;
     let reply: unknown;
     try {
-      reply = await this.#evalsha(script, tail);
+      reply = await this.#evalsha(scripts[name], [String(keys.length), ...keys, ...argv(name, named)]);
     } catch (error) {
       this.#recover();
       throw error;
@@ -187,11 +188,12 @@ export class RedisSessionStore implements SessionStore {
     // On Redis's clock, the check began about `age` before this call: an estimate the script uses
     // if it is earlier than its own (now - age), as when the command waited in a queue.
     const began = age === undefined || this.#callerClock ? '' : String(Math.floor(await this.#deadlines.onRedisClock(entered) - age));
-    const reply = await this.#run(scripts.create, session.userId, [
-      ...this.#ending(options), session.sessionId, session.jti, String(session.ttl), String(session.maxLifetime),
-      claimsJson(session.claims), session.meta.ip ?? '', session.meta.userAgent ?? '', String(options.maxSessions),
-      age === undefined ? '' : String(age), began,
-    ]);
+    const reply = await this.#run('create', session.userId, {
+      ...this.#ending(options), sid: session.sessionId, jti: session.jti, ttl: String(session.ttl),
+      maxLifetime: String(session.maxLifetime), claims: claimsJson(session.claims), ip: session.meta.ip ?? '',
+      ua: session.meta.userAgent ?? '', maxSessions: String(options.maxSessions),
+      checkAge: age === undefined ? '' : String(age), checkBegan: began,
+    });
     if (reply === 'changed') throw new CredentialsChangedError('the credentials changed after this login checked them; log in again');
     const [issuedAt, expiresAt] = Array.isArray(reply) ? reply.map(Number) : [];
     if (!Number.isSafeInteger(issuedAt) || !Number.isSafeInteger(expiresAt)) unexpected();
@@ -199,11 +201,12 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async rotate(input: RotateInput): Promise<RotateResult> {
-    const reply = await this.#run(scripts.rotate, input.userId, [
-      ...this.#ending(input), input.sessionId, input.jti, input.nextJti, String(input.ttl), String(input.grace),
-      input.meta.ip ?? '', input.meta.userAgent ?? '', input.claims === undefined ? '0' : '1',
-      input.claims === undefined ? '' : claimsJson(input.claims), String(input.window), String(input.issuedAt ?? ''),
-    ]);
+    const reply = await this.#run('rotate', input.userId, {
+      ...this.#ending(input), sid: input.sessionId, presented: input.jti, nextJti: input.nextJti, ttl: String(input.ttl),
+      grace: String(input.grace), ip: input.meta.ip ?? '', ua: input.meta.userAgent ?? '',
+      replaceClaims: input.claims === undefined ? '0' : '1', claims: input.claims === undefined ? '' : claimsJson(input.claims),
+      window: String(input.window), presentedIat: String(input.issuedAt ?? ''),
+    });
     if (!Array.isArray(reply)) unexpected();
     const [status, jti, issuedAt, expiresAt, claims, ip, userAgent, refreshes] = reply.map(String);
     if (status === 'rotated' || status === 'grace') {
@@ -220,21 +223,22 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async revoke(input: RevokeInput): Promise<RevokeResult> {
-    const reply = String(await this.#run(scripts.revoke, input.userId, [
-      ...this.#ending(input), input.sessionId, input.jti ?? '', String(input.grace), String(input.issuedAt ?? ''),
-    ]));
+    const reply = String(await this.#run('revoke', input.userId, {
+      ...this.#ending(input), sid: input.sessionId, presented: input.jti ?? '', grace: String(input.grace),
+      presentedIat: String(input.issuedAt ?? ''),
+    }));
     if (reply === 'revoked' || reply === 'reused' || reply === 'unknown') return reply;
     unexpected();
   }
 
   async revokeAll(input: RevokeAllInput): Promise<number> {
-    return Number(await this.#run(scripts.revokeAll, input.userId, [
-      ...this.#ending(input), input.userId, input.keepSessionId ?? '', String(input.credentialTtl),
-    ]));
+    return Number(await this.#run('revokeAll', input.userId, {
+      ...this.#ending(input), userId: input.userId, keep: input.keepSessionId ?? '', cutoffTtl: String(input.credentialTtl),
+    }));
   }
 
   async list(userId: string, now: number): Promise<SessionInfo[]> {
-    const reply = await this.#run(scripts.list, userId, [this.#time(now * 1000), '0']);
+    const reply = await this.#run('list', userId, { callerMs: this.#time(now * 1000), revocationTtl: '0' });
     if (!Array.isArray(reply)) unexpected();
     return reply.map((row: unknown) => {
       if (!Array.isArray(row)) unexpected();

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { luaArgs, luaPrelude } from './fields.js';
 
 /**
  * The Lua run by `RedisSessionStore`: every read-then-write is one script,
@@ -8,13 +9,15 @@ import { createHash } from 'node:crypto';
  * session: a string, the MessagePack array {session id, session}. More: a
  * hash, one field per session id, so a refresh reads and writes its own
  * session only (a login reads them all, to drop the expired and end the
- * least recently used beyond the limit). A session is a MessagePack array:
- *   1 current jti, 2 previous jti ('' before the first rotation),
- *   3 when the current jti was issued (= when the previous was rotated out),
- *   4 last used, 5 created, 6 current refresh expiry, 7 absolute expiry,
- *   8 IP, 9 user agent, 10 claims as JSON ('' when none),
- *   11 start of the refresh-counting window, 12 refreshes in it,
- *   13 the latest issue time handed out, only while later than 3 (the clock
+ * least recently used beyond the limit). A session is a MessagePack array
+ * whose fields fields.ts names (`sessionFields`): each script opens with
+ * `local JTI, PREVIOUS, ISSUED, ... = 1, 2, 3, ...` and reads `s[EXPIRES]`:
+ *   1 JTI current jti, 2 PREVIOUS previous jti ('' before the first rotation),
+ *   3 ISSUED when the current jti was issued (= when the previous was rotated out),
+ *   4 USED last used, 5 CREATED, 6 EXPIRES current refresh expiry, 7 ENDS absolute expiry,
+ *   8 IP, 9 UA user agent, 10 CLAIMS as JSON ('' when none),
+ *   11 WINDOW_START start of the refresh-counting window, 12 REFRESHES in it,
+ *   13 LATEST the latest issue time handed out, only while later than 3 (the clock
  *      stepped back): only a later token is a successor the store lost.
  * Times are Unix seconds. The key expires with its longest-lived session
  * (a hash's expiry only grows; expired fields go at the next login).
@@ -26,7 +29,7 @@ import { createHash } from 'node:crypto';
  *
  * A script that ends sessions appends to the stream `<prefix>revocations`
  * (`k` 's' session or 'u' user-wide cut-off, `id`, `at`; XADD MINID trims
- * what is older than ARGV[2] s) before it deletes: Redis does not roll a
+ * what is older than `revocationTtl` s) before it deletes: Redis does not roll a
  * failed script back, so a stream it cannot append to (another type) fails
  * it with no session ended. One that ends nothing appends nothing.
  *
@@ -35,22 +38,24 @@ import { createHash } from 'node:crypto';
  * whose credential check began at or before it is refused ('changed').
  *
  * Every script takes KEYS[1] (the user key), KEYS[2] (the cut-off), KEYS[3]
- * (the stream; absent without a revocation record, as on a Cluster), ARGV[1]
- * the time in Unix ms (the caller's, or '' for Redis's own TIME, so that
- * instances whose clocks disagree decide alike), ARGV[2] the revocation ttl,
- * ARGV[3] the deadline: Unix ms on Redis's clock after which the script
- * changes nothing and answers 'late' ('' for none), so that a command the
- * store gave up on (503) and Redis runs later never rotates a token the
- * client did not receive.
+ * (the stream; absent without a revocation record, as on a Cluster), and
+ * ARGV by name (fields.ts: `commonArgs`, then `scriptArgs`, declared as Lua
+ * locals at the top of each script): `callerMs` the time in Unix ms (the
+ * caller's, or '' for Redis's own TIME, so that instances whose clocks
+ * disagree decide alike), `revocationTtl`, `deadline`: Unix ms on Redis's
+ * clock after which the script changes nothing and answers 'late' ('' for
+ * none), so that a command the store gave up on (503) and Redis runs later
+ * never rotates a token the client did not receive.
  */
 const prelude = `
+${luaPrelude}
 local t = redis.call('TIME')
 local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if ARGV[3] ~= '' and nowMs > tonumber(ARGV[3]) then return 'late' end
-if ARGV[1] ~= '' then nowMs = tonumber(ARGV[1]) end
+if deadline ~= '' and nowMs > tonumber(deadline) then return 'late' end
+if callerMs ~= '' then nowMs = tonumber(callerMs) end
 local now = math.floor(nowMs / 1000)
 local function live(s)
-  return s[6] > now and s[7] > now
+  return s[EXPIRES] > now and s[ENDS] > now
 end
 local kind = redis.call('TYPE', KEYS[1]).ok
 if kind ~= 'none' and kind ~= 'string' and kind ~= 'hash' then
@@ -109,30 +114,30 @@ local function write(sid, s)
   end
   if kind == 'hash' then
     redis.call('HSET', KEYS[1], sid, cmsgpack.pack(s))
-    if redis.call('TTL', KEYS[1]) < s[6] - now then redis.call('EXPIRE', KEYS[1], s[6] - now) end
+    if redis.call('TTL', KEYS[1]) < s[EXPIRES] - now then redis.call('EXPIRE', KEYS[1], s[EXPIRES] - now) end
   else
     one = { sid, s }
-    redis.call('SET', KEYS[1], cmsgpack.pack(one), 'EX', s[6] - now)
+    redis.call('SET', KEYS[1], cmsgpack.pack(one), 'EX', s[EXPIRES] - now)
     kind = 'string'
   end
 end
 local function lostSuccessor(s, issued)
-  return issued ~= '' and tonumber(issued) > (s[13] or s[3])
+  return issued ~= '' and tonumber(issued) > (s[LATEST] or s[ISSUED])
 end
 local function rotateTo(s, presented, jti, ttl, issued)
-  local latest = s[13] or s[3]
+  local latest = s[LATEST] or s[ISSUED]
   if issued ~= '' and tonumber(issued) > latest then latest = tonumber(issued) end
-  s[2], s[1], s[3] = presented, jti, now
-  s[6] = math.min(now + ttl, s[7])
-  if latest > now then s[13] = latest else s[13] = nil end
+  s[PREVIOUS], s[JTI], s[ISSUED] = presented, jti, now
+  s[EXPIRES] = math.min(now + ttl, s[ENDS])
+  if latest > now then s[LATEST] = latest else s[LATEST] = nil end
 end
 local function inGrace(s, jti, grace)
-  local age = now - s[3]
-  return s[2] == jti and jti ~= '' and grace > 0 and age >= 0 and age <= grace
+  local age = now - s[ISSUED]
+  return s[PREVIOUS] == jti and jti ~= '' and grace > 0 and age >= 0 and age <= grace
 end
 local function publish(what, id)
   if not KEYS[3] then return end
-  local floor = (tonumber(t[1]) - tonumber(ARGV[2])) * 1000
+  local floor = (tonumber(t[1]) - tonumber(revocationTtl)) * 1000
   redis.call('XADD', KEYS[3], 'MINID', '~', string.format('%d', floor), '*', 'k', what, 'id', id, 'at', tostring(now))
 end
 local function all()
@@ -158,115 +163,123 @@ end
 `;
 
 /**
- * ARGV: now, revocation ttl, deadline, sid, jti, ttl, maxLifetime, claims,
- * ip, ua, max sessions, the credential check's age in ms ('' for none), the
- * store's estimate of its start on Redis's clock ('' for none; taken when
- * earlier: a queued script runs late). 'changed', changing nothing, if that
- * is at or before the cut-off; else ends the least recently used sessions
- * beyond the limit, returns {issuedAt, refreshExpiresAt} of the first token.
+ * ARGV (after the common three): sid, jti, ttl, maxLifetime, claims, ip, ua,
+ * maxSessions, checkAge: the credential check's age in ms ('' for none),
+ * checkBegan: the store's estimate of its start on Redis's clock ('' for
+ * none; taken when earlier: a queued script runs late). 'changed', changing
+ * nothing, if that is at or before the cut-off; else ends the least recently
+ * used sessions beyond the limit, returns {issuedAt, refreshExpiresAt} of the
+ * first token.
  */
 const create = `#!lua
 ${prelude}
-if ARGV[12] ~= '' then
-  local began = nowMs - tonumber(ARGV[12])
-  if ARGV[13] ~= '' then began = math.min(began, tonumber(ARGV[13])) end
+${luaArgs('create')}
+if checkAge ~= '' then
+  local began = nowMs - tonumber(checkAge)
+  if checkBegan ~= '' then began = math.min(began, tonumber(checkBegan)) end
   local cut = redis.call('GET', KEYS[2])
   if cut and tonumber(cut) >= began then return 'changed' end
 end
 local sessions, count = all()
-while count >= tonumber(ARGV[11]) do
+while count >= tonumber(maxSessions) do
   local oldest, used
-  for sid, s in pairs(sessions) do
-    if not used or s[4] < used or (s[4] == used and sid < oldest) then oldest, used = sid, s[4] end
+  for id, s in pairs(sessions) do
+    if not used or s[USED] < used or (s[USED] == used and id < oldest) then oldest, used = id, s[USED] end
   end
   sessions[oldest] = nil
   count = count - 1
   publish('s', oldest)
   drop(oldest)
 end
-local ends = now + tonumber(ARGV[7])
-local expires = math.min(now + tonumber(ARGV[6]), ends)
-write(ARGV[4], { ARGV[5], '', now, now, now, expires, ends, ARGV[9], ARGV[10], ARGV[8], now, 0 })
+local ends = now + tonumber(maxLifetime)
+local expires = math.min(now + tonumber(ttl), ends)
+write(sid, {
+  [JTI] = jti, [PREVIOUS] = '', [ISSUED] = now, [USED] = now, [CREATED] = now, [EXPIRES] = expires, [ENDS] = ends,
+  [IP] = ip, [UA] = ua, [CLAIMS] = claims, [WINDOW_START] = now, [REFRESHES] = 0,
+})
 return { now, expires }
 `;
 
 /**
- * ARGV: now, revocation ttl, deadline, sid, presented jti, next jti, ttl,
- * grace, ip, ua, '1' to replace the claims with ARGV[12] (else '0'), claims,
- * window, the presented token's iat ('' for none; one later than field 13
- * or 3 is a successor the store lost, taken as current). Returns {status,
- * jti, issuedAt, expiresAt, claims, previous ip, previous ua, refreshes in
- * the window} or {status}.
+ * ARGV (after the common three): sid, presented jti, nextJti, ttl, grace, ip,
+ * ua, replaceClaims: '1' to replace the claims with `claims` (else '0'),
+ * claims, window, presentedIat: the presented token's iat ('' for none; one
+ * later than LATEST or ISSUED is a successor the store lost, taken as
+ * current). Returns {status, jti, issuedAt, expiresAt, claims, previous ip,
+ * previous ua, refreshes in the window} or {status}.
  */
 const rotate = `#!lua
 ${prelude}
-local s = read(ARGV[4])
+${luaArgs('rotate')}
+local s = read(sid)
 if not s then return { 'unknown' } end
 local status
-if s[1] == ARGV[5] or lostSuccessor(s, ARGV[14]) then
+if s[JTI] == presented or lostSuccessor(s, presentedIat) then
   status = 'rotated'
-  rotateTo(s, ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[14])
-elseif inGrace(s, ARGV[5], tonumber(ARGV[8])) then
+  rotateTo(s, presented, nextJti, tonumber(ttl), presentedIat)
+elseif inGrace(s, presented, tonumber(grace)) then
   status = 'grace'
 else
-  publish('s', ARGV[4])
-  drop(ARGV[4])
+  publish('s', sid)
+  drop(sid)
   return { 'reused' }
 end
-local ip, ua = s[8], s[9]
-if ARGV[9] ~= '' then s[8] = ARGV[9] end
-if ARGV[10] ~= '' then s[9] = ARGV[10] end
-if ARGV[11] == '1' then s[10] = ARGV[12] end
-local window = tonumber(ARGV[13])
-if not s[11] or now - s[11] >= window or now < s[11] then s[11], s[12] = now, 0 end
-s[12] = s[12] + 1
-s[4] = now
-write(ARGV[4], s)
-return { status, s[1], tostring(s[3]), tostring(s[6]), s[10], ip, ua, s[12] }
+local oldIp, oldUa = s[IP], s[UA]
+if ip ~= '' then s[IP] = ip end
+if ua ~= '' then s[UA] = ua end
+if replaceClaims == '1' then s[CLAIMS] = claims end
+local started = s[WINDOW_START]
+if not started or now - started >= tonumber(window) or now < started then s[WINDOW_START], s[REFRESHES] = now, 0 end
+s[REFRESHES] = s[REFRESHES] + 1
+s[USED] = now
+write(sid, s)
+return { status, s[JTI], tostring(s[ISSUED]), tostring(s[EXPIRES]), s[CLAIMS], oldIp, oldUa, s[REFRESHES] }
 `;
 
 /**
- * ARGV: now, revocation ttl, deadline, sid, presented jti ('' for none),
- * grace, the presented token's iat ('' for none). Ends the session; returns
- * 'revoked', 'reused' (the presented jti had been rotated out) or 'unknown'.
+ * ARGV (after the common three): sid, presented jti ('' for none), grace,
+ * presentedIat ('' for none). Ends the session; returns 'revoked', 'reused'
+ * (the presented jti had been rotated out) or 'unknown'.
  */
 const revoke = `#!lua flags=allow-oom
 ${prelude}
-local s = read(ARGV[4])
+${luaArgs('revoke')}
+local s = read(sid)
 if not s then return 'unknown' end
-publish('s', ARGV[4])
-drop(ARGV[4])
-if ARGV[5] == '' or s[1] == ARGV[5] or inGrace(s, ARGV[5], tonumber(ARGV[6])) or lostSuccessor(s, ARGV[7]) then
+publish('s', sid)
+drop(sid)
+if presented == '' or s[JTI] == presented or inGrace(s, presented, tonumber(grace)) or lostSuccessor(s, presentedIat) then
   return 'revoked'
 end
 return 'reused'
 `;
 
 /**
- * ARGV: now, revocation ttl, deadline, user id, session to keep ('' for
- * none), seconds to keep the credential cut-off. Ends every other live
- * session; with none to keep, records a user-wide cut-off if any ended.
+ * ARGV (after the common three): userId, keep: the session to keep ('' for
+ * none), cutoffTtl: seconds to keep the credential cut-off. Ends every other
+ * live session; with none to keep, records a user-wide cut-off if any ended.
  * Moves the credential cut-off forward, never back. Returns how many ended.
  */
 const revokeAll = `#!lua flags=allow-oom
 ${prelude}
+${luaArgs('revokeAll')}
 local cut = math.max(tonumber(redis.call('GET', KEYS[2]) or '0'), nowMs)
 local sessions, count = all()
-local kept = sessions[ARGV[5]]
+local kept = sessions[keep]
 if kept then count = count - 1 end
 for sid in pairs(sessions) do
-  if sid ~= ARGV[5] then publish('s', sid) end
+  if sid ~= keep then publish('s', sid) end
 end
-if ARGV[5] == '' and count > 0 then publish('u', ARGV[4]) end
-redis.call('SET', KEYS[2], string.format('%d', cut), 'EX', tonumber(ARGV[6]))
+if keep == '' and count > 0 then publish('u', userId) end
+redis.call('SET', KEYS[2], string.format('%d', cut), 'EX', tonumber(cutoffTtl))
 redis.call('DEL', KEYS[1])
 kind = 'none'
-if kept then write(ARGV[5], kept) end
+if kept then write(keep, kept) end
 return count
 `;
 
 /**
- * ARGV: now, revocation ttl (unused), deadline. Returns the live sessions as
+ * ARGV: the common three only (revocationTtl unused). Returns the live sessions as
  * {sid, created, last used, expires, ip, ua} arrays. Changes nothing but
  * dropping expired fields; runs on the primary, so a replica's stale or
  * empty copy never answers.
@@ -274,7 +287,7 @@ return count
 const list = `#!lua flags=allow-oom
 ${prelude}
 local out = {}
-for sid, s in pairs((all())) do out[#out + 1] = { sid, s[5], s[4], s[6], s[8], s[9] } end
+for sid, s in pairs((all())) do out[#out + 1] = { sid, s[CREATED], s[USED], s[EXPIRES], s[IP], s[UA] } end
 return out
 `;
 
