@@ -81,7 +81,7 @@ export default defineConfig(
   {
     name: 'etp/size-debts-redis-store',
     basePath: root,
-    files: ['lib/stores/redis-store.ts', 'lib/stores/redis/store.ts'],
+    files: ['lib/stores/redis/store.ts'],
     rules: { complexity: ['error', 38] },
   },
   {

@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import {
   argv, commonArgs, luaField, scriptArgs, sessionFields, type ArgsOf, type SessionScript,
-} from '../lib/stores/fields.js';
-import { scripts } from '../lib/stores/scripts.js';
+} from '../lib/stores/redis/fields.js';
+import { scripts } from '../lib/stores/redis/scripts.js';
 
 const sessionScripts = Object.keys(scriptArgs) as SessionScript[];
 
@@ -42,7 +42,7 @@ function body(lua: string): string {
   return lua.replace(/^local [\w, ]+ = (?:(?:ARGV\[\d+\]|\d+)(?:, )?)+$/gm, '');
 }
 
-describe('Redis scripts: named arguments and session fields (lib/stores/fields.ts)', () => {
+describe('Redis scripts: named arguments and session fields (lib/stores/redis/fields.ts)', () => {
   for (const name of sessionScripts) {
     describe(name, () => {
       const lua = scripts[name].source;
@@ -80,7 +80,7 @@ describe('Redis scripts: named arguments and session fields (lib/stores/fields.t
   }
 
   it("the header of scripts.ts documents each field under its number and Lua name", () => {
-    const source = readFileSync(new URL('../lib/stores/scripts.ts', import.meta.url), 'utf8');
+    const source = readFileSync(new URL('../lib/stores/redis/scripts.ts', import.meta.url), 'utf8');
     const header = source.slice(0, source.indexOf('const prelude'));
     sessionFields.forEach((field, i) => {
       expect(header, `field ${i + 1}`).to.match(new RegExp(`\\b${i + 1} ${luaField(field)}\\b`));

@@ -2,7 +2,7 @@
  * The names shared by the Lua in scripts.ts and the TypeScript that calls it,
  * so that neither side counts positions: scripts.ts declares each script's
  * ARGV and the session's fields as Lua locals from these lists, and
- * redis-store.ts builds each ARGV array from the same lists (`argv`).
+ * store.ts builds each ARGV array from the same lists (`argv`).
  * test/redis-scripts.test.ts checks that no script reads a position directly.
  */
 

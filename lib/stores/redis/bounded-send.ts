@@ -1,7 +1,7 @@
-import { OptionError, StoreUnavailableError } from '../errors.js';
-import { connectionOf, type SendCommand } from './redis-connection.js';
+import { OptionError, StoreUnavailableError } from '../../errors.js';
+import { connectionOf, type SendCommand } from './connection.js';
 
-export type { SendCommand } from './redis-connection.js';
+export type { SendCommand } from './connection.js';
 
 /**
  * The part of a node-redis (v4, v5, v6) client used here. An ioredis client

@@ -1,16 +1,16 @@
-import { CredentialsChangedError, OptionError, StoreUnavailableError } from '../errors.js';
+import { CredentialsChangedError, OptionError, StoreUnavailableError } from '../../errors.js';
 import type {
   CreateOptions, CurrentToken, Ending, NewSession, RevocationFeed, RevokeAllInput, RevokeInput, RevokeResult,
   RotateInput, RotateResult, SessionInfo, SessionStore,
-} from '../store-types.js';
-import type { Claims } from '../types.js';
+} from '../../store-types.js';
+import type { Claims } from '../../types.js';
 import { scripts, type Script } from './scripts.js';
 import { argv, type ArgsOf, type SessionScript } from './fields.js';
 import { boundedSendCommand, isNoScript, type SendCommand } from './bounded-send.js';
-import { connectionOf, type ClientKind } from './redis-connection.js';
-import { RedisRevocationFeed, type DuplicableClient } from './redis-revocation-feed.js';
-import { serverWarnings, type StoreWarning } from './redis-health.js';
-import { Deadlines, steady } from './redis-deadlines.js';
+import { connectionOf, type ClientKind } from './connection.js';
+import { RedisRevocationFeed, type DuplicableClient } from '../redis-revocation-feed.js';
+import { serverWarnings, type StoreWarning } from './health.js';
+import { Deadlines, steady } from './deadlines.js';
 
 export interface RedisSessionStoreOptions {
   /**

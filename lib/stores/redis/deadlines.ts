@@ -1,5 +1,5 @@
-import { StoreUnavailableError } from '../errors.js';
-import type { SendCommand } from './redis-connection.js';
+import { StoreUnavailableError } from '../../errors.js';
+import type { SendCommand } from './connection.js';
 
 /** How often Redis's clock is read again, ms. */
 const CLOCK_CHECK_INTERVAL = 60_000;
@@ -13,7 +13,7 @@ const CLOCK_CHECK_INTERVAL = 60_000;
 export const steady = (): number => performance.timeOrigin + performance.now();
 
 /**
- * The deadline each session script carries (ARGV[3], see scripts.ts): the
+ * The deadline each session script carries (`deadline`, ARGV[3], see scripts.ts): the
  * moment, in Unix ms on Redis's clock, after which the script changes
  * nothing. It is now plus the store's timeout, carried over to Redis's
  * clock by the offset between the two clocks: read with `TIME` before the
