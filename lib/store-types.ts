@@ -4,6 +4,10 @@
  * Both built-in stores pass the store contract, which yours can run too:
  * `describeStoreContract` from `express-token-pair/store-contract`.
  */
+import type { RevocationFeed } from './revocation/types.js';
+
+export type { Revocation, RevocationFeed } from './revocation/types.js';
+
 /** Client details kept with a session and passed with events. */
 export interface SessionMeta {
   ip?: string | undefined;
@@ -173,52 +177,6 @@ export interface SessionInfo {
   /** From the login, then from the latest refresh. */
   ip?: string | undefined;
   userAgent?: string | undefined;
-}
-
-/**
- * One entry of the revocation record: a session ended (`session`), or every
- * access token of a user issued before `at` (`user`, written by `revokeAll`
- * beside one `session` entry per session it ended). `at` is Unix seconds by
- * the store's clock.
- */
-export interface Revocation {
-  kind: 'session' | 'user';
-  /** A session id (`session`) or a user id (`user`). */
-  id: string;
-  at: number;
-}
-
-/**
- * A store's record of revocations, followed by each process so that
- * `requireAccessToken(auth, { checkRevocation: true })` can refuse the access
- * tokens of ended sessions with no store round trip per request.
- */
-export interface RevocationFeed {
-  /**
-   * Calls `listener` for every revocation made since `since` (Unix seconds),
-   * then for each new one as it is made, in order, until `close()`. Resolves
-   * once the backlog has been delivered. A dropped connection must not lose
-   * an entry: on reconnect, reading resumes after the last one delivered.
-   * `maxLag` is the caller's `revocationMaxLag` (ms): a feed that polls must
-   * hear from the store well within it (see `lastContact`). A feed that finds
-   * entries may be gone unread (trimmed while it was cut off or before it
-   * started, or the record deleted) calls `onGap` with the latest time (Unix
-   * seconds, the store's clock) such a lost entry can have, before it
-   * delivers anything more; the caller then distrusts its view until every
-   * access token those entries could refuse has expired.
-   */
-  follow(
-    listener: (revocation: Revocation) => void, since: number,
-    options?: { maxLag?: number; onGap?: (through: number) => void },
-  ): Promise<void>;
-  /**
-   * Milliseconds (the process clock) of the last time the feed heard from
-   * the store, an empty poll included; 0 before the first. Callers refuse to
-   * trust the record once this is too old.
-   */
-  lastContact(): number;
-  /** Stops following and frees its connection. */
-  close(): Promise<void>;
 }
 
 /**

@@ -11,7 +11,7 @@ import express from 'express';
 import request from 'supertest';
 import { createClient } from 'redis';
 import { createTokenAuth, RedisSessionStore, requireAccessToken, type TokenAuth, type TokenPair } from '../lib/index.js';
-import { FEED_CONNECTION_NAME } from '../lib/stores/redis-revocation-feed.js';
+import { FEED_CONNECTION_NAME } from '../lib/revocation/redis-feed.js';
 import { RedisServer, requireRedis, uniquePrefix } from './helpers/redis-server.js';
 import { ACCESS, REFRESH } from './helpers/token-auth.js';
 

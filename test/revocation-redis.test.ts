@@ -13,7 +13,7 @@ import {
   createTokenAuth, RedisSessionStore, requireAccessToken, TokenRevokedError, type AuthContext,
   type RedisSessionStoreOptions, type TokenAuth,
 } from '../lib/index.js';
-import { FEED_CONNECTION_NAME } from '../lib/stores/redis-revocation-feed.js';
+import { FEED_CONNECTION_NAME } from '../lib/revocation/redis-feed.js';
 import { RedisServer, requireRedis, uniquePrefix } from './helpers/redis-server.js';
 import { ACCESS, REFRESH } from './helpers/token-auth.js';
 

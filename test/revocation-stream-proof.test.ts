@@ -4,8 +4,8 @@
  * Ids here are `<ms>-0`; a step's `now` is Redis's time in seconds.
  */
 import { expect } from 'chai';
-import { StreamProof } from '../lib/stores/redis-stream-proof.js';
-import { parseId, parseStreamInfo, type StreamInfo } from '../lib/stores/redis-stream-replies.js';
+import { StreamProof } from '../lib/revocation/redis-stream-proof.js';
+import { parseId, parseStreamInfo, type StreamInfo } from '../lib/revocation/redis-stream-replies.js';
 
 const NOW = 2_000_000;
 const id = (ms: number): bigint => parseId(`${ms}-0`);

@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { OptionError, RedisSessionStore } from '../lib/index.js';
-import { parseRead } from '../lib/stores/redis-revocation-feed.js';
+import { parseRead } from '../lib/revocation/redis-feed.js';
 
 describe('Revocation record: RedisSessionStore options', () => {
   it('refuses revocations() with sendCommand alone, naming blockingSendCommand', () => {

@@ -4,7 +4,7 @@ import type {
   RotateInput, RotateResult, SessionInfo, SessionStore,
 } from '../store-types.js';
 import type { Claims, SessionMeta } from '../types.js';
-import { MemoryRevocations } from './memory-revocations.js';
+import { MemoryRevocations } from '../revocation/memory-feed.js';
 
 interface Entry {
   userId: string;

@@ -1,5 +1,5 @@
 import { OptionError } from '../../errors.js';
-import type { DuplicableClient, FeedClient } from '../redis-revocation-feed.js';
+import type { DuplicableClient, FeedClient } from '../../revocation/redis-feed.js';
 
 /**
  * Sends one raw command, e.g. `['EVALSHA', sha, '2', ...]`, and resolves its

@@ -8,7 +8,7 @@ import { scripts, type Script } from './scripts.js';
 import { argv, type ArgsOf, type SessionScript } from './fields.js';
 import { boundedSendCommand, isNoScript, type SendCommand } from './bounded-send.js';
 import { connectionOf, type ClientKind } from './connection.js';
-import { RedisRevocationFeed, type DuplicableClient } from '../redis-revocation-feed.js';
+import { RedisRevocationFeed, type DuplicableClient } from '../../revocation/redis-feed.js';
 import { serverWarnings, type StoreWarning } from './health.js';
 import { Deadlines, steady } from './deadlines.js';
 

@@ -1,4 +1,4 @@
-import type { Revocation, RevocationFeed } from '../store-types.js';
+import type { Revocation, RevocationFeed } from './types.js';
 import { StreamProof } from './redis-stream-proof.js';
 import {
   formatId, noSuchKey, parseId, parseRead, parseStreamInfo, parseTime, type StreamInfo,

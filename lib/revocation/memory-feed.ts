@@ -1,4 +1,4 @@
-import type { Revocation, RevocationFeed } from '../store-types.js';
+import type { Revocation, RevocationFeed } from './types.js';
 
 interface Kept {
   revocation: Revocation;

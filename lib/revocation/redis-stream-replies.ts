@@ -3,7 +3,7 @@
  * (v4, v5, v6: RESP2 or RESP3) and ioredis give them: XREAD entries as
  * revocations, XINFO STREAM as the counters the feed's proof needs.
  */
-import type { Revocation } from '../store-types.js';
+import type { Revocation } from './types.js';
 
 /** A stream entry id as one number, ms × 2^64 + seq, so that ids compare and step by one exactly. */
 export type StreamId = bigint;
