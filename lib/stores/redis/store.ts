@@ -7,7 +7,7 @@ import type { Claims } from '../../types.js';
 import { scripts, type Script } from './scripts.js';
 import { argv, type ArgsOf, type SessionScript } from './fields.js';
 import { boundedSendCommand, isNoScript, type SendCommand } from './bounded-send.js';
-import { connectionOf, type ClientKind } from './connection.js';
+import { connectionOf, type ClientKind, type RedisConnection } from './connection.js';
 import { RedisRevocationFeed, type DuplicableClient } from '../../revocation/redis-feed.js';
 import { serverWarnings, type StoreWarning } from './health.js';
 import { Deadlines, steady } from './deadlines.js';
@@ -72,6 +72,35 @@ function fail(message: string): never {
   throw new OptionError(`RedisSessionStore: ${message}`);
 }
 
+/** Checks `client`, `sendCommand` and `blockingSendCommand`: where the store sends. */
+function connectionOptions(options: RedisSessionStoreOptions): {
+  connection: RedisConnection | undefined; sendCommand: SendCommand | undefined; blockingSendCommand: SendCommand | undefined;
+} {
+  const { client, sendCommand, blockingSendCommand } = options;
+  if (client !== undefined && sendCommand !== undefined) fail('pass client or sendCommand, not both');
+  const connection = client === undefined ? undefined : connectionOf(client, 'RedisSessionStore: client');
+  if (sendCommand !== undefined && typeof sendCommand !== 'function') fail('sendCommand must be a function');
+  if (blockingSendCommand !== undefined && typeof blockingSendCommand !== 'function') {
+    fail('blockingSendCommand must be a function');
+  }
+  if (blockingSendCommand !== undefined && blockingSendCommand === sendCommand) {
+    fail('blockingSendCommand must send on a second connection, not the one of sendCommand');
+  }
+  if (connection === undefined && sendCommand === undefined) fail('client or sendCommand is required');
+  return { connection, sendCommand, blockingSendCommand };
+}
+
+/** Checks `revocationRecord`; its default: kept, except on a cluster client. */
+function revocationRecordOf(options: RedisSessionStoreOptions, connection: RedisConnection | undefined): boolean {
+  const revocationRecord = options.revocationRecord ?? !connection?.cluster;
+  if (typeof revocationRecord !== 'boolean') fail('revocationRecord must be a boolean');
+  if (revocationRecord && connection?.cluster) {
+    fail(`revocationRecord cannot be kept on a Redis Cluster (${connection.kind}): the stream would be in another slot`
+      + ' than the user keys; leave it unset (false) and do without checkRevocation');
+  }
+  return revocationRecord;
+}
+
 /**
  * Sessions in Redis: one hash per user, one field per session (see
  * scripts.ts for the layout). Every operation is one Lua script run with
@@ -97,31 +126,15 @@ export class RedisSessionStore implements SessionStore {
 
   constructor(options: RedisSessionStoreOptions) {
     if (typeof options !== 'object' || options === null) fail('options are required: { client } or { sendCommand }');
-    const {
-      client, sendCommand, blockingSendCommand, prefix = 'etp:', timeout = 1000, clock = 'redis',
-    } = options;
+    const { prefix = 'etp:', timeout = 1000, clock = 'redis' } = options;
     for (const key of Object.keys(options)) {
       if (!OPTIONS.includes(key)) fail(`unknown option ${key} (known: ${OPTIONS.join(', ')})`);
     }
-    if (client !== undefined && sendCommand !== undefined) fail('pass client or sendCommand, not both');
-    const connection = client === undefined ? undefined : connectionOf(client, 'RedisSessionStore: client');
-    if (sendCommand !== undefined && typeof sendCommand !== 'function') fail('sendCommand must be a function');
-    if (blockingSendCommand !== undefined && typeof blockingSendCommand !== 'function') {
-      fail('blockingSendCommand must be a function');
-    }
-    if (blockingSendCommand !== undefined && blockingSendCommand === sendCommand) {
-      fail('blockingSendCommand must send on a second connection, not the one of sendCommand');
-    }
-    if (connection === undefined && sendCommand === undefined) fail('client or sendCommand is required');
+    const { connection, sendCommand, blockingSendCommand } = connectionOptions(options);
     if (typeof prefix !== 'string' || /[{}]/.test(prefix)) fail('prefix must be a string without { or }');
     if (!Number.isSafeInteger(timeout) || timeout <= 0) fail('timeout must be a positive whole number of milliseconds');
     if (clock !== 'redis' && clock !== 'caller') fail(`clock must be 'redis' or 'caller' (got ${JSON.stringify(clock)})`);
-    const revocationRecord = options.revocationRecord ?? !connection?.cluster;
-    if (typeof revocationRecord !== 'boolean') fail('revocationRecord must be a boolean');
-    if (revocationRecord && connection?.cluster) {
-      fail(`revocationRecord cannot be kept on a Redis Cluster (${connection.kind}): the stream would be in another slot`
-        + ' than the user keys; leave it unset (false) and do without checkRevocation');
-    }
+    const revocationRecord = revocationRecordOf(options, connection);
     this.#send = boundedSendCommand(sendCommand ?? { sendCommand: connection!.send, get isReady() { return connection!.ready(); } },
       timeout);
     this.#prefix = prefix;
