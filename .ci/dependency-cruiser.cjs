@@ -35,7 +35,8 @@ module.exports = {
     {
       name: 'bench-not-test',
       severity: 'error',
-      comment: 'The bench sits beside the tests, not above them: shared helpers live in tools/.',
+      comment: 'The bench sits beside the tests, not above them: shared helpers live in tools/. '
+        + '(bench/ may import sample-app/: bench/servers/login.ts measures the sample app\'s login, a floor below.)',
       from: { path: '^bench/' },
       to: { path: '^test/' },
     },
