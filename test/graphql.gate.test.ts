@@ -205,7 +205,8 @@ describe('sample app: POST /graphql reads its own body (one parse path)', functi
     const address = email();
     const register = `mutation { register(data: { email: "${address}", password: "${PASSWORD}" }) { id } }`;
     for (const method of ['get', 'put', 'patch', 'delete'] as const) {
-      const res = await request(app.app)[method](`/graphql?query=${encodeURIComponent(register)}`).set('Content-Type', 'application/json');
+      const url = `/graphql?query=${encodeURIComponent(register)}`;
+      const res = await request(app.app)[method](url).set('Content-Type', 'application/json');
       expect(res.status, method).to.equal(405);
       expect(res.headers.allow).to.equal('POST');
     }
