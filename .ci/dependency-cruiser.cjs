@@ -13,15 +13,17 @@ module.exports = {
     {
       name: 'client-stays-in-client',
       severity: 'error',
-      comment: 'The browser client (lib/client/) imports nothing outside lib/client/: no server code, no npm package, no Node built-in.',
+      comment:
+        'The browser client (lib/client/) imports nothing outside lib/client/: no server code, no npm package, no Node built-in.',
       from: { path: '^lib/client/' },
       to: { pathNot: '^lib/client/' },
     },
     {
       name: 'core-without-express',
       severity: 'error',
-      comment: 'The core, lib/http/, the stores, the revocation room and the store contract never import Express, '
-        + 'nor the Express glue (lib/express/). Only lib/express/ and the public entry lib/index.ts may.',
+      comment:
+        'The core, lib/http/, the stores, the revocation room and the store contract never import Express, ' +
+        'nor the Express glue (lib/express/). Only lib/express/ and the public entry lib/index.ts may.',
       from: { path: '^lib/', pathNot: ['^lib/express/', '^lib/index[.]ts$'] },
       to: { path: ['^lib/express/', '(^|/)node_modules/(express|express4|@types/express)/', '^express$'] },
     },
@@ -35,8 +37,9 @@ module.exports = {
     {
       name: 'bench-not-test',
       severity: 'error',
-      comment: 'The bench sits beside the tests, not above them: shared helpers live in tools/. '
-        + '(bench/ may import sample-app/: bench/servers/login.ts measures the sample app\'s login, a floor below.)',
+      comment:
+        'The bench sits beside the tests, not above them: shared helpers live in tools/. ' +
+        "(bench/ may import sample-app/: bench/servers/login.ts measures the sample app's login, a floor below.)",
       from: { path: '^bench/' },
       to: { path: '^test/' },
     },
@@ -50,16 +53,18 @@ module.exports = {
     {
       name: 'sample-app-public-entries',
       severity: 'error',
-      comment: "The sample app uses the package as a user would: only lib/index.ts (the package's main entry) "
-        + 'and lib/client/index.ts; never test/, bench/ or tools/.',
+      comment:
+        "The sample app uses the package as a user would: only lib/index.ts (the package's main entry) " +
+        'and lib/client/index.ts; never test/, bench/ or tools/.',
       from: { path: '^sample-app/' },
       to: { path: ['^lib/', '^(test|bench|tools)/'], pathNot: ['^lib/index[.]ts$', '^lib/client/index[.]ts$'] },
     },
     {
       name: 'not-to-unresolvable',
       severity: 'error',
-      comment: 'Every relative import resolves to a file. (The demo page\'s browser scripts import '
-        + './client/index.js, which the sample app serves from lib/client/ at run time.)',
+      comment:
+        "Every relative import resolves to a file. (The demo page's browser scripts import " +
+        './client/index.js, which the sample app serves from lib/client/ at run time.)',
       from: { pathNot: '^sample-app/public/' },
       to: { couldNotResolve: true, pathNot: '^(node:|[a-z@])' },
     },

@@ -42,7 +42,10 @@ export default defineConfig(
     rules: {
       // Numbers and booleans read fine in messages such as `(got ${size})`.
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       // Store methods are `async` so that a throw becomes a rejection, awaited or not.
       '@typescript-eslint/require-await': 'off',
       // `(req, res) => res.json(x)` is idiomatic Express.

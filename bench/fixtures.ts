@@ -26,8 +26,9 @@ export function averageUserAgentLength(): number {
 }
 
 /** What an in-app browser appends to its user agent (Facebook's, here), to pad one to the longest a session keeps. */
-const IN_APP_SUFFIX = ' [FBAN/FBIOS;FBAV/489.0.0.41.109;FBBV/662139812;FBDV/iPhone15,3;FBMD/iPhone;FBSN/iOS;FBSV/17.6.1;'
-  + 'FBSS/3;FBID/phone;FBLC/en_GB;FBOP/5;FBRV/663902341;IABMV/1]';
+const IN_APP_SUFFIX =
+  ' [FBAN/FBIOS;FBAV/489.0.0.41.109;FBBV/662139812;FBDV/iPhone15,3;FBMD/iPhone;FBSN/iOS;FBSV/17.6.1;' +
+  'FBSS/3;FBID/phone;FBLC/en_GB;FBOP/5;FBRV/663902341;IABMV/1]';
 
 /**
  * The n-th client's user agent padded to exactly `length` characters (512, the

@@ -44,12 +44,18 @@ export function accessKeys(algorithm: Algorithm): AccessKeys {
  * requireAccessToken's server builds too. `cacheSize` undefined keeps the
  * package's default.
  */
-export function tokenAuthFor(keys: AccessKeys, refreshSecret: string, cacheSize?: number, store?: SessionStore): TokenAuth {
+export function tokenAuthFor(
+  keys: AccessKeys,
+  refreshSecret: string,
+  cacheSize?: number,
+  store?: SessionStore,
+): TokenAuth {
   const cache = cacheSize === undefined ? {} : { cacheSize };
   return createTokenAuth({
-    accessToken: keys.algorithm === 'HS256'
-      ? { secret: keys.signingKey, ttl: '1h', ...cache }
-      : { privateKey: keys.signingKey, algorithm: keys.algorithm, ttl: '1h', ...cache },
+    accessToken:
+      keys.algorithm === 'HS256'
+        ? { secret: keys.signingKey, ttl: '1h', ...cache }
+        : { privateKey: keys.signingKey, algorithm: keys.algorithm, ttl: '1h', ...cache },
     refreshToken: { secret: refreshSecret },
     store: store ?? new MemorySessionStore(),
   });
@@ -60,7 +66,8 @@ export async function issueAccessTokens(auth: TokenAuth, count: number): Promise
   const tokens: string[] = [];
   for (let start = 0; start < count; start += 1000) {
     const batch = Array.from({ length: Math.min(1000, count - start) }, (_, i) =>
-      auth.issue({ userId: `bench-user-${String(start + i).padStart(6, '0')}`, claims: { role: 'member' } }));
+      auth.issue({ userId: `bench-user-${String(start + i).padStart(6, '0')}`, claims: { role: 'member' } }),
+    );
     tokens.push(...(await Promise.all(batch)).map((pair) => pair.accessToken));
   }
   return tokens;

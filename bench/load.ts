@@ -36,18 +36,21 @@ export interface LoadResult {
 export async function load(options: LoadOptions): Promise<LoadResult> {
   const times: number[] = [];
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon({
-      url: options.url,
-      connections: options.connections,
-      duration: options.duration,
-      method: options.method ?? 'GET',
-      ...(options.headers ? { headers: options.headers } : {}),
-      ...(options.body === undefined ? {} : { body: options.body }),
-      ...(options.requests ? { requests: options.requests } : {}),
-    }, (error: unknown, done: autocannon.Result) => {
-      if (error) reject(error instanceof Error ? error : new Error(String(error)));
-      else resolve(done);
-    });
+    const instance = autocannon(
+      {
+        url: options.url,
+        connections: options.connections,
+        duration: options.duration,
+        method: options.method ?? 'GET',
+        ...(options.headers ? { headers: options.headers } : {}),
+        ...(options.body === undefined ? {} : { body: options.body }),
+        ...(options.requests ? { requests: options.requests } : {}),
+      },
+      (error: unknown, done: autocannon.Result) => {
+        if (error) reject(error instanceof Error ? error : new Error(String(error)));
+        else resolve(done);
+      },
+    );
     // The typings give this event three arguments; autocannon 9 emits (client, status, bytes, ms).
     const events: NodeJS.EventEmitter = instance;
     events.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => {
@@ -101,7 +104,9 @@ export async function alternate(contenders: readonly Contender[], options: Round
       const result = await contender.run(options.duration);
       results.get(contender.name)!.push(result);
       const trouble = result.non2xx + result.errors > 0 ? ` (${result.non2xx} non-2xx, ${result.errors} errors)` : '';
-      progress(`${options.label} round ${round}/${options.rounds}: ${contender.name} ${Math.round(result.rps)} req/s${trouble}`);
+      progress(
+        `${options.label} round ${round}/${options.rounds}: ${contender.name} ${Math.round(result.rps)} req/s${trouble}`,
+      );
     }
   }
   return results;

@@ -21,7 +21,9 @@ export interface Machine {
 
 function cpuModel(): string {
   try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
+    const line = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('model name'));
     if (line) return line.slice(line.indexOf(':') + 1).trim();
   } catch {
     // not Linux: fall through to os.cpus()
@@ -68,7 +70,16 @@ export function loadAverage(): number {
 
 export function describeMachine(): Machine {
   const packages: Record<string, string> = {};
-  for (const name of ['express', 'express-jwt', 'passport', 'passport-jwt', 'jsonwebtoken', 'autocannon', 'redis', 'bcryptjs']) {
+  for (const name of [
+    'express',
+    'express-jwt',
+    'passport',
+    'passport-jwt',
+    'jsonwebtoken',
+    'autocannon',
+    'redis',
+    'bcryptjs',
+  ]) {
     packages[name] = versionOf(name);
   }
   return {

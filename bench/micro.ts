@@ -38,10 +38,12 @@ const REVOKED = 1000;
 async function revokingAuth(keys: AccessKeys, refreshSecret: string): Promise<TokenAuth> {
   const auth = tokenAuthFor(keys, refreshSecret);
   await auth.watchRevocations();
-  await Promise.all(Array.from({ length: REVOKED }, async (_, i) => {
-    const pair = await auth.issue({ userId: `revoked-${i}` });
-    await auth.revoke(pair.refreshToken);
-  }));
+  await Promise.all(
+    Array.from({ length: REVOKED }, async (_, i) => {
+      const pair = await auth.issue({ userId: `revoked-${i}` });
+      await auth.revoke(pair.refreshToken);
+    }),
+  );
   return auth;
 }
 
@@ -51,10 +53,17 @@ async function revokingAuth(keys: AccessKeys, refreshSecret: string): Promise<To
  * first try): the HMAC fast path with a ring, against a single secret's.
  */
 async function ringCost(keys: AccessKeys, refreshSecret: string): Promise<{ auth: TokenAuth; token: string }> {
-  const ring = [{ kid: 'k1', secret: randomSecret() }, { kid: 'k2', secret: randomSecret() }, { kid: 'k3', secret: keys.signingKey }];
-  const core = (order: typeof ring, cacheSize: number): TokenAuth => createTokenAuth({
-    accessToken: { keys: order, ttl: '1h', cacheSize }, refreshToken: { secret: refreshSecret }, store: new MemorySessionStore(),
-  });
+  const ring = [
+    { kid: 'k1', secret: randomSecret() },
+    { kid: 'k2', secret: randomSecret() },
+    { kid: 'k3', secret: keys.signingKey },
+  ];
+  const core = (order: typeof ring, cacheSize: number): TokenAuth =>
+    createTokenAuth({
+      accessToken: { keys: order, ttl: '1h', cacheSize },
+      refreshToken: { secret: refreshSecret },
+      store: new MemorySessionStore(),
+    });
   const { accessToken } = await core([ring[2]!, ring[0]!, ring[1]!], 0).issue({ userId: 'ring-user' });
   return { auth: core(ring, 0), token: accessToken };
 }
@@ -64,14 +73,17 @@ async function ringCost(keys: AccessKeys, refreshSecret: string): Promise<{ auth
  * tokens, the core also verifies a different one on each call, in turn.
  */
 export async function verifyCosts(
-  auth: TokenAuth, keys: AccessKeys, refreshSecret: string, tokens: readonly string[], ms: number,
+  auth: TokenAuth,
+  keys: AccessKeys,
+  refreshSecret: string,
+  tokens: readonly string[],
+  ms: number,
 ): Promise<VerifyCost[]> {
   const token = tokens[0]!;
   const uncached = tokenAuthFor(keys, refreshSecret, 0);
   const algorithms: jwt.Algorithm[] = [keys.algorithm];
-  const keyObject: KeyObject = keys.algorithm === 'HS256'
-    ? createSecretKey(Buffer.from(keys.verifyingKey))
-    : createPublicKey(keys.verifyingKey);
+  const keyObject: KeyObject =
+    keys.algorithm === 'HS256' ? createSecretKey(Buffer.from(keys.verifyingKey)) : createPublicKey(keys.verifyingKey);
   const cost = (path: string, fn: () => void): VerifyCost => {
     try {
       fn(); // fails here, not in the timing loop, if the path cannot verify this token
@@ -90,25 +102,40 @@ export async function verifyCosts(
   let turn = 0;
   const ring = keys.algorithm === 'HS256' ? await ringCost(keys, refreshSecret) : undefined;
   const withRing = ring
-    ? [cost('requireAccessToken core, cache off, 3-key ring (accessToken.keys; token of the last key)', () => {
-      ring.auth.verifyAccessToken(ring.token);
-    })]
+    ? [
+        cost('requireAccessToken core, cache off, 3-key ring (accessToken.keys; token of the last key)', () => {
+          ring.auth.verifyAccessToken(ring.token);
+        }),
+      ]
     : [];
-  const distinct = tokens.length > 1
-    ? [cost(`requireAccessToken core, a different token each call (${tokens.length} in turn)`, () => {
-      auth.verifyAccessToken(tokens[turn++ % tokens.length]!);
-    })]
-    : [];
+  const distinct =
+    tokens.length > 1
+      ? [
+          cost(`requireAccessToken core, a different token each call (${tokens.length} in turn)`, () => {
+            auth.verifyAccessToken(tokens[turn++ % tokens.length]!);
+          }),
+        ]
+      : [];
   return [
-    cost('requireAccessToken middleware, same token (header, verify, req.auth)', () => { middleware(request, response, next); }),
+    cost('requireAccessToken middleware, same token (header, verify, req.auth)', () => {
+      middleware(request, response, next);
+    }),
     cost(`requireAccessToken middleware + checkRevocation, same token (${REVOKED} revocations in view)`, () => {
       checked(request, response, next);
     }),
-    cost('requireAccessToken core, same token (auth.verifyAccessToken)', () => { auth.verifyAccessToken(token); }),
+    cost('requireAccessToken core, same token (auth.verifyAccessToken)', () => {
+      auth.verifyAccessToken(token);
+    }),
     ...distinct,
-    cost('requireAccessToken core, cache off (accessToken.cacheSize 0)', () => { uncached.verifyAccessToken(token); }),
+    cost('requireAccessToken core, cache off (accessToken.cacheSize 0)', () => {
+      uncached.verifyAccessToken(token);
+    }),
     ...withRing,
-    cost('jsonwebtoken.verify, key as string (express-jwt, passport-jwt)', () => { jwt.verify(token, keys.verifyingKey, { algorithms }); }),
-    cost('jsonwebtoken.verify, KeyObject built once', () => { jwt.verify(token, keyObject, { algorithms }); }),
+    cost('jsonwebtoken.verify, key as string (express-jwt, passport-jwt)', () => {
+      jwt.verify(token, keys.verifyingKey, { algorithms });
+    }),
+    cost('jsonwebtoken.verify, KeyObject built once', () => {
+      jwt.verify(token, keyObject, { algorithms });
+    }),
   ];
 }

@@ -135,12 +135,14 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
   }
   const sections = positionals.length === 0 ? [...SECTIONS] : SECTIONS.filter((s) => positionals.includes(s));
   const quick = values.quick;
-  const algorithmList = values.algorithms?.split(',').map((a) => a.trim().toUpperCase()) ?? (quick ? ['HS256'] : [...ALGORITHMS]);
+  const algorithmList =
+    values.algorithms?.split(',').map((a) => a.trim().toUpperCase()) ?? (quick ? ['HS256'] : [...ALGORITHMS]);
   for (const name of algorithmList) {
     if (!isAlgorithm(name)) throw new TypeError(`bench: unknown algorithm ${name} (known: ${ALGORITHMS.join(', ')})`);
   }
   const algorithms = ALGORITHMS.filter((a) => algorithmList.includes(a));
-  if (!algorithms.includes('HS256')) throw new TypeError('bench: --algorithms must include HS256 (the targets are stated for it)');
+  if (!algorithms.includes('HS256'))
+    throw new TypeError('bench: --algorithms must include HS256 (the targets are stated for it)');
   return {
     sections,
     duration: seconds(values.duration, quick ? 1 : 3, 'duration', 1),

@@ -68,9 +68,10 @@ function stopChild(child: ChildProcess): Promise<void> {
 export async function startServer(kind: ServerKind, config: object, label: string = kind): Promise<ServerHandle> {
   hookSignals();
   const script = fileURLToPath(new URL(`./servers/${kind}.ts`, import.meta.url));
-  const profile = profileDir === undefined
-    ? []
-    : ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, label.replace(/[^\w.-]+/g, '-'))}`];
+  const profile =
+    profileDir === undefined
+      ? []
+      : ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, label.replace(/[^\w.-]+/g, '-'))}`];
   const child = fork(script, [], {
     execArgv: ['--import', 'tsx', ...profile],
     env: { ...process.env, [CONFIG_VARIABLE]: JSON.stringify(config) },
@@ -98,18 +99,19 @@ export async function startServer(kind: ServerKind, config: object, label: strin
     await stop();
     throw error;
   });
-  const counters = (): Promise<Counters> => new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`bench: ${kind} server did not send its counters`)), 5000);
-    const onMessage = (message: ServerMessage): void => {
-      if (message.type !== 'stats') return;
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      resolve(message.counters);
-    };
-    child.on('message', onMessage);
-    const request: StatsRequest = { type: 'stats' };
-    child.send(request);
-  });
+  const counters = (): Promise<Counters> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`bench: ${kind} server did not send its counters`)), 5000);
+      const onMessage = (message: ServerMessage): void => {
+        if (message.type !== 'stats') return;
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        resolve(message.counters);
+      };
+      child.on('message', onMessage);
+      const request: StatsRequest = { type: 'stats' };
+      child.send(request);
+    });
   return { url: `http://127.0.0.1:${port}`, pid: child.pid ?? 0, counters, stop };
 }
 

@@ -64,7 +64,12 @@ export interface CommandStat {
 export function commandStat(info: Info, command: string): CommandStat {
   const line = info[`cmdstat_${command}`] ?? '';
   const field = (name: string): number => Number(new RegExp(`(?:^|,)${name}=(\\d+)`).exec(line)?.[1] ?? 0);
-  return { calls: field('calls'), usec: field('usec'), rejectedCalls: field('rejected_calls'), failedCalls: field('failed_calls') };
+  return {
+    calls: field('calls'),
+    usec: field('usec'),
+    rejectedCalls: field('rejected_calls'),
+    failedCalls: field('failed_calls'),
+  };
 }
 
 /** `after - before`, field by field. */

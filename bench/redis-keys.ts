@@ -48,11 +48,15 @@ export async function keyShapes(client: RedisClient): Promise<{ sampled: number;
   const shapes = new Map<string, KeyShape>();
   for (let start = 0; start < keys.length; start += 500) {
     const batch = keys.slice(start, start + 500);
-    const answers = await Promise.all(batch.map((key) => Promise.all([
-      client.sendCommand(['TYPE', key]),
-      client.sendCommand(['OBJECT', 'ENCODING', key]),
-      client.sendCommand(['MEMORY', 'USAGE', key, 'SAMPLES', '0']),
-    ])));
+    const answers = await Promise.all(
+      batch.map((key) =>
+        Promise.all([
+          client.sendCommand(['TYPE', key]),
+          client.sendCommand(['OBJECT', 'ENCODING', key]),
+          client.sendCommand(['MEMORY', 'USAGE', key, 'SAMPLES', '0']),
+        ]),
+      ),
+    );
     batch.forEach((key, i) => {
       const [type, encoding, bytes] = answers[i]!.map(String) as [string, string, string];
       const id = `${shapeOf(key)} ${type}`;

@@ -98,10 +98,11 @@ export const CELLS: readonly CellSpec[] = [
   { sessionsPerUser: HEAVY_USER_SESSIONS, userAgent: 'long' },
 ];
 
-const metaOf = (kind: UserAgentKind, n: number): SessionMeta => (kind === 'typical' ? metaFor(n) : longMetaFor(n, LONG_USER_AGENT));
+const metaOf = (kind: UserAgentKind, n: number): SessionMeta =>
+  kind === 'typical' ? metaFor(n) : longMetaFor(n, LONG_USER_AGENT);
 
 export const userAgentLabel = (kind: UserAgentKind): string =>
-  (kind === 'typical' ? `UA ~${Math.round(averageUserAgentLength())} chars` : `UA ${LONG_USER_AGENT} chars`);
+  kind === 'typical' ? `UA ~${Math.round(averageUserAgentLength())} chars` : `UA ${LONG_USER_AGENT} chars`;
 
 export const perUserLabel = (n: number): string => `${n} session${n === 1 ? '' : 's'}/user`;
 
@@ -157,12 +158,16 @@ export async function measureCell(spec: CellSpec, options: BenchOptions): Promis
     const { sampled, shapes } = await keyShapes(admin);
     const keyBytes = shapes.reduce((sum, s) => sum + s.bytes, 0) * (sampled > 0 ? keys / sampled : 0);
     const firstUserSessions = (await auth.listSessions(users[0]!)).length;
-    process.stderr.write(`redis: ${name}: ${whole(sessions)} sessions in ${fixed(createSeconds, 1)} s, `
-      + `${fixed((after - before) / sessions, 1)} B/session\n`);
+    process.stderr.write(
+      `redis: ${name}: ${whole(sessions)} sessions in ${fixed(createSeconds, 1)} s, ` +
+        `${fixed((after - before) / sessions, 1)} B/session\n`,
+    );
 
     // 2. Redis time per refresh: spread over the users, every user's sessions in turn.
-    const order = Array.from({ length: options.redisRefreshes }, (_, i) =>
-      (i % users.length) * perUser + (Math.floor(i / users.length) % perUser));
+    const order = Array.from(
+      { length: options.redisRefreshes },
+      (_, i) => (i % users.length) * perUser + (Math.floor(i / users.length) % perUser),
+    );
     const refreshOne = async (n: number): Promise<void> => {
       tokens[n] = (await auth.refresh(tokens[n]!, metas[n])).refreshToken;
     };
@@ -196,19 +201,37 @@ export async function measureCell(spec: CellSpec, options: BenchOptions): Promis
       rounds: LOAD_ROUNDS,
       roundMs: options.duration * 1000,
     });
-    process.stderr.write(`redis: ${name}: ${whole(load.rate)} refreshes/s sustained, Redis CPU ${fixed(load.redisCpu * 100, 0)}%\n`);
+    process.stderr.write(
+      `redis: ${name}: ${whole(load.rate)} refreshes/s sustained, Redis CPU ${fixed(load.redisCpu * 100, 0)}%\n`,
+    );
 
     return {
-      name, sessionsPerUser: perUser, userAgent: spec.userAgent,
+      name,
+      sessionsPerUser: perUser,
+      userAgent: spec.userAgent,
       userAgentLength: metas.reduce((sum, m) => sum + (m.userAgent?.length ?? 0), 0) / metas.length,
-      sessions, users: users.length, createSeconds, firstUserSessions,
+      sessions,
+      users: users.length,
+      createSeconds,
+      firstUserSessions,
       memory: {
-        usedMemoryBefore: before, usedMemoryAfter: after, bytesPerSession: (after - before) / sessions,
-        clientBuffersDelta: clientsAfter - clientsBefore, keys, sampledKeys: sampled, shapes, keyBytesPerSession: keyBytes / sessions,
+        usedMemoryBefore: before,
+        usedMemoryAfter: after,
+        bytesPerSession: (after - before) / sessions,
+        clientBuffersDelta: clientsAfter - clientsBefore,
+        keys,
+        sampledKeys: sampled,
+        shapes,
+        keyBytesPerSession: keyBytes / sessions,
       },
       refresh: {
-        refreshes: order.length, concurrency: REFRESH_CONCURRENCY, evalshaCalls: evalsha.calls, evalCalls,
-        failedCalls: evalsha.failedCalls + evalsha.rejectedCalls, usecPerRefresh, scriptCommands,
+        refreshes: order.length,
+        concurrency: REFRESH_CONCURRENCY,
+        evalshaCalls: evalsha.calls,
+        evalCalls,
+        failedCalls: evalsha.failedCalls + evalsha.rejectedCalls,
+        usecPerRefresh,
+        scriptCommands,
       },
       load,
     };

@@ -19,7 +19,9 @@ export async function watchCommands(client: RedisClient, work: () => Promise<voi
   const lines: string[] = [];
   try {
     await watcher.connect();
-    await watcher.monitor((line) => { lines.push(line); });
+    await watcher.monitor((line) => {
+      lines.push(line);
+    });
     await work();
     await settle(200); // the last lines are still on their way
   } finally {

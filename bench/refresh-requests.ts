@@ -69,7 +69,10 @@ export function cyclingRequest(bodies: readonly string[]): autocannon.Request {
 }
 
 /** One refresh outside the load, e.g. `fetch` for checks. */
-export async function postRefresh(url: string, token: string): Promise<{ status: number; body: Record<string, unknown> }> {
+export async function postRefresh(
+  url: string,
+  token: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(`${url}${REFRESH_PATH}`, { method: 'POST', headers: HEADERS, body: bodyOf(token) });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }

@@ -19,7 +19,11 @@ export interface RevokedSessions {
   stop(): Promise<void>;
 }
 
-export async function revokedSessions(keys: AccessKeys, refreshSecret: string, count: number): Promise<RevokedSessions> {
+export async function revokedSessions(
+  keys: AccessKeys,
+  refreshSecret: string,
+  count: number,
+): Promise<RevokedSessions> {
   const redis = await startRedis();
   const prefix = 'bench-guard:';
   try {

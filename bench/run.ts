@@ -44,17 +44,21 @@ function machineLine(machine: Machine): string {
 }
 
 function settingsLine(options: BenchOptions): string {
-  return `${options.rounds} rounds x ${options.duration} s after ${options.warmup} s warm-up, ${options.connections} connections`
-    + (options.quick ? ' (--quick)' : '');
+  return (
+    `${options.rounds} rounds x ${options.duration} s after ${options.warmup} s warm-up, ${options.connections} connections` +
+    (options.quick ? ' (--quick)' : '')
+  );
 }
 
 function markdownReport(machine: Machine, options: BenchOptions, ranAt: Date, tables: Table[], targets: Row[]): string {
   return [
-    `Run of ${ranAt.toISOString().slice(0, 16).replace('T', ' ')} UTC on commit ${machine.commit}: \`npm run bench\``
-      + ` (${settingsLine(options)}).`,
+    `Run of ${ranAt.toISOString().slice(0, 16).replace('T', ' ')} UTC on commit ${machine.commit}: \`npm run bench\`` +
+      ` (${settingsLine(options)}).`,
     '',
     `Machine: ${machineLine(machine)}; load average ${machine.loadAverage} at the start.`,
-    `Packages: ${Object.entries(machine.packages).map(([name, version]) => `${name} ${version}`).join(', ')}.`,
+    `Packages: ${Object.entries(machine.packages)
+      .map(([name, version]) => `${name} ${version}`)
+      .join(', ')}.`,
     '',
     renderMarkdown(targetsTable(targets)),
     '',
@@ -71,7 +75,9 @@ function optionsOrUsage(): BenchOptions | undefined {
     return options;
   } catch (error) {
     // A mistyped flag: say which, not where in the code.
-    console.error(`${error instanceof Error ? error.message : String(error)}\n(npm run bench -- --help lists the flags)`);
+    console.error(
+      `${error instanceof Error ? error.message : String(error)}\n(npm run bench -- --help lists the flags)`,
+    );
     process.exitCode = 2;
     return undefined;
   }
@@ -87,7 +93,9 @@ async function main(): Promise<void> {
   console.log(`machine: ${machineLine(machine)}; load average ${machine.loadAverage}; commit ${machine.commit}`);
   console.log(`settings: ${settingsLine(options)}`);
   if (machine.loadAverage > machine.cores / 2) {
-    console.log(`WARNING: load average ${machine.loadAverage} on ${machine.cores} cores: something else is running; figures will be lower and noisier.`);
+    console.log(
+      `WARNING: load average ${machine.loadAverage} on ${machine.cores} cores: something else is running; figures will be lower and noisier.`,
+    );
   }
   console.log('');
 
@@ -109,25 +117,41 @@ async function main(): Promise<void> {
   console.log(`\n${judged.filter((t) => t.pass).length} of ${judged.length} targets met.`);
 
   // Only a full run stands for the package (a profiled one is slowed down): the others go to .tmp/.
-  const full = options.sections.length === Object.keys(runners).length && !options.quick && !options.profile && !options.scratch;
-  const caption = [machineLine(machine), `${settingsLine(options)}; ${ranAt.toISOString().slice(0, 10)}, commit ${machine.commit}`];
-  const paths = writeResults(full ? RESULTS_DIR : PARTIAL_RESULTS_DIR, {
-    ranAt, finishedAt: new Date(), argv: process.argv.slice(2), options, machine,
-    loadAverageAtEnd: loadAverage(), targets, sections: data,
-  }, renderChart({ ...data, caption }));
+  const full =
+    options.sections.length === Object.keys(runners).length && !options.quick && !options.profile && !options.scratch;
+  const caption = [
+    machineLine(machine),
+    `${settingsLine(options)}; ${ranAt.toISOString().slice(0, 10)}, commit ${machine.commit}`,
+  ];
+  const paths = writeResults(
+    full ? RESULTS_DIR : PARTIAL_RESULTS_DIR,
+    {
+      ranAt,
+      finishedAt: new Date(),
+      argv: process.argv.slice(2),
+      options,
+      machine,
+      loadAverageAtEnd: loadAverage(),
+      targets,
+      sections: data,
+    },
+    renderChart({ ...data, caption }),
+  );
   console.log(`results: ${paths.json}\nchart:   ${paths.svg}`);
   if (options.profile) console.log(`profiles: ${PROFILE_DIR} (open in Chrome DevTools, Performance tab)`);
   if (full) {
-    console.log(updateReadme(markdownReport(machine, options, ranAt, tables, targets))
-      ? 'bench/README.md: results block updated'
-      : 'bench/README.md: no results markers found, not updated');
+    console.log(
+      updateReadme(markdownReport(machine, options, ranAt, tables, targets))
+        ? 'bench/README.md: results block updated'
+        : 'bench/README.md: no results markers found, not updated',
+    );
   }
 }
 
 try {
   await main();
 } catch (error) {
-  console.error(error instanceof Error ? error.stack ?? error.message : error);
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
   process.exitCode = 1;
 } finally {
   await cleanupAll();

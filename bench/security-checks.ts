@@ -49,16 +49,34 @@ export function probes(valid: string, keys: AccessKeys): Probe[] {
   const [h = '', , s = ''] = valid.split('.');
   const list: Probe[] = [
     { name: 'no token', authorization: undefined },
-    { name: 'payload changed, signature kept', authorization: bearer(`${h}.${b64({ ...payload, sub: 'admin' })}.${s}`) },
-    { name: 'alg none, no signature', authorization: bearer(`${b64({ alg: 'none', typ: header.typ })}.${b64(payload)}.`) },
+    {
+      name: 'payload changed, signature kept',
+      authorization: bearer(`${h}.${b64({ ...payload, sub: 'admin' })}.${s}`),
+    },
+    {
+      name: 'alg none, no signature',
+      authorization: bearer(`${b64({ alg: 'none', typ: header.typ })}.${b64(payload)}.`),
+    },
     { name: 'signed with another key', authorization: bearer(signRaw(header, payload, otherSigningKey(keys))) },
-    { name: 'expired (exp 60 s ago)', authorization: bearer(signRaw(header, { ...payload, iat: now - 3600, exp: now - 60 }, keys.signingKey)) },
-    { name: "typ rt+jwt (a refresh token's type)", authorization: bearer(signRaw({ ...header, typ: 'rt+jwt' }, payload, keys.signingKey)) },
+    {
+      name: 'expired (exp 60 s ago)',
+      authorization: bearer(signRaw(header, { ...payload, iat: now - 3600, exp: now - 60 }, keys.signingKey)),
+    },
+    {
+      name: "typ rt+jwt (a refresh token's type)",
+      authorization: bearer(signRaw({ ...header, typ: 'rt+jwt' }, payload, keys.signingKey)),
+    },
   ];
   if (keys.algorithm === 'HS256') {
-    list.push({ name: 'HS512 with the same secret (algorithm not pinned)', authorization: bearer(signRaw({ ...header, alg: 'HS512' }, payload, keys.signingKey)) });
+    list.push({
+      name: 'HS512 with the same secret (algorithm not pinned)',
+      authorization: bearer(signRaw({ ...header, alg: 'HS512' }, payload, keys.signingKey)),
+    });
   } else {
-    list.push({ name: 'HS256 keyed with the public key (algorithm confusion)', authorization: bearer(signRaw({ ...header, alg: 'HS256' }, payload, keys.verifyingKey)) });
+    list.push({
+      name: 'HS256 keyed with the public key (algorithm confusion)',
+      authorization: bearer(signRaw({ ...header, alg: 'HS256' }, payload, keys.verifyingKey)),
+    });
   }
   return list;
 }
@@ -73,7 +91,9 @@ export interface ProbeResult {
 export async function runProbes(url: string, list: readonly Probe[]): Promise<ProbeResult[]> {
   const results: ProbeResult[] = [];
   for (const probe of list) {
-    const response = await fetch(url, { headers: probe.authorization === undefined ? {} : { authorization: probe.authorization } });
+    const response = await fetch(url, {
+      headers: probe.authorization === undefined ? {} : { authorization: probe.authorization },
+    });
     await response.arrayBuffer();
     results.push({ name: probe.name, status: response.status, refused: response.status === 401 });
   }

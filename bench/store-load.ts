@@ -24,7 +24,10 @@ export interface LiveSession {
 
 /** The session a refresh token (a JWT this package issued) names: `sub`, `sid`, `jti` of its payload. */
 export function liveSessionOf(refreshToken: string, meta: SessionMeta): LiveSession {
-  const payload = JSON.parse(Buffer.from(refreshToken.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+  const payload = JSON.parse(Buffer.from(refreshToken.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<
+    string,
+    unknown
+  >;
   const { sub, sid, jti } = payload;
   if (typeof sub !== 'string' || typeof sid !== 'string' || typeof jti !== 'string') {
     throw new Error('bench: a refresh token without sub, sid and jti');
@@ -83,7 +86,10 @@ function cpuSeconds(info: Info): number {
  * (another connection) reads INFO between rounds.
  */
 export async function sustainRefreshes(
-  admin: RawSender, stores: readonly RedisSessionStore[], sessions: LiveSession[], options: SustainOptions,
+  admin: RawSender,
+  stores: readonly RedisSessionStore[],
+  sessions: LiveSession[],
+  options: SustainOptions,
 ): Promise<SustainResult> {
   if (sessions.length < options.inFlight * 2) {
     throw new Error(`bench: ${sessions.length} sessions are too few for ${options.inFlight} refreshes in flight`);
@@ -106,9 +112,16 @@ export async function sustainRefreshes(
       session.busy = true;
       try {
         const result = await store.rotate({
-          now: Math.floor(Date.now() / 1000), revocationTtl: ROTATE_DEFAULTS.accessTtl,
-          userId: session.userId, sessionId: session.sessionId, jti: session.jti, nextJti: randomBytes(12).toString('base64url'),
-          ttl: ROTATE_DEFAULTS.refreshTtl, grace: ROTATE_DEFAULTS.grace, meta: session.meta, window: ROTATE_DEFAULTS.accessTtl,
+          now: Math.floor(Date.now() / 1000),
+          revocationTtl: ROTATE_DEFAULTS.accessTtl,
+          userId: session.userId,
+          sessionId: session.sessionId,
+          jti: session.jti,
+          nextJti: randomBytes(12).toString('base64url'),
+          ttl: ROTATE_DEFAULTS.refreshTtl,
+          grace: ROTATE_DEFAULTS.grace,
+          meta: session.meta,
+          window: ROTATE_DEFAULTS.accessTtl,
         });
         if (result.status === 'rotated') {
           session.jti = result.current.jti;

@@ -16,7 +16,8 @@ export class TokenQueue {
   }
 
   take(): string {
-    if (this.size === 0) throw new Error('bench: the refresh-token queue ran dry (population too small for the connections)');
+    if (this.size === 0)
+      throw new Error('bench: the refresh-token queue ran dry (population too small for the connections)');
     const token = this.#items[this.#head++]!;
     // Drop the consumed front now and then, so the array does not grow without end.
     if (this.#head > 4096 && this.#head * 2 > this.#items.length) {

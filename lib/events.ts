@@ -36,7 +36,11 @@ export class TokenAuthEmitter {
 
 /** What a refresh (or grace answer) shows that is worth a `suspicious` event. */
 export function suspicions(
-  previous: SessionMeta, current: SessionMeta, refreshes: number, limit: number, window: number,
+  previous: SessionMeta,
+  current: SessionMeta,
+  refreshes: number,
+  limit: number,
+  window: number,
 ): Array<Pick<TokenAuthEvents['suspicious'], 'reason' | 'detail'>> {
   const found: Array<Pick<TokenAuthEvents['suspicious'], 'reason' | 'detail'>> = [];
   if (refreshes > limit) {
@@ -46,7 +50,7 @@ export function suspicions(
     found.push({ reason: 'ip_changed', detail: `from ${previous.ip} to ${current.ip}` });
   }
   if (previous.userAgent !== undefined && current.userAgent !== undefined && previous.userAgent !== current.userAgent) {
-    found.push({ reason: 'user_agent_changed', detail: 'the user agent differs from the session\'s last one' });
+    found.push({ reason: 'user_agent_changed', detail: "the user agent differs from the session's last one" });
   }
   return found;
 }

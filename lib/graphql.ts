@@ -19,7 +19,11 @@ import type { AuthContext } from './types.js';
 
 /** The package's codes that mean "no usable token": GraphQL's `UNAUTHENTICATED`. */
 const UNAUTHENTICATED_CODES: ReadonlySet<string> = new Set<ErrorCode>([
-  'token_missing', 'token_invalid', 'token_expired', 'token_revoked', 'refresh_reused',
+  'token_missing',
+  'token_invalid',
+  'token_expired',
+  'token_revoked',
+  'refresh_reused',
 ]);
 
 /** What goes into a GraphQL error's `extensions`. */
@@ -92,7 +96,8 @@ export type GraphQLContextOptions = BearerAuthOptions;
  * server's call: see the README's GraphQL section.
  */
 export function graphqlContext(
-  auth: TokenAuth, options: GraphQLContextOptions = {},
+  auth: TokenAuth,
+  options: GraphQLContextOptions = {},
 ): (authorization: string | null | undefined) => TokenPairContext {
   assertAuth(auth, 'graphqlContext');
   const authenticate = bearerAuthenticator(auth, options, 'graphqlContext');

@@ -13,9 +13,19 @@ export { jwksHandler } from './express/jwks-handler.js';
 export { jwkThumbprint } from './jwks.js';
 export { graphqlContext, graphqlExtensions, GraphQLTokenError, requireAuth, toGraphQLError } from './graphql.js';
 export {
-  TokenPairError, TokenMissingError, TokenInvalidError, TokenExpiredError, TokenRevokedError,
-  RefreshReusedError, InvalidRequestError, StoreUnavailableError, OptionError, InputError, CsrfRejectedError,
-  CredentialsChangedError, CookieAmbiguousError,
+  TokenPairError,
+  TokenMissingError,
+  TokenInvalidError,
+  TokenExpiredError,
+  TokenRevokedError,
+  RefreshReusedError,
+  InvalidRequestError,
+  StoreUnavailableError,
+  OptionError,
+  InputError,
+  CsrfRejectedError,
+  CredentialsChangedError,
+  CookieAmbiguousError,
 } from './errors.js';
 export { ACCESS_TYP, REFRESH_TYP } from './constants.js';
 
@@ -31,11 +41,35 @@ export type { CookieTransport, CookieTransportOptions, RefreshCookieOptions } fr
 export type { RequireAccessTokenOptions } from './express/require-access-token.js';
 export type { JwkSet, PublicJwk } from './jwks.js';
 export type {
-  AccessTokenOptions, AsymmetricAlgorithm, AuthContext, Claims, Duration, HmacAlgorithm, IssueInput,
-  RefreshRingKeyOptions, RefreshTokenOptions, RingKeyOptions, Secret, SessionMeta, TokenAuthEventName,
-  TokenAuthEvents, TokenAuthOptions, TokenPair,
+  AccessTokenOptions,
+  AsymmetricAlgorithm,
+  AuthContext,
+  Claims,
+  Duration,
+  HmacAlgorithm,
+  IssueInput,
+  RefreshRingKeyOptions,
+  RefreshTokenOptions,
+  RingKeyOptions,
+  Secret,
+  SessionMeta,
+  TokenAuthEventName,
+  TokenAuthEvents,
+  TokenAuthOptions,
+  TokenPair,
 } from './types.js';
 export type {
-  CreateOptions, CurrentToken, Ending, NewSession, Revocation, RevocationFeed, RevokeAllInput, RevokeInput,
-  RevokeResult, RotateInput, RotateResult, SessionInfo, SessionStore,
+  CreateOptions,
+  CurrentToken,
+  Ending,
+  NewSession,
+  Revocation,
+  RevocationFeed,
+  RevokeAllInput,
+  RevokeInput,
+  RevokeResult,
+  RotateInput,
+  RotateResult,
+  SessionInfo,
+  SessionStore,
 } from './store-types.js';

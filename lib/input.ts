@@ -12,7 +12,17 @@ const MAX_USER_AGENT = 512;
 const MAX_CLAIM_DEPTH = 16;
 
 /** Claims no caller may set: the package owns them. */
-export const RESERVED_CLAIMS: ReadonlySet<string> = new Set(['sub', 'sid', 'jti', 'iat', 'exp', 'nbf', 'iss', 'aud', 'typ']);
+export const RESERVED_CLAIMS: ReadonlySet<string> = new Set([
+  'sub',
+  'sid',
+  'jti',
+  'iat',
+  'exp',
+  'nbf',
+  'iss',
+  'aud',
+  'typ',
+]);
 
 /**
  * Names of `Object.prototype` members (`constructor`, `toString`,
@@ -42,7 +52,9 @@ export function parseUserId(userId: unknown): string {
     throw new InputError(`userId must be a non-empty string of at most ${MAX_USER_ID} characters, or a safe integer`);
   }
   if (UNSAFE_TEXT.test(userId)) {
-    throw new InputError('userId must not contain control characters (CR, LF, NUL...), line separators or lone surrogates');
+    throw new InputError(
+      'userId must not contain control characters (CR, LF, NUL...), line separators or lone surrogates',
+    );
   }
   return userId;
 }
@@ -60,12 +72,18 @@ function checkJson(value: unknown, path: string, depth: number): void {
     throw new InputError(`claims${path} must be a finite number (got ${String(value)})`);
   }
   if (typeof value !== 'object') throw new InputError(`claims${path} is a ${typeof value}: claims must be plain JSON`);
-  if (depth >= MAX_CLAIM_DEPTH) throw new InputError(`claims${path} is nested more than ${MAX_CLAIM_DEPTH} levels deep (or is cyclic)`);
+  if (depth >= MAX_CLAIM_DEPTH)
+    throw new InputError(`claims${path} is nested more than ${MAX_CLAIM_DEPTH} levels deep (or is cyclic)`);
   if (Array.isArray(value)) {
-    value.forEach((item: unknown, index) => { checkJson(item, `${path}[${index}]`, depth + 1); });
+    value.forEach((item: unknown, index) => {
+      checkJson(item, `${path}[${index}]`, depth + 1);
+    });
     return;
   }
-  if (!isPlainObject(value)) throw new InputError(`claims${path} must be a plain object, array or primitive (got a ${value.constructor?.name ?? 'non-plain object'})`);
+  if (!isPlainObject(value))
+    throw new InputError(
+      `claims${path} must be a plain object, array or primitive (got a ${value.constructor?.name ?? 'non-plain object'})`,
+    );
   for (const [name, inner] of Object.entries(value)) {
     if (name === '__proto__') throw new InputError(`claims${path} must not have a "__proto__" key`);
     checkJson(inner, `${path}.${name}`, depth + 1);
@@ -112,7 +130,9 @@ export function authenticatedAge(authenticatedAt: unknown, nowMs: number): numbe
   const age = Math.ceil(nowMs - authenticatedAt);
   if (age < 0) throw new InputError(`authenticatedAt is ${-age} ms ahead of the core's clock (${hint})`);
   if (age > MAX_AUTHENTICATED_AGE * 1000) {
-    throw new InputError(`authenticatedAt is ${age} ms ago; a credential check older than ${MAX_AUTHENTICATED_AGE} s is refused`);
+    throw new InputError(
+      `authenticatedAt is ${age} ms ago; a credential check older than ${MAX_AUTHENTICATED_AGE} s is refused`,
+    );
   }
   return age;
 }

@@ -78,7 +78,8 @@ function publicJwk(key: KeyObject, kid: string, alg: AsymmetricAlgorithm): Publi
  */
 export function jwkThumbprint(key: KeyObject): string {
   const full = jwkOf(key.type === 'private' ? createPublicKey(key) : key);
-  const required = full.kty === 'EC' ? { crv: full.crv, kty: 'EC', x: full.x, y: full.y } : { e: full.e, kty: full.kty, n: full.n };
+  const required =
+    full.kty === 'EC' ? { crv: full.crv, kty: 'EC', x: full.x, y: full.y } : { e: full.e, kty: full.kty, n: full.n };
   return createHash('sha256').update(JSON.stringify(required)).digest('base64url');
 }
 

@@ -65,9 +65,7 @@ export interface ParsedKeys {
 }
 
 const hmacBytes: Record<HmacAlgorithm, number> = { HS256: 32, HS384: 48, HS512: 64 };
-const asymmetric = new Set<string>([
-  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512',
-]);
+const asymmetric = new Set<string>(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512']);
 const isHmac = (a: string): boolean => a in hmacBytes;
 /** The curve each ECDSA algorithm signs with (RFC 7518 §3.4). */
 const curves: Record<string, string> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
@@ -81,7 +79,7 @@ export function keyConfig(parsed: ParsedKeys, ttl: number, typ: string): KeyConf
   const { algorithm, keys, ring, legacy } = parsed;
   // Key order as jsonwebtoken writes it (alg, typ, kid), so the fast path meets exactly these strings.
   const header = (kid: string | undefined): TokenHeader =>
-    (kid === undefined ? { alg: algorithm, typ } : { alg: algorithm, typ, kid });
+    kid === undefined ? { alg: algorithm, typ } : { alg: algorithm, typ, kid };
   const byHeader = new Map<string, RingKey>();
   const byKid = new Map<string, RingKey>();
   for (const key of keys) {
@@ -90,9 +88,18 @@ export function keyConfig(parsed: ParsedKeys, ttl: number, typ: string): KeyConf
   }
   if (legacy !== undefined) byHeader.set(encodeHeader(header(undefined)), legacy);
   const signing = keys[0]!;
-  const hmac = algorithm.startsWith('HS') ? `sha${algorithm.slice(2)}` as KeyConfig['hmac'] : undefined;
+  const hmac = algorithm.startsWith('HS') ? (`sha${algorithm.slice(2)}` as KeyConfig['hmac']) : undefined;
   return {
-    algorithm, ttl, typ, hmac, signing, signHeader: header(signing.kid), keys, ring, byHeader, byKid,
+    algorithm,
+    ttl,
+    typ,
+    hmac,
+    signing,
+    signHeader: header(signing.kid),
+    keys,
+    ring,
+    byHeader,
+    byKid,
     unkeyed: ring ? legacy : signing,
   };
 }
@@ -110,7 +117,9 @@ function secretKey(secret: Secret | undefined, algorithm: HmacAlgorithm, name: s
   }
   // A public key pasted as an HMAC secret is the classic algorithm-confusion setup: anyone could sign.
   if (key.export().subarray(0, 11).toString('latin1') === '-----BEGIN ') {
-    throw new OptionError(`${name} looks like a PEM key; an HMAC secret must be random bytes (use privateKey for a key pair)`);
+    throw new OptionError(
+      `${name} looks like a PEM key; an HMAC secret must be random bytes (use privateKey for a key pair)`,
+    );
   }
   const size = key.symmetricKeySize ?? 0;
   const min = hmacBytes[algorithm];
@@ -131,7 +140,8 @@ function keyMismatch(key: KeyObject, algorithm: AsymmetricAlgorithm): string | u
   const type = key.asymmetricKeyType;
   const details = key.asymmetricKeyDetails ?? {};
   if (algorithm.startsWith('ES')) {
-    if (type !== 'ec') return `an EC private key on curve ${curves[algorithm]} for ${algorithm} (got ${type ?? 'another kind of'} key)`;
+    if (type !== 'ec')
+      return `an EC private key on curve ${curves[algorithm]} for ${algorithm} (got ${type ?? 'another kind of'} key)`;
     if (details.namedCurve !== curves[algorithm]) {
       return `on curve ${curves[algorithm]} for ${algorithm} (got ${details.namedCurve ?? 'an unknown curve'})`;
     }
@@ -139,17 +149,28 @@ function keyMismatch(key: KeyObject, algorithm: AsymmetricAlgorithm): string | u
   }
   const fits = type === 'rsa' || (type === 'rsa-pss' && algorithm.startsWith('PS'));
   if (!fits) return `an RSA private key for ${algorithm} (got ${type ?? 'another kind of'} key)`;
-  if ((details.modulusLength ?? 0) < 2048) return `at least 2048 bits for ${algorithm} (got ${details.modulusLength ?? 0})`;
+  if ((details.modulusLength ?? 0) < 2048)
+    return `at least 2048 bits for ${algorithm} (got ${details.modulusLength ?? 0})`;
   const hash = `sha${algorithm.slice(2)}`;
-  if (type === 'rsa-pss' && (details.hashAlgorithm !== hash || details.mgf1HashAlgorithm !== hash
-    || details.saltLength !== Number(algorithm.slice(2)) / 8)) {
-    return `an RSA-PSS key whose parameters are ${hash}, MGF1 ${hash} and a ${Number(algorithm.slice(2)) / 8}-byte salt `
-      + `for ${algorithm}, or a plain RSA key`;
+  if (
+    type === 'rsa-pss' &&
+    (details.hashAlgorithm !== hash ||
+      details.mgf1HashAlgorithm !== hash ||
+      details.saltLength !== Number(algorithm.slice(2)) / 8)
+  ) {
+    return (
+      `an RSA-PSS key whose parameters are ${hash}, MGF1 ${hash} and a ${Number(algorithm.slice(2)) / 8}-byte salt ` +
+      `for ${algorithm}, or a plain RSA key`
+    );
   }
   return undefined;
 }
 
-function privateKeyOf(value: unknown, algorithm: AsymmetricAlgorithm, name: string): Pick<RingKey, 'signKey' | 'verifyKey'> {
+function privateKeyOf(
+  value: unknown,
+  algorithm: AsymmetricAlgorithm,
+  name: string,
+): Pick<RingKey, 'signKey' | 'verifyKey'> {
   if (value === undefined) throw new OptionError(`${name} is required: a PEM string or a private KeyObject`);
   let signKey: KeyObject;
   try {
@@ -175,12 +196,21 @@ function secretOf(value: unknown, algorithm: HmacAlgorithm, name: string): Pick<
 }
 
 /** The access algorithm, naming the real problem when it and the keys are of different families. */
-function accessAlgorithm(requested: unknown, withPrivateKeys: boolean, secret: string, privateKey: string): ParsedKeys['algorithm'] {
+function accessAlgorithm(
+  requested: unknown,
+  withPrivateKeys: boolean,
+  secret: string,
+  privateKey: string,
+): ParsedKeys['algorithm'] {
   if (typeof requested === 'string' && asymmetric.has(requested) && !withPrivateKeys) {
-    throw new OptionError(`accessToken.algorithm ${requested} signs with ${privateKey}, not a secret; use HS256/HS384/HS512 with ${secret}`);
+    throw new OptionError(
+      `accessToken.algorithm ${requested} signs with ${privateKey}, not a secret; use HS256/HS384/HS512 with ${secret}`,
+    );
   }
   if (typeof requested === 'string' && isHmac(requested) && withPrivateKeys) {
-    throw new OptionError(`accessToken.algorithm ${requested} signs with ${secret}, not a private key; use RS*, PS* or ES* with ${privateKey}`);
+    throw new OptionError(
+      `accessToken.algorithm ${requested} signs with ${secret}, not a private key; use RS*, PS* or ES* with ${privateKey}`,
+    );
   }
   return withPrivateKeys
     ? algorithmOf<AsymmetricAlgorithm>(requested, (a) => asymmetric.has(a), 'ES256', 'accessToken.algorithm')
@@ -192,11 +222,14 @@ export function accessKeys(options: Record<string, unknown>): ParsedKeys {
   const { secret, privateKey, keys, algorithm: requested } = options;
   if (keys !== undefined) {
     if (secret !== undefined || privateKey !== undefined) {
-      throw new OptionError(`accessToken takes either keys or ${secret === undefined ? 'privateKey' : 'secret'}, not both`);
+      throw new OptionError(
+        `accessToken takes either keys or ${secret === undefined ? 'privateKey' : 'secret'}, not both`,
+      );
     }
     return ring(keys, 'accessToken', requested);
   }
-  if (secret !== undefined && privateKey !== undefined) throw new OptionError('accessToken takes either secret or privateKey, not both');
+  if (secret !== undefined && privateKey !== undefined)
+    throw new OptionError('accessToken takes either secret or privateKey, not both');
   const withPrivateKey = privateKey !== undefined;
   const algorithm = accessAlgorithm(requested, withPrivateKey, 'accessToken.secret', 'accessToken.privateKey');
   const name = withPrivateKey ? 'accessToken.privateKey' : 'accessToken.secret';
@@ -214,7 +247,12 @@ export function refreshKeys(options: Record<string, unknown>): ParsedKeys {
     return ring(keys, 'refreshToken', requested);
   }
   const algorithm = algorithmOf<HmacAlgorithm>(requested, isHmac, 'HS256', 'refreshToken.algorithm');
-  return { algorithm, keys: [{ kid: undefined, ...secretOf(secret, algorithm, 'refreshToken.secret'), name: 'refreshToken.secret' }], ring: false, legacy: undefined };
+  return {
+    algorithm,
+    keys: [{ kid: undefined, ...secretOf(secret, algorithm, 'refreshToken.secret'), name: 'refreshToken.secret' }],
+    ring: false,
+    legacy: undefined,
+  };
 }
 
 /** A key ring: `[{ kid, secret | privateKey, legacy? }, ...]`, the first signing, every one verifying. */
@@ -222,11 +260,18 @@ function ring(value: unknown, kind: 'accessToken' | 'refreshToken', requested: u
   const path = `${kind}.keys`;
   const access = kind === 'accessToken';
   if (!Array.isArray(value) || value.length === 0) {
-    throw new OptionError(`${path} must be a non-empty array of { kid, secret }${access ? ' or of { kid, privateKey }' : ''}; the first signs`);
+    throw new OptionError(
+      `${path} must be a non-empty array of { kid, secret }${access ? ' or of { kid, privateKey }' : ''}; the first signs`,
+    );
   }
   const entries = value.map((entry: unknown, i) => {
-    if (!isObject(entry)) throw new OptionError(`${path}[${i}] must be an object { kid, ${access ? 'secret or privateKey' : 'secret'} }`);
-    checkKeys(entry, access ? ['kid', 'secret', 'privateKey', 'legacy'] : ['kid', 'secret', 'legacy'], `${path}[${i}].`);
+    if (!isObject(entry))
+      throw new OptionError(`${path}[${i}] must be an object { kid, ${access ? 'secret or privateKey' : 'secret'} }`);
+    checkKeys(
+      entry,
+      access ? ['kid', 'secret', 'privateKey', 'legacy'] : ['kid', 'secret', 'legacy'],
+      `${path}[${i}].`,
+    );
     return entry;
   });
   const family = entries[0]!.privateKey === undefined ? 'secret' : 'privateKey';
@@ -244,21 +289,28 @@ function ring(value: unknown, kind: 'accessToken' | 'refreshToken', requested: u
     }
     const twin = keys.findIndex((key) => key.kid === kid);
     if (twin >= 0) throw new OptionError(`${at}.kid ${JSON.stringify(kid)} is already the kid of ${path}[${twin}]`);
-    if (entry.secret !== undefined && entry.privateKey !== undefined) throw new OptionError(`${at} takes either secret or privateKey, not both`);
+    if (entry.secret !== undefined && entry.privateKey !== undefined)
+      throw new OptionError(`${at} takes either secret or privateKey, not both`);
     const own = entry.privateKey !== undefined ? 'privateKey' : entry.secret !== undefined ? 'secret' : family;
     if (own !== family) {
-      throw new OptionError(`${at} has a ${own} but ${path}[0] a ${family}: the keys of a ring share one ${kind}.algorithm`);
+      throw new OptionError(
+        `${at} has a ${own} but ${path}[0] a ${family}: the keys of a ring share one ${kind}.algorithm`,
+      );
     }
     const name = `${at}.${family}`;
-    const material = family === 'privateKey'
-      ? privateKeyOf(entry.privateKey, algorithm as AsymmetricAlgorithm, name)
-      : secretOf(entry.secret, algorithm as HmacAlgorithm, name);
+    const material =
+      family === 'privateKey'
+        ? privateKeyOf(entry.privateKey, algorithm as AsymmetricAlgorithm, name)
+        : secretOf(entry.secret, algorithm as HmacAlgorithm, name);
     const same = keys.find((key) => key.verifyKey.equals(material.verifyKey));
     if (same !== undefined) throw new OptionError(`${name} is the same key as ${same.name}`);
-    if (entry.legacy !== undefined && typeof entry.legacy !== 'boolean') throw new OptionError(`${at}.legacy must be true or false`);
+    if (entry.legacy !== undefined && typeof entry.legacy !== 'boolean')
+      throw new OptionError(`${at}.legacy must be true or false`);
     if (entry.legacy === true) {
       if (legacy !== undefined) {
-        throw new OptionError(`${at}.legacy: only one key of a ring may verify tokens without a kid (${path}[${legacy}] does)`);
+        throw new OptionError(
+          `${at}.legacy: only one key of a ring may verify tokens without a kid (${path}[${legacy}] does)`,
+        );
       }
       legacy = i;
     }
@@ -275,9 +327,12 @@ function ring(value: unknown, kind: 'accessToken' | 'refreshToken', requested: u
 export function keepApart(access: ParsedKeys, refresh: ParsedKeys): void {
   for (const a of access.keys) {
     for (const r of refresh.keys) {
-      if (a.signKey.type === 'secret' && a.signKey.equals(r.signKey)) throw new OptionError(`${a.name} and ${r.name} must differ`);
+      if (a.signKey.type === 'secret' && a.signKey.equals(r.signKey))
+        throw new OptionError(`${a.name} and ${r.name} must differ`);
       if (a.kid !== undefined && a.kid === r.kid) {
-        throw new OptionError(`kid ${JSON.stringify(a.kid)} is in both accessToken.keys and refreshToken.keys; give each ring its own kids`);
+        throw new OptionError(
+          `kid ${JSON.stringify(a.kid)} is in both accessToken.keys and refreshToken.keys; give each ring its own kids`,
+        );
       }
     }
   }

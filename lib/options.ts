@@ -64,26 +64,47 @@ function optionalString(value: unknown, name: string): string | undefined {
  */
 export function parseOptions(options: TokenAuthOptions): Config {
   if (!isObject(options)) throw new OptionError('createTokenAuth() needs an options object');
-  checkKeys(options, [
-    'accessToken', 'refreshToken', 'store', 'issuer', 'audience', 'maxSessionsPerUser', 'clockTolerance', 'clock',
-    'refreshClaims', 'suspiciousRefreshes', 'revocationMaxLag',
-  ], '');
+  checkKeys(
+    options,
+    [
+      'accessToken',
+      'refreshToken',
+      'store',
+      'issuer',
+      'audience',
+      'maxSessionsPerUser',
+      'clockTolerance',
+      'clock',
+      'refreshClaims',
+      'suspiciousRefreshes',
+      'revocationMaxLag',
+    ],
+    '',
+  );
   const { accessToken, refreshToken, store } = options as unknown as Record<string, unknown>;
-  if (!isObject(accessToken)) throw new OptionError('accessToken is required: { secret, ttl? } (or privateKey, or keys)');
+  if (!isObject(accessToken))
+    throw new OptionError('accessToken is required: { secret, ttl? } (or privateKey, or keys)');
   if (!isObject(refreshToken)) throw new OptionError('refreshToken is required: { secret, ttl? } (or keys)');
   checkKeys(accessToken, ['secret', 'privateKey', 'keys', 'algorithm', 'ttl', 'cacheSize'], 'accessToken.');
   checkKeys(refreshToken, ['secret', 'keys', 'algorithm', 'ttl', 'maxLifetime', 'reuseGrace'], 'refreshToken.');
 
   const accessParsed = accessKeys(accessToken);
   const access = {
-    ...keyConfig(accessParsed, parseDuration(accessToken.ttl as Duration | undefined, 15 * 60, 'accessToken.ttl'), ACCESS_TYP),
+    ...keyConfig(
+      accessParsed,
+      parseDuration(accessToken.ttl as Duration | undefined, 15 * 60, 'accessToken.ttl'),
+      ACCESS_TYP,
+    ),
     cacheSize: wholeNumber(accessToken.cacheSize, 10_000, 'accessToken.cacheSize', 0, 1_000_000),
   };
   const refreshParsed = refreshKeys(refreshToken);
   keepApart(accessParsed, refreshParsed);
   const ttl = parseDuration(refreshToken.ttl as Duration | undefined, 7 * 86_400, 'refreshToken.ttl');
   const maxLifetime = parseDuration(
-    refreshToken.maxLifetime as Duration | undefined, 30 * 86_400, 'refreshToken.maxLifetime');
+    refreshToken.maxLifetime as Duration | undefined,
+    30 * 86_400,
+    'refreshToken.maxLifetime',
+  );
   if (maxLifetime < ttl) {
     throw new OptionError(`refreshToken.maxLifetime (${maxLifetime}s) must be at least refreshToken.ttl (${ttl}s)`);
   }
@@ -92,8 +113,13 @@ export function parseOptions(options: TokenAuthOptions): Config {
   }
   const grace = wholeNumber(refreshToken.reuseGrace, 5, 'refreshToken.reuseGrace', 0, Math.min(MAX_GRACE, ttl - 1));
 
-  if (!isObject(store) || ['create', 'rotate', 'revoke', 'revokeAll', 'list'].some((name) => typeof store[name] !== 'function')) {
-    throw new OptionError('store must be a session store (create, rotate, revoke, revokeAll, list), such as new MemorySessionStore()');
+  if (
+    !isObject(store) ||
+    ['create', 'rotate', 'revoke', 'revokeAll', 'list'].some((name) => typeof store[name] !== 'function')
+  ) {
+    throw new OptionError(
+      'store must be a session store (create, rotate, revoke, revokeAll, list), such as new MemorySessionStore()',
+    );
   }
   const { refreshClaims } = options;
   if (refreshClaims !== undefined && typeof refreshClaims !== 'function') {
@@ -110,7 +136,8 @@ export function parseOptions(options: TokenAuthOptions): Config {
     access,
     refresh: {
       ...keyConfig(refreshParsed, ttl, REFRESH_TYP),
-      maxLifetime, grace,
+      maxLifetime,
+      grace,
     },
     store: store as unknown as SessionStore,
     issuer: optionalString(options.issuer, 'issuer'),
@@ -123,7 +150,8 @@ export function parseOptions(options: TokenAuthOptions): Config {
     now: () => {
       const ms: unknown = clock();
       // A clock gone wrong must not make expired tokens valid (NaN compares false with everything).
-      if (typeof ms !== 'number' || !Number.isFinite(ms)) throw new Error(`express-token-pair: clock() returned ${String(ms)}, not milliseconds`);
+      if (typeof ms !== 'number' || !Number.isFinite(ms))
+        throw new Error(`express-token-pair: clock() returned ${String(ms)}, not milliseconds`);
       return Math.floor(ms / 1000);
     },
   };

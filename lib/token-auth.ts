@@ -1,5 +1,10 @@
 import {
-  InputError, OptionError, RefreshReusedError, StoreUnavailableError, TokenExpiredError, TokenPairError,
+  InputError,
+  OptionError,
+  RefreshReusedError,
+  StoreUnavailableError,
+  TokenExpiredError,
+  TokenPairError,
   TokenRevokedError,
 } from './errors.js';
 import { suspicions, TokenAuthEmitter } from './events.js';
@@ -66,14 +71,19 @@ export class TokenAuth extends TokenAuthEmitter {
   now(): number {
     const ms: unknown = this.#clock();
     // As `Config.now`: a clock gone wrong fails closed.
-    if (typeof ms !== 'number' || !Number.isFinite(ms)) throw new Error(`express-token-pair: clock() returned ${String(ms)}, not milliseconds`);
+    if (typeof ms !== 'number' || !Number.isFinite(ms))
+      throw new Error(`express-token-pair: clock() returned ${String(ms)}, not milliseconds`);
     return ms;
   }
 
   /** What every store call that may end sessions needs: the time (one reading), and how long to remember an ending. */
   #ending(): Ending & { nowMs: number } {
     const nowMs = this.now();
-    return { now: Math.floor(nowMs / 1000), nowMs, revocationTtl: this.#config.access.ttl + this.#config.clockTolerance };
+    return {
+      now: Math.floor(nowMs / 1000),
+      nowMs,
+      revocationTtl: this.#config.access.ttl + this.#config.clockTolerance,
+    };
   }
 
   /** `revokeAll` for the store: the ending, and how long the user's credential cut-off must last. */
@@ -92,7 +102,8 @@ export class TokenAuth extends TokenAuthEmitter {
    * anything is stored (see README for the rules).
    */
   async issue(input: IssueInput): Promise<TokenPair> {
-    if (typeof input !== 'object' || input === null) throw new InputError('issue() needs { userId, claims?, meta?, authenticatedAt? }');
+    if (typeof input !== 'object' || input === null)
+      throw new InputError('issue() needs { userId, claims?, meta?, authenticatedAt? }');
     const userId = parseUserId(input.userId);
     const claims = parseClaims(input.claims);
     const meta = normalizeMeta(input.meta);
@@ -103,9 +114,16 @@ export class TokenAuth extends TokenAuthEmitter {
     const ending = this.#ending();
     // The check's age, not its time: a store with a clock of its own (Redis) places it on that clock.
     const age = input.authenticatedAt === undefined ? undefined : authenticatedAge(input.authenticatedAt, ending.nowMs);
-    const current = await this.#store(() => this.#config.store.create(
-      { userId, sessionId, jti: newId(), ttl, maxLifetime, claims, meta },
-      { ...ending, maxSessions: this.#config.maxSessionsPerUser, ...age === undefined ? {} : { authenticatedAge: age } }));
+    const current = await this.#store(() =>
+      this.#config.store.create(
+        { userId, sessionId, jti: newId(), ttl, maxLifetime, claims, meta },
+        {
+          ...ending,
+          maxSessions: this.#config.maxSessionsPerUser,
+          ...(age === undefined ? {} : { authenticatedAge: age }),
+        },
+      ),
+    );
     this.emit('issued', { userId, sessionId, meta });
     return signPair(this.#config, userId, sessionId, claims, current);
   }
@@ -124,9 +142,16 @@ export class TokenAuth extends TokenAuthEmitter {
       throw new TokenExpiredError('token has expired');
     }
     const payload = verify(token, this.#config.access, this.#config);
-    const context = this.#cache.set(token, {
-      userId: payload.sub, sessionId: payload.sid, claims: customClaims(payload), issuedAt: payload.iat,
-    }, payload.exp);
+    const context = this.#cache.set(
+      token,
+      {
+        userId: payload.sub,
+        sessionId: payload.sid,
+        claims: customClaims(payload),
+        issuedAt: payload.iat,
+      },
+      payload.exp,
+    );
     this.#verified.add(context);
     return context;
   }
@@ -154,18 +179,33 @@ export class TokenAuth extends TokenAuthEmitter {
     // The refreshClaims hook runs before the rotation: one that throws leaves the token unspent.
     const hooked = await this.#config.refreshClaims?.({ userId, sessionId });
     const claims = hooked === undefined ? undefined : parseClaims(hooked);
-    const result = await this.#store(() => this.#config.store.rotate({
-      ...this.#ending(), userId, sessionId, jti: payload.jti, issuedAt: payload.iat, nextJti: newId(),
-      ttl: this.#config.refresh.ttl, grace: this.#config.refresh.grace,
-      meta: client, claims, window: this.#config.access.ttl,
-    }));
+    const result = await this.#store(() =>
+      this.#config.store.rotate({
+        ...this.#ending(),
+        userId,
+        sessionId,
+        jti: payload.jti,
+        issuedAt: payload.iat,
+        nextJti: newId(),
+        ttl: this.#config.refresh.ttl,
+        grace: this.#config.refresh.grace,
+        meta: client,
+        claims,
+        window: this.#config.access.ttl,
+      }),
+    );
     const who = { userId, sessionId, meta: client };
     switch (result.status) {
       case 'rotated':
       case 'grace':
         this.emit('refreshed', { ...who, grace: result.status === 'grace' });
-        for (const found of suspicions(result.previousMeta, client, result.refreshes,
-          this.#config.suspiciousRefreshes, this.#config.access.ttl)) {
+        for (const found of suspicions(
+          result.previousMeta,
+          client,
+          result.refreshes,
+          this.#config.suspiciousRefreshes,
+          this.#config.access.ttl,
+        )) {
           this.emit('suspicious', { ...who, ...found });
         }
         return signPair(this.#config, userId, sessionId, result.claims, result.current);
@@ -185,11 +225,21 @@ export class TokenAuth extends TokenAuthEmitter {
    * and also emits `reuse_detected`: someone else held a copy.
    */
   async revoke(refreshToken: string, meta?: SessionMeta): Promise<boolean> {
-    const payload = verify(refreshToken, this.#config.refresh, this.#config, { ignoreExpiration: true, name: 'refreshToken' });
+    const payload = verify(refreshToken, this.#config.refresh, this.#config, {
+      ignoreExpiration: true,
+      name: 'refreshToken',
+    });
     const { sub: userId, sid: sessionId } = payload;
-    const result = await this.#store(() => this.#config.store.revoke({
-      ...this.#ending(), userId, sessionId, jti: payload.jti, issuedAt: payload.iat, grace: this.#config.refresh.grace,
-    }));
+    const result = await this.#store(() =>
+      this.#config.store.revoke({
+        ...this.#ending(),
+        userId,
+        sessionId,
+        jti: payload.jti,
+        issuedAt: payload.iat,
+        grace: this.#config.refresh.grace,
+      }),
+    );
     if (result === 'reused') this.emit('reuse_detected', { userId, sessionId, meta: normalizeMeta(meta) });
     this.emit('revoked', { userId, sessionId, count: result === 'unknown' ? 0 : 1 });
     return result !== 'unknown';
@@ -203,7 +253,9 @@ export class TokenAuth extends TokenAuthEmitter {
   async revokeSession(userId: string | number, sessionId: string): Promise<boolean> {
     const id = parseUserId(userId);
     if (typeof sessionId !== 'string' || sessionId === '') throw new InputError('sessionId must be a non-empty string');
-    const result = await this.#store(() => this.#config.store.revoke({ ...this.#ending(), userId: id, sessionId, grace: 0 }));
+    const result = await this.#store(() =>
+      this.#config.store.revoke({ ...this.#ending(), userId: id, sessionId, grace: 0 }),
+    );
     this.emit('revoked', { userId: id, sessionId, count: result === 'unknown' ? 0 : 1 });
     return result !== 'unknown';
   }
@@ -231,7 +283,8 @@ export class TokenAuth extends TokenAuthEmitter {
    */
   async revokeOtherSessions(userId: string | number, keepSessionId: string): Promise<number> {
     const id = parseUserId(userId);
-    if (typeof keepSessionId !== 'string' || keepSessionId === '') throw new InputError('keepSessionId must be a non-empty string');
+    if (typeof keepSessionId !== 'string' || keepSessionId === '')
+      throw new InputError('keepSessionId must be a non-empty string');
     const count = await this.#store(() => this.#config.store.revokeAll(this.#cutOff(id, keepSessionId)));
     this.emit('revoked', { userId: id, count });
     return count;
@@ -253,7 +306,9 @@ export class TokenAuth extends TokenAuthEmitter {
     if (this.#revocations === undefined) {
       const { store } = this.#config;
       if (typeof store.revocations !== 'function') {
-        throw new OptionError('checkRevocation needs a store with a revocation record (revocations()); this store has none');
+        throw new OptionError(
+          'checkRevocation needs a store with a revocation record (revocations()); this store has none',
+        );
       }
       this.#revocations = new RevocationView(store.revocations(), {
         retention: this.#config.access.ttl + this.#config.clockTolerance,

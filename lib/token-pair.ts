@@ -11,16 +11,30 @@ import type { Claims, TokenPair } from './types.js';
  * so claims that cannot be signed, or that make a token longer than
  * `verify` accepts, are refused while nothing has happened yet.
  */
-export function signAccessToken(config: Config, userId: string, sessionId: string, claims: Claims, now: number): string {
+export function signAccessToken(
+  config: Config,
+  userId: string,
+  sessionId: string,
+  claims: Claims,
+  now: number,
+): string {
   const { access } = config;
   let token: string;
   try {
-    token = sign(access, config, claims, { sub: userId, sid: sessionId, jti: newId(), iat: now, exp: now + access.ttl });
+    token = sign(access, config, claims, {
+      sub: userId,
+      sid: sessionId,
+      jti: newId(),
+      iat: now,
+      exp: now + access.ttl,
+    });
   } catch (cause) {
     throw new InputError('claims could not be signed', { cause });
   }
   if (token.length > MAX_TOKEN_LENGTH) {
-    throw new InputError(`claims make the access token ${token.length} characters long; the limit is ${MAX_TOKEN_LENGTH}`);
+    throw new InputError(
+      `claims make the access token ${token.length} characters long; the limit is ${MAX_TOKEN_LENGTH}`,
+    );
   }
   return token;
 }
@@ -32,11 +46,29 @@ export function signAccessToken(config: Config, userId: string, sessionId: strin
  * `refreshExpiresIn`, for the cookie's Max-Age: JSON bodies stay as they are,
  * and nothing has to decode the token just signed to learn it.
  */
-export function signPair(config: Config, userId: string, sessionId: string, claims: Claims, refresh: CurrentToken): TokenPair {
+export function signPair(
+  config: Config,
+  userId: string,
+  sessionId: string,
+  claims: Claims,
+  refresh: CurrentToken,
+): TokenPair {
   const accessToken = signAccessToken(config, userId, sessionId, claims, refresh.issuedAt);
-  const refreshToken = sign(config.refresh, config, {}, {
-    sub: userId, sid: sessionId, jti: refresh.jti, iat: refresh.issuedAt, exp: refresh.expiresAt,
-  });
+  const refreshToken = sign(
+    config.refresh,
+    config,
+    {},
+    {
+      sub: userId,
+      sid: sessionId,
+      jti: refresh.jti,
+      iat: refresh.issuedAt,
+      exp: refresh.expiresAt,
+    },
+  );
   const pair: TokenPair = { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: config.access.ttl };
-  return Object.defineProperty(pair, 'refreshExpiresIn', { value: Math.max(0, refresh.expiresAt - refresh.issuedAt), enumerable: false });
+  return Object.defineProperty(pair, 'refreshExpiresIn', {
+    value: Math.max(0, refresh.expiresAt - refresh.issuedAt),
+    enumerable: false,
+  });
 }

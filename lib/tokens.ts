@@ -53,13 +53,18 @@ export interface VerifiedClaims {
  * spelling `verify` accepts.
  */
 export function sign(
-  key: KeyConfig, config: Config, claims: Claims,
+  key: KeyConfig,
+  config: Config,
+  claims: Claims,
   ids: { sub: string; sid: string; jti: string; iat: number; exp: number },
 ): string {
   const payload: Record<string, unknown> = { ...claims, ...ids };
   if (config.issuer !== undefined) payload.iss = config.issuer;
   if (config.audience !== undefined) payload.aud = config.audience;
-  return withLowS(key.algorithm, jwt.sign(payload, key.signing.signKey, { algorithm: key.algorithm, header: { ...key.signHeader } }));
+  return withLowS(
+    key.algorithm,
+    jwt.sign(payload, key.signing.signKey, { algorithm: key.algorithm, header: { ...key.signHeader } }),
+  );
 }
 
 const invalid = (message = 'token is invalid', cause?: unknown): TokenInvalidError =>
@@ -112,7 +117,10 @@ function checkSignature(token: string, key: KeyConfig): { typ: unknown; payload:
       throw invalid();
     }
     try {
-      return { typ: key.typ, payload: JSON.parse(Buffer.from(token.slice(first + 1, second), 'base64url').toString('utf8')) };
+      return {
+        typ: key.typ,
+        payload: JSON.parse(Buffer.from(token.slice(first + 1, second), 'base64url').toString('utf8')),
+      };
     } catch (error) {
       throw invalid('token is invalid', error);
     }
@@ -122,7 +130,10 @@ function checkSignature(token: string, key: KeyConfig): { typ: unknown; payload:
   if (verifier === undefined) throw invalid();
   try {
     const decoded = jwt.verify(token, verifier.verifyKey, {
-      algorithms: [key.algorithm], complete: true, ignoreExpiration: true, ignoreNotBefore: true,
+      algorithms: [key.algorithm],
+      complete: true,
+      ignoreExpiration: true,
+      ignoreNotBefore: true,
     });
     return { typ: decoded.header.typ, payload: decoded.payload };
   } catch (error) {
@@ -137,7 +148,10 @@ function checkSignature(token: string, key: KeyConfig): { typ: unknown; payload:
  * `InvalidRequestError` when `token` is not a non-empty string.
  */
 export function verify(
-  token: unknown, key: KeyConfig, config: Config, options: { ignoreExpiration?: boolean; name?: string } = {},
+  token: unknown,
+  key: KeyConfig,
+  config: Config,
+  options: { ignoreExpiration?: boolean; name?: string } = {},
 ): VerifiedClaims {
   if (typeof token !== 'string' || token.length === 0) {
     throw new InvalidRequestError(`${options.name ?? 'token'} must be a non-empty string`);
@@ -152,8 +166,14 @@ export function verify(
   const claims = payload as Record<string, unknown>;
   const { sub, sid, jti, iat, exp, nbf } = claims;
   // Exactly what `sign` writes: non-empty ids and whole-second times (no 1e309 that never expires).
-  if (!nonEmpty(sub) || !nonEmpty(sid) || !nonEmpty(jti) || !wholeSeconds(iat) || !wholeSeconds(exp)
-    || (nbf !== undefined && !wholeSeconds(nbf))) {
+  if (
+    !nonEmpty(sub) ||
+    !nonEmpty(sid) ||
+    !nonEmpty(jti) ||
+    !wholeSeconds(iat) ||
+    !wholeSeconds(exp) ||
+    (nbf !== undefined && !wholeSeconds(nbf))
+  ) {
     throw invalid('token is missing required claims');
   }
   const now = config.now();
@@ -161,8 +181,11 @@ export function verify(
   if (nbf !== undefined && nbf > now + tolerance) throw invalid('token is not valid yet');
   if (options.ignoreExpiration !== true && now >= exp + tolerance) throw new TokenExpiredError('token has expired');
   if (config.issuer !== undefined && claims.iss !== config.issuer) throw invalid();
-  if (config.audience !== undefined && claims.aud !== config.audience
-    && !(Array.isArray(claims.aud) && claims.aud.includes(config.audience))) {
+  if (
+    config.audience !== undefined &&
+    claims.aud !== config.audience &&
+    !(Array.isArray(claims.aud) && claims.aud.includes(config.audience))
+  ) {
     throw invalid();
   }
   return claims as VerifiedClaims;
@@ -173,5 +196,7 @@ const wholeSeconds = (value: unknown): value is number => Number.isSafeInteger(v
 
 /** The caller's claims of a verified access token, without the package's own (or prototype names, never signed here). */
 export function customClaims(payload: Record<string, unknown>): Claims {
-  return Object.fromEntries(Object.entries(payload).filter(([name]) => !RESERVED_CLAIMS.has(name) && !PROTOTYPE_NAMES.has(name)));
+  return Object.fromEntries(
+    Object.entries(payload).filter(([name]) => !RESERVED_CLAIMS.has(name) && !PROTOTYPE_NAMES.has(name)),
+  );
 }

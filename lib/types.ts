@@ -13,9 +13,7 @@ export type Secret = string | Uint8Array | KeyObject;
 
 export type HmacAlgorithm = 'HS256' | 'HS384' | 'HS512';
 export type AsymmetricAlgorithm =
-  | 'RS256' | 'RS384' | 'RS512'
-  | 'PS256' | 'PS384' | 'PS512'
-  | 'ES256' | 'ES384' | 'ES512';
+  'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512';
 
 /**
  * One key of a ring (`accessToken.keys`, `refreshToken.keys`). The ring's
@@ -126,7 +124,8 @@ export interface TokenAuthOptions {
    * Returns the new claims (checked as at `issue()`), or `undefined` to keep
    * the session's. Default: none (claims stay as at login).
    */
-  refreshClaims?: ((session: { userId: string; sessionId: string }) => Claims | undefined | Promise<Claims | undefined>) | undefined;
+  refreshClaims?:
+    ((session: { userId: string; sessionId: string }) => Claims | undefined | Promise<Claims | undefined>) | undefined;
   /**
    * Rotations and grace answers of one session, within one access-token
    * lifetime, beyond which a `suspicious` event (reason `refresh_rate`)
@@ -199,8 +198,11 @@ export interface TokenAuthEvents {
    * than the session's last one). `detail` says what was seen, never a token.
    */
   suspicious: {
-    userId: string; sessionId: string; meta: SessionMeta;
-    reason: 'refresh_rate' | 'ip_changed' | 'user_agent_changed'; detail: string;
+    userId: string;
+    sessionId: string;
+    meta: SessionMeta;
+    reason: 'refresh_rate' | 'ip_changed' | 'user_agent_changed';
+    detail: string;
   };
 }
 export type TokenAuthEventName = keyof TokenAuthEvents;

@@ -7,8 +7,15 @@
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import {
-  boundedSendCommand, cookieTransport, createTokenAuth, jwksHandler, MemorySessionStore, RedisSessionStore,
-  type AccessTokenOptions, type Duration, type TokenAuth,
+  boundedSendCommand,
+  cookieTransport,
+  createTokenAuth,
+  jwksHandler,
+  MemorySessionStore,
+  RedisSessionStore,
+  type AccessTokenOptions,
+  type Duration,
+  type TokenAuth,
 } from '../lib/index.js';
 import type { SigningKey } from './signing-key.js';
 import { trustProxyProblem, type TrustProxy } from './trust-proxy.js';
@@ -114,7 +121,8 @@ export interface SampleApp {
 
 /** express.json's `verify` hook: `charset` is the one the parser is about to decode with. */
 function utf8Only(_req: unknown, _res: unknown, _body: Buffer, charset: string): void {
-  if (charset !== 'utf-8') throw Object.assign(new Error('JSON must be encoded in UTF-8'), { status: 415, type: 'charset.unsupported' });
+  if (charset !== 'utf-8')
+    throw Object.assign(new Error('JSON must be encoded in UTF-8'), { status: 415, type: 'charset.unsupported' });
 }
 
 function count(value: number | undefined, fallback: number, name: string, min = 0, max = 1_000_000): number {
@@ -152,9 +160,10 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
   const timeout = redis?.timeout ?? 1000;
 
   // Connect before anything uses Redis: rate-limit-redis loads its scripts as soon as it is created.
-  const ownClient: RedisClient | RedisClusterClient | undefined = redis?.url !== undefined
-    ? await connectRedis(redis.url, logger)
-    : redis?.clusterUrls && await connectRedisCluster(redis.clusterUrls, logger);
+  const ownClient: RedisClient | RedisClusterClient | undefined =
+    redis?.url !== undefined
+      ? await connectRedis(redis.url, logger)
+      : redis?.clusterUrls && (await connectRedisCluster(redis.clusterUrls, logger));
   const client = redis?.client ?? ownClient;
   let memorySessions: MemorySessionStore | undefined;
   let tokenAuth: TokenAuth | undefined;
@@ -172,18 +181,25 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
     if (ownClient?.isOpen) await ownClient.close();
   };
   try {
-    const redisSessions = client
+    const redisSessions =
+      client &&
       // Session times come from Redis's own clock, so instances need not agree on the time;
       // a test that drives `clock` by hand has the store follow it instead.
-      && new RedisSessionStore({ client, prefix: `${prefix}session:`, timeout, clock: options.clock ? 'caller' : 'redis' });
+      new RedisSessionStore({
+        client,
+        prefix: `${prefix}session:`,
+        timeout,
+        clock: options.clock ? 'caller' : 'redis',
+      });
     const sessions = redisSessions || (memorySessions = new MemorySessionStore());
     // What about this Redis can lose sessions (an evicting maxmemory-policy, an old version): said once, at start-up.
-    for (const warning of redisSessions ? await redisSessions.checkServer() : []) logger.warn(`Warning: ${warning.message}`);
+    for (const warning of redisSessions ? await redisSessions.checkServer() : [])
+      logger.warn(`Warning: ${warning.message}`);
     // A cluster's store keeps no revocation record (it would be in another slot): no checkRevocation there.
     const cluster = redisSessions !== undefined && redisSessions.clientKind?.endsWith('cluster') === true;
     const send = client && boundedSendCommand(client, timeout);
     const users = options.users ?? (send ? new RedisUserStore(send, prefix) : new MemoryUserStore());
-    const auth = tokenAuth = createTokenAuth({
+    const auth = (tokenAuth = createTokenAuth({
       accessToken,
       refreshToken: {
         secret: options.refreshTokenSecret,
@@ -192,7 +208,7 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
       },
       store: sessions,
       ...(options.clock ? { clock: options.clock } : {}),
-    });
+    }));
     // Reuse, suspicious refreshes and ended sessions become log lines (ids only, never tokens).
     logSecurityEvents(auth, logger);
 
@@ -233,8 +249,13 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
 
     // For load balancers and uptime checks: 503 when the session store does not answer.
     app.get('/health', async (_req, res) => {
-      const storeOk = await auth.ping().then(() => true, () => false);
-      res.status(storeOk ? 200 : 503).set('Cache-Control', 'no-store')
+      const storeOk = await auth.ping().then(
+        () => true,
+        () => false,
+      );
+      res
+        .status(storeOk ? 200 : 503)
+        .set('Cache-Control', 'no-store')
         .json({ status: storeOk ? 'ok' : 'unavailable', store: storeKind, storeOk });
     });
     // With a signing key, its public half for other services (jose's createRemoteJWKSet...); otherwise 404.

@@ -24,7 +24,12 @@ export interface SecurityFields {
 }
 
 /** Writes one security event (a warning for the ones worth a look, info for revocations). */
-export function securityEvent(logger: PinoLogger, level: 'info' | 'warn', fields: SecurityFields, message: string): void {
+export function securityEvent(
+  logger: PinoLogger,
+  level: 'info' | 'warn',
+  fields: SecurityFields,
+  message: string,
+): void {
   logger[level](fields, message);
 }
 
@@ -36,27 +41,41 @@ const requestContext = new AsyncLocalStorage<{ ip: string | undefined; reason: R
 
 /** Middleware: sessions this request ends are logged with its IP and `reason`. */
 export function revocationReason(reason: RevocationReason): RequestHandler {
-  return (req, _res, next) => { requestContext.run({ ip: req.ip, reason }, next); };
+  return (req, _res, next) => {
+    requestContext.run({ ip: req.ip, reason }, next);
+  };
 }
 
 /** Logs the library's security events (listeners run synchronously after each step). */
 export function logSecurityEvents(auth: TokenAuth, logger: PinoLogger): void {
   // A spent refresh token used again usually means it was stolen: the library has ended the session.
   auth.on('reuse_detected', ({ userId, sessionId, meta }) => {
-    securityEvent(logger, 'warn', { event: 'reuse_detected', userId, sessionId, ip: meta.ip },
-      'refresh token reuse: session revoked');
+    securityEvent(
+      logger,
+      'warn',
+      { event: 'reuse_detected', userId, sessionId, ip: meta.ip },
+      'refresh token reuse: session revoked',
+    );
   });
   // Worth a look, not proof of theft: a refresh from another IP or browser, or too many refreshes.
   auth.on('suspicious', ({ userId, sessionId, meta, reason, detail }) => {
-    securityEvent(logger, 'warn', { event: 'suspicious', userId, sessionId, ip: meta.ip, reason },
-      `suspicious refresh: ${detail}`);
+    securityEvent(
+      logger,
+      'warn',
+      { event: 'suspicious', userId, sessionId, ip: meta.ip, reason },
+      `suspicious refresh: ${detail}`,
+    );
   });
   auth.on('revoked', ({ userId, sessionId, count }) => {
     if (count === 0) return; // nothing ended: a second logout, or an unknown session id
     const { ip, reason } = requestContext.getStore() ?? {};
     if (sessionId === undefined) {
-      securityEvent(logger, 'info', { event: 'sessions_revoked', userId, ip, reason },
-        `${count} session${count === 1 ? '' : 's'} ended`);
+      securityEvent(
+        logger,
+        'info',
+        { event: 'sessions_revoked', userId, ip, reason },
+        `${count} session${count === 1 ? '' : 's'} ended`,
+      );
     } else {
       securityEvent(logger, 'info', { event: 'session_revoked', userId, sessionId, ip, reason }, 'session ended');
     }

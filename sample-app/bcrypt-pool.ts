@@ -92,7 +92,9 @@ export class BcryptPool {
       if (this.#slots[index] === slot) this.#slots[index] = undefined;
     };
     slot.worker.on('error', fail);
-    slot.worker.on('exit', () => { fail(new Error('bcrypt worker exited')); });
+    slot.worker.on('exit', () => {
+      fail(new Error('bcrypt worker exited'));
+    });
     this.#slots[index] = slot;
     return slot;
   }

@@ -51,15 +51,19 @@ function tlsFiles(env: Env): TlsFiles | undefined {
   const certPath = read(env, 'TLS_CERT_FILE');
   const keyPath = read(env, 'TLS_KEY_FILE');
   if (certPath === undefined && keyPath === undefined) return undefined;
-  if (certPath === undefined) throw new ConfigError('TLS_CERT_FILE must be set too: TLS_KEY_FILE is the key of the certificate in TLS_CERT_FILE');
-  if (keyPath === undefined) throw new ConfigError('TLS_KEY_FILE must be set too: TLS_CERT_FILE needs the private key of its certificate');
+  if (certPath === undefined)
+    throw new ConfigError('TLS_CERT_FILE must be set too: TLS_KEY_FILE is the key of the certificate in TLS_CERT_FILE');
+  if (keyPath === undefined)
+    throw new ConfigError('TLS_KEY_FILE must be set too: TLS_CERT_FILE needs the private key of its certificate');
   const files = { cert: readPem('TLS_CERT_FILE', certPath), key: readPem('TLS_KEY_FILE', keyPath) };
   try {
     // What the server would do with them at start: a bad PEM or a key of another certificate fails here.
     createSecureContext(files);
   } catch (error) {
     // OpenSSL's reason ("key values mismatch", "no start line") quotes neither file.
-    throw new ConfigError(`TLS_CERT_FILE and TLS_KEY_FILE must be a PEM certificate and its private key (${error instanceof Error ? error.message : String(error)})`);
+    throw new ConfigError(
+      `TLS_CERT_FILE and TLS_KEY_FILE must be a PEM certificate and its private key (${error instanceof Error ? error.message : String(error)})`,
+    );
   }
   return files;
 }
@@ -69,8 +73,10 @@ export function httpsSettings(env: Env, production: boolean, warnings: string[])
   const required = httpsRequired(env, production);
   const tls = tlsFiles(env);
   if (production && !required && tls === undefined) {
-    warnings.push('HTTPS_REQUIRED=false: plain HTTP is served in production, where passwords and tokens can be read by anyone on the network. '
-      + 'Use it only for tests on a local machine.');
+    warnings.push(
+      'HTTPS_REQUIRED=false: plain HTTP is served in production, where passwords and tokens can be read by anyone on the network. ' +
+        'Use it only for tests on a local machine.',
+    );
   }
   return { httpsRequired: required, tls };
 }
@@ -82,6 +88,8 @@ export function httpsSettings(env: Env, production: boolean, warnings: string[])
  */
 export function httpsUnreachable(settings: HttpsSettings & { trustProxy: TrustProxy }): string | undefined {
   if (!settings.httpsRequired || settings.tls !== undefined || settings.trustProxy !== false) return undefined;
-  return 'HTTPS is required, but the app serves no TLS (TLS_CERT_FILE, TLS_KEY_FILE) and trusts no TLS-terminating proxy (TRUST_PROXY): '
-    + 'every request but GET /health will be refused with 403';
+  return (
+    'HTTPS is required, but the app serves no TLS (TLS_CERT_FILE, TLS_KEY_FILE) and trusts no TLS-terminating proxy (TRUST_PROXY): ' +
+    'every request but GET /health will be refused with 403'
+  );
 }

@@ -76,7 +76,12 @@ function read(env: Env, name: string): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
-function wholeNumber(env: Env, name: string, fallback: number, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}): number {
+function wholeNumber(
+  env: Env,
+  name: string,
+  fallback: number,
+  { min = 0, max = Number.MAX_SAFE_INTEGER } = {},
+): number {
   const raw = read(env, name);
   if (raw === undefined) return fallback;
   const value = /^\d+$/.test(raw) ? Number(raw) : NaN;
@@ -95,7 +100,9 @@ function duration(env: Env, name: string, fallback: number): number {
   const match = /^(\d{1,9})([smhd]?)$/.exec(raw);
   const seconds = match ? Number(match[1]) * (units[match[2] ?? ''] ?? NaN) : NaN;
   if (!(seconds > 0)) {
-    throw new ConfigError(`${name} must be a positive duration such as 900 (seconds), '15m', '12h' or '7d' (got ${JSON.stringify(raw)})`);
+    throw new ConfigError(
+      `${name} must be a positive duration such as 900 (seconds), '15m', '12h' or '7d' (got ${JSON.stringify(raw)})`,
+    );
   }
   return seconds;
 }
@@ -103,7 +110,8 @@ function duration(env: Env, name: string, fallback: number): number {
 /** The library's default `refreshToken.maxLifetime`: 30 days. */
 const MAX_SESSION = 30 * 86_400;
 
-const SECRET_HINT = "generate one with: node -e \"console.log(require('node:crypto').randomBytes(32).toString('base64url'))\"";
+const SECRET_HINT =
+  "generate one with: node -e \"console.log(require('node:crypto').randomBytes(32).toString('base64url'))\"";
 
 /**
  * A signing secret. Required in production: a random one would log everyone
@@ -114,7 +122,9 @@ function secret(env: Env, name: string, production: boolean, warnings: string[])
   const value = read(env, name);
   if (value === undefined) {
     if (production) throw new ConfigError(`${name} is required when NODE_ENV=production; ${SECRET_HINT}`);
-    warnings.push(`${name} is not set: using a random secret for this run (tokens stop working on restart). Set it in production.`);
+    warnings.push(
+      `${name} is not set: using a random secret for this run (tokens stop working on restart). Set it in production.`,
+    );
     return randomBytes(32).toString('base64url');
   }
   const bytes = Buffer.byteLength(value, 'utf8');
@@ -139,16 +149,23 @@ export function parseTrustProxy(raw: string | undefined): TrustProxy {
   if (raw === undefined || raw === 'false' || raw === '0') return false;
   if (/^\d+$/.test(raw)) return checked(Number(raw));
   if (raw === 'true') {
-    throw new ConfigError('TRUST_PROXY=true would let any client choose its IP address (and dodge the rate limits); '
-      + 'give the number of proxies in front of the app, e.g. 1, or their addresses');
+    throw new ConfigError(
+      'TRUST_PROXY=true would let any client choose its IP address (and dodge the rate limits); ' +
+        'give the number of proxies in front of the app, e.g. 1, or their addresses',
+    );
   }
   const names = new Set(['loopback', 'linklocal', 'uniquelocal']);
-  const list = raw.split(',').map((part) => part.trim()).filter(Boolean);
+  const list = raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
   for (const entry of list) {
     const [address = '', bits] = entry.split('/');
     const ok = names.has(entry) || (isIP(address) !== 0 && (bits === undefined || /^\d{1,3}$/.test(bits)));
     if (!ok) {
-      throw new ConfigError(`TRUST_PROXY must be false, a number of proxies, or a comma-separated list of addresses, subnets or loopback/linklocal/uniquelocal (got ${JSON.stringify(entry)})`);
+      throw new ConfigError(
+        `TRUST_PROXY must be false, a number of proxies, or a comma-separated list of addresses, subnets or loopback/linklocal/uniquelocal (got ${JSON.stringify(entry)})`,
+      );
     }
   }
   return checked(list);
@@ -170,21 +187,29 @@ const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1']);
 function publicOrigins(env: Env, port: number, scheme: 'http' | 'https'): string[] {
   const raw = read(env, 'PUBLIC_ORIGIN');
   if (raw === undefined) return [`${scheme}://localhost:${port}`];
-  return raw.split(',').map((part) => part.trim()).filter(Boolean).map((origin) => {
-    let url: URL | undefined;
-    try {
-      url = new URL(origin);
-    } catch {
-      url = undefined;
-    }
-    if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== origin) {
-      throw new ConfigError(`PUBLIC_ORIGIN must be origins such as https://app.example.com or http://localhost:3000, comma-separated, no path or trailing slash (got ${JSON.stringify(origin)})`);
-    }
-    if (url.protocol === 'http:' && !LOCAL_HOSTS.has(url.hostname)) {
-      throw new ConfigError(`PUBLIC_ORIGIN must be https (http only for localhost and 127.0.0.1; got ${JSON.stringify(origin)})`);
-    }
-    return origin;
-  });
+  return raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((origin) => {
+      let url: URL | undefined;
+      try {
+        url = new URL(origin);
+      } catch {
+        url = undefined;
+      }
+      if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== origin) {
+        throw new ConfigError(
+          `PUBLIC_ORIGIN must be origins such as https://app.example.com or http://localhost:3000, comma-separated, no path or trailing slash (got ${JSON.stringify(origin)})`,
+        );
+      }
+      if (url.protocol === 'http:' && !LOCAL_HOSTS.has(url.hostname)) {
+        throw new ConfigError(
+          `PUBLIC_ORIGIN must be https (http only for localhost and 127.0.0.1; got ${JSON.stringify(origin)})`,
+        );
+      }
+      return origin;
+    });
 }
 
 /** A redis:// or rediss:// URL, or a ConfigError naming `name` (never echoing the value: it may hold a password). */
@@ -196,8 +221,10 @@ function redisUrlOf(raw: string, name: string): string {
     // fall through to the error
   }
   if (protocol !== 'redis:' && protocol !== 'rediss:') {
-    throw new ConfigError(`${name} must be ${name === 'REDIS_URL' ? 'a redis:// or rediss:// URL' : 'comma-separated redis:// or rediss:// URLs'},`
-      + ' e.g. redis://localhost:6379');
+    throw new ConfigError(
+      `${name} must be ${name === 'REDIS_URL' ? 'a redis:// or rediss:// URL' : 'comma-separated redis:// or rediss:// URLs'},` +
+        ' e.g. redis://localhost:6379',
+    );
   }
   return raw;
 }
@@ -219,11 +246,14 @@ function signingKey(env: Env): SigningKey | undefined {
   const pem = read(env, 'ACCESS_TOKEN_PRIVATE_KEY');
   const kid = read(env, 'ACCESS_TOKEN_KID');
   if (pem === undefined) {
-    if (kid !== undefined) throw new ConfigError('ACCESS_TOKEN_KID names the key in ACCESS_TOKEN_PRIVATE_KEY, which is not set');
+    if (kid !== undefined)
+      throw new ConfigError('ACCESS_TOKEN_KID names the key in ACCESS_TOKEN_PRIVATE_KEY, which is not set');
     return undefined;
   }
   if (read(env, 'ACCESS_TOKEN_SECRET') !== undefined) {
-    throw new ConfigError('set ACCESS_TOKEN_PRIVATE_KEY or ACCESS_TOKEN_SECRET, not both: access tokens are signed with one of them');
+    throw new ConfigError(
+      'set ACCESS_TOKEN_PRIVATE_KEY or ACCESS_TOKEN_SECRET, not both: access tokens are signed with one of them',
+    );
   }
   return readSigningKey(pem, kid);
 }
@@ -242,11 +272,15 @@ export function loadConfig(env: Env = process.env): Config {
   const refreshTokenTtl = duration(env, 'REFRESH_TOKEN_TTL', 7 * 86_400);
   // A session ends after 30 days however often it is refreshed (the library's default maxLifetime).
   if (refreshTokenTtl > MAX_SESSION) {
-    throw new ConfigError(`REFRESH_TOKEN_TTL must be at most 30d, the longest a session may last (got ${refreshTokenTtl}s)`);
+    throw new ConfigError(
+      `REFRESH_TOKEN_TTL must be at most 30d, the longest a session may last (got ${refreshTokenTtl}s)`,
+    );
   }
   const reuseGrace = wholeNumber(env, 'REFRESH_REUSE_GRACE', 5, { max: 60 });
   if (reuseGrace >= refreshTokenTtl) {
-    throw new ConfigError(`REFRESH_REUSE_GRACE (${reuseGrace}s) must be shorter than REFRESH_TOKEN_TTL (${refreshTokenTtl}s)`);
+    throw new ConfigError(
+      `REFRESH_REUSE_GRACE (${reuseGrace}s) must be shorter than REFRESH_TOKEN_TTL (${refreshTokenTtl}s)`,
+    );
   }
   const port = wholeNumber(env, 'PORT', 3000, { max: 65_535 });
   const https = httpsSettings(env, production, warnings);

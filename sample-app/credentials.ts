@@ -49,7 +49,8 @@ export function normalizeEmail(raw: string): string {
   if (domain.endsWith('.')) domain = domain.slice(0, -1);
   const email = `${folded.slice(0, at)}@${domainToUnicode(domain)}`;
   if (INVISIBLE.test(email)) throw invalid('email must not contain control or invisible characters');
-  if (domain === '' || email.length > EMAIL_MAX || !EMAIL_SHAPE.test(email)) throw invalid('email is not a valid address');
+  if (domain === '' || email.length > EMAIL_MAX || !EMAIL_SHAPE.test(email))
+    throw invalid('email is not a valid address');
   return email;
 }
 

@@ -25,9 +25,10 @@ let names: Promise<Set<string>> | undefined;
 const compiled = new Map<string, Promise<string>>();
 
 async function clientModules(): Promise<Set<string>> {
-  names ??= readdir(CLIENT_DIR).then((files) => new Set(files
-    .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))
-    .map((file) => file.slice(0, -3))));
+  names ??= readdir(CLIENT_DIR).then(
+    (files) =>
+      new Set(files.filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts')).map((file) => file.slice(0, -3))),
+  );
   return names;
 }
 
@@ -52,7 +53,9 @@ export async function clientModule(file: string): Promise<string | undefined> {
     text = transpile(name);
     compiled.set(name, text);
     // A failed read or compile is not remembered: the next request tries again.
-    text.catch(() => { compiled.delete(name); });
+    text.catch(() => {
+      compiled.delete(name);
+    });
   }
   return text;
 }

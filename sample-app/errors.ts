@@ -75,7 +75,10 @@ export function errorHandler(logger: PinoLogger): ErrorRequestHandler {
     const { status: given, statusCode, type } = (error ?? {}) as HttpError;
     const status = typeof given === 'number' ? given : statusCode;
     if (typeof status === 'number' && Number.isInteger(status) && status >= 400 && status < 500) {
-      const message = error instanceof URIError ? 'the URL is not valid percent-encoding' : CLIENT_MESSAGES.get(type) ?? 'invalid request';
+      const message =
+        error instanceof URIError
+          ? 'the URL is not valid percent-encoding'
+          : (CLIENT_MESSAGES.get(type) ?? 'invalid request');
       res.status(status).json({ error: clientErrorCode(status), message });
       return;
     }

@@ -38,7 +38,11 @@ export const DEFAULT_TIMEOUTS: Readonly<ServerTimeouts> = Object.freeze({
 function serverOptions(timeouts: Partial<ServerTimeouts>) {
   const { headersTimeout, requestTimeout, checkInterval } = { ...DEFAULT_TIMEOUTS, ...timeouts };
   // Node refuses a headers timeout longer than the request timeout: a short request timeout shortens both.
-  return { headersTimeout: Math.min(headersTimeout, requestTimeout), requestTimeout, connectionsCheckingInterval: checkInterval };
+  return {
+    headersTimeout: Math.min(headersTimeout, requestTimeout),
+    requestTimeout,
+    connectionsCheckingInterval: checkInterval,
+  };
 }
 
 /** The settings both servers take after creation: keep-alive and idle timeouts. */
@@ -61,7 +65,14 @@ export function createHttpServer(app: RequestListener, timeouts: Partial<ServerT
  * it comes before the headers, and a client that stalls in it holds a socket
  * all the same.
  */
-export function createHttpsServer(app: RequestListener, tls: TlsFiles, timeouts: Partial<ServerTimeouts> = {}): HttpsServer {
+export function createHttpsServer(
+  app: RequestListener,
+  tls: TlsFiles,
+  timeouts: Partial<ServerTimeouts> = {},
+): HttpsServer {
   const options = serverOptions(timeouts);
-  return withTimeouts(createTlsServer({ ...options, cert: tls.cert, key: tls.key, handshakeTimeout: options.headersTimeout }, app), timeouts);
+  return withTimeouts(
+    createTlsServer({ ...options, cert: tls.cert, key: tls.key, handshakeTimeout: options.headersTimeout }, app),
+    timeouts,
+  );
 }

@@ -70,12 +70,19 @@ export function escapeUnsafe(line: string): string {
  * strings; every line is one line, whatever text it quotes.
  */
 export function createLogger(destination: DestinationStream = pino.destination({ dest: 1, sync: true })): PinoLogger {
-  const escaped: DestinationStream = { write: (line: string) => { destination.write(escapeUnsafe(line)); } };
-  return pino({
-    ...LOG_SETTINGS,
-    timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) }, // "level":"warn" rather than 40
-  }, escaped);
+  const escaped: DestinationStream = {
+    write: (line: string) => {
+      destination.write(escapeUnsafe(line));
+    },
+  };
+  return pino(
+    {
+      ...LOG_SETTINGS,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) }, // "level":"warn" rather than 40
+    },
+    escaped,
+  );
 }
 
 function isPino(logger: Logger | PinoLogger): logger is PinoLogger {
@@ -93,12 +100,19 @@ export function toPino(logger: Logger | PinoLogger): PinoLogger {
   const plain = logger;
   return createLogger({
     write: (line: string) => {
-      const record = JSON.parse(line) as LogFields & { level: string; msg?: string; err?: { type?: string; message?: string; stack?: string } };
+      const record = JSON.parse(line) as LogFields & {
+        level: string;
+        msg?: string;
+        err?: { type?: string; message?: string; stack?: string };
+      };
       const message = record.msg ?? '';
       const fields = Object.fromEntries(Object.entries(record).filter(([key]) => !HIDDEN.has(key)));
       if (record.level === 'error' || record.level === 'fatal') {
         const { err } = record;
-        plain.error(message, err && Object.assign(new Error(err.message), { name: err.type ?? 'Error', stack: err.stack }));
+        plain.error(
+          message,
+          err && Object.assign(new Error(err.message), { name: err.type ?? 'Error', stack: err.stack }),
+        );
       } else if (record.level === 'warn') {
         plain.warn(message, fields);
       } else {

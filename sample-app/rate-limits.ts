@@ -18,7 +18,9 @@ function isHint(error: unknown): error is Error {
   return error instanceof Error && String((error as { code?: unknown }).code).startsWith('ERR_ERL_');
 }
 
-const pass: RequestHandler = (_req, _res, next) => { next(); };
+const pass: RequestHandler = (_req, _res, next) => {
+  next();
+};
 
 export interface Limiter {
   handler: RequestHandler;
@@ -33,17 +35,20 @@ export interface Limiter {
  * TRUST_PROXY for running behind a reverse proxy.
  */
 export function createLimiter(
-  name: string, perMinute: number, logger: PinoLogger, redis?: { send: SendCommand; prefix: string },
+  name: string,
+  perMinute: number,
+  logger: PinoLogger,
+  redis?: { send: SendCommand; prefix: string },
 ): Limiter {
   // express-rate-limit v7+ reads `limit: 0` as "block everything", so "off" means no limiter at all.
   if (perMinute === 0) return { handler: pass, close: () => {} };
   const store: Store = redis
     ? new RedisStore({
-      // The cluster form: each command comes with the key it is for, so that on a Redis Cluster
-      // SCRIPT LOAD reaches the node that then runs the EVALSHA (a single server ignores the key).
-      sendCommandCluster: ({ key, command }) => redis.send(command, key) as Promise<RedisReply>,
-      prefix: `${redis.prefix}${name}:`,
-    })
+        // The cluster form: each command comes with the key it is for, so that on a Redis Cluster
+        // SCRIPT LOAD reaches the node that then runs the EVALSHA (a single server ignores the key).
+        sendCommandCluster: ({ key, command }) => redis.send(command, key) as Promise<RedisReply>,
+        prefix: `${redis.prefix}${name}:`,
+      })
     : new MemoryStore();
   const handler = rateLimit({
     windowMs: WINDOW_MS,
@@ -59,7 +64,12 @@ export function createLimiter(
       // Once per client and window (its first refused request), so that a flood does not flood the log too.
       const { used, limit } = (req as AugmentedRequest).rateLimit ?? { used: 0, limit: 0 };
       if (used === limit + 1) {
-        securityEvent(logger, 'warn', { event: 'rate_limited', ip: req.ip, reason: name }, `rate limit ${name} reached`);
+        securityEvent(
+          logger,
+          'warn',
+          { event: 'rate_limited', ip: req.ip, reason: name },
+          `rate limit ${name} reached`,
+        );
       }
       res.status(429).json({ error: 'rate_limited', message: 'too many requests; try again later' });
     },
@@ -70,8 +80,15 @@ export function createLimiter(
         if (isHint(error)) logger.warn(`rate limit ${name}: ${error.message}`);
         else logger.error({ err: error }, `rate limit ${name}: ${message ?? 'error'}`);
       },
-      warn: (error) => { logger.warn(`rate limit ${name}: ${error instanceof Error ? error.message : String(error)}`); },
+      warn: (error) => {
+        logger.warn(`rate limit ${name}: ${error instanceof Error ? error.message : String(error)}`);
+      },
     },
   });
-  return { handler, close: () => { if (store instanceof MemoryStore) store.shutdown(); } };
+  return {
+    handler,
+    close: () => {
+      if (store instanceof MemoryStore) store.shutdown();
+    },
+  };
 }

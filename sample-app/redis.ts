@@ -92,7 +92,9 @@ export async function connectRedisCluster(urls: string[], logger: PinoLogger): P
   try {
     await cluster.connect();
   } catch (error) {
-    throw new Error(`could not connect to the Redis Cluster at ${urls.map(redactUrl).join(', ')}: ${(error as Error).message}`);
+    throw new Error(
+      `could not connect to the Redis Cluster at ${urls.map(redactUrl).join(', ')}: ${(error as Error).message}`,
+    );
   }
   return cluster;
 }

@@ -36,7 +36,9 @@ export function replayDemo({ auth, transport, reuseGrace, limit }: ReplayDemoDep
     const token = req.get(transport.header) === 'cookie' ? parse(header)[transport.cookie.name] : undefined;
     if (token === undefined || token === '') throw new AppError(401, 'token_missing', 'no refresh cookie');
     // As the refresh route does: the name twice (one planted by another host) is refused, never resolved by order.
-    const named = header.split(';').filter((pair) => pair.includes('=') && pair.slice(0, pair.indexOf('=')).trim() === transport.cookie.name);
+    const named = header
+      .split(';')
+      .filter((pair) => pair.includes('=') && pair.slice(0, pair.indexOf('=')).trim() === transport.cookie.name);
     if (named.length > 1) throw new CookieAmbiguousError('the refresh cookie appears more than once; none was used');
     // The attacker's own device: another user agent, so the library also reports it as suspicious.
     await auth.refresh(token, { ip: req.ip, userAgent: 'attacker (replay demo)' });

@@ -19,7 +19,11 @@ export function requestLog(logger: PinoLogger): RequestHandler {
     // The request as the app sees it: `ip` follows TRUST_PROXY, as the rate limits do.
     serializers: {
       req: (req: { raw: Request; id: unknown; method: string; headers: unknown }) => ({
-        id: req.id, method: req.method, url: pathOf(req.raw.originalUrl), ip: req.raw.ip, headers: req.headers,
+        id: req.id,
+        method: req.method,
+        url: pathOf(req.raw.originalUrl),
+        ip: req.raw.ip,
+        headers: req.headers,
       }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
@@ -32,7 +36,8 @@ export function requestLog(logger: PinoLogger): RequestHandler {
     customErrorMessage: (req, res) => `${req.method} ${pathOf(req.originalUrl)} ${res.statusCode}`,
     // A 5xx line needs no stack of pino-http's own: a bug's error is logged by errors.ts.
     customErrorObject: (_req, _res, _error, value: { res: unknown; responseTime: unknown }) => ({
-      res: value.res, responseTime: value.responseTime,
+      res: value.res,
+      responseTime: value.responseTime,
     }),
   });
 }

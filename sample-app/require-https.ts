@@ -38,9 +38,10 @@ export function requireHttps(publicOrigins: readonly string[]): RequestHandler {
       return;
     }
     res.set('Cache-Control', 'no-store');
-    const target = READS.has(req.method) && req.headers.authorization === undefined
-      ? https.find((url) => url.host === req.headers.host) ?? https[0]
-      : undefined;
+    const target =
+      READS.has(req.method) && req.headers.authorization === undefined
+        ? (https.find((url) => url.host === req.headers.host) ?? https[0])
+        : undefined;
     if (target === undefined) {
       res.status(403).json(BODY);
       return;

@@ -13,7 +13,13 @@
 import { randomUUID } from 'node:crypto';
 import { Router, type RequestHandler } from 'express';
 import {
-  csrfGuard, logoutHandler, refreshHandler, requireAccessToken, sendTokenPair, type CookieTransport, type TokenAuth,
+  csrfGuard,
+  logoutHandler,
+  refreshHandler,
+  requireAccessToken,
+  sendTokenPair,
+  type CookieTransport,
+  type TokenAuth,
 } from '../lib/index.js';
 import { revocationReason } from './audit.js';
 import { parseCredentials, type Passwords } from './credentials.js';
@@ -47,7 +53,7 @@ export function routes({ auth, transport, users, passwords, limits, checkRevocat
     const { email, password } = parseCredentials(req.body, 'register');
     const user = { id: randomUUID(), email };
     // Hash first, then claim the email atomically: the store, not an earlier lookup, decides who wins a race.
-    if (!await users.create({ ...user, passwordHash: await passwords.hash(password) })) {
+    if (!(await users.create({ ...user, passwordHash: await passwords.hash(password) }))) {
       throw new AppError(409, 'email_taken', 'an account with this email already exists');
     }
     res.status(201).json({ user });
@@ -86,8 +92,12 @@ export function routes({ auth, transport, users, passwords, limits, checkRevocat
   router.post('/auth/logout', revocationReason('logout'), logoutHandler(auth, { transport }));
   // Checked against the revocation record, like the session routes: a token whose session has
   // already ended cannot end the user's other sessions.
-  router.post('/auth/logout-all', requireAccessToken(auth, { checkRevocation }), revocationReason('logout_all'),
-    logoutHandler(auth, { all: true, transport }));
+  router.post(
+    '/auth/logout-all',
+    requireAccessToken(auth, { checkRevocation }),
+    revocationReason('logout_all'),
+    logoutHandler(auth, { all: true, transport }),
+  );
 
   router.use(sessionRoutes({ auth, users, passwords, passwordLimit: limits.password, checkRevocation }));
 

@@ -54,28 +54,40 @@ try {
 if (config.redisUrl) {
   log.info(`Sessions, users and rate limits are kept in Redis at ${redactUrl(config.redisUrl)}`);
 } else if (config.redisClusterUrls) {
-  log.info(`Sessions, users and rate limits are kept in the Redis Cluster at ${config.redisClusterUrls.map(redactUrl).join(', ')}`
-    + ' (no checkRevocation on a cluster: the session routes check signatures only)');
+  log.info(
+    `Sessions, users and rate limits are kept in the Redis Cluster at ${config.redisClusterUrls.map(redactUrl).join(', ')}` +
+      ' (no checkRevocation on a cluster: the session routes check signatures only)',
+  );
 } else {
-  log.info('Sessions and users are kept in memory (set REDIS_URL to use Redis): they are lost on restart and not shared between processes');
+  log.info(
+    'Sessions and users are kept in memory (set REDIS_URL to use Redis): they are lost on restart and not shared between processes',
+  );
 }
 if (config.accessTokenKey) {
   const { algorithm, kid } = config.accessTokenKey;
-  log.info(`Access tokens are signed with ${algorithm} key ${JSON.stringify(kid)}; its public key is served at /.well-known/jwks.json`);
+  log.info(
+    `Access tokens are signed with ${algorithm} key ${JSON.stringify(kid)}; its public key is served at /.well-known/jwks.json`,
+  );
 }
 if (config.tls) {
   log.info('Serving HTTPS with the certificate in TLS_CERT_FILE (no plain-HTTP listener)');
 } else if (config.httpsRequired) {
-  log.info('HTTPS required: plain-HTTP requests are refused (403 https_required; GET and HEAD without credentials redirected to the https PUBLIC_ORIGIN)'
-    + ', except GET /health. Behind a TLS-terminating proxy, set TRUST_PROXY so that its X-Forwarded-Proto counts');
+  log.info(
+    'HTTPS required: plain-HTTP requests are refused (403 https_required; GET and HEAD without credentials redirected to the https PUBLIC_ORIGIN)' +
+      ', except GET /health. Behind a TLS-terminating proxy, set TRUST_PROXY so that its X-Forwarded-Proto counts',
+  );
 }
 const limit = (n: number): string => (n === 0 ? 'off' : `${n}/min per IP`);
-log.info(`Rate limits: login, register and password change ${limit(config.loginRateLimit)}, refresh ${limit(config.refreshRateLimit)}`);
+log.info(
+  `Rate limits: login, register and password change ${limit(config.loginRateLimit)}, refresh ${limit(config.refreshRateLimit)}`,
+);
 
 // Bounded headers, request, idle and keep-alive timeouts (and TLS handshake): see http-server.ts.
 const server = config.tls ? createHttpsServer(sample.app, config.tls) : createHttpServer(sample.app);
 server.on('error', (error: NodeJS.ErrnoException) => {
-  log.error(error.code === 'EADDRINUSE' ? `Port ${config.port} is already in use (set PORT)` : `Server error: ${error.message}`);
+  log.error(
+    error.code === 'EADDRINUSE' ? `Port ${config.port} is already in use (set PORT)` : `Server error: ${error.message}`,
+  );
   void sample.close().finally(() => process.exit(1));
 });
 server.listen(config.port, () => {
@@ -97,10 +109,15 @@ function shutdown(signal: string): void {
     process.exit(1);
   }, SHUTDOWN_TIMEOUT).unref();
   server.close(() => {
-    sample.close().then(() => { log.info('Stopped'); }, (error: unknown) => {
-      log.error({ err: error }, 'Error while closing');
-      process.exitCode = 1;
-    });
+    sample.close().then(
+      () => {
+        log.info('Stopped');
+      },
+      (error: unknown) => {
+        log.error({ err: error }, 'Error while closing');
+        process.exitCode = 1;
+      },
+    );
   });
   server.closeIdleConnections();
 }

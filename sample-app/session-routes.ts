@@ -83,7 +83,7 @@ export function sessionRoutes({ auth, users, passwords, passwordLimit, checkRevo
   router.delete('/auth/sessions/:id', checked, revocationReason('session_deleted'), async (req, res) => {
     const { userId } = authOf(req);
     const id = String(req.params.id);
-    if (id.length > MAX_SESSION_ID || !await auth.revokeSession(userId, id)) {
+    if (id.length > MAX_SESSION_ID || !(await auth.revokeSession(userId, id))) {
       throw new AppError(404, 'not_found', 'no such session');
     }
     noContent(res);
@@ -112,7 +112,7 @@ export function sessionRoutes({ auth, users, passwords, passwordLimit, checkRevo
     // (the cut-off revokeOtherSessions sets; see POST /auth/login). (Should the store fail
     // between the two steps, the answer is 503 with the password changed: POST
     // /auth/logout-others finishes the job.)
-    if (!await users.setPasswordHash(user, user.passwordHash, await passwords.hash(newPassword))) throw wrong;
+    if (!(await users.setPasswordHash(user, user.passwordHash, await passwords.hash(newPassword)))) throw wrong;
     await auth.revokeOtherSessions(userId, sessionId);
     noContent(res);
   });

@@ -26,17 +26,24 @@ function algorithmOf(key: KeyObject): AsymmetricAlgorithm {
   switch (key.asymmetricKeyType) {
     case 'ec': {
       const algorithm = CURVES[details.namedCurve ?? ''];
-      if (algorithm === undefined) throw new ConfigError(`ACCESS_TOKEN_PRIVATE_KEY must be on curve P-256, P-384 or P-521 (got ${details.namedCurve ?? 'another curve'})`);
+      if (algorithm === undefined)
+        throw new ConfigError(
+          `ACCESS_TOKEN_PRIVATE_KEY must be on curve P-256, P-384 or P-521 (got ${details.namedCurve ?? 'another curve'})`,
+        );
       return algorithm;
     }
     case 'rsa':
     case 'rsa-pss':
       if ((details.modulusLength ?? 0) < 2048) {
-        throw new ConfigError(`ACCESS_TOKEN_PRIVATE_KEY must be an RSA key of at least 2048 bits (got ${details.modulusLength ?? 0})`);
+        throw new ConfigError(
+          `ACCESS_TOKEN_PRIVATE_KEY must be an RSA key of at least 2048 bits (got ${details.modulusLength ?? 0})`,
+        );
       }
-      return key.asymmetricKeyType === 'rsa' ? 'RS256' : PSS[details.hashAlgorithm ?? 'sha256'] ?? 'PS256';
+      return key.asymmetricKeyType === 'rsa' ? 'RS256' : (PSS[details.hashAlgorithm ?? 'sha256'] ?? 'PS256');
     default:
-      throw new ConfigError(`ACCESS_TOKEN_PRIVATE_KEY must be an EC (P-256, P-384, P-521) or RSA private key (got ${key.asymmetricKeyType ?? 'another kind of'} key)`);
+      throw new ConfigError(
+        `ACCESS_TOKEN_PRIVATE_KEY must be an EC (P-256, P-384, P-521) or RSA private key (got ${key.asymmetricKeyType ?? 'another kind of'} key)`,
+      );
   }
 }
 
@@ -48,17 +55,23 @@ function algorithmOf(key: KeyObject): AsymmetricAlgorithm {
 export function readSigningKey(pem: string, kid: string | undefined): SigningKey {
   const text = pem.replace(/\\n/g, '\n');
   if (/-----BEGIN (RSA )?PUBLIC KEY-----/.test(text)) {
-    throw new ConfigError('ACCESS_TOKEN_PRIVATE_KEY holds a public key; it needs the private key (the app publishes the public half itself)');
+    throw new ConfigError(
+      'ACCESS_TOKEN_PRIVATE_KEY holds a public key; it needs the private key (the app publishes the public half itself)',
+    );
   }
   let privateKey: KeyObject;
   try {
     privateKey = createPrivateKey(text);
   } catch {
-    throw new ConfigError(`ACCESS_TOKEN_PRIVATE_KEY must be an unencrypted PEM private key (-----BEGIN PRIVATE KEY-----); ${KEY_HINT}`);
+    throw new ConfigError(
+      `ACCESS_TOKEN_PRIVATE_KEY must be an unencrypted PEM private key (-----BEGIN PRIVATE KEY-----); ${KEY_HINT}`,
+    );
   }
   const algorithm = algorithmOf(privateKey);
   if (kid !== undefined && !/^[\x21-\x7e]{1,64}$/.test(kid)) {
-    throw new ConfigError(`ACCESS_TOKEN_KID must be 1 to 64 printable ASCII characters, no spaces (got ${JSON.stringify(kid.slice(0, 80))})`);
+    throw new ConfigError(
+      `ACCESS_TOKEN_KID must be 1 to 64 printable ASCII characters, no spaces (got ${JSON.stringify(kid.slice(0, 80))})`,
+    );
   }
   return { privateKey, algorithm, kid: kid ?? jwkThumbprint(privateKey) };
 }

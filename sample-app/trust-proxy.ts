@@ -44,14 +44,18 @@ function ipv4Number(text: string): bigint {
 
 function ipv6Number(text: string): bigint {
   const [head = '', tail] = (text.split('%')[0] ?? '').split('::');
-  const groups = (part: string): string[] => (part === '' ? [] : part.split(':').flatMap((group) => {
-    if (!group.includes('.')) return [group];
-    const value = ipv4Number(group);
-    return [(value >> 16n).toString(16), (value & 0xffffn).toString(16)];
-  }));
+  const groups = (part: string): string[] =>
+    part === ''
+      ? []
+      : part.split(':').flatMap((group) => {
+          if (!group.includes('.')) return [group];
+          const value = ipv4Number(group);
+          return [(value >> 16n).toString(16), (value & 0xffffn).toString(16)];
+        });
   const left = groups(head);
   const right = tail === undefined ? [] : groups(tail);
-  const all = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  const all =
+    tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
   return all.reduce((sum, group) => (sum << 16n) | BigInt(`0x${group}`), 0n);
 }
 
@@ -68,14 +72,17 @@ function subnet(address: string, prefix: number | undefined): Subnet {
 
 function contains(outer: Subnet, inner: Subnet): boolean {
   const shift = BigInt(FAMILIES[outer.family].bits - outer.prefix);
-  return outer.family === inner.family && outer.prefix <= inner.prefix && outer.address >> shift === inner.address >> shift;
+  return (
+    outer.family === inner.family && outer.prefix <= inner.prefix && outer.address >> shift === inner.address >> shift
+  );
 }
 
 /** What is wrong with `value` (a phrase to follow the setting's name), or undefined if it is safe to use. */
 export function trustProxyProblem(value: TrustProxy): string | undefined {
   if (value === false) return undefined;
   if (typeof value === 'number') {
-    return Number.isSafeInteger(value) && value >= 0 && value <= MAX_HOPS ? undefined
+    return Number.isSafeInteger(value) && value >= 0 && value <= MAX_HOPS
+      ? undefined
       : `must be a number of proxies from 1 to ${MAX_HOPS} (got ${value}): a count above the proxies really in front of the app trusts X-Forwarded-For entries the client wrote itself`;
   }
   if (!Array.isArray(value)) return `must be false, a number of proxies or a list of addresses (got ${String(value)})`;
@@ -90,8 +97,10 @@ export function trustProxyProblem(value: TrustProxy): string | undefined {
     if (Number(bits) > most) return `subnet "${entry}": the prefix length must be 1 to ${most}`;
     const parsed = subnet(address, bits === undefined ? undefined : Number(bits));
     if (parsed.prefix < FAMILIES[parsed.family].widest) {
-      return `subnet "${entry}" is too wide: it would let a large part of the Internet set X-Forwarded-For `
-        + '(IPv4 subnets must be /8 or narrower, IPv6 /24; list only your proxies)';
+      return (
+        `subnet "${entry}" is too wide: it would let a large part of the Internet set X-Forwarded-For ` +
+        '(IPv4 subnets must be /8 or narrower, IPv6 /24; list only your proxies)'
+      );
     }
     subnets.push(parsed);
   }
@@ -99,7 +108,11 @@ export function trustProxyProblem(value: TrustProxy): string | undefined {
     const { bits, most, allowance } = FAMILIES[family];
     // Count each subnet once, and none that lies inside another.
     const covered = subnets
-      .filter((one, i) => one.family === family && !subnets.some((other, j) => j !== i && contains(other, one) && (!contains(one, other) || j < i)))
+      .filter(
+        (one, i) =>
+          one.family === family &&
+          !subnets.some((other, j) => j !== i && contains(other, one) && (!contains(one, other) || j < i)),
+      )
       .reduce((sum, one) => sum + 2n ** BigInt(bits - one.prefix), 0n);
     if (covered > most) {
       return `subnets together cover ${covered} IPv${family} addresses, more than ${most} (${allowance}); list only your proxies`;

@@ -96,20 +96,35 @@ export class RedisUserStore implements UserStore {
   }
 
   async create(user: StoredUser): Promise<boolean> {
-    const reply = await this.#send(['EVAL', CREATE_USER, '1', `${this.#prefix}user:${user.email}`, user.id, user.passwordHash]);
+    const reply = await this.#send([
+      'EVAL',
+      CREATE_USER,
+      '1',
+      `${this.#prefix}user:${user.email}`,
+      user.id,
+      user.passwordHash,
+    ]);
     return Number(reply) === 1;
   }
 
   async findByEmail(email: string): Promise<StoredUser | undefined> {
     // HMGET answers an array under both RESP2 and RESP3 (HGETALL does not).
     const reply = await this.#send(['HMGET', `${this.#prefix}user:${email}`, 'id', 'passwordHash']);
-    const [id, passwordHash] = Array.isArray(reply) ? reply as unknown[] : [];
+    const [id, passwordHash] = Array.isArray(reply) ? (reply as unknown[]) : [];
     if (typeof id !== 'string' || typeof passwordHash !== 'string') return undefined;
     return { id, email, passwordHash };
   }
 
   async setPasswordHash(user: User, expected: string, passwordHash: string): Promise<boolean> {
-    const reply = await this.#send(['EVAL', SET_PASSWORD_HASH, '1', `${this.#prefix}user:${user.email}`, user.id, expected, passwordHash]);
+    const reply = await this.#send([
+      'EVAL',
+      SET_PASSWORD_HASH,
+      '1',
+      `${this.#prefix}user:${user.email}`,
+      user.id,
+      expected,
+      passwordHash,
+    ]);
     return Number(reply) === 1;
   }
 }

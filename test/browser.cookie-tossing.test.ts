@@ -21,8 +21,14 @@ import { expect } from 'chai';
 import express from 'express';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import {
-  cookieTransport, csrfGuard, MemorySessionStore, refreshHandler, sendTokenPair,
-  type CookieTransport, type RefreshCookieOptions, type TokenAuth,
+  cookieTransport,
+  csrfGuard,
+  MemorySessionStore,
+  refreshHandler,
+  sendTokenPair,
+  type CookieTransport,
+  type RefreshCookieOptions,
+  type TokenAuth,
 } from '../lib/index.js';
 import { CHROMIUM, requireBrowser } from './helpers/browser.js';
 import { newAuth, recordError } from './helpers/express-app.js';
@@ -37,8 +43,21 @@ async function certificate(): Promise<{ cert: Buffer; key: Buffer }> {
   const dir = await mkdtemp(join(tmpdir(), 'etp-tossing-'));
   try {
     await promisify(execFile)('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
-      '-subj', `/CN=${APP_HOST}`, '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${APP_HOST}`,
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
     ]);
     return { cert: await readFile(join(dir, 'cert.pem')), key: await readFile(join(dir, 'key.pem')) };
   } finally {
@@ -63,13 +82,35 @@ function tossApp(origin: string, cookie: RefreshCookieOptions | undefined): Toss
   const refreshCookies: string[] = [];
   const handle = express();
   handle.use(express.json());
-  handle.get('/', (_req, res) => { res.type('html').send('<!doctype html><title>app</title><p>app</p>'); });
-  handle.post('/auth/login', csrfGuard(transport), (req, res, next) => {
-    auth.issue({ userId: 'alice' }).then((pair) => { sendTokenPair(req, res, pair, transport); }).catch(next);
+  handle.get('/', (_req, res) => {
+    res.type('html').send('<!doctype html><title>app</title><p>app</p>');
   });
-  handle.post('/auth/refresh', (req, _res, next) => { refreshCookies.push(req.headers.cookie ?? ''); next(); }, refreshHandler(auth, { transport }));
+  handle.post('/auth/login', csrfGuard(transport), (req, res, next) => {
+    auth
+      .issue({ userId: 'alice' })
+      .then((pair) => {
+        sendTokenPair(req, res, pair, transport);
+      })
+      .catch(next);
+  });
+  handle.post(
+    '/auth/refresh',
+    (req, _res, next) => {
+      refreshCookies.push(req.headers.cookie ?? '');
+      next();
+    },
+    refreshHandler(auth, { transport }),
+  );
   handle.use(recordError);
-  return { auth, transport, handle, refreshCookies, close: () => { store.close(); } };
+  return {
+    auth,
+    transport,
+    handle,
+    refreshCookies,
+    close: () => {
+      store.close();
+    },
+  };
 }
 
 /** The sibling: answers GET /toss with each `set` query parameter as a Set-Cookie line. */
@@ -105,13 +146,22 @@ describe('Cookie tossing from a sibling subdomain, in Chromium over HTTPS', func
       else if (host === APP_HOST && current !== undefined) current.handle(req, res);
       else res.writeHead(404).end();
     });
-    await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve); });
+    await new Promise<void>((resolve) => {
+      server.listen(0, '127.0.0.1', resolve);
+    });
     port = (server.address() as AddressInfo).port;
     browser = await chromium.launch({
-      executablePath: CHROMIUM, headless: true,
+      executablePath: CHROMIUM,
+      headless: true,
       args: [
-        '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run',
-        '--disable-sync', `--host-resolver-rules=MAP *.${PARENT} 127.0.0.1`, '--ignore-certificate-errors',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+        '--disable-sync',
+        `--host-resolver-rules=MAP *.${PARENT} 127.0.0.1`,
+        '--ignore-certificate-errors',
       ],
     });
   });
@@ -119,7 +169,13 @@ describe('Cookie tossing from a sibling subdomain, in Chromium over HTTPS', func
   after(async function () {
     await browser?.close();
     server?.closeAllConnections();
-    await new Promise<void>((resolve) => { if (server?.listening) server.close(() => { resolve(); }); else resolve(); });
+    await new Promise<void>((resolve) => {
+      if (server?.listening)
+        server.close(() => {
+          resolve();
+        });
+      else resolve();
+    });
   });
 
   const appOrigin = (): string => `https://${APP_HOST}:${port}`;
@@ -151,8 +207,12 @@ describe('Cookie tossing from a sibling subdomain, in Chromium over HTTPS', func
       /** A cookie-mode POST from the app's page, as the browser client sends it. */
       async function post(path: string): Promise<Answer> {
         return page.evaluate(async (url) => {
-          const res = await fetch(url, { method: 'POST', headers: { 'x-token-transport': 'cookie' }, credentials: 'same-origin' });
-          return { status: res.status, body: await res.json() as Answer['body'] };
+          const res = await fetch(url, {
+            method: 'POST',
+            headers: { 'x-token-transport': 'cookie' },
+            credentials: 'same-origin',
+          });
+          return { status: res.status, body: (await res.json()) as Answer['body'] };
         }, path);
       }
       const whose = (answer: Answer): string => app.auth.verifyAccessToken(answer.body.accessToken ?? '').userId;
@@ -195,7 +255,9 @@ describe('Cookie tossing from a sibling subdomain, in Chromium over HTTPS', func
           expect(whose(answer)).to.equal('alice');
           expect(app.refreshCookies.at(-1)).to.include(`${name()}=${mine}`).and.not.include(`${name()}=${mallory}`);
           // Chromium kept only other names (the quoted one, the sibling's host-only one), none under the name on the parent.
-          const planted = (await context.cookies()).filter((c) => c.value === mallory).map((c) => `${c.name} ${c.domain}`);
+          const planted = (await context.cookies())
+            .filter((c) => c.value === mallory)
+            .map((c) => `${c.name} ${c.domain}`);
           expect(planted).to.have.members([`"${name()}" .${PARENT}`, `${name()} ${EVIL_HOST}`]);
         });
 
@@ -224,7 +286,10 @@ describe('Cookie tossing from a sibling subdomain, in Chromium over HTTPS', func
           await plant(tosses(mallory));
           const answer = await refresh();
           const sent = (app.refreshCookies.at(-1) ?? '').split('; ').filter((pair) => pair.startsWith(`${name()}=`));
-          expect(sent, 'the copies Chromium sent, in order').to.deep.equal([`${name()}=${mallory}`, `${name()}=${mine}`]);
+          expect(sent, 'the copies Chromium sent, in order').to.deep.equal([
+            `${name()}=${mallory}`,
+            `${name()}=${mine}`,
+          ]);
           expect(answer.status, JSON.stringify(answer.body)).to.equal(400);
           expect(answer.body.error).to.equal('cookie_ambiguous');
         });

@@ -10,8 +10,16 @@ import { mkdir } from 'node:fs/promises';
 import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import {
-  expectClean, launchBrowser, newWatch, requireBrowser, signIn, startDemo, waitForExpiry, watchPage,
-  type Browser, type DemoServer,
+  expectClean,
+  launchBrowser,
+  newWatch,
+  requireBrowser,
+  signIn,
+  startDemo,
+  waitForExpiry,
+  watchPage,
+  type Browser,
+  type DemoServer,
 } from './helpers/browser.js';
 import { PASSWORD, until } from './helpers/sample-app.js';
 
@@ -84,18 +92,29 @@ describe('demo page in a real browser (Chromium)', function () {
     expect(JSON.parse(await page.locator('#jwt-header').innerText())).to.deep.equal({ alg: 'HS256', typ: 'at+jwt' });
     const payload = JSON.parse(await page.locator('#jwt-payload').innerText()) as Record<string, unknown>;
     expect(payload).to.include({ email: account });
-    expect(payload.exp as number - (payload.iat as number)).to.equal(ACCESS_TTL);
+    expect((payload.exp as number) - (payload.iat as number)).to.equal(ACCESS_TTL);
     // The countdown runs (3 s tokens: on a busy machine it may already have run out).
-    expect(await page.locator('#expiry').textContent())
-      .to.match(/^(Expires in \d\.\d s\.|Expired \d+\.\d s ago: the next call gets 401 token_expired, then one refresh\.)$/);
+    expect(await page.locator('#expiry').textContent()).to.match(
+      /^(Expires in \d\.\d s\.|Expired \d+\.\d s ago: the next call gets 401 token_expired, then one refresh\.)$/,
+    );
     expect(server.count('POST /auth/login', 200)).to.equal(2);
     expect(server.count('POST /auth/logout', 204)).to.equal(1);
   });
 
   it('keeps the refresh token in an HttpOnly, SameSite=Strict __Host- cookie, out of document.cookie; a reload resumes', async () => {
     const cookies = await browser.context.cookies();
-    expect(cookies.map(({ name, path, httpOnly, secure, sameSite, domain }) => ({ name, path, httpOnly, secure, sameSite, domain })))
-      .to.deep.equal([{ name: '__Host-etp_refresh', path: '/', httpOnly: true, secure: true, sameSite: 'Strict', domain: 'localhost' }]);
+    expect(
+      cookies.map(({ name, path, httpOnly, secure, sameSite, domain }) => ({
+        name,
+        path,
+        httpOnly,
+        secure,
+        sameSite,
+        domain,
+      })),
+    ).to.deep.equal([
+      { name: '__Host-etp_refresh', path: '/', httpOnly: true, secure: true, sameSite: 'Strict', domain: 'localhost' },
+    ]);
     expect(await page.evaluate('document.cookie')).to.equal('');
     // A reload forgets the access token; the page resumes by a refresh the browser sends the cookie with.
     const refreshes = server.count('POST /auth/refresh', 200);
@@ -118,28 +137,39 @@ describe('demo page in a real browser (Chromium)', function () {
     const me = server.count('GET /me') - meBefore;
     const refreshes = server.count('POST /auth/refresh') - refreshesBefore;
     const shown = {
-      ok: await batch.getAttribute('data-ok'), requests: await batch.getAttribute('data-requests'), refreshes: await batch.getAttribute('data-refreshes'),
+      ok: await batch.getAttribute('data-ok'),
+      requests: await batch.getAttribute('data-requests'),
+      refreshes: await batch.getAttribute('data-refreshes'),
     };
-    console.log(`      Call /me ×10 after expiry: ${me} requests to /me (10 × 401 token_expired, 10 retries), `
-      + `${refreshes} refresh; the page counted ${shown.requests} requests and ${shown.refreshes} refresh, ${shown.ok} answered 200`);
+    console.log(
+      `      Call /me ×10 after expiry: ${me} requests to /me (10 × 401 token_expired, 10 retries), ` +
+        `${refreshes} refresh; the page counted ${shown.requests} requests and ${shown.refreshes} refresh, ${shown.ok} answered 200`,
+    );
     expect({ me, refreshes }).to.deep.equal({ me: 20, refreshes: 1 });
     expect(shown).to.deep.equal({ ok: '10', requests: '21', refreshes: '1' });
     expect(server.count('GET /me', 401)).to.equal(10);
     expect(server.received.filter((entry) => entry.path === '/auth/refresh').at(-1)?.status).to.equal(200);
-    expect(await page.locator('#log').innerText()).to.match(/POST \/auth\/refresh\s+refresh cookie\s+→ 200\s+rotated: access token …/);
+    expect(await page.locator('#log').innerText()).to.match(
+      /POST \/auth\/refresh\s+refresh cookie\s+→ 200\s+rotated: access token …/,
+    );
 
     await mkdir('.tmp/browser', { recursive: true });
     await page.screenshot({ path: '.tmp/browser/demo.png', fullPage: true });
     if (process.env.UPDATE_SCREENSHOT === '1') await page.screenshot({ path: 'docs/demo.png', fullPage: true });
   });
 
-  it('Replay old refresh token: the page\'s next refresh is refresh_reused, the session is revoked, the page signed out', async () => {
+  it("Replay old refresh token: the page's next refresh is refresh_reused, the session is revoked, the page signed out", async () => {
     await page.getByRole('button', { name: 'Replay old refresh token' }).click();
     // The page waits out the grace (GRACE + 1 s) before its own refresh: allow that many times over.
     await page.locator('#status[data-session="off"]').waitFor({ timeout: (GRACE + 1) * 30_000 });
     expect(await page.locator('#status').textContent()).to.include('refresh_reused');
-    const refreshes = server.received.filter((entry) => entry.path.startsWith('/auth/') && entry.method === 'POST').slice(-2);
-    expect(refreshes.map((entry) => `${entry.path} ${entry.status}`)).to.deep.equal(['/auth/demo/attacker-refresh 200', '/auth/refresh 401']);
+    const refreshes = server.received
+      .filter((entry) => entry.path.startsWith('/auth/') && entry.method === 'POST')
+      .slice(-2);
+    expect(refreshes.map((entry) => `${entry.path} ${entry.status}`)).to.deep.equal([
+      '/auth/demo/attacker-refresh 200',
+      '/auth/refresh 401',
+    ]);
     expect(server.logs.some((line) => line.fields.event === 'reuse_detected')).to.equal(true);
     expect(await page.locator('#expiry').textContent()).to.equal('No access token.');
     expect(await page.getByRole('button', { name: 'Call /me', exact: true }).isDisabled()).to.equal(true);
@@ -159,6 +189,8 @@ describe('demo page in a real browser (Chromium)', function () {
 
   it('had no console error, uncaught error or CSP violation along the way', () => {
     expectClean(watch);
-    console.log(`      ${watch.unauthorized} answers were 401 (Chromium logged ${watch.expected401} "Failed to load resource" lines for them)`);
+    console.log(
+      `      ${watch.unauthorized} answers were 401 (Chromium logged ${watch.expected401} "Failed to load resource" lines for them)`,
+    );
   });
 });

@@ -6,8 +6,17 @@
 import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import {
-  expectClean, launchBrowser, newWatch, requireBrowser, signIn, startDemo, startOtherSite, waitForExpiry, watchPage,
-  type Browser, type DemoServer,
+  expectClean,
+  launchBrowser,
+  newWatch,
+  requireBrowser,
+  signIn,
+  startDemo,
+  startOtherSite,
+  waitForExpiry,
+  watchPage,
+  type Browser,
+  type DemoServer,
 } from './helpers/browser.js';
 import { PASSWORD, until } from './helpers/sample-app.js';
 import { clientModule } from '../sample-app/demo-page.js';
@@ -41,8 +50,14 @@ describe('demo page in a real browser (Chromium): tabs and other origins', funct
 
   /** A POST that needs no preflight, with the browser's cookies, from `page`; what became of it. */
   function simplePost(page: Page, url: string): Promise<string> {
-    return page.evaluate(async (target) => fetch(target, { method: 'POST', mode: 'no-cors', credentials: 'include' })
-      .then((res) => `answered (${res.type})`, (error: unknown) => `failed: ${String(error)}`), url);
+    return page.evaluate(
+      async (target) =>
+        fetch(target, { method: 'POST', mode: 'no-cors', credentials: 'include' }).then(
+          (res) => `answered (${res.type})`,
+          (error: unknown) => `failed: ${String(error)}`,
+        ),
+      url,
+    );
   }
 
   async function refreshCookie(): Promise<string | undefined> {
@@ -56,9 +71,18 @@ describe('demo page in a real browser (Chromium): tabs and other origins', funct
     const elsewhere = await browser.context.newPage();
     // Same site (localhost), another origin (port): SameSite=Strict lets the cookie go, so the other checks must hold.
     await elsewhere.goto(`http://localhost:${other.port}/`);
-    const withHeader = await elsewhere.evaluate(async (url) => fetch(url, {
-      method: 'POST', credentials: 'include', headers: { 'x-token-transport': 'cookie' },
-    }).then((res) => `answered ${res.status}`, (error: unknown) => `failed: ${String(error)}`), target);
+    const withHeader = await elsewhere.evaluate(
+      async (url) =>
+        fetch(url, {
+          method: 'POST',
+          credentials: 'include',
+          headers: { 'x-token-transport': 'cookie' },
+        }).then(
+          (res) => `answered ${res.status}`,
+          (error: unknown) => `failed: ${String(error)}`,
+        ),
+      target,
+    );
     expect(withHeader).to.equal('failed: TypeError: Failed to fetch');
     // A "simple" request (as a form would send): no preflight, so it arrives, with the cookie and without the header.
     // (Its answer never reaches the page: helmet's Cross-Origin-Resource-Policy: same-origin blocks it.)
@@ -67,7 +91,9 @@ describe('demo page in a real browser (Chromium): tabs and other origins', funct
     await elsewhere.goto(`http://127.0.0.1:${other.port}/`);
     expect(await simplePost(elsewhere, target)).to.equal('failed: TypeError: Failed to fetch');
     await until(() => server.received.slice(mark).filter((entry) => entry.status !== undefined).length >= 3);
-    const seen = server.received.slice(mark).map(({ method, path, status, origin, cookie: sent }) => ({ method, path, status, origin, sent }));
+    const seen = server.received
+      .slice(mark)
+      .map(({ method, path, status, origin, cookie: sent }) => ({ method, path, status, origin, sent }));
     console.log(`      cross-origin attempts as the server saw them: ${JSON.stringify(seen)}`);
     expect(seen).to.deep.equal([
       { method: 'OPTIONS', path: '/auth/refresh', status: 200, origin: `http://localhost:${other.port}`, sent: false },
@@ -92,7 +118,9 @@ describe('demo page in a real browser (Chromium): tabs and other origins', funct
     const refreshes = server.count('POST /auth/refresh');
     const rotated = server.count('POST /auth/refresh', 200);
     const served = server.count('GET /me', 200);
-    await Promise.all([first, second].map((page) => page.getByRole('button', { name: 'Call /me', exact: true }).click()));
+    await Promise.all(
+      [first, second].map((page) => page.getByRole('button', { name: 'Call /me', exact: true }).click()),
+    );
     await until(() => server.count('GET /me', 200) === served + 2);
     // Every refresh runs under the tabs' Web Lock (one per origin, granted in order): once the lock is ours,
     // any refresh either tab had started or queued is done, its request counted. No time to wait out.
@@ -117,18 +145,26 @@ describe('demo page in a real browser (Chromium): tabs and other origins', funct
     await page.route(/^https:\/\/(app|other)\.test\//, async (route) => {
       const request = route.request();
       const url = new URL(request.url());
-      const cors = { 'access-control-allow-origin': 'https://app.test', 'access-control-allow-headers': 'authorization' };
+      const cors = {
+        'access-control-allow-origin': 'https://app.test',
+        'access-control-allow-headers': 'authorization',
+      };
       if (url.host === 'other.test') {
         seen.push(`${request.method()} ${url.href} ${request.headers().authorization ?? '-'}`);
-        await route.fulfill(request.method() === 'OPTIONS'
-          ? { status: 204, headers: cors }
-          : { status: 401, headers: cors, contentType: 'application/json', body: '{"error":"token_expired"}' });
+        await route.fulfill(
+          request.method() === 'OPTIONS'
+            ? { status: 204, headers: cors }
+            : { status: 401, headers: cors, contentType: 'application/json', body: '{"error":"token_expired"}' },
+        );
       } else if (url.pathname.startsWith('/client/')) {
         const body = await clientModule(url.pathname.slice('/client/'.length));
         await route.fulfill(body === undefined ? { status: 404 } : { contentType: 'text/javascript', body });
       } else if (url.pathname === '/auth/refresh' || url.pathname === '/me') {
         seen.push(`${request.method()} ${url.href} ${request.headers().authorization ?? '-'}`);
-        await route.fulfill({ contentType: 'application/json', body: url.pathname === '/me' ? '{}' : '{"accessToken":"at-2"}' });
+        await route.fulfill({
+          contentType: 'application/json',
+          body: url.pathname === '/me' ? '{}' : '{"accessToken":"at-2"}',
+        });
       } else {
         await route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>app</title>' });
       }
@@ -164,7 +200,9 @@ describe('demo page in a real browser (Chromium): tabs and other origins', funct
     await until(() => control.problems.some((problem) => problem.includes('CSP violation')));
     // Chromium's own line, then the one of the listener launchBrowser() injected.
     expect(control.problems).to.have.length(2);
-    expect(control.problems[0]).to.match(/^console error: Executing inline script violates the following Content Security Policy directive 'script-src 'self''/);
+    expect(control.problems[0]).to.match(
+      /^console error: Executing inline script violates the following Content Security Policy directive 'script-src 'self''/,
+    );
     expect(control.problems[1]).to.match(/^console error: CSP violation: script-src-elem blocked inline/);
     expect(await page.evaluate('window.inlineRan')).to.equal(undefined);
     await page.close();

@@ -12,22 +12,38 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import express from 'express';
 import {
-  cookieTransport, createTokenAuth, csrfGuard, logoutHandler, MemorySessionStore, refreshHandler, requireAccessToken,
-  sendTokenPair, type TokenAuth,
+  cookieTransport,
+  createTokenAuth,
+  csrfGuard,
+  logoutHandler,
+  MemorySessionStore,
+  refreshHandler,
+  requireAccessToken,
+  sendTokenPair,
+  type TokenAuth,
 } from '../lib/index.js';
 import { AuthClientError, createAuthClient, type AuthClient, type FetchLike } from '../lib/client/index.js';
 
 const ORIGIN = 'http://localhost:5173';
 
-interface Call { url: string; method: string; credentials: string | undefined; headers: Record<string, string>; body: unknown }
+interface Call {
+  url: string;
+  method: string;
+  credentials: string | undefined;
+  headers: Record<string, string>;
+  body: unknown;
+}
 
 /** A fetch that records each call and answers from `answer`. */
 function stubFetch(answer: (call: Call) => Response): { fetch: FetchLike; calls: Call[] } {
   const calls: Call[] = [];
   const fetch: FetchLike = async (input, init = {}) => {
     const call: Call = {
-      url: String(input), method: init.method ?? 'GET', credentials: init.credentials,
-      headers: Object.fromEntries(new Headers(init.headers)), body: init.body ?? undefined,
+      url: String(input),
+      method: init.method ?? 'GET',
+      credentials: init.credentials,
+      headers: Object.fromEntries(new Headers(init.headers)),
+      body: init.body ?? undefined,
     };
     calls.push(call);
     return answer(call);
@@ -46,7 +62,11 @@ describe('client: cookie mode', function () {
 
   function newClient(fetch: FetchLike, transportHeader?: string): AuthClient {
     const client = createAuthClient({
-      refreshUrl: 'https://api.test/auth/refresh', logoutUrl: 'https://api.test/auth/logout', channel: false, fetch, transportHeader,
+      refreshUrl: 'https://api.test/auth/refresh',
+      logoutUrl: 'https://api.test/auth/logout',
+      channel: false,
+      fetch,
+      transportHeader,
     });
     clients.push(client);
     return client;
@@ -67,26 +87,55 @@ describe('client: cookie mode', function () {
       await client.setTokens({ accessToken: 'a1', expiresIn: 900 });
       expect((await client.fetch('https://api.test/me')).status).to.equal(200);
       expect(calls).to.deep.equal([
-        { url: 'https://api.test/me', method: 'GET', credentials: undefined, headers: { authorization: 'Bearer a1' }, body: undefined },
-        { url: 'https://api.test/auth/refresh', method: 'POST', credentials: 'include', headers: { 'x-token-transport': 'cookie' }, body: undefined },
-        { url: 'https://api.test/me', method: 'GET', credentials: undefined, headers: { authorization: 'Bearer a2' }, body: undefined },
+        {
+          url: 'https://api.test/me',
+          method: 'GET',
+          credentials: undefined,
+          headers: { authorization: 'Bearer a1' },
+          body: undefined,
+        },
+        {
+          url: 'https://api.test/auth/refresh',
+          method: 'POST',
+          credentials: 'include',
+          headers: { 'x-token-transport': 'cookie' },
+          body: undefined,
+        },
+        {
+          url: 'https://api.test/me',
+          method: 'GET',
+          credentials: undefined,
+          headers: { authorization: 'Bearer a2' },
+          body: undefined,
+        },
       ]);
     });
 
     it('logs in and out with credentials and the transport header (a custom header name too)', async function () {
-      const { fetch, calls } = stubFetch((call) => (call.url.endsWith('/login')
-        ? json(200, { accessToken: 'a1', tokenType: 'Bearer', expiresIn: 900 })
-        : new Response(null, { status: 204 })));
+      const { fetch, calls } = stubFetch((call) =>
+        call.url.endsWith('/login')
+          ? json(200, { accessToken: 'a1', tokenType: 'Bearer', expiresIn: 900 })
+          : new Response(null, { status: 204 }),
+      );
       const client = newClient(fetch, 'x-auth-mode');
       await client.login('https://api.test/auth/login', { email: 'ann@example.com' });
       expect(client.getAccessToken()).to.equal('a1');
       await client.logout();
       expect(calls).to.deep.equal([
         {
-          url: 'https://api.test/auth/login', method: 'POST', credentials: 'include',
-          headers: { 'content-type': 'application/json', 'x-auth-mode': 'cookie' }, body: '{"email":"ann@example.com"}',
+          url: 'https://api.test/auth/login',
+          method: 'POST',
+          credentials: 'include',
+          headers: { 'content-type': 'application/json', 'x-auth-mode': 'cookie' },
+          body: '{"email":"ann@example.com"}',
         },
-        { url: 'https://api.test/auth/logout', method: 'POST', credentials: 'include', headers: { 'x-auth-mode': 'cookie' }, body: undefined },
+        {
+          url: 'https://api.test/auth/logout',
+          method: 'POST',
+          credentials: 'include',
+          headers: { 'x-auth-mode': 'cookie' },
+          body: undefined,
+        },
       ]);
     });
 
@@ -101,13 +150,17 @@ describe('client: cookie mode', function () {
       const client = newClient(fetch);
       await client.setTokens({ accessToken: 'a1' });
       expect((await client.fetch('https://api.test/me')).status).to.equal(200);
-      expect(calls.map((call) => call.url.slice('https://api.test'.length))).to.deep.equal(['/me', '/auth/refresh', '/me']);
+      expect(calls.map((call) => call.url.slice('https://api.test'.length))).to.deep.equal([
+        '/me',
+        '/auth/refresh',
+        '/me',
+      ]);
     });
 
     it('does not refresh on a 401 that is not about the token, nor on a 403', async function () {
-      const { fetch, calls } = stubFetch((call) => (call.url.endsWith('/a')
-        ? json(401, { error: 'invalid_credentials' })
-        : json(403, { error: 'forbidden' })));
+      const { fetch, calls } = stubFetch((call) =>
+        call.url.endsWith('/a') ? json(401, { error: 'invalid_credentials' }) : json(403, { error: 'forbidden' }),
+      );
       const client = newClient(fetch);
       await client.setTokens({ accessToken: 'a1' });
       expect((await client.fetch('https://api.test/a')).status).to.equal(401);
@@ -125,16 +178,31 @@ describe('client: cookie mode', function () {
 
     before(async function () {
       store = new MemorySessionStore();
-      auth = createTokenAuth({ accessToken: { secret: 'c'.repeat(32) }, refreshToken: { secret: 'r'.repeat(32) }, store });
+      auth = createTokenAuth({
+        accessToken: { secret: 'c'.repeat(32) },
+        refreshToken: { secret: 'r'.repeat(32) },
+        store,
+      });
       const transport = cookieTransport({ allowedOrigins: [ORIGIN], cookie: { secure: false } });
       const app = express();
       app.use(express.json());
       app.post('/auth/login', csrfGuard(transport), (req, res, next) => {
-        auth.issue({ userId: 'ann' }).then((pair) => { sendTokenPair(req, res, pair, transport); }, next);
+        auth.issue({ userId: 'ann' }).then((pair) => {
+          sendTokenPair(req, res, pair, transport);
+        }, next);
       });
-      app.post('/auth/refresh', (_req, _res, next) => { refreshes++; next(); }, refreshHandler(auth, { transport }));
+      app.post(
+        '/auth/refresh',
+        (_req, _res, next) => {
+          refreshes++;
+          next();
+        },
+        refreshHandler(auth, { transport }),
+      );
       app.post('/auth/logout', logoutHandler(auth, { transport }));
-      app.get('/me', requireAccessToken(auth), (req, res) => { res.json(req.auth); });
+      app.get('/me', requireAccessToken(auth), (req, res) => {
+        res.json(req.auth);
+      });
       server = createServer(app).listen(0, '127.0.0.1');
       await once(server, 'listening');
       base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -148,12 +216,15 @@ describe('client: cookie mode', function () {
     /** A browser page on ORIGIN: its cookie jar is sent and updated only with credentials 'include'. */
     function page(jar: Map<string, string>, origin = ORIGIN): AuthClient {
       const client = createAuthClient({
-        refreshUrl: `${base}/auth/refresh`, logoutUrl: `${base}/auth/logout`, channel: false,
+        refreshUrl: `${base}/auth/refresh`,
+        logoutUrl: `${base}/auth/logout`,
+        channel: false,
         fetch: async (input, init = {}) => {
           const headers = new Headers(init.headers);
           headers.set('origin', origin);
           const include = init.credentials === 'include';
-          if (include && jar.size > 0) headers.set('cookie', [...jar].map(([name, value]) => `${name}=${value}`).join('; '));
+          if (include && jar.size > 0)
+            headers.set('cookie', [...jar].map(([name, value]) => `${name}=${value}`).join('; '));
           const res = await fetch(input, { ...init, headers });
           for (const line of include ? res.headers.getSetCookie() : []) {
             const [name = '', value = ''] = line.split(';')[0]!.split('=');
@@ -195,7 +266,9 @@ describe('client: cookie mode', function () {
       const ended: string[] = [];
       // The README's snippet: a listener that redirects to the login page, which would load this page again.
       const client = page(new Map());
-      client.on('sessionended', ({ reason }) => { ended.push(reason); });
+      client.on('sessionended', ({ reason }) => {
+        ended.push(reason);
+      });
       for (let load = 0; load < 3; load++) expect(await client.refresh()).to.equal(undefined);
       expect(ended).to.deep.equal([]);
       expect(client.getAccessToken()).to.equal(undefined);
@@ -205,7 +278,9 @@ describe('client: cookie mode', function () {
       const jar = new Map<string, string>();
       const client = page(jar);
       const ended: string[] = [];
-      client.on('sessionended', ({ reason }) => { ended.push(reason); });
+      client.on('sessionended', ({ reason }) => {
+        ended.push(reason);
+      });
       await client.login(`${base}/auth/login`, {});
       jar.clear();
       expect(await client.refresh()).to.equal(undefined);
@@ -219,9 +294,16 @@ describe('client: cookie mode', function () {
       await page(jar).login(`${base}/auth/login`, {});
       const ended: string[] = [];
       const evil = page(jar, 'https://evil.example');
-      evil.on('sessionended', ({ reason }) => { ended.push(reason); });
-      const error = await evil.refresh().then(() => undefined, (e: unknown) => e);
-      expect(error).to.be.instanceOf(AuthClientError).and.include({ code: 'refresh_failed', status: 403, serverCode: 'csrf_rejected' });
+      evil.on('sessionended', ({ reason }) => {
+        ended.push(reason);
+      });
+      const error = await evil.refresh().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error)
+        .to.be.instanceOf(AuthClientError)
+        .and.include({ code: 'refresh_failed', status: 403, serverCode: 'csrf_rejected' });
       expect(ended).to.deep.equal([]);
     });
   });

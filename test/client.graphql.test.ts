@@ -14,7 +14,12 @@ import { buildSchema } from 'graphql';
 import { createHandler } from 'graphql-http/lib/use/express';
 import { createAuthClient, type AuthClient, type FetchLike } from '../lib/client/index.js';
 import {
-  createTokenAuth, graphqlContext, MemorySessionStore, refreshHandler, requireAuth, type TokenPairContext,
+  createTokenAuth,
+  graphqlContext,
+  MemorySessionStore,
+  refreshHandler,
+  requireAuth,
+  type TokenPairContext,
 } from '../lib/index.js';
 import { LOGIN } from './helpers/graphql.js';
 import { memoryStore } from './helpers/client-server.js';
@@ -43,8 +48,13 @@ describe('client: GraphQL answers', function () {
   function client(refreshUrl: string, fetcher: FetchLike = fetch, ended: string[] = []) {
     const store = memoryStore();
     const api = createAuthClient({
-      refreshUrl, transport: store, channel: false, retryDelay: 5,
-      onSessionEnded: ({ reason }) => { ended.push(reason); },
+      refreshUrl,
+      transport: store,
+      channel: false,
+      retryDelay: 5,
+      onSessionEnded: ({ reason }) => {
+        ended.push(reason);
+      },
       fetch: (input, init) => {
         const path = new URL(input instanceof Request ? input.url : input).pathname;
         counts.set(path, count(path) + 1);
@@ -55,9 +65,15 @@ describe('client: GraphQL answers', function () {
     return { api, store };
   }
   const query = (api: AuthClient, url: string, document: string, headers: Record<string, string> = {}) =>
-    api.fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query: document }) });
+    api.fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ query: document }),
+    });
 
-  beforeEach(() => { counts.clear(); });
+  beforeEach(() => {
+    counts.clear();
+  });
   afterEach(() => {
     for (const api of clients) api.close();
     clients = [];
@@ -75,13 +91,18 @@ describe('client: GraphQL answers', function () {
         await signUp(sample, address);
         const { api, store } = client(`${base}/auth/refresh`);
         const loggedIn = await api.fetch(`${base}/graphql`, {
-          method: 'POST', headers: { 'content-type': 'application/json' },
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ query: LOGIN, variables: { data: { email: address, password: PASSWORD } } }),
         });
-        await api.setTokens((await loggedIn.json() as { data: { login: { accessToken: string; refreshToken: string } } }).data.login);
+        await api.setTokens(
+          ((await loggedIn.json()) as { data: { login: { accessToken: string; refreshToken: string } } }).data.login,
+        );
         const first = store.value;
         apps.clock.advance(ACCESS_TTL + 1);
-        const answers = await Promise.all(Array.from({ length: 5 }, () => query(api, `${base}/graphql`, '{ me { email } }')));
+        const answers = await Promise.all(
+          Array.from({ length: 5 }, () => query(api, `${base}/graphql`, '{ me { email } }')),
+        );
         expect(answers.map((res) => res.status)).to.deep.equal(Array(5).fill(200));
         for (const res of answers) expect(await res.json()).to.deep.equal({ data: { me: { email: address } } });
         expect(count('/auth/refresh')).to.equal(1);
@@ -111,11 +132,14 @@ describe('client: GraphQL answers', function () {
       app.use(express.json());
       app.post('/refresh', refreshHandler(auth));
       // No HTTP-level check: the guarded field fails on its own, with 200, as Apollo servers answer.
-      app.post('/graphql', createHandler<TokenPairContext>({
-        schema: buildSchema('type Query { me: String, open: String }'),
-        rootValue: { me: (_: unknown, context: TokenPairContext) => requireAuth(context).userId, open: () => 'yes' },
-        context: (req) => contextFor(req.raw.get('authorization')),
-      }));
+      app.post(
+        '/graphql',
+        createHandler<TokenPairContext>({
+          schema: buildSchema('type Query { me: String, open: String }'),
+          rootValue: { me: (_: unknown, context: TokenPairContext) => requireAuth(context).userId, open: () => 'yes' },
+          context: (req) => contextFor(req.raw.get('authorization')),
+        }),
+      );
       ({ base, server } = await listen(app));
     });
     after(async () => {
@@ -142,9 +166,13 @@ describe('client: GraphQL answers', function () {
       await auth.revoke(pair.refreshToken);
       now += 61_000;
       const res = await query(api, `${base}/graphql`, '{ me open }');
-      const body = await res.json() as { data: unknown; errors: Array<{ extensions: unknown }> };
+      const body = (await res.json()) as { data: unknown; errors: Array<{ extensions: unknown }> };
       expect(body.data).to.deep.equal({ me: null, open: 'yes' });
-      expect(body.errors[0]?.extensions).to.deep.equal({ code: 'UNAUTHENTICATED', reason: 'token_expired', status: 401 });
+      expect(body.errors[0]?.extensions).to.deep.equal({
+        code: 'UNAUTHENTICATED',
+        reason: 'token_expired',
+        status: 401,
+      });
       expect(ended).to.deep.equal(['token_revoked']);
       expect([count('/refresh'), count('/graphql')]).to.deep.equal([1, 1]);
     });
@@ -166,26 +194,30 @@ describe('client: GraphQL answers', function () {
       counts.clear();
       let served = 0;
       const { api } = client('https://api.test/refresh', async (input) => {
-        if (String(input).endsWith('/refresh')) return json({ accessToken: 'at-2', refreshToken: 'rt-2', expiresIn: 60 });
+        if (String(input).endsWith('/refresh'))
+          return json({ accessToken: 'at-2', refreshToken: 'rt-2', expiresIn: 60 });
         served += 1;
         return json({ data: { me: null }, errors: [{ message: 'no', path: ['me'], extensions }] });
       });
       await api.setTokens({ accessToken: 'at-1', refreshToken: 'rt-1' });
       const res = await query(api, 'https://api.test/graphql', '{ me }');
       expect([count('/refresh'), served], JSON.stringify(extensions)).to.deep.equal(refreshes ? [1, 2] : [0, 1]);
-      expect((await res.json() as { errors: unknown[] }).errors).to.have.length(1); // the caller still reads its answer
+      expect(((await res.json()) as { errors: unknown[] }).errors).to.have.length(1); // the caller still reads its answer
     }
 
     // A REST call is not read for GraphQL errors; an Accept of application/graphql-response+json marks a GraphQL one.
     const unauthenticated = { errors: [{ message: 'no', extensions: { code: 'UNAUTHENTICATED' } }] };
     const { api } = client('https://api.test/refresh', async (input) =>
-      String(input).endsWith('/refresh') ? json({ accessToken: 'at-2', refreshToken: 'rt-2' }) : json(unauthenticated));
+      String(input).endsWith('/refresh') ? json({ accessToken: 'at-2', refreshToken: 'rt-2' }) : json(unauthenticated),
+    );
     await api.setTokens({ accessToken: 'at-1', refreshToken: 'rt-1' });
     counts.clear();
     await api.fetch('https://api.test/search', { method: 'POST', body: JSON.stringify({ text: 'shoes' }) });
     await api.fetch('https://api.test/items');
     expect(count('/refresh')).to.equal(0);
-    await api.fetch('https://api.test/graphql?query=%7Bme%7D', { headers: { accept: 'application/graphql-response+json' } });
+    await api.fetch('https://api.test/graphql?query=%7Bme%7D', {
+      headers: { accept: 'application/graphql-response+json' },
+    });
     expect(count('/refresh')).to.equal(1);
   });
 });

@@ -12,7 +12,11 @@ import { memoryStore } from './helpers/client-server.js';
 
 const PAGE = 'https://app.example/dir/page.html';
 
-interface Call { input: string | URL | Request; init: RequestInit | undefined; authorization: string | null }
+interface Call {
+  input: string | URL | Request;
+  init: RequestInit | undefined;
+  authorization: string | null;
+}
 
 const json = (status: number, body: unknown): Response => Response.json(body, { status });
 
@@ -29,7 +33,8 @@ describe('client: origins', function () {
     Object.defineProperty(globalThis, 'location', { value: new URL(PAGE), configurable: true, writable: true });
   });
   after(function () {
-    if (hadLocation) Object.defineProperty(globalThis, 'location', { value: location, configurable: true, writable: true });
+    if (hadLocation)
+      Object.defineProperty(globalThis, 'location', { value: location, configurable: true, writable: true });
     else delete (globalThis as { location?: unknown }).location;
   });
   beforeEach(function () {
@@ -49,14 +54,22 @@ describe('client: origins', function () {
     const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
     calls.push({ input, init, authorization: headers.get('authorization') });
     const url = input instanceof Request ? input.url : String(input);
-    if (url.endsWith('/auth/refresh')) return json(200, { accessToken: `at-${calls.length}`, refreshToken: `rt-${calls.length}` });
+    if (url.endsWith('/auth/refresh'))
+      return json(200, { accessToken: `at-${calls.length}`, refreshToken: `rt-${calls.length}` });
     return json(401, { error: 'token_expired' });
   };
 
   async function loggedIn(options: Partial<AuthClientOptions> = {}): Promise<AuthClient> {
     const client = createAuthClient({
-      refreshUrl: '/auth/refresh', transport: memoryStore(), channel: false, retryDelay: 5, fetch: fetcher,
-      onSessionEnded: ({ reason }) => { ended.push(reason); }, ...options,
+      refreshUrl: '/auth/refresh',
+      transport: memoryStore(),
+      channel: false,
+      retryDelay: 5,
+      fetch: fetcher,
+      onSessionEnded: ({ reason }) => {
+        ended.push(reason);
+      },
+      ...options,
     });
     clients.push(client);
     await client.setTokens({ accessToken: 'at-0', refreshToken: 'rt-0' });
@@ -115,15 +128,24 @@ describe('client: origins', function () {
     const res = await client.fetch('/me');
     expect(res.status).to.equal(401); // the stub refuses every token
     expect(calls.map((call) => [String(call.input), call.authorization])).to.deep.equal([
-      ['/me', 'Bearer at-0'], ['/auth/refresh', null], ['/me', 'Bearer at-2'],
+      ['/me', 'Bearer at-0'],
+      ['/auth/refresh', null],
+      ['/me', 'Bearer at-2'],
     ]);
   });
 
   it('sends the token to the API origin however its URLs are spelt: relative, absolute, uppercase, default port, objects', async function () {
     const client = await loggedIn({ maxRefreshes: 100 });
     const same: Array<() => string | URL | Request> = [
-      () => '/me', () => 'me', () => './me', () => '../me', () => '?q=1', () => 'https://app.example/me',
-      () => 'HTTPS://APP.EXAMPLE/me', () => 'https://app.example:443/me', () => new URL('/me', PAGE),
+      () => '/me',
+      () => 'me',
+      () => './me',
+      () => '../me',
+      () => '?q=1',
+      () => 'https://app.example/me',
+      () => 'HTTPS://APP.EXAMPLE/me',
+      () => 'https://app.example:443/me',
+      () => new URL('/me', PAGE),
       () => new Request('https://app.example/me'),
     ];
     for (const make of same) {
@@ -142,10 +164,18 @@ describe('client: origins', function () {
       await client.fetch(url);
       expect(calls[0]?.authorization, url).to.match(/^Bearer /);
     }
-    for (const url of ['https://api.example.evil/me', 'http://api.example/me', 'http://localhost:8081/me', 'https://localhost:8080/me']) {
+    for (const url of [
+      'https://api.example.evil/me',
+      'http://api.example/me',
+      'http://localhost:8081/me',
+      'https://localhost:8080/me',
+    ]) {
       calls = [];
       await client.fetch(url);
-      expect(calls.map((call) => call.authorization), url).to.deep.equal([null]);
+      expect(
+        calls.map((call) => call.authorization),
+        url,
+      ).to.deep.equal([null]);
     }
   });
 
@@ -153,10 +183,22 @@ describe('client: origins', function () {
     const cases: Array<[unknown, string]> = [
       ['https://api.example', 'origins must be an array of origins'],
       [[42], 'origins[0] must be an origin such as https://api.example.com (got 42)'],
-      [['https://api.example', 'https://api.example/'], 'origins[1] must be an origin such as https://api.example.com (got "https://api.example/")'],
-      [['https://api.example/v1'], 'origins[0] must be an origin such as https://api.example.com (got "https://api.example/v1")'],
-      [['https://API.example'], 'origins[0] must be an origin such as https://api.example.com (got "https://API.example")'],
-      [['https://api.example:443'], 'origins[0] must be an origin such as https://api.example.com (got "https://api.example:443")'],
+      [
+        ['https://api.example', 'https://api.example/'],
+        'origins[1] must be an origin such as https://api.example.com (got "https://api.example/")',
+      ],
+      [
+        ['https://api.example/v1'],
+        'origins[0] must be an origin such as https://api.example.com (got "https://api.example/v1")',
+      ],
+      [
+        ['https://API.example'],
+        'origins[0] must be an origin such as https://api.example.com (got "https://API.example")',
+      ],
+      [
+        ['https://api.example:443'],
+        'origins[0] must be an origin such as https://api.example.com (got "https://api.example:443")',
+      ],
       [['https://*.example'], 'origins[0] must be an origin such as https://api.example.com (got "https://*.example")'],
       [['*'], 'origins[0] must be an origin such as https://api.example.com (got "*")'],
       [['null'], 'origins[0] must be an origin such as https://api.example.com (got "null")'],
@@ -165,10 +207,21 @@ describe('client: origins', function () {
       [['ws://localhost:8080'], 'origins[0] must be https, or http on localhost (got "ws://localhost:8080")'],
     ];
     for (const [origins, message] of cases) {
-      expect(() => createAuthClient({ refreshUrl: '/auth/refresh', channel: false, origins } as AuthClientOptions), message)
-        .to.throw(TypeError, `express-token-pair/client: ${message}`);
+      expect(
+        () => createAuthClient({ refreshUrl: '/auth/refresh', channel: false, origins } as AuthClientOptions),
+        message,
+      ).to.throw(TypeError, `express-token-pair/client: ${message}`);
     }
-    for (const ok of [[], ['http://localhost:5173', 'http://127.0.0.1:3000', 'http://[::1]:8080', 'http://app.localhost', 'https://api.example:8443']]) {
+    for (const ok of [
+      [],
+      [
+        'http://localhost:5173',
+        'http://127.0.0.1:3000',
+        'http://[::1]:8080',
+        'http://app.localhost',
+        'https://api.example:8443',
+      ],
+    ]) {
       clients.push(createAuthClient({ refreshUrl: '/auth/refresh', channel: false, origins: ok }));
     }
   });
@@ -177,17 +230,34 @@ describe('client: origins', function () {
     const saved = Object.getOwnPropertyDescriptor(globalThis, 'location')!;
     delete (globalThis as { location?: unknown }).location;
     try {
-      expect(() => createAuthClient({ refreshUrl: '/auth/refresh', channel: false }))
-        .to.throw(TypeError, 'express-token-pair/client: refreshUrl must be absolute where there is no page to resolve it against (got "/auth/refresh")');
+      expect(() => createAuthClient({ refreshUrl: '/auth/refresh', channel: false })).to.throw(
+        TypeError,
+        'express-token-pair/client: refreshUrl must be absolute where there is no page to resolve it against (got "/auth/refresh")',
+      );
     } finally {
       Object.defineProperty(globalThis, 'location', saved);
     }
-    expect(() => createAuthClient({ refreshUrl: 'javascript:alert(1)//auth/refresh', channel: false }))
-      .to.throw(TypeError, 'express-token-pair/client: refreshUrl must be an http(s) URL (got "javascript:alert(1)//auth/refresh")');
-    expect(() => createAuthClient({ refreshUrl: '/auth/refresh', logoutAllUrl: 'https://other.example/logout-all', channel: false }))
-      .to.throw(TypeError, 'express-token-pair/client: logoutAllUrl must be on the origin of refreshUrl or one of origins (got "https://other.example/logout-all")');
-    clients.push(createAuthClient({
-      refreshUrl: '/auth/refresh', logoutAllUrl: 'https://api.example/logout-all', origins: ['https://api.example'], channel: false,
-    }));
+    expect(() => createAuthClient({ refreshUrl: 'javascript:alert(1)//auth/refresh', channel: false })).to.throw(
+      TypeError,
+      'express-token-pair/client: refreshUrl must be an http(s) URL (got "javascript:alert(1)//auth/refresh")',
+    );
+    expect(() =>
+      createAuthClient({
+        refreshUrl: '/auth/refresh',
+        logoutAllUrl: 'https://other.example/logout-all',
+        channel: false,
+      }),
+    ).to.throw(
+      TypeError,
+      'express-token-pair/client: logoutAllUrl must be on the origin of refreshUrl or one of origins (got "https://other.example/logout-all")',
+    );
+    clients.push(
+      createAuthClient({
+        refreshUrl: '/auth/refresh',
+        logoutAllUrl: 'https://api.example/logout-all',
+        origins: ['https://api.example'],
+        channel: false,
+      }),
+    );
   });
 });

@@ -32,8 +32,14 @@ describe('client: refresh', function () {
   async function loggedIn(options: Partial<AuthClientOptions> = {}) {
     const store = memoryStore();
     const client = createAuthClient({
-      refreshUrl: `${server.base}/refresh`, transport: store, channel: false, retryDelay: 5,
-      onSessionEnded: ({ reason }) => { ended.push(reason); }, ...options,
+      refreshUrl: `${server.base}/refresh`,
+      transport: store,
+      channel: false,
+      retryDelay: 5,
+      onSessionEnded: ({ reason }) => {
+        ended.push(reason);
+      },
+      ...options,
     });
     clients.push(client);
     await client.setTokens(await server.login());
@@ -44,7 +50,7 @@ describe('client: refresh', function () {
     const { client } = await loggedIn();
     const res = await client.fetch(`${server.base}/me`);
     expect(res.status).to.equal(200);
-    expect((await res.json() as { userId: string }).userId).to.equal('alice');
+    expect(((await res.json()) as { userId: string }).userId).to.equal('alice');
     expect(server.count('POST /refresh')).to.equal(0);
   });
 
@@ -116,13 +122,17 @@ describe('client: refresh', function () {
   it('does not end the session on a network error in the refresh; the next call refreshes', async function () {
     let failures = 2;
     const { client } = await loggedIn({
-      fetch: (input, init) => (String(input).endsWith('/refresh') && failures-- > 0
-        ? Promise.reject(new TypeError('fetch failed'))
-        : fetch(input, init)),
+      fetch: (input, init) =>
+        String(input).endsWith('/refresh') && failures-- > 0
+          ? Promise.reject(new TypeError('fetch failed'))
+          : fetch(input, init),
     });
     const token = client.getAccessToken();
     server.clock.advance(ACCESS_TTL + 1);
-    const error = await client.fetch(`${server.base}/me`).then(() => undefined, (e: unknown) => e);
+    const error = await client.fetch(`${server.base}/me`).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).to.be.instanceOf(AuthClientError);
     expect((error as AuthClientError).code).to.equal('refresh_failed');
     expect((error as AuthClientError).message).to.equal('express-token-pair/client: the refresh request failed');
@@ -150,7 +160,7 @@ describe('client: refresh', function () {
     expect(store.value).to.be.a('string');
   });
 
-  it("retries a refresh once after a 503, honouring Retry-After", async function () {
+  it('retries a refresh once after a 503, honouring Retry-After', async function () {
     const { client } = await loggedIn();
     server.unavailable(1, '0');
     server.clock.advance(ACCESS_TTL + 1);
@@ -162,7 +172,10 @@ describe('client: refresh', function () {
     const { client } = await loggedIn();
     server.unavailable(2, '0');
     server.clock.advance(ACCESS_TTL + 1);
-    const error = await client.refresh().then(() => undefined, (e: unknown) => e as AuthClientError);
+    const error = await client.refresh().then(
+      () => undefined,
+      (e: unknown) => e as AuthClientError,
+    );
     expect(error).to.include({ code: 'refresh_failed', status: 503, serverCode: 'store_unavailable', retryAfter: 0 });
     expect(error!.message).to.equal('express-token-pair/client: the refresh answered 503 store_unavailable');
     expect(ended).to.deep.equal([]);
@@ -172,7 +185,10 @@ describe('client: refresh', function () {
   it('refuses more than maxRefreshes refreshes within refreshWindow (refresh_limit)', async function () {
     const { client } = await loggedIn({ maxRefreshes: 2, refreshWindow: 60_000 });
     for (let i = 0; i < 2; i++) expect((await client.fetch(`${server.base}/always-401`)).status).to.equal(401);
-    const error = await client.fetch(`${server.base}/always-401`).then(() => undefined, (e: unknown) => e as AuthClientError);
+    const error = await client.fetch(`${server.base}/always-401`).then(
+      () => undefined,
+      (e: unknown) => e as AuthClientError,
+    );
     expect(error?.code).to.equal('refresh_limit');
     expect(error?.message).to.equal('express-token-pair/client: 2 refreshes within 60000 ms: not refreshing again');
     expect(server.count('POST /refresh')).to.equal(2);
@@ -217,7 +233,9 @@ describe('client: refresh', function () {
     function stubClient(options: Partial<AuthClientOptions> = {}): AuthClient {
       let issued = 0;
       const client = createAuthClient({
-        refreshUrl: 'https://api.test/refresh', transport: memoryStore('rt-0'), channel: false,
+        refreshUrl: 'https://api.test/refresh',
+        transport: memoryStore('rt-0'),
+        channel: false,
         fetch: async () => {
           issued++;
           return Response.json({ accessToken: `at-${issued}`, refreshToken: `rt-${issued}`, expiresIn: 900 });
@@ -259,15 +277,19 @@ describe('client: refresh', function () {
         expect(await client.refresh()).to.equal('at-1');
         now += 59_999;
         expect(await client.refresh()).to.equal('at-2');
-        const error = await client.refresh().then(() => undefined, (e: unknown) => e as AuthClientError);
+        const error = await client.refresh().then(
+          () => undefined,
+          (e: unknown) => e as AuthClientError,
+        );
         expect(error?.code).to.equal('refresh_limit');
         now += 1; // 60 s after the first
         expect(await client.refresh()).to.equal('at-3');
       } finally {
         Date.now = realNow;
       }
-      expect(() => createAuthClient({ refreshUrl: 'https://api.test/refresh', channel: false, clock: 'performance' as never }))
-        .to.throw(TypeError, 'express-token-pair/client: clock must be a function returning milliseconds');
+      expect(() =>
+        createAuthClient({ refreshUrl: 'https://api.test/refresh', channel: false, clock: 'performance' as never }),
+      ).to.throw(TypeError, 'express-token-pair/client: clock must be a function returning milliseconds');
     });
   });
 });

@@ -6,7 +6,12 @@
  */
 import { expect } from 'chai';
 import {
-  AuthClientError, createAuthClient, type AuthClient, type AuthClientOptions, type SessionEndedEvent, type TokenEvent,
+  AuthClientError,
+  createAuthClient,
+  type AuthClient,
+  type AuthClientOptions,
+  type SessionEndedEvent,
+  type TokenEvent,
 } from '../lib/client/index.js';
 import { ACCESS_TTL, memoryStore, REUSE_GRACE, startServer, type TestServer } from './helpers/client-server.js';
 
@@ -34,8 +39,16 @@ describe('client: session', function () {
   function newClient(options: Partial<AuthClientOptions> = {}) {
     const store = memoryStore();
     const client = createAuthClient({
-      refreshUrl: `${server.base}/refresh`, logoutUrl: `${server.base}/logout`, logoutAllUrl: `${server.base}/logout-all`,
-      transport: store, channel: false, retryDelay: 5, onSessionEnded: (event) => { ended.push(event); }, ...options,
+      refreshUrl: `${server.base}/refresh`,
+      logoutUrl: `${server.base}/logout`,
+      logoutAllUrl: `${server.base}/logout-all`,
+      transport: store,
+      channel: false,
+      retryDelay: 5,
+      onSessionEnded: (event) => {
+        ended.push(event);
+      },
+      ...options,
     });
     clients.push(client);
     return { client, store };
@@ -138,7 +151,9 @@ describe('client: session', function () {
   it('logs in with login(): POSTs JSON, keeps the pair, emits token', async function () {
     const { client, store } = newClient();
     const tokens: TokenEvent[] = [];
-    client.on('token', (event) => { tokens.push(event); });
+    client.on('token', (event) => {
+      tokens.push(event);
+    });
     const before = Date.now();
     const pair = await client.login(`${server.base}/login`, { password: 'secret' });
     const after = Date.now();
@@ -150,8 +165,13 @@ describe('client: session', function () {
     expect(tokens[0]!.expiresAt).to.be.within(before + ACCESS_TTL * 1000, after + ACCESS_TTL * 1000);
     expect((await client.fetch(`${server.base}/me`)).status).to.equal(200);
 
-    const error = await client.login(`${server.base}/login`, { password: 'wrong' }).then(() => undefined, (e: unknown) => e);
-    expect(error).to.be.instanceOf(AuthClientError).and.include({ code: 'login_failed', status: 401, serverCode: 'invalid_credentials' });
+    const error = await client.login(`${server.base}/login`, { password: 'wrong' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error)
+      .to.be.instanceOf(AuthClientError)
+      .and.include({ code: 'login_failed', status: 401, serverCode: 'invalid_credentials' });
     expect((error as Error).message).to.equal('express-token-pair/client: login answered 401 invalid_credentials');
   });
 
@@ -165,7 +185,9 @@ describe('client: session', function () {
     expect(ended).to.deep.equal([{ reason: 'logout', otherTab: false }]);
     expect(await server.auth.listSessions('alice')).to.deep.equal([]);
     const replay = await fetch(`${server.base}/refresh`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refreshToken }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refreshToken }),
     });
     expect(replay.status).to.equal(401);
   });
@@ -183,8 +205,14 @@ describe('client: session', function () {
 
   it('forgets the tokens even when the logout request fails, and says so (logout_failed)', async function () {
     const { client, store } = await loggedIn({ fetch: () => Promise.reject(new TypeError('offline')) });
-    const error = await client.logout().then(() => undefined, (e: unknown) => e as AuthClientError);
-    expect(error).to.include({ code: 'logout_failed', message: 'express-token-pair/client: the logout request failed' });
+    const error = await client.logout().then(
+      () => undefined,
+      (e: unknown) => e as AuthClientError,
+    );
+    expect(error).to.include({
+      code: 'logout_failed',
+      message: 'express-token-pair/client: the logout request failed',
+    });
     expect((error!.cause as Error).message).to.equal('offline');
     expect(client.getAccessToken()).to.equal(undefined);
     expect(store.value).to.equal(undefined);
@@ -195,9 +223,13 @@ describe('client: session', function () {
     const { client } = newClient();
     const reported: unknown[] = [];
     const original = console.error;
-    console.error = (error: unknown) => { reported.push(error); };
+    console.error = (error: unknown) => {
+      reported.push(error);
+    };
     try {
-      const off = client.on('token', () => { throw new Error('listener bug'); });
+      const off = client.on('token', () => {
+        throw new Error('listener bug');
+      });
       await client.setTokens(await server.login());
       off();
       await client.setTokens(await server.login());
@@ -228,14 +260,20 @@ describe('client: session', function () {
       [{ ...base, onSessionEnded: 'login.html' }, 'onSessionEnded must be a function'],
     ];
     for (const [options, message] of cases) {
-      expect(() => createAuthClient(options as AuthClientOptions), message)
-        .to.throw(TypeError, `express-token-pair/client: ${message}`);
+      expect(() => createAuthClient(options as AuthClientOptions), message).to.throw(
+        TypeError,
+        `express-token-pair/client: ${message}`,
+      );
     }
     const { client } = newClient({ logoutAllUrl: undefined });
     return client.logout({ everywhere: true }).then(
-      () => { throw new Error('expected a rejection'); },
+      () => {
+        throw new Error('expected a rejection');
+      },
       (error: unknown) => {
-        expect((error as Error).message).to.equal('express-token-pair/client: logout({ everywhere: true }) needs the logoutAllUrl option');
+        expect((error as Error).message).to.equal(
+          'express-token-pair/client: logout({ everywhere: true }) needs the logoutAllUrl option',
+        );
       },
     );
   });

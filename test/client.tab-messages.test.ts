@@ -40,16 +40,24 @@ describe('client: messages between tabs', function () {
   });
 
   /** A token as the server's look, unsigned (a tab cannot check signatures anyway). */
-  function jwt(payload: Record<string, unknown>, header: Record<string, unknown> = { alg: 'HS256', typ: 'at+jwt' }): string {
+  function jwt(
+    payload: Record<string, unknown>,
+    header: Record<string, unknown> = { alg: 'HS256', typ: 'at+jwt' },
+  ): string {
     const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
     return `${part(header)}.${part(payload)}.c2lnbmF0dXJl`;
   }
 
-  it("adopts only a token of the session it holds, not older and not expired; ignores malformed messages", async function () {
+  it('adopts only a token of the session it holds, not older and not expired; ignores malformed messages', async function () {
     const channel = `etp-messages-${process.pid}-${++channels}`;
-    const client = createAuthClient({ refreshUrl: 'https://api.test/refresh', transport: memoryStore(), channel, fetch: () => {
-      throw new Error('no request expected');
-    } });
+    const client = createAuthClient({
+      refreshUrl: 'https://api.test/refresh',
+      transport: memoryStore(),
+      channel,
+      fetch: () => {
+        throw new Error('no request expected');
+      },
+    });
     clients.push(client);
     const now = Math.floor(Date.now() / 1000);
     const claims = { sub: 'alice', sid: 's1', jti: 'j1', iat: now - 10, exp: now + 890 };
@@ -57,17 +65,42 @@ describe('client: messages between tabs', function () {
     await client.setTokens({ accessToken: held, refreshToken: 'rt' });
     const next = jwt({ ...claims, jti: 'j2', iat: now, exp: now + 900 });
     const refused: Array<[string, unknown]> = [
-      ['another user', { etp: 1, type: 'token', accessToken: jwt({ ...claims, sub: 'mallory', iat: now }), expiresAt: 1 }],
-      ['another session', { etp: 1, type: 'token', accessToken: jwt({ ...claims, sid: 's2', iat: now }), expiresAt: 1 }],
-      ['an older token', { etp: 1, type: 'token', accessToken: jwt({ ...claims, jti: 'j0', iat: now - 20 }), expiresAt: 1 }],
-      ['an expired token', { etp: 1, type: 'token', accessToken: jwt({ ...claims, iat: now - 5, exp: now - 1 }), expiresAt: 1 }],
-      ['exp before iat', { etp: 1, type: 'token', accessToken: jwt({ ...claims, iat: now + 10, exp: now + 5 }), expiresAt: 1 }],
+      [
+        'another user',
+        { etp: 1, type: 'token', accessToken: jwt({ ...claims, sub: 'mallory', iat: now }), expiresAt: 1 },
+      ],
+      [
+        'another session',
+        { etp: 1, type: 'token', accessToken: jwt({ ...claims, sid: 's2', iat: now }), expiresAt: 1 },
+      ],
+      [
+        'an older token',
+        { etp: 1, type: 'token', accessToken: jwt({ ...claims, jti: 'j0', iat: now - 20 }), expiresAt: 1 },
+      ],
+      [
+        'an expired token',
+        { etp: 1, type: 'token', accessToken: jwt({ ...claims, iat: now - 5, exp: now - 1 }), expiresAt: 1 },
+      ],
+      [
+        'exp before iat',
+        { etp: 1, type: 'token', accessToken: jwt({ ...claims, iat: now + 10, exp: now + 5 }), expiresAt: 1 },
+      ],
       ['no sid', { etp: 1, type: 'token', accessToken: jwt({ sub: 'alice', jti: 'j3', iat: now, exp: now + 900 }) }],
-      ['a refresh token (typ rt+jwt)', { etp: 1, type: 'token', accessToken: jwt({ ...claims, iat: now }, { alg: 'HS256', typ: 'rt+jwt' }) }],
+      [
+        'a refresh token (typ rt+jwt)',
+        { etp: 1, type: 'token', accessToken: jwt({ ...claims, iat: now }, { alg: 'HS256', typ: 'rt+jwt' }) },
+      ],
       ['no typ', { etp: 1, type: 'token', accessToken: jwt({ ...claims, iat: now }, { alg: 'none' }) }],
       ['not a JWT', { etp: 1, type: 'token', accessToken: 'not-a-jwt' }],
       ['three parts, not JSON', { etp: 1, type: 'token', accessToken: 'a.b.c' }],
-      ['a JSON array payload', { etp: 1, type: 'token', accessToken: `${next.split('.')[0]}.${Buffer.from('[1]').toString('base64url')}.c2ln` }],
+      [
+        'a JSON array payload',
+        {
+          etp: 1,
+          type: 'token',
+          accessToken: `${next.split('.')[0]}.${Buffer.from('[1]').toString('base64url')}.c2ln`,
+        },
+      ],
       ['an unknown field', { etp: 1, type: 'token', accessToken: next, expiresAt: 1, from: 'tab' }],
       ['expiresAt not a number', { etp: 1, type: 'token', accessToken: next, expiresAt: 'soon' }],
       ['no etp', { type: 'token', accessToken: next }],
@@ -77,7 +110,9 @@ describe('client: messages between tabs', function () {
       ['a string', next],
     ];
     const tokens: string[] = [];
-    client.on('token', ({ accessToken }) => { tokens.push(accessToken); });
+    client.on('token', ({ accessToken }) => {
+      tokens.push(accessToken);
+    });
     const forger = forgerOn(channel);
     for (const [, message] of refused) forger.postMessage(message);
     forger.postMessage({ etp: 1, type: 'token', accessToken: next, expiresAt: Date.now() + 900_000 }); // then one it takes
@@ -89,8 +124,13 @@ describe('client: messages between tabs', function () {
     const channel = `etp-messages-${process.pid}-${++channels}`;
     const ended: SessionEndedEvent[] = [];
     const client = createAuthClient({
-      refreshUrl: `${server.base}/refresh`, transport: memoryStore(), channel, retryDelay: 5,
-      onSessionEnded: (event) => { ended.push(event); },
+      refreshUrl: `${server.base}/refresh`,
+      transport: memoryStore(),
+      channel,
+      retryDelay: 5,
+      onSessionEnded: (event) => {
+        ended.push(event);
+      },
     });
     clients.push(client);
     await client.setTokens(await server.login());
@@ -102,7 +142,8 @@ describe('client: messages between tabs', function () {
       { etp: 1, type: 'ended', reason: 'logout', sid, by: 'x' }, // ignored: an unknown field
       { etp: 1, type: 'ended', reason: 'Log out <b>now</b>' }, // ignored: not a reason code
       { etp: 1, type: 'ended' }, // ignored: no reason
-    ]) forger.postMessage(message);
+    ])
+      forger.postMessage(message);
     forger.postMessage({ etp: 1, type: 'ended', reason: 'logout', sid }); // checked with the server
     await until(() => server.count('POST /refresh') === 1 && client.getAccessToken() !== first);
     forger.postMessage({ etp: 1, type: 'ended', reason: 'token_revoked' }); // no sid: checked too
@@ -118,8 +159,13 @@ describe('client: messages between tabs', function () {
     const heard: Array<[string, SessionEndedEvent]> = [];
     const [a, b] = ['a', 'b'].map((name) => {
       const client = createAuthClient({
-        refreshUrl: `${server.base}/refresh`, transport: memoryStore(), channel, retryDelay: 5,
-        onSessionEnded: (event) => { heard.push([name, event]); },
+        refreshUrl: `${server.base}/refresh`,
+        transport: memoryStore(),
+        channel,
+        retryDelay: 5,
+        onSessionEnded: (event) => {
+          heard.push([name, event]);
+        },
       });
       clients.push(client);
       return client;
@@ -130,7 +176,10 @@ describe('client: messages between tabs', function () {
     await server.auth.revokeAll('alice');
     expect(await a.refresh()).to.equal(undefined);
     await until(() => heard.length === 2);
-    expect(heard).to.deep.equal([['a', { reason: 'token_revoked', otherTab: false }], ['b', { reason: 'token_revoked', otherTab: true }]]);
+    expect(heard).to.deep.equal([
+      ['a', { reason: 'token_revoked', otherTab: false }],
+      ['b', { reason: 'token_revoked', otherTab: true }],
+    ]);
     expect(server.count('POST /refresh')).to.equal(2);
     expect(b.getAccessToken()).to.equal(undefined);
   });

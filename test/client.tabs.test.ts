@@ -8,7 +8,12 @@
  */
 import { expect } from 'chai';
 import {
-  AuthClientError, createAuthClient, type AuthClient, type AuthClientOptions, type LockManagerLike, type SessionEndedEvent,
+  AuthClientError,
+  createAuthClient,
+  type AuthClient,
+  type AuthClientOptions,
+  type LockManagerLike,
+  type SessionEndedEvent,
 } from '../lib/client/index.js';
 import { ACCESS_TTL, memoryStore, startServer, until, type TestServer } from './helpers/client-server.js';
 
@@ -73,8 +78,15 @@ describe('client: tabs', function () {
     const ended: Array<[string, SessionEndedEvent]> = [];
     const tab = (name: string): AuthClient => {
       const client = createAuthClient({
-        refreshUrl: `${server.base}/refresh`, logoutUrl: `${server.base}/logout`, transport: store, channel, retryDelay: 5,
-        onSessionEnded: (event) => { ended.push([name, event]); }, ...options,
+        refreshUrl: `${server.base}/refresh`,
+        logoutUrl: `${server.base}/logout`,
+        transport: store,
+        channel,
+        retryDelay: 5,
+        onSessionEnded: (event) => {
+          ended.push([name, event]);
+        },
+        ...options,
       });
       clients.push(client);
       return client;
@@ -114,7 +126,9 @@ describe('client: tabs', function () {
     const { a, b, channel } = await twoTabs();
     const heard: unknown[] = [];
     const observer = new BroadcastChannel(channel); // hears what b hears
-    observer.onmessage = (event: MessageEvent) => { heard.push(event.data); };
+    observer.onmessage = (event: MessageEvent) => {
+      heard.push(event.data);
+    };
     server.clock.advance(ACCESS_TTL + 1);
     const release = server.hold('/refresh');
     const first = a.fetch(`${server.base}/me`);
@@ -133,7 +147,10 @@ describe('client: tabs', function () {
     const { a, b, ended } = await twoTabs();
     await a.logout();
     await until(() => ended.length === 2);
-    expect(ended).to.deep.equal([['a', { reason: 'logout', otherTab: false }], ['b', { reason: 'logout', otherTab: true }]]);
+    expect(ended).to.deep.equal([
+      ['a', { reason: 'logout', otherTab: false }],
+      ['b', { reason: 'logout', otherTab: true }],
+    ]);
     expect(b.getAccessToken()).to.equal(undefined);
     expect((await b.fetch(`${server.base}/me`)).status).to.equal(401);
     expect(server.count('POST /refresh')).to.equal(0);
@@ -145,7 +162,8 @@ describe('client: tabs', function () {
     expect(await a.refresh()).to.equal(undefined);
     await until(() => ended.length === 2);
     expect(ended).to.deep.equal([
-      ['a', { reason: 'token_revoked', otherTab: false }], ['b', { reason: 'token_revoked', otherTab: true }],
+      ['a', { reason: 'token_revoked', otherTab: false }],
+      ['b', { reason: 'token_revoked', otherTab: true }],
     ]);
   });
 
@@ -153,7 +171,9 @@ describe('client: tabs', function () {
     const { a, b, ended, channel } = await twoTabs();
     const heard: unknown[] = [];
     const observer = new BroadcastChannel(channel);
-    observer.onmessage = (event: MessageEvent) => { heard.push(event.data); };
+    observer.onmessage = (event: MessageEvent) => {
+      heard.push(event.data);
+    };
     await server.auth.revokeAll('alice');
     // No lock: both present the refresh token before hearing from the other, and both are refused.
     expect(await Promise.all([a.refresh(), b.refresh()])).to.deep.equal([undefined, undefined]);
@@ -167,7 +187,8 @@ describe('client: tabs', function () {
     await until(() => a.getAccessToken() === marker && b.getAccessToken() === marker);
     observer.close();
     expect(ended).to.deep.equal([
-      ['a', { reason: 'token_revoked', otherTab: false }], ['b', { reason: 'token_revoked', otherTab: false }],
+      ['a', { reason: 'token_revoked', otherTab: false }],
+      ['b', { reason: 'token_revoked', otherTab: false }],
     ]);
   });
 
@@ -175,18 +196,35 @@ describe('client: tabs', function () {
     const locks = lockManager();
     const channel = `etp-test-${process.pid}-${++channels}`;
     let unlock!: () => void;
-    void locks.request(`${channel}:refresh`, {}, () => new Promise<void>((resolve) => { unlock = resolve; }));
+    void locks.request(
+      `${channel}:refresh`,
+      {},
+      () =>
+        new Promise<void>((resolve) => {
+          unlock = resolve;
+        }),
+    );
     const ended: unknown[] = [];
     const client = createAuthClient({
-      refreshUrl: `${server.base}/refresh`, transport: memoryStore(), channel, locks, lockTimeout: 50,
-      onSessionEnded: (event) => { ended.push(event); },
+      refreshUrl: `${server.base}/refresh`,
+      transport: memoryStore(),
+      channel,
+      locks,
+      lockTimeout: 50,
+      onSessionEnded: (event) => {
+        ended.push(event);
+      },
     });
     clients.push(client);
     await client.setTokens(await server.login());
     server.clock.advance(ACCESS_TTL + 1);
-    const error = await client.fetch(`${server.base}/me`).then(() => undefined, (e: unknown) => e as AuthClientError);
+    const error = await client.fetch(`${server.base}/me`).then(
+      () => undefined,
+      (e: unknown) => e as AuthClientError,
+    );
     expect(error).to.be.instanceOf(AuthClientError).and.include({
-      code: 'lock_timeout', message: 'express-token-pair/client: another tab held the refresh lock for over 50 ms',
+      code: 'lock_timeout',
+      message: 'express-token-pair/client: another tab held the refresh lock for over 50 ms',
     });
     expect(server.count('POST /refresh')).to.equal(0);
     expect(ended).to.deep.equal([]);
@@ -196,7 +234,12 @@ describe('client: tabs', function () {
 
   it('does without a lock manager that refuses outright (an opaque origin)', async function () {
     const locks: LockManagerLike = { request: () => Promise.reject(new Error('SecurityError')) };
-    const client = createAuthClient({ refreshUrl: `${server.base}/refresh`, transport: memoryStore(), channel: false, locks });
+    const client = createAuthClient({
+      refreshUrl: `${server.base}/refresh`,
+      transport: memoryStore(),
+      channel: false,
+      locks,
+    });
     clients.push(client);
     await client.setTokens(await server.login());
     server.clock.advance(ACCESS_TTL + 1);
@@ -210,18 +253,34 @@ describe('client: tabs', function () {
     // Every request the client makes, recorded as it is made (a message that set off a refresh shows at once).
     const requested: string[] = [];
     const client = createAuthClient({
-      refreshUrl: `${server.base}/refresh`, transport: store, channel,
-      fetch: (input, init) => { requested.push(String(input)); return fetch(input, init); },
+      refreshUrl: `${server.base}/refresh`,
+      transport: store,
+      channel,
+      fetch: (input, init) => {
+        requested.push(String(input));
+        return fetch(input, init);
+      },
     });
     clients.push(client);
     await client.setTokens(await server.login());
     const taken: string[] = [];
-    client.on('token', (event) => { taken.push(event.accessToken); });
+    client.on('token', (event) => {
+      taken.push(event.accessToken);
+    });
     const ended: unknown[] = [];
-    client.on('sessionended', (event) => { ended.push(event); });
+    client.on('sessionended', (event) => {
+      ended.push(event);
+    });
     const other = new BroadcastChannel(channel);
-    for (const message of [null, 'token', { type: 'token', accessToken: 'x' }, { etp: 1, type: 'token', accessToken: 7 },
-      { etp: 1, type: 'ended' }, { etp: 1, type: 'unknown' }]) other.postMessage(message);
+    for (const message of [
+      null,
+      'token',
+      { type: 'token', accessToken: 'x' },
+      { etp: 1, type: 'token', accessToken: 7 },
+      { etp: 1, type: 'ended' },
+      { etp: 1, type: 'unknown' },
+    ])
+      other.postMessage(message);
     // Then one it does take, a newer token of its own session, to know the rest went by.
     server.clock.advance(1);
     const marker = (await server.auth.refresh(store.value!)).accessToken;

@@ -8,30 +8,59 @@
 import { expect } from 'chai';
 import type { TokenPair } from '../lib/index.js';
 import {
-  COOKIE, expectNoCookie, expectRefreshCookie, HEADER, ORIGIN, startCookieApp, type CookieApp,
+  COOKIE,
+  expectNoCookie,
+  expectRefreshCookie,
+  HEADER,
+  ORIGIN,
+  startCookieApp,
+  type CookieApp,
 } from './helpers/cookie-app.js';
 import {
-  clock, expectError, frameworks, http, REFRESH_TTL, resetTestState, REUSE_GRACE, type Test,
+  clock,
+  expectError,
+  frameworks,
+  http,
+  REFRESH_TTL,
+  resetTestState,
+  REUSE_GRACE,
+  type Test,
 } from './helpers/express-app.js';
 
 const NO_HEADER = `a request with the refresh cookie needs the ${HEADER}: cookie header`;
 const WRONG_MODE = `the ${HEADER} header must be cookie`;
-const BAD_ORIGIN = 'the request\'s Origin is not allowed';
+const BAD_ORIGIN = "the request's Origin is not allowed";
 const NO_ORIGIN = 'a request without Origin must be Sec-Fetch-Site: same-origin';
 
 /** Request headers (besides the cookie, which every refused case of refresh and logout carries). */
 type Headers = Record<string, string>;
 
 const refused: Array<[string, Headers, string]> = [
-  ['the cookie alone, as a cross-site form POST sends it', { Origin: 'https://evil.example', 'Sec-Fetch-Site': 'cross-site', 'Content-Type': 'application/x-www-form-urlencoded' }, NO_HEADER],
+  [
+    'the cookie alone, as a cross-site form POST sends it',
+    {
+      Origin: 'https://evil.example',
+      'Sec-Fetch-Site': 'cross-site',
+      'Content-Type': 'application/x-www-form-urlencoded',
+    },
+    NO_HEADER,
+  ],
   ['the cookie alone, even from the allowed origin', { Origin: ORIGIN, 'Sec-Fetch-Site': 'same-origin' }, NO_HEADER],
   ['the header with another value', { [HEADER]: 'body', Origin: ORIGIN }, WRONG_MODE],
   ['the header in another case', { [HEADER]: 'Cookie', Origin: ORIGIN }, WRONG_MODE],
   ['a wrong Origin', { [HEADER]: 'cookie', Origin: 'https://evil.example' }, BAD_ORIGIN],
   ['Origin: null (sandboxed frame, file:)', { [HEADER]: 'cookie', Origin: 'null' }, BAD_ORIGIN],
-  ['an Origin that only starts like the allowed one', { [HEADER]: 'cookie', Origin: `${ORIGIN}.evil.example` }, BAD_ORIGIN],
+  [
+    'an Origin that only starts like the allowed one',
+    { [HEADER]: 'cookie', Origin: `${ORIGIN}.evil.example` },
+    BAD_ORIGIN,
+  ],
   ['the allowed host over http', { [HEADER]: 'cookie', Origin: 'http://app.example.com' }, BAD_ORIGIN],
-  ['a wrong Origin claiming Sec-Fetch-Site: same-origin', { [HEADER]: 'cookie', Origin: 'https://evil.example', 'Sec-Fetch-Site': 'same-origin' }, BAD_ORIGIN],
+  [
+    'a wrong Origin claiming Sec-Fetch-Site: same-origin',
+    { [HEADER]: 'cookie', Origin: 'https://evil.example', 'Sec-Fetch-Site': 'same-origin' },
+    BAD_ORIGIN,
+  ],
   ['no Origin, Sec-Fetch-Site: cross-site', { [HEADER]: 'cookie', 'Sec-Fetch-Site': 'cross-site' }, NO_ORIGIN],
   ['no Origin, Sec-Fetch-Site: same-site', { [HEADER]: 'cookie', 'Sec-Fetch-Site': 'same-site' }, NO_ORIGIN],
   ['no Origin, no Sec-Fetch-Site', { [HEADER]: 'cookie' }, NO_ORIGIN],
@@ -39,7 +68,10 @@ const refused: Array<[string, Headers, string]> = [
 
 const accepted: Array<[string, Headers]> = [
   ['the allowed Origin', { [HEADER]: 'cookie', Origin: ORIGIN }],
-  ['the other allowed Origin, cross-site by Fetch Metadata', { [HEADER]: 'cookie', Origin: 'http://localhost:3000', 'Sec-Fetch-Site': 'cross-site' }],
+  [
+    'the other allowed Origin, cross-site by Fetch Metadata',
+    { [HEADER]: 'cookie', Origin: 'http://localhost:3000', 'Sec-Fetch-Site': 'cross-site' },
+  ],
   ['no Origin, Sec-Fetch-Site: same-origin', { [HEADER]: 'cookie', 'Sec-Fetch-Site': 'same-origin' }],
 ];
 
@@ -110,7 +142,11 @@ for (const [frameworkName, framework] of frameworks) {
       const res = await post('/auth/login', { [HEADER]: 'cookie', Origin: ORIGIN });
       const cookie = expectRefreshCookie(res, REFRESH_TTL);
       const before = app.calls.length;
-      const refusal = await post('/auth/logout-all', { Authorization: `Bearer ${(res.body as TokenPair).accessToken}` }, cookie);
+      const refusal = await post(
+        '/auth/logout-all',
+        { Authorization: `Bearer ${(res.body as TokenPair).accessToken}` },
+        cookie,
+      );
       expectRejected(refusal, NO_HEADER, before);
       await stillRefreshes(cookie);
     });
@@ -131,7 +167,9 @@ for (const [frameworkName, framework] of frameworks) {
     it('a body-mode request (no header, no cookie) needs no Origin at all', async function () {
       const pair = (await post('/auth/login', { Origin: 'https://evil.example' })).body as TokenPair;
       expect(pair.refreshToken).to.be.a('string');
-      const res = await post('/auth/refresh', { Origin: 'https://evil.example' }).send({ refreshToken: pair.refreshToken });
+      const res = await post('/auth/refresh', { Origin: 'https://evil.example' }).send({
+        refreshToken: pair.refreshToken,
+      });
       expect(res.status, res.text).to.equal(200);
       expectNoCookie(res);
     });

@@ -6,10 +6,24 @@
 import { expect } from 'chai';
 import type { TokenPair } from '../lib/index.js';
 import {
-  cookieMode, expectClearedCookie, expectNoCookie, expectRefreshCookie, startCookieApp, type CookieApp,
+  cookieMode,
+  expectClearedCookie,
+  expectNoCookie,
+  expectRefreshCookie,
+  startCookieApp,
+  type CookieApp,
 } from './helpers/cookie-app.js';
 import {
-  ACCESS_TTL, clock, expectError, frameworks, http, REFRESH_TTL, resetTestState, REUSE_GRACE, unexpected, type Test,
+  ACCESS_TTL,
+  clock,
+  expectError,
+  frameworks,
+  http,
+  REFRESH_TTL,
+  resetTestState,
+  REUSE_GRACE,
+  unexpected,
+  type Test,
 } from './helpers/express-app.js';
 
 for (const [frameworkName, framework] of frameworks) {
@@ -55,11 +69,21 @@ for (const [frameworkName, framework] of frameworks) {
         const out = await post('/auth/logout').send({ refreshToken: next.refreshToken });
         expect(out.status, out.text).to.equal(204);
         expectNoCookie(out);
-        expectError(await post('/auth/refresh').send({ refreshToken: next.refreshToken }), 401, 'token_revoked', 'session has ended');
+        expectError(
+          await post('/auth/refresh').send({ refreshToken: next.refreshToken }),
+          401,
+          'token_revoked',
+          'session has ended',
+        );
       });
 
       it('refresh without a token is still 400 invalid_request', async function () {
-        expectError(await post('/auth/refresh').send({}), 400, 'invalid_request', 'refreshToken must be a non-empty string');
+        expectError(
+          await post('/auth/refresh').send({}),
+          400,
+          'invalid_request',
+          'refreshToken must be a non-empty string',
+        );
       });
     });
 
@@ -69,9 +93,17 @@ for (const [frameworkName, framework] of frameworks) {
         expect(res.status, res.text).to.equal(200);
         expect(res.headers['cache-control']).to.equal('no-store');
         const cookie = expectRefreshCookie(res, REFRESH_TTL);
-        expect(res.body).to.deep.equal({ accessToken: (res.body as TokenPair).accessToken, tokenType: 'Bearer', expiresIn: ACCESS_TTL, user: { id: 'alice' } });
+        expect(res.body).to.deep.equal({
+          accessToken: (res.body as TokenPair).accessToken,
+          tokenType: 'Bearer',
+          expiresIn: ACCESS_TTL,
+          user: { id: 'alice' },
+        });
         expect(res.text).to.not.include(cookie);
-        await http(app.server).get('/me').set('Authorization', `Bearer ${(res.body as TokenPair).accessToken}`).expect(200);
+        await http(app.server)
+          .get('/me')
+          .set('Authorization', `Bearer ${(res.body as TokenPair).accessToken}`)
+          .expect(200);
       });
 
       it('refresh reads the cookie, rotates it, and sets the successor as the cookie', async function () {
@@ -115,12 +147,22 @@ for (const [frameworkName, framework] of frameworks) {
         expectRefreshCookie(await refresh(other).expect(200), REFRESH_TTL);
         // Without the cookie, a body token is not taken either.
         const third = await login();
-        expectError(await cookieMode(post('/auth/refresh')).send({ refreshToken: third }), 401, 'token_missing', 'no refresh token cookie');
+        expectError(
+          await cookieMode(post('/auth/refresh')).send({ refreshToken: third }),
+          401,
+          'token_missing',
+          'no refresh token cookie',
+        );
       });
 
       it('ignores a refresh token in the query string', async function () {
         const token = await login();
-        expectError(await cookieMode(post(`/auth/refresh?refreshToken=${token}`)), 401, 'token_missing', 'no refresh token cookie');
+        expectError(
+          await cookieMode(post(`/auth/refresh?refreshToken=${token}`)),
+          401,
+          'token_missing',
+          'no refresh token cookie',
+        );
       });
 
       for (const [name, cookie, status, code, message] of [
@@ -174,8 +216,10 @@ for (const [frameworkName, framework] of frameworks) {
         const phone = await login();
         const laptopRes = await cookieMode(post('/auth/login'));
         const laptop = expectRefreshCookie(laptopRes, REFRESH_TTL);
-        const res = await cookieMode(post('/auth/logout-all'), laptop)
-          .set('Authorization', `Bearer ${(laptopRes.body as TokenPair).accessToken}`);
+        const res = await cookieMode(post('/auth/logout-all'), laptop).set(
+          'Authorization',
+          `Bearer ${(laptopRes.body as TokenPair).accessToken}`,
+        );
         expect(res.status, res.text).to.equal(204);
         expectClearedCookie(res);
         expectError(await refresh(phone), 401, 'token_revoked', 'session has ended');

@@ -15,31 +15,55 @@ import { connect } from 'node:net';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
-  cookieMode, expectNoCookie, HEADER, ORIGIN, setCookies, startCookieApp, type CookieApp,
+  cookieMode,
+  expectNoCookie,
+  HEADER,
+  ORIGIN,
+  setCookies,
+  startCookieApp,
+  type CookieApp,
 } from './helpers/cookie-app.js';
-import {
-  clock, expectError, frameworks, http, resetTestState, REUSE_GRACE, type Test,
-} from './helpers/express-app.js';
+import { clock, expectError, frameworks, http, resetTestState, REUSE_GRACE, type Test } from './helpers/express-app.js';
 
 /**
  * A POST written byte for byte (supertest folds a repeated header into one
  * line): `lines` are its header lines. The status, the head and the body.
  */
-async function rawPost(server: Server, path: string, lines: string[]): Promise<{ status: number; head: string; body: string }> {
-  await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve); });
+async function rawPost(
+  server: Server,
+  path: string,
+  lines: string[],
+): Promise<{ status: number; head: string; body: string }> {
+  await new Promise<void>((resolve) => {
+    server.listen(0, '127.0.0.1', resolve);
+  });
   try {
     const { port } = server.address() as AddressInfo;
     const answer = await new Promise<string>((resolve, reject) => {
       const socket = connect(port, '127.0.0.1', () => {
-        socket.end(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${lines.map((line) => `${line}\r\n`).join('')}Content-Length: 0\r\nConnection: close\r\n\r\n`);
+        socket.end(
+          `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${lines.map((line) => `${line}\r\n`).join('')}Content-Length: 0\r\nConnection: close\r\n\r\n`,
+        );
       });
       let text = '';
-      socket.setEncoding('utf8').on('data', (chunk: string) => { text += chunk; }).on('error', reject).on('close', () => { resolve(text); });
+      socket
+        .setEncoding('utf8')
+        .on('data', (chunk: string) => {
+          text += chunk;
+        })
+        .on('error', reject)
+        .on('close', () => {
+          resolve(text);
+        });
     });
     const [head = '', body = ''] = answer.split('\r\n\r\n');
     return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]), head, body };
   } finally {
-    await new Promise<void>((resolve) => { server.close(() => { resolve(); }); });
+    await new Promise<void>((resolve) => {
+      server.close(() => {
+        resolve();
+      });
+    });
   }
 }
 
@@ -104,7 +128,8 @@ for (const [frameworkName, framework] of frameworks) {
       async function session(userId: string): Promise<string> {
         return (await app.auth.issue({ userId })).refreshToken;
       }
-      const whose = (res: Awaited<Test>): string => app.auth.verifyAccessToken((res.body as TokenPair).accessToken).userId;
+      const whose = (res: Awaited<Test>): string =>
+        app.auth.verifyAccessToken((res.body as TokenPair).accessToken).userId;
       /** 400 cookie_ambiguous, no Set-Cookie, no store call since `before`. */
       function expectAmbiguous(res: Awaited<Test>, before: number, label: string): void {
         expectError(res, 400, 'cookie_ambiguous', AMBIGUOUS);
@@ -133,7 +158,10 @@ for (const [frameworkName, framework] of frameworks) {
       it('refuses the name in two Cookie header lines, in either order (Node joins them with "; ")', async function () {
         const victim = await session('alice');
         const planted = await session('mallory');
-        for (const lines of [[`Cookie: ${name()}=${planted}`, `cookie: ${name()}=${victim}`], [`Cookie: ${name()}=${victim}`, `Cookie: ${name()}=${planted}`]]) {
+        for (const lines of [
+          [`Cookie: ${name()}=${planted}`, `cookie: ${name()}=${victim}`],
+          [`Cookie: ${name()}=${victim}`, `Cookie: ${name()}=${planted}`],
+        ]) {
           const before = app.calls.length;
           const res = await rawPost(app.server, '/auth/refresh', [`${HEADER}: cookie`, `Origin: ${ORIGIN}`, ...lines]);
           expect(res.status, res.body).to.equal(400);
@@ -163,7 +191,12 @@ for (const [frameworkName, framework] of frameworks) {
             expect(res.status, `${order}: ${res.text}`).to.equal(200);
             expect(whose(res), order).to.equal('alice');
           }
-          expectError(await post('/auth/refresh', other(name(), planted)), 401, 'token_missing', 'no refresh token cookie');
+          expectError(
+            await post('/auth/refresh', other(name(), planted)),
+            401,
+            'token_missing',
+            'no refresh token cookie',
+          );
           await expectUnspent(planted, 'mallory');
         });
       }
@@ -180,7 +213,9 @@ for (const [frameworkName, framework] of frameworks) {
         const victim = await session('alice');
         const planted = await session('mallory');
         const before = app.calls.length;
-        const res = await post('/auth/refresh', `${name()}=${planted}; ${name()}=${victim}`).send({ refreshToken: victim });
+        const res = await post('/auth/refresh', `${name()}=${planted}; ${name()}=${victim}`).send({
+          refreshToken: victim,
+        });
         expectAmbiguous(res, before, 'with a body');
       });
 
@@ -195,24 +230,33 @@ for (const [frameworkName, framework] of frameworks) {
 
       it('the CSRF checks come first: the name twice without the transport header is 403', async function () {
         const victim = await session('alice');
-        const res = await http(app.server).post('/auth/refresh').set('Origin', 'https://app.example.com')
+        const res = await http(app.server)
+          .post('/auth/refresh')
+          .set('Origin', 'https://app.example.com')
           .set('Cookie', `${name()}=garbage; ${name()}=${victim}`);
-        expectError(res, 403, 'csrf_rejected', 'a request with the refresh cookie needs the x-token-transport: cookie header');
+        expectError(
+          res,
+          403,
+          'csrf_rejected',
+          'a request with the refresh cookie needs the x-token-transport: cookie header',
+        );
       });
 
-      it('a login with the name twice reads neither copy and sets the host\'s own cookie', async function () {
+      it("a login with the name twice reads neither copy and sets the host's own cookie", async function () {
         const res = await post('/auth/login', `${name()}=garbage; ${name()}=garbage`);
         expect(res.status, res.text).to.equal(200);
         expect(setCookies(res).map((cookie) => cookie.name)).to.deep.equal([name()]);
         expect(whose(res)).to.equal('alice');
       });
 
-      it('logout-all with the name twice ends the caller\'s sessions (the access token says whose) and leaves the cookie', async function () {
+      it("logout-all with the name twice ends the caller's sessions (the access token says whose) and leaves the cookie", async function () {
         const login = await post('/auth/login');
         const victim = setCookies(login)[0]!.value;
         const planted = await session('mallory');
-        const res = await post('/auth/logout-all', `${name()}=${planted}; ${name()}=${victim}`)
-          .set('Authorization', `Bearer ${(login.body as TokenPair).accessToken}`);
+        const res = await post('/auth/logout-all', `${name()}=${planted}; ${name()}=${victim}`).set(
+          'Authorization',
+          `Bearer ${(login.body as TokenPair).accessToken}`,
+        );
         expect(res.status, res.text).to.equal(204);
         // Clearing the host's own copy would leave the planted one alone in the jar, to be used next.
         expectNoCookie(res);

@@ -7,7 +7,11 @@
  */
 import { expect } from 'chai';
 import {
-  createTokenAuth, CredentialsChangedError, InputError, MemorySessionStore, type TokenAuth,
+  createTokenAuth,
+  CredentialsChangedError,
+  InputError,
+  MemorySessionStore,
+  type TokenAuth,
 } from '../lib/index.js';
 import { ACCESS, REFRESH, T0 } from './helpers/token-auth.js';
 
@@ -19,7 +23,12 @@ describe('TokenAuth credential cut-offs (issue({ authenticatedAt }))', () => {
   beforeEach(() => {
     ms = T0 * 1000 + 250;
     store = new MemorySessionStore();
-    auth = createTokenAuth({ accessToken: { secret: ACCESS }, refreshToken: { secret: REFRESH }, store, clock: () => ms });
+    auth = createTokenAuth({
+      accessToken: { secret: ACCESS },
+      refreshToken: { secret: REFRESH },
+      store,
+      clock: () => ms,
+    });
   });
   afterEach(async () => {
     await auth.close();
@@ -27,7 +36,12 @@ describe('TokenAuth credential cut-offs (issue({ authenticatedAt }))', () => {
   });
 
   async function failure(promise: Promise<unknown>): Promise<Error & { code?: string; status?: number }> {
-    return promise.then(() => { throw new Error('expected a rejection'); }, (error: unknown) => error as Error);
+    return promise.then(
+      () => {
+        throw new Error('expected a rejection');
+      },
+      (error: unknown) => error as Error,
+    );
   }
 
   it('reads its clock in ms with now()', () => {
@@ -50,7 +64,10 @@ describe('TokenAuth credential cut-offs (issue({ authenticatedAt }))', () => {
     expect(error).to.include({ code: 'credentials_changed', status: 401 });
     expect(error.message).to.equal('the credentials changed after this login checked them; log in again');
     expect(issued, 'no issued event').to.deep.equal([]);
-    expect((await auth.listSessions('ann')).map((s) => s.sessionId), 'only the laptop').to.deep.equal([laptopId]);
+    expect(
+      (await auth.listSessions('ann')).map((s) => s.sessionId),
+      'only the laptop',
+    ).to.deep.equal([laptopId]);
 
     const after = auth.now();
     ms += 1;
@@ -62,8 +79,12 @@ describe('TokenAuth credential cut-offs (issue({ authenticatedAt }))', () => {
   it('counts a check that began in the same ms as the cut-off as before it, and revokeAll cuts off a user with no sessions', async () => {
     const began = auth.now();
     expect(await auth.revokeAll('bob')).to.equal(0);
-    expect(await failure(auth.issue({ userId: 'bob', authenticatedAt: began }))).to.be.instanceOf(CredentialsChangedError);
-    expect(await failure(auth.issue({ userId: 'bob', authenticatedAt: began - 1 }))).to.be.instanceOf(CredentialsChangedError);
+    expect(await failure(auth.issue({ userId: 'bob', authenticatedAt: began }))).to.be.instanceOf(
+      CredentialsChangedError,
+    );
+    expect(await failure(auth.issue({ userId: 'bob', authenticatedAt: began - 1 }))).to.be.instanceOf(
+      CredentialsChangedError,
+    );
     await auth.issue({ userId: 'bob' }); // without authenticatedAt: no such check
     await auth.issue({ userId: 'carol', authenticatedAt: began }); // another user
     ms += 1;
@@ -74,15 +95,23 @@ describe('TokenAuth credential cut-offs (issue({ authenticatedAt }))', () => {
     const began = auth.now();
     await auth.revokeAll('bob');
     ms += 300_000;
-    expect(await failure(auth.issue({ userId: 'bob', authenticatedAt: began }))).to.be.instanceOf(CredentialsChangedError);
+    expect(await failure(auth.issue({ userId: 'bob', authenticatedAt: began }))).to.be.instanceOf(
+      CredentialsChangedError,
+    );
   });
 
   it('refuses an authenticatedAt that is no time, ahead of the clock or over 5 minutes old with an InputError naming it, storing nothing', async () => {
     const cases: Array<[unknown, string]> = [
-      ['2026-01-01', 'authenticatedAt must be a time in Unix milliseconds (read it with auth.now() when the credential check begins)'],
+      [
+        '2026-01-01',
+        'authenticatedAt must be a time in Unix milliseconds (read it with auth.now() when the credential check begins)',
+      ],
       [Number.NaN, 'authenticatedAt must be a time in Unix milliseconds'],
       [new Date(ms), 'authenticatedAt must be a time in Unix milliseconds'],
-      [ms + 5, 'authenticatedAt is 5 ms ahead of the core\'s clock (read it with auth.now() when the credential check begins)'],
+      [
+        ms + 5,
+        "authenticatedAt is 5 ms ahead of the core's clock (read it with auth.now() when the credential check begins)",
+      ],
       [ms / 1000, 'authenticatedAt is'],
       [ms - 300_001, 'authenticatedAt is 300001 ms ago; a credential check older than 300 s is refused'],
     ];

@@ -42,8 +42,12 @@ describe('TokenAuth (core)', () => {
     it('signs with separate secrets', async () => {
       const pair = await auth.issue({ userId: 'u' });
       expect(() => jwt.verify(pair.accessToken, ACCESS, { algorithms: ['HS256'], clockTimestamp: T0 })).to.not.throw();
-      expect(() => jwt.verify(pair.refreshToken, ACCESS, { algorithms: ['HS256'], clockTimestamp: T0 })).to.throw('invalid signature');
-      expect(() => jwt.verify(pair.refreshToken, REFRESH, { algorithms: ['HS256'], clockTimestamp: T0 })).to.not.throw();
+      expect(() => jwt.verify(pair.refreshToken, ACCESS, { algorithms: ['HS256'], clockTimestamp: T0 })).to.throw(
+        'invalid signature',
+      );
+      expect(() =>
+        jwt.verify(pair.refreshToken, REFRESH, { algorithms: ['HS256'], clockTimestamp: T0 }),
+      ).to.not.throw();
     });
 
     it('writes and requires iss and aud when configured', async () => {
@@ -73,11 +77,13 @@ describe('TokenAuth (core)', () => {
   });
 
   describe('verifyAccessToken', () => {
-    it('returns who the token belongs to and the caller\'s claims only', async () => {
+    it("returns who the token belongs to and the caller's claims only", async () => {
       const pair = await auth.issue({ userId: 'u1', claims: { role: 'editor', teams: [1, 2] } });
       const context = auth.verifyAccessToken(pair.accessToken);
       expect(context).to.deep.equal({
-        userId: 'u1', sessionId: decode(pair.accessToken).payload.sid, claims: { role: 'editor', teams: [1, 2] },
+        userId: 'u1',
+        sessionId: decode(pair.accessToken).payload.sid,
+        claims: { role: 'editor', teams: [1, 2] },
         issuedAt: decode(pair.accessToken).payload.iat,
       });
     });
@@ -104,10 +110,14 @@ describe('TokenAuth (core)', () => {
         expect(again, `cacheSize ${cacheSize}`).to.deep.equal(first);
         expect(again === first, `cacheSize ${cacheSize}: same object only from the cache`).to.equal(cacheSize > 0);
         now = T0 + 900;
-        expect((await rejection(() => checker.verifyAccessToken(pair.accessToken))).code, `cacheSize ${cacheSize}`)
-          .to.equal('token_expired');
+        expect(
+          (await rejection(() => checker.verifyAccessToken(pair.accessToken))).code,
+          `cacheSize ${cacheSize}`,
+        ).to.equal('token_expired');
         now = T0 + 899;
-        expect(checker.verifyAccessToken(pair.accessToken).userId, 'a clock going back finds it valid again').to.equal('u1');
+        expect(checker.verifyAccessToken(pair.accessToken).userId, 'a clock going back finds it valid again').to.equal(
+          'u1',
+        );
       }
     });
 
@@ -115,8 +125,12 @@ describe('TokenAuth (core)', () => {
       const pair = await auth.issue({ userId: 'u1', claims: { role: 'admin', teams: [1] } });
       const context = auth.verifyAccessToken(pair.accessToken);
       expect(Object.isFrozen(context)).to.equal(true);
-      expect(() => { (context.claims as { role: string }).role = 'root'; }).to.throw(TypeError);
-      expect(() => { (context.claims.teams as number[]).push(2); }).to.throw(TypeError);
+      expect(() => {
+        (context.claims as { role: string }).role = 'root';
+      }).to.throw(TypeError);
+      expect(() => {
+        (context.claims.teams as number[]).push(2);
+      }).to.throw(TypeError);
       expect(auth.verifyAccessToken(pair.accessToken).claims).to.deep.equal({ role: 'admin', teams: [1] });
     });
 
@@ -151,13 +165,20 @@ describe('TokenAuth (core)', () => {
     });
 
     it('rejects a token with the right typ but without sid', async () => {
-      const token = jwt.sign({ sub: 'u', jti: 'j' }, ACCESS, { algorithm: 'HS256', expiresIn: 60, header: { alg: 'HS256', typ: 'at+jwt' } });
-      expect((await rejection(() => auth.verifyAccessToken(token))).message).to.equal('token is missing required claims');
+      const token = jwt.sign({ sub: 'u', jti: 'j' }, ACCESS, {
+        algorithm: 'HS256',
+        expiresIn: 60,
+        header: { alg: 'HS256', typ: 'at+jwt' },
+      });
+      expect((await rejection(() => auth.verifyAccessToken(token))).message).to.equal(
+        'token is missing required claims',
+      );
     });
   });
 
   describe('verification, on the HMAC fast path and the general path alike', () => {
-    const b64 = (value: unknown): string => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+    const b64 = (value: unknown): string =>
+      Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
     /** Signs exactly the given header and payload segments by hand. */
     const handSign = (header: unknown, payload: unknown, secret = ACCESS, hash = 'sha256'): string => {
       const input = `${b64(header)}.${b64(payload)}`;
@@ -172,21 +193,40 @@ describe('TokenAuth (core)', () => {
     });
 
     const cases: Array<[string, () => string, string, string]> = [
-      ['one flipped signature character', () => {
-        const token = handSign(ours, claims);
-        return token.slice(0, -2) + (token.at(-2) === 'A' ? 'B' : 'A') + token.at(-1)!;
-      }, 'token_invalid', 'token is invalid'],
+      [
+        'one flipped signature character',
+        () => {
+          const token = handSign(ours, claims);
+          return token.slice(0, -2) + (token.at(-2) === 'A' ? 'B' : 'A') + token.at(-1)!;
+        },
+        'token_invalid',
+        'token is invalid',
+      ],
       ['a signature with padding added', () => `${handSign(ours, claims)}=`, 'token_invalid', 'token is invalid'],
       ['a fourth segment', () => `${handSign(ours, claims)}.x`, 'token_invalid', 'token is invalid'],
       ['the refresh secret', () => handSign(ours, claims, REFRESH), 'token_invalid', 'token is invalid'],
-      ['HS512 in the header, signed with HS512', () => handSign({ alg: 'HS512', typ: 'at+jwt' }, claims, ACCESS, 'sha512'),
-        'token_invalid', 'token is invalid'],
+      [
+        'HS512 in the header, signed with HS512',
+        () => handSign({ alg: 'HS512', typ: 'at+jwt' }, claims, ACCESS, 'sha512'),
+        'token_invalid',
+        'token is invalid',
+      ],
       ['alg none', () => `${b64({ alg: 'none', typ: 'at+jwt' })}.${b64(claims)}.`, 'token_invalid', 'token is invalid'],
       ['no typ', () => handSign({ alg: 'HS256' }, claims), 'token_invalid', 'token is of the wrong type'],
       ['a payload that is not JSON', () => handSign(ours, 'not json'), 'token_invalid', 'token is invalid'],
       ['a payload that is an array', () => handSign(ours, [claims]), 'token_invalid', 'token payload is not an object'],
-      ['a string exp', () => handSign(ours, { ...claims, exp: String(T0 + 60) }), 'token_invalid', 'token is missing required claims'],
-      ['nbf in the future', () => handSign(ours, { ...claims, nbf: T0 + 1 }), 'token_invalid', 'token is not valid yet'],
+      [
+        'a string exp',
+        () => handSign(ours, { ...claims, exp: String(T0 + 60) }),
+        'token_invalid',
+        'token is missing required claims',
+      ],
+      [
+        'nbf in the future',
+        () => handSign(ours, { ...claims, nbf: T0 + 1 }),
+        'token_invalid',
+        'token is not valid yet',
+      ],
       ['exp reached', () => handSign(ours, { ...claims, exp: T0 }), 'token_expired', 'token has expired'],
     ];
 
@@ -201,11 +241,16 @@ describe('TokenAuth (core)', () => {
     it('takes aud as a string or an array containing ours', () => {
       const strict = make({ audience: 'api' });
       expect(strict.verifyAccessToken(handSign(ours, { ...claims, aud: ['other', 'api'] })).userId).to.equal('u1');
-      expect(() => strict.verifyAccessToken(handSign(ours, { ...claims, aud: ['other'] }))).to.throw('token is invalid');
+      expect(() => strict.verifyAccessToken(handSign(ours, { ...claims, aud: ['other'] }))).to.throw(
+        'token is invalid',
+      );
     });
 
     it('keeps a "__proto__" claim as plain data', () => {
-      const token = handSign(ours, JSON.parse(`{"__proto__":{"admin":true},"sub":"u1","sid":"s","jti":"j","iat":${T0},"exp":${T0 + 60}}`));
+      const token = handSign(
+        ours,
+        JSON.parse(`{"__proto__":{"admin":true},"sub":"u1","sid":"s","jti":"j","iat":${T0},"exp":${T0 + 60}}`),
+      );
       const context = auth.verifyAccessToken(token);
       expect(Object.getPrototypeOf(context.claims)).to.equal(Object.prototype);
       expect((context.claims as { admin?: boolean }).admin).to.equal(undefined);

@@ -7,7 +7,12 @@
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
 import {
-  MemorySessionStore, StoreUnavailableError, type SessionStore, type TokenAuth, type TokenAuthEvents, type TokenAuthOptions,
+  MemorySessionStore,
+  StoreUnavailableError,
+  type SessionStore,
+  type TokenAuth,
+  type TokenAuthEvents,
+  type TokenAuthOptions,
 } from '../lib/index.js';
 import { decode, makeAuth, rejection, T0 } from './helpers/token-auth.js';
 
@@ -53,10 +58,16 @@ describe('TokenAuth (core)', () => {
       const reused = await rejection(auth.refresh(first.refreshToken, { ip: '198.51.100.9', userAgent: 'curl/8' }));
       expect(reused.code).to.equal('refresh_reused');
       expect(reused.status).to.equal(401);
-      expect(events).to.deep.equal([{
-        userId: 'u1', sessionId: decode(first.refreshToken).payload.sid, meta: { ip: '198.51.100.9', userAgent: 'curl/8' },
-      }]);
-      expect((await rejection(auth.refresh(second.refreshToken))).code, 'the successor died too').to.equal('token_revoked');
+      expect(events).to.deep.equal([
+        {
+          userId: 'u1',
+          sessionId: decode(first.refreshToken).payload.sid,
+          meta: { ip: '198.51.100.9', userAgent: 'curl/8' },
+        },
+      ]);
+      expect((await rejection(auth.refresh(second.refreshToken))).code, 'the successor died too').to.equal(
+        'token_revoked',
+      );
     });
 
     it('slides the refresh expiry but never past maxLifetime', async () => {
@@ -107,7 +118,9 @@ describe('TokenAuth (core)', () => {
     });
 
     it('refuses a forged refresh token', async () => {
-      const forged = jwt.sign({ sub: 'u1', sid: 's', jti: 'j' }, 'x'.repeat(32), { header: { alg: 'HS256', typ: 'rt+jwt' } });
+      const forged = jwt.sign({ sub: 'u1', sid: 's', jti: 'j' }, 'x'.repeat(32), {
+        header: { alg: 'HS256', typ: 'rt+jwt' },
+      });
       expect((await rejection(auth.revoke(forged))).code).to.equal('token_invalid');
     });
 
@@ -116,7 +129,8 @@ describe('TokenAuth (core)', () => {
       const b = await auth.issue({ userId: 'u1' });
       const c = await auth.issue({ userId: 'u2' });
       expect(await auth.revokeAll('u1')).to.equal(2);
-      for (const pair of [a, b]) expect((await rejection(auth.refresh(pair.refreshToken))).code).to.equal('token_revoked');
+      for (const pair of [a, b])
+        expect((await rejection(auth.refresh(pair.refreshToken))).code).to.equal('token_revoked');
       expect((await auth.refresh(c.refreshToken)).tokenType).to.equal('Bearer');
     });
   });
@@ -144,9 +158,13 @@ describe('TokenAuth (core)', () => {
 
     it('keeps the outcome when a listener throws', async () => {
       const warnings: string[] = [];
-      const onWarning = (warning: Error): void => { warnings.push(warning.message); };
+      const onWarning = (warning: Error): void => {
+        warnings.push(warning.message);
+      };
       process.on('warning', onWarning);
-      auth.on('issued', () => { throw new Error('listener bug'); });
+      auth.on('issued', () => {
+        throw new Error('listener bug');
+      });
       const pair = await auth.issue({ userId: 'u1' });
       await new Promise((resolve) => setImmediate(resolve));
       process.off('warning', onWarning);
@@ -169,9 +187,14 @@ describe('TokenAuth (core)', () => {
       const working = await auth.issue({ userId: 'u1' });
       const down = make({ store: broken });
       const calls: Array<() => Promise<unknown>> = [
-        () => down.issue({ userId: 'u1' }), () => down.refresh(working.refreshToken),
-        () => down.revoke(working.refreshToken), () => down.revokeAll('u1'), () => down.ping(),
-        () => down.listSessions('u1'), () => down.revokeSession('u1', 's1'), () => down.revokeOtherSessions('u1', 's1'),
+        () => down.issue({ userId: 'u1' }),
+        () => down.refresh(working.refreshToken),
+        () => down.revoke(working.refreshToken),
+        () => down.revokeAll('u1'),
+        () => down.ping(),
+        () => down.listSessions('u1'),
+        () => down.revokeSession('u1', 's1'),
+        () => down.revokeOtherSessions('u1', 's1'),
       ];
       for (const call of calls) {
         const error = await rejection(call());

@@ -5,18 +5,27 @@
  */
 import { expect } from 'chai';
 import {
-  InputError, MemorySessionStore, OptionError,
-  type Claims, type TokenAuth, type TokenAuthEvents, type TokenAuthOptions,
+  InputError,
+  MemorySessionStore,
+  OptionError,
+  type Claims,
+  type TokenAuth,
+  type TokenAuthEvents,
+  type TokenAuthOptions,
 } from '../lib/index.js';
 import { makeAuth, T0 } from './helpers/token-auth.js';
-
 
 function payload(token: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
 }
 
 async function failure(promise: Promise<unknown>): Promise<{ code?: string; message: string }> {
-  return promise.then(() => { throw new Error('expected a rejection'); }, (error: unknown) => error as { code?: string; message: string });
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (error: unknown) => error as { code?: string; message: string },
+  );
 }
 
 describe('TokenAuth sessions', () => {
@@ -36,7 +45,7 @@ describe('TokenAuth sessions', () => {
   });
 
   describe('listSessions, revokeSession, revokeOtherSessions', () => {
-    it('lists the user\'s live sessions, most recently used first, with the client that used them last', async () => {
+    it("lists the user's live sessions, most recently used first, with the client that used them last", async () => {
       const phone = await auth.issue({ userId: 'ann', meta: { ip: '198.51.100.7', userAgent: 'Phone' } });
       now += 10;
       const laptop = await auth.issue({ userId: 'ann', meta: { ip: '203.0.113.1', userAgent: 'Laptop' } });
@@ -45,8 +54,22 @@ describe('TokenAuth sessions', () => {
       await auth.refresh(phone.refreshToken, { ip: '198.51.100.8', userAgent: 'Phone' });
       const sessions = await auth.listSessions('ann');
       expect(sessions).to.deep.equal([
-        { sessionId: payload(phone.accessToken).sid, createdAt: T0, lastUsedAt: T0 + 20, expiresAt: T0 + 20 + 7 * 86_400, ip: '198.51.100.8', userAgent: 'Phone' },
-        { sessionId: payload(laptop.accessToken).sid, createdAt: T0 + 10, lastUsedAt: T0 + 10, expiresAt: T0 + 10 + 7 * 86_400, ip: '203.0.113.1', userAgent: 'Laptop' },
+        {
+          sessionId: payload(phone.accessToken).sid,
+          createdAt: T0,
+          lastUsedAt: T0 + 20,
+          expiresAt: T0 + 20 + 7 * 86_400,
+          ip: '198.51.100.8',
+          userAgent: 'Phone',
+        },
+        {
+          sessionId: payload(laptop.accessToken).sid,
+          createdAt: T0 + 10,
+          lastUsedAt: T0 + 10,
+          expiresAt: T0 + 10 + 7 * 86_400,
+          ip: '203.0.113.1',
+          userAgent: 'Laptop',
+        },
       ]);
       expect(await auth.listSessions('nobody')).to.deep.equal([]);
     });
@@ -58,7 +81,7 @@ describe('TokenAuth sessions', () => {
       const events: Array<TokenAuthEvents['revoked']> = [];
       auth.on('revoked', (event) => events.push(event));
       const bobsId = payload(bobs.accessToken).sid as string;
-      expect(await auth.revokeSession('ann', bobsId), 'someone else\'s session id').to.equal(false);
+      expect(await auth.revokeSession('ann', bobsId), "someone else's session id").to.equal(false);
       expect(await auth.revokeSession('ann', 'no-such-session')).to.equal(false);
       const otherId = payload(other.accessToken).sid as string;
       expect(await auth.revokeSession('ann', otherId)).to.equal(true);
@@ -75,10 +98,15 @@ describe('TokenAuth sessions', () => {
       const others = [await auth.issue({ userId: 'ann' }), await auth.issue({ userId: 'ann' })];
       const keepId = payload(keep.accessToken).sid as string;
       expect(await auth.revokeOtherSessions('ann', keepId)).to.equal(2);
-      for (const other of others) expect((await failure(auth.refresh(other.refreshToken))).code).to.equal('token_revoked');
+      for (const other of others)
+        expect((await failure(auth.refresh(other.refreshToken))).code).to.equal('token_revoked');
       expect((await auth.listSessions('ann')).map((s) => s.sessionId)).to.deep.equal([keepId]);
-      for (const call of [() => auth.revokeOtherSessions('ann', ''), () => auth.revokeSession('ann', ''),
-        () => auth.listSessions('a\nb'), () => auth.revokeSession(-0, 'x')]) {
+      for (const call of [
+        () => auth.revokeOtherSessions('ann', ''),
+        () => auth.revokeSession('ann', ''),
+        () => auth.listSessions('a\nb'),
+        () => auth.revokeSession(-0, 'x'),
+      ]) {
         expect(await failure(call())).to.be.instanceOf(InputError);
       }
     });
@@ -88,19 +116,31 @@ describe('TokenAuth sessions', () => {
     it('recomputes the claims at each refresh, before rotating, and keeps them for later refreshes', async () => {
       const seen: Array<{ userId: string; sessionId: string }> = [];
       let role: string | undefined = 'editor';
-      auth = make({ refreshClaims: (session) => { seen.push(session); return role === undefined ? undefined : { role }; } });
+      auth = make({
+        refreshClaims: (session) => {
+          seen.push(session);
+          return role === undefined ? undefined : { role };
+        },
+      });
       const pair = await auth.issue({ userId: 'ann', claims: { role: 'admin' } });
       const next = await auth.refresh(pair.refreshToken);
       expect(auth.verifyAccessToken(next.accessToken).claims).to.deep.equal({ role: 'editor' });
       expect(seen).to.deep.equal([{ userId: 'ann', sessionId: payload(pair.accessToken).sid }]);
       role = undefined;
       const kept = await auth.refresh(next.refreshToken);
-      expect(auth.verifyAccessToken(kept.accessToken).claims, 'undefined keeps the session\'s claims').to.deep.equal({ role: 'editor' });
+      expect(auth.verifyAccessToken(kept.accessToken).claims, "undefined keeps the session's claims").to.deep.equal({
+        role: 'editor',
+      });
     });
 
     it('leaves the refresh token unspent when the hook throws, and refuses claims it may not return', async () => {
       let fail = true;
-      auth = make({ refreshClaims: async () => { if (fail) throw new Error('users database down'); return { role: 'x' }; } });
+      auth = make({
+        refreshClaims: async () => {
+          if (fail) throw new Error('users database down');
+          return { role: 'x' };
+        },
+      });
       const pair = await auth.issue({ userId: 'ann' });
       expect((await failure(auth.refresh(pair.refreshToken))).message).to.equal('users database down');
       fail = false;
@@ -110,27 +150,39 @@ describe('TokenAuth sessions', () => {
       const other = await bad.issue({ userId: 'ann' });
       expect(await failure(bad.refresh(other.refreshToken))).to.be.instanceOf(InputError);
       delete reserved.sub;
-      expect((await bad.refresh(other.refreshToken)).tokenType, 'nothing was rotated by the refused one').to.equal('Bearer');
+      expect((await bad.refresh(other.refreshToken)).tokenType, 'nothing was rotated by the refused one').to.equal(
+        'Bearer',
+      );
     });
 
     it('is refused at construction when it is not a function', () => {
-      expect(() => make({ refreshClaims: { role: 'x' } as never })).to.throw(OptionError, 'refreshClaims must be a function');
+      expect(() => make({ refreshClaims: { role: 'x' } as never })).to.throw(
+        OptionError,
+        'refreshClaims must be a function',
+      );
     });
   });
 
   describe('suspicious events', () => {
     let events: Array<TokenAuthEvents['suspicious']>;
-    const watch = (target: TokenAuth): void => { target.on('suspicious', (event) => events.push(event)); };
-    beforeEach(() => { events = []; });
+    const watch = (target: TokenAuth): void => {
+      target.on('suspicious', (event) => events.push(event));
+    };
+    beforeEach(() => {
+      events = [];
+    });
 
-    it('fires when a refresh comes from another IP or user agent than the session\'s last one', async () => {
+    it("fires when a refresh comes from another IP or user agent than the session's last one", async () => {
       watch(auth);
       const pair = await auth.issue({ userId: 'ann', meta: { ip: '198.51.100.7', userAgent: 'Firefox' } });
       const same = await auth.refresh(pair.refreshToken, { ip: '198.51.100.7', userAgent: 'Firefox' });
       expect(events).to.deep.equal([]);
       await auth.refresh(same.refreshToken, { ip: '203.0.113.9', userAgent: 'curl/8' });
       const sid = payload(pair.accessToken).sid;
-      expect(events.map((e) => [e.reason, e.sessionId, e.userId])).to.deep.equal([['ip_changed', sid, 'ann'], ['user_agent_changed', sid, 'ann']]);
+      expect(events.map((e) => [e.reason, e.sessionId, e.userId])).to.deep.equal([
+        ['ip_changed', sid, 'ann'],
+        ['user_agent_changed', sid, 'ann'],
+      ]);
       expect(events[0]!.detail).to.equal('from 198.51.100.7 to 203.0.113.9');
       expect(events[0]!.meta).to.deep.equal({ ip: '203.0.113.9', userAgent: 'curl/8' });
       expect(JSON.stringify(events)).to.not.include(pair.refreshToken.split('.')[2]);
@@ -152,7 +204,9 @@ describe('TokenAuth sessions', () => {
         now += 60;
         ({ refreshToken } = await auth.refresh(refreshToken));
       }
-      expect(events.map((e) => [e.reason, e.detail])).to.deep.equal([['refresh_rate', '4 refreshes within 900 s (limit 3)']]);
+      expect(events.map((e) => [e.reason, e.detail])).to.deep.equal([
+        ['refresh_rate', '4 refreshes within 900 s (limit 3)'],
+      ]);
       now += 900; // a new window
       await auth.refresh(refreshToken);
       expect(events).to.have.length(1);
@@ -171,7 +225,7 @@ describe('TokenAuth sessions', () => {
   });
 
   describe('dates', () => {
-    it('dates both tokens of a refreshed pair by the store\'s time of the rotation', async () => {
+    it("dates both tokens of a refreshed pair by the store's time of the rotation", async () => {
       const pair = await auth.issue({ userId: 'ann' });
       now += 100;
       const next = await auth.refresh(pair.refreshToken);

@@ -12,8 +12,18 @@ import { readFileSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import {
-  alive, examples, expressMajor, freePort, project, readmeSnippet, root, start, startTypecheck, waitFor,
-  type Run, type Typecheck,
+  alive,
+  examples,
+  expressMajor,
+  freePort,
+  project,
+  readmeSnippet,
+  root,
+  start,
+  startTypecheck,
+  waitFor,
+  type Run,
+  type Typecheck,
 } from './helpers/drop-in.js';
 import { RedisServer, requireRedis } from './helpers/redis-server.js';
 
@@ -33,7 +43,9 @@ describe('drop-in example (README "Use it in your app")', function () {
   this.timeout(120_000);
   let typecheck: Typecheck | undefined;
 
-  before(() => { typecheck = startTypecheck(); });
+  before(() => {
+    typecheck = startTypecheck();
+  });
 
   after(() => {
     if (typecheck?.child.exitCode === null) typecheck.child.kill('SIGKILL');
@@ -45,7 +57,10 @@ describe('drop-in example (README "Use it in your app")', function () {
     expect(readmeSnippet()).to.equal(file.endsWith('\n') ? file : `${file}\n`);
   });
 
-  for (const [name, expressPackage, major] of [['Express 5', 'express', 5], ['Express 4', 'express4', 4]] as const) {
+  for (const [name, expressPackage, major] of [
+    ['Express 5', 'express', 5],
+    ['Express 4', 'express4', 4],
+  ] as const) {
     describe(`run as a server on ${name}, with Redis killed and restarted`, () => {
       let redis: RedisServer | undefined;
       let dir: string | undefined;
@@ -62,14 +77,17 @@ describe('drop-in example (README "Use it in your app")', function () {
       }
 
       async function me(token: string): Promise<Response> {
-        return fetch(`${base}/me`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(30_000) });
+        return fetch(`${base}/me`, {
+          headers: { authorization: `Bearer ${token}` },
+          signal: AbortSignal.timeout(30_000),
+        });
       }
 
       async function login(): Promise<Pair> {
         const response = await post('/auth/login', LOGIN);
         expect(response.status, await response.clone().text()).to.equal(200);
         expect(response.headers.get('cache-control')).to.equal('no-store');
-        return await response.json() as Pair;
+        return (await response.json()) as Pair;
       }
 
       /** A 503 as the library answers it: JSON, store_unavailable, Retry-After, not cached. */
@@ -90,7 +108,11 @@ describe('drop-in example (README "Use it in your app")', function () {
         expect(expressMajor(dir), 'the express the copied example imports').to.equal(major);
         const port = await freePort();
         run = start(dir, {
-          PORT: String(port), REDIS_URL: redis.url, ACCESS_TOKEN_SECRET: ACCESS, REFRESH_TOKEN_SECRET: REFRESH, DEMO_PASSWORD,
+          PORT: String(port),
+          REDIS_URL: redis.url,
+          ACCESS_TOKEN_SECRET: ACCESS,
+          REFRESH_TOKEN_SECRET: REFRESH,
+          DEMO_PASSWORD,
         });
         await waitFor('"Listening"', run, () => run.output().includes(`Listening on http://localhost:${port}`), 90_000);
         base = `http://127.0.0.1:${port}`;
@@ -108,8 +130,12 @@ describe('drop-in example (README "Use it in your app")', function () {
       });
 
       it('is the example file itself, run with the intended Express', () => {
-        expect(readFileSync(join(dir!, 'drop-in.ts'), 'utf8')).to.equal(readFileSync(join(examples, 'drop-in.ts'), 'utf8'));
-        expect(realpathSync(join(dir!, 'node_modules', 'express'))).to.equal(realpathSync(join(root, 'node_modules', expressPackage)));
+        expect(readFileSync(join(dir!, 'drop-in.ts'), 'utf8')).to.equal(
+          readFileSync(join(examples, 'drop-in.ts'), 'utf8'),
+        );
+        expect(realpathSync(join(dir!, 'node_modules', 'express'))).to.equal(
+          realpathSync(join(root, 'node_modules', expressPackage)),
+        );
       });
 
       it('logs in (no-store), serves /me, refreshes, logs out, and logs out everywhere', async () => {
@@ -121,7 +147,7 @@ describe('drop-in example (README "Use it in your app")', function () {
 
         const renewed = await post('/auth/refresh', { refreshToken: pair.refreshToken });
         expect(renewed.status).to.equal(200);
-        const next = await renewed.json() as Pair;
+        const next = (await renewed.json()) as Pair;
         expect((await post('/auth/logout', { refreshToken: next.refreshToken })).status).to.equal(204);
         expect((await post('/auth/refresh', { refreshToken: next.refreshToken })).status).to.equal(401);
 
@@ -182,7 +208,7 @@ describe('drop-in example (README "Use it in your app")', function () {
   }
 
   describe('types', () => {
-    it('compile with exactOptionalPropertyTypes on top of the project\'s strict settings', async function () {
+    it("compile with exactOptionalPropertyTypes on top of the project's strict settings", async function () {
       this.timeout(180_000);
       const errors = await typecheck!.errors;
       const canary = `${typecheck!.dir.slice(root.length + 1)}/canary.ts`;

@@ -12,15 +12,21 @@ import { REFRESH, rejection } from './helpers/token-auth.js';
 /** The curves' group orders (SEC 2), written out here so the test does not trust the package's copy. */
 const curves: Array<{ algorithm: AsymmetricAlgorithm; curve: string; hash: string; n: bigint }> = [
   {
-    algorithm: 'ES256', curve: 'P-256', hash: 'sha256',
+    algorithm: 'ES256',
+    curve: 'P-256',
+    hash: 'sha256',
     n: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n,
   },
   {
-    algorithm: 'ES384', curve: 'P-384', hash: 'sha384',
+    algorithm: 'ES384',
+    curve: 'P-384',
+    hash: 'sha384',
     n: 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n,
   },
   {
-    algorithm: 'ES512', curve: 'P-521', hash: 'sha512',
+    algorithm: 'ES512',
+    curve: 'P-521',
+    hash: 'sha512',
     n: 0x1fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409n,
   },
 ];
@@ -46,14 +52,22 @@ describe('ECDSA access tokens have one spelling (low s)', function () {
       const { privateKey } = generateKeyPairSync('ec', { namedCurve: curve });
       const publicKey = createPublicKey(privateKey);
       const store = new MemorySessionStore();
-      const auth = createTokenAuth({ accessToken: { privateKey, algorithm }, refreshToken: { secret: REFRESH }, store });
+      const auth = createTokenAuth({
+        accessToken: { privateKey, algorithm },
+        refreshToken: { secret: REFRESH },
+        store,
+      });
       after(() => store.close());
 
       /** Whether `token`'s signature is mathematically valid for the key (either spelling). */
       const validSignature = (token: string): boolean => {
         const dot = token.lastIndexOf('.');
-        return cryptoVerify(hash, Buffer.from(token.slice(0, dot)), { key: publicKey, dsaEncoding: 'ieee-p1363' },
-          Buffer.from(token.slice(dot + 1), 'base64url'));
+        return cryptoVerify(
+          hash,
+          Buffer.from(token.slice(0, dot)),
+          { key: publicKey, dsaEncoding: 'ieee-p1363' },
+          Buffer.from(token.slice(dot + 1), 'base64url'),
+        );
       };
 
       it('signs 200 tokens, every one low-s, and verifies each', async () => {

@@ -8,7 +8,15 @@ import { expect } from 'chai';
 import { MemorySessionStore, type TokenAuth, type TokenPair } from '../lib/index.js';
 import { routes } from './helpers/bad-input.js';
 import {
-  clock, expectError, frameworks, http, resetTestState, sessionRequests, startApp, unexpected, type Kit,
+  clock,
+  expectError,
+  frameworks,
+  http,
+  resetTestState,
+  sessionRequests,
+  startApp,
+  unexpected,
+  type Kit,
 } from './helpers/express-app.js';
 
 for (const [frameworkName, framework] of frameworks) {

@@ -7,8 +7,19 @@ import type { Server } from 'node:http';
 import { expect } from 'chai';
 import { logoutHandler, MemorySessionStore, REFRESH_TYP, type TokenAuth, type TokenPair } from '../lib/index.js';
 import {
-  ACCESS_TTL, clock, expectError, frameworks, http, OTHER_SECRET, recordError, REFRESH_TTL, resetTestState, REUSE_GRACE,
-  sessionRequests, startApp, unexpected,
+  ACCESS_TTL,
+  clock,
+  expectError,
+  frameworks,
+  http,
+  OTHER_SECRET,
+  recordError,
+  REFRESH_TTL,
+  resetTestState,
+  REUSE_GRACE,
+  sessionRequests,
+  startApp,
+  unexpected,
 } from './helpers/express-app.js';
 import { sign } from './helpers/forged-tokens.js';
 
@@ -45,7 +56,12 @@ for (const [frameworkName, framework] of frameworks) {
         expect(next.refreshToken).to.be.a('string').and.not.equal(pair.refreshToken);
         expect(next.accessToken).to.be.a('string').and.not.equal(pair.accessToken);
         const who = await me(next.accessToken).expect(200);
-        expect(who.body).to.deep.equal({ userId: 'alice', sessionId: access.sid, claims: { role: 'admin' }, issuedAt: (access.iat as number) + 60 });
+        expect(who.body).to.deep.equal({
+          userId: 'alice',
+          sessionId: access.sid,
+          claims: { role: 'admin' },
+          issuedAt: (access.iat as number) + 60,
+        });
         await refresh(next.refreshToken).expect(200);
       });
 
@@ -61,8 +77,12 @@ for (const [frameworkName, framework] of frameworks) {
         const { pair } = await newKit();
         const rotated = await refresh(pair.refreshToken).expect(200);
         clock.advance(REUSE_GRACE + 1);
-        expectError(await refresh(pair.refreshToken), 401, 'refresh_reused',
-          'refresh token was already used; the session has been revoked');
+        expectError(
+          await refresh(pair.refreshToken),
+          401,
+          'refresh_reused',
+          'refresh token was already used; the session has been revoked',
+        );
         expectError(await refresh((rotated.body as TokenPair).refreshToken), 401, 'token_revoked', 'session has ended');
       });
     });
@@ -124,10 +144,14 @@ for (const [frameworkName, framework] of frameworks) {
       it('with { all: true }: takes the user from req.auth when this auth verified it, without reading the header again', async function () {
         const app = framework();
         const frank = await login('frank');
-        app.post('/logout-all', (req, _res, next) => {
-          req.auth = auth.verifyAccessToken(frank.accessToken); // as a cookie-reading guard of this auth would
-          next();
-        }, logoutHandler(auth, { all: true }));
+        app.post(
+          '/logout-all',
+          (req, _res, next) => {
+            req.auth = auth.verifyAccessToken(frank.accessToken); // as a cookie-reading guard of this auth would
+            next();
+          },
+          logoutHandler(auth, { all: true }),
+        );
         app.use(recordError);
         await http(app).post('/logout-all').expect(204);
         expectError(await refresh(frank.refreshToken), 401, 'token_revoked', 'session has ended');
@@ -135,10 +159,14 @@ for (const [frameworkName, framework] of frameworks) {
 
       it('with { all: true }: never trusts a req.auth another middleware set (express-jwt sets one too)', async function () {
         const app = framework();
-        app.post('/logout-all', (req, _res, next) => {
-          req.auth = { userId: 'frank', sessionId: 'from-a-partner-token', claims: {}, issuedAt: 0 };
-          next();
-        }, logoutHandler(auth, { all: true }));
+        app.post(
+          '/logout-all',
+          (req, _res, next) => {
+            req.auth = { userId: 'frank', sessionId: 'from-a-partner-token', claims: {}, issuedAt: 0 };
+            next();
+          },
+          logoutHandler(auth, { all: true }),
+        );
         app.use(recordError);
         const frank = await login('frank');
         expectError(await http(app).post('/logout-all'), 401, 'token_missing', 'no bearer token');

@@ -6,11 +6,26 @@
 import type { Server } from 'node:http';
 import { expect } from 'chai';
 import {
-  logoutHandler, MemorySessionStore, OptionError, refreshHandler, requireAccessToken, type SessionStore, type TokenAuth,
+  logoutHandler,
+  MemorySessionStore,
+  OptionError,
+  refreshHandler,
+  requireAccessToken,
+  type SessionStore,
+  type TokenAuth,
 } from '../lib/index.js';
 import { NOT_A_STRING } from './helpers/bad-input.js';
 import {
-  buildApp, expectError, frameworks, http, newAuth, recordError, resetTestState, sessionRequests, startApp, unexpected,
+  buildApp,
+  expectError,
+  frameworks,
+  http,
+  newAuth,
+  recordError,
+  resetTestState,
+  sessionRequests,
+  startApp,
+  unexpected,
 } from './helpers/express-app.js';
 
 /** A store whose every method fails, as a down Redis would: by rejecting, or by throwing outright. */
@@ -73,33 +88,42 @@ for (const [frameworkName, framework] of frameworks) {
         it(`${name} used as a middleware itself: the error says to call it`, async function () {
           const app = framework();
           app.use(factory as never);
-          app.get('/', (_req, res) => { res.send('reached'); });
+          app.get('/', (_req, res) => {
+            res.send('reached');
+          });
           app.use(recordError);
           const res = await http(app).get('/');
           expect(res.status).to.equal(500);
           expect(unexpected).to.have.lengthOf(1);
           expect(unexpected[0]).to.be.instanceOf(TypeError);
           expect((unexpected[0] as Error).message).to.equal(
-            `express-token-pair: ${name} was used as a middleware itself; call it: ${name}(auth)`);
+            `express-token-pair: ${name} was used as a middleware itself; call it: ${name}(auth)`,
+          );
         });
 
         it(`${name}() with something that is not a TokenAuth throws at construction`, function () {
           for (const notAuth of [{}, undefined, null, 'secret', { verifyAccessToken() {} }]) {
-            expect(() => factory(notAuth as never), String(notAuth)).to.throw(TypeError,
-              `express-token-pair: ${name}(auth) needs the object returned by createTokenAuth()`);
+            expect(() => factory(notAuth as never), String(notAuth)).to.throw(
+              TypeError,
+              `express-token-pair: ${name}(auth) needs the object returned by createTokenAuth()`,
+            );
           }
         });
       }
 
       it('logoutHandler with a non-boolean all throws at construction', function () {
-        expect(() => logoutHandler(auth, { all: 'yes' as never })).to.throw(TypeError,
-          'express-token-pair: logoutHandler option all must be a boolean');
+        expect(() => logoutHandler(auth, { all: 'yes' as never })).to.throw(
+          TypeError,
+          'express-token-pair: logoutHandler option all must be a boolean',
+        );
       });
 
       it('logoutHandler refuses a misspelled option rather than logging out one session only', function () {
         for (const typo of ['All', 'everywhere', 'allSessions']) {
-          expect(() => logoutHandler(auth, { [typo]: true }), typo).to.throw(OptionError,
-            `express-token-pair: logoutHandler: unknown option ${typo} (known: all, transport)`);
+          expect(() => logoutHandler(auth, { [typo]: true }), typo).to.throw(
+            OptionError,
+            `express-token-pair: logoutHandler: unknown option ${typo} (known: all, transport)`,
+          );
         }
       });
 
@@ -141,13 +165,25 @@ for (const [frameworkName, framework] of frameworks) {
           const res = await http(flakyServer).get('/me').set('Authorization', `Bearer ${pair.accessToken}`);
           expect(res.status, res.text).to.equal(200);
           const down = 'session store is unavailable';
-          expectError(await http(flakyServer).post('/refresh').send({ refreshToken: pair.refreshToken }),
-            503, 'store_unavailable', down);
-          expectError(await http(flakyServer).post('/logout').send({ refreshToken: pair.refreshToken }),
-            503, 'store_unavailable', down);
+          expectError(
+            await http(flakyServer).post('/refresh').send({ refreshToken: pair.refreshToken }),
+            503,
+            'store_unavailable',
+            down,
+          );
+          expectError(
+            await http(flakyServer).post('/logout').send({ refreshToken: pair.refreshToken }),
+            503,
+            'store_unavailable',
+            down,
+          );
           for (const route of ['/logout-all', '/logout-all-standalone']) {
-            expectError(await http(flakyServer).post(route).set('Authorization', `Bearer ${pair.accessToken}`),
-              503, 'store_unavailable', down);
+            expectError(
+              await http(flakyServer).post(route).set('Authorization', `Bearer ${pair.accessToken}`),
+              503,
+              'store_unavailable',
+              down,
+            );
           }
           // Nothing happened while the store was down: the session is intact and refreshes.
           failing.failing = 'no';
@@ -158,10 +194,18 @@ for (const [frameworkName, framework] of frameworks) {
 
       it('still answers client errors before touching the store', async function () {
         failing.failing = 'reject';
-        expectError(await http(flakyServer).post('/refresh').send({ refreshToken: 42 }),
-          400, 'invalid_request', NOT_A_STRING.message);
-        expectError(await http(flakyServer).post('/logout').send({ refreshToken: 'garbage' }),
-          401, 'token_invalid', 'token is invalid');
+        expectError(
+          await http(flakyServer).post('/refresh').send({ refreshToken: 42 }),
+          400,
+          'invalid_request',
+          NOT_A_STRING.message,
+        );
+        expectError(
+          await http(flakyServer).post('/logout').send({ refreshToken: 'garbage' }),
+          401,
+          'token_invalid',
+          'token is invalid',
+        );
       });
     });
   });

@@ -50,13 +50,27 @@ describe('sample app: one POST /graphql cannot multiply writes to the revocation
 
     const variables = Object.fromEntries(sessions.map(({ refreshToken }, i) => [`t${i}`, refreshToken]));
     const fifty: Array<[label: string, query: string, variables?: Record<string, unknown>]> = [
-      ['50 logouts of 50 sessions', `mutation(${sessions.map((_, i) => `$t${i}: String!`).join(', ')}) {
-        ${sessions.map((_, i) => `a${i}: logout(refreshToken: $t${i})`).join(' ')} }`, variables],
+      [
+        '50 logouts of 50 sessions',
+        `mutation(${sessions.map((_, i) => `$t${i}: String!`).join(', ')}) {
+        ${sessions.map((_, i) => `a${i}: logout(refreshToken: $t${i})`).join(' ')} }`,
+        variables,
+      ],
       ['50 logoutAll', `mutation { ${sessions.map((_, i) => `a${i}: logoutAll`).join(' ')} }`],
-      ['logoutAll and logout', 'mutation($t0: String!) { logoutAll logout(refreshToken: $t0) }', { t0: first.refreshToken }],
-      ['two refreshTokens', 'mutation($t0: String!) { a: refreshToken(refreshToken: $t0) { accessToken } b: refreshToken(refreshToken: $t0) { accessToken } }',
-        { t0: first.refreshToken }],
-      ['two fragments', 'mutation { ...F ...G } fragment F on Mutation { a: logoutAll } fragment G on Mutation { b: logoutAll }'],
+      [
+        'logoutAll and logout',
+        'mutation($t0: String!) { logoutAll logout(refreshToken: $t0) }',
+        { t0: first.refreshToken },
+      ],
+      [
+        'two refreshTokens',
+        'mutation($t0: String!) { a: refreshToken(refreshToken: $t0) { accessToken } b: refreshToken(refreshToken: $t0) { accessToken } }',
+        { t0: first.refreshToken },
+      ],
+      [
+        'two fragments',
+        'mutation { ...F ...G } fragment F on Mutation { a: logoutAll } fragment G on Mutation { b: logoutAll }',
+      ],
     ];
     for (const [label, query, vars] of fifty) {
       const res = await gql(app, query, vars, first.accessToken);
@@ -74,10 +88,17 @@ describe('sample app: one POST /graphql cannot multiply writes to the revocation
     // One session-ending field runs (beside other fields), and writes for the one session it ends.
     const last = sessions[49];
     if (last === undefined) throw new Error('no session');
-    const one = await gql(app, `mutation($t: String!) { __typename logout(refreshToken: $t) }`, { t: last.refreshToken });
+    const one = await gql(app, `mutation($t: String!) { __typename logout(refreshToken: $t) }`, {
+      t: last.refreshToken,
+    });
     expect(bodyOf(one)).to.deep.equal({ data: { __typename: 'Mutation', logout: true } });
     expect(await entries()).to.equal(before + 1);
-    const same = await gql(app, `mutation { ...F ...F } fragment F on Mutation { logoutAll }`, undefined, first.accessToken);
+    const same = await gql(
+      app,
+      `mutation { ...F ...F } fragment F on Mutation { logoutAll }`,
+      undefined,
+      first.accessToken,
+    );
     expect(bodyOf(same)).to.deep.equal({ data: { logoutAll: true } }); // one field, spread twice: graphql runs it once
   });
 

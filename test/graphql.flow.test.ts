@@ -2,11 +2,33 @@ import { expect } from 'chai';
 import request from 'supertest';
 import type { SampleApp } from '../sample-app/app.js';
 import {
-  bodyOf, gql, gqlLogin, gqlRefresh, gqlRegister, LOGIN, LOGOUT, ME, reasons, REGISTER, type Pair,
+  bodyOf,
+  gql,
+  gqlLogin,
+  gqlRefresh,
+  gqlRegister,
+  LOGIN,
+  LOGOUT,
+  ME,
+  reasons,
+  REGISTER,
+  type Pair,
 } from './helpers/graphql.js';
 import {
-  ACCESS_TTL, appFactory, email, GRACE, LOCAL_IP, logIn, me, PASSWORD, refresh, SECRETS, securityEvents, sessionIdOf,
-  signUp, type LoginBody,
+  ACCESS_TTL,
+  appFactory,
+  email,
+  GRACE,
+  LOCAL_IP,
+  logIn,
+  me,
+  PASSWORD,
+  refresh,
+  SECRETS,
+  securityEvents,
+  sessionIdOf,
+  signUp,
+  type LoginBody,
 } from './helpers/sample-app.js';
 
 describe('sample app: POST /graphql flows', () => {
@@ -22,7 +44,8 @@ describe('sample app: POST /graphql flows', () => {
     // Variables carry passwords and tokens: no log line may hold one.
     for (const { raw } of apps.logs) {
       expect(raw, `log line of "${this.currentTest?.title ?? ''}"`).to.not.match(/eyJ[\w-]+\.eyJ/);
-      for (const secret of [PASSWORD, SECRETS.accessTokenSecret, SECRETS.refreshTokenSecret]) expect(raw).to.not.include(secret);
+      for (const secret of [PASSWORD, SECRETS.accessTokenSecret, SECRETS.refreshTokenSecret])
+        expect(raw).to.not.include(secret);
     }
   });
 
@@ -59,7 +82,13 @@ describe('sample app: POST /graphql flows', () => {
     expect(ended.status).to.equal(401);
     expect(reasons(ended)).to.deep.equal([['token_revoked', 'UNAUTHENTICATED', 401]]);
     expect(securityEvents(apps.logs)).to.deep.equal([
-      { event: 'session_revoked', userId: user.id, sessionId: sessionIdOf(first.accessToken), ip: LOCAL_IP, reason: 'logout' },
+      {
+        event: 'session_revoked',
+        userId: user.id,
+        sessionId: sessionIdOf(first.accessToken),
+        ip: LOCAL_IP,
+        reason: 'logout',
+      },
     ]);
   });
 
@@ -103,7 +132,9 @@ describe('sample app: POST /graphql flows', () => {
     expect(replay.status).to.equal(200);
     expect(reasons(replay)).to.deep.equal([['refresh_reused', 'UNAUTHENTICATED', 401]]);
     expect(bodyOf(replay).data).to.deep.equal({ refreshToken: null });
-    expect(reasons(await gqlRefresh(app, second.refreshToken))).to.deep.equal([['token_revoked', 'UNAUTHENTICATED', 401]]);
+    expect(reasons(await gqlRefresh(app, second.refreshToken))).to.deep.equal([
+      ['token_revoked', 'UNAUTHENTICATED', 401],
+    ]);
     expect((await gql(app, ME, undefined, second.accessToken)).status).to.equal(401);
     expect(securityEvents(apps.logs)).to.deep.equal([
       { event: 'reuse_detected', userId: user.id, sessionId: sessionIdOf(first.accessToken), ip: LOCAL_IP },
@@ -118,14 +149,21 @@ describe('sample app: POST /graphql flows', () => {
     const backToRest = await refresh(app, viaGraphql.refreshToken);
     expect(backToRest.status).to.equal(200);
     expect((await me(app, viaGraphql.accessToken)).body).to.deep.equal({ user });
-    expect(bodyOf(await gql(app, ME, undefined, (backToRest.body as LoginBody).accessToken)).data?.me).to.deep.equal(user);
+    expect(bodyOf(await gql(app, ME, undefined, (backToRest.body as LoginBody).accessToken)).data?.me).to.deep.equal(
+      user,
+    );
 
     const graphql = await gqlLogin(app, address);
     const viaRest = (await refresh(app, graphql.refreshToken)).body as LoginBody;
     expect(bodyOf(await gqlRefresh(app, viaRest.refreshToken)).errors).to.equal(undefined);
     // A REST logout ends it for GraphQL too, and the spent GraphQL token counts as reuse there as well.
-    expect((await request(app.app).post('/auth/logout').send({ refreshToken: (backToRest.body as LoginBody).refreshToken })).status)
-      .to.equal(204);
+    expect(
+      (
+        await request(app.app)
+          .post('/auth/logout')
+          .send({ refreshToken: (backToRest.body as LoginBody).refreshToken })
+      ).status,
+    ).to.equal(204);
     expect(reasons(await gqlRefresh(app, (backToRest.body as LoginBody).refreshToken))).to.deep.equal([
       ['token_revoked', 'UNAUTHENTICATED', 401],
     ]);
@@ -142,7 +180,9 @@ describe('sample app: POST /graphql flows', () => {
     const out = await gql(app, 'mutation { logoutAll }', undefined, phone.accessToken);
     expect(bodyOf(out)).to.deep.equal({ data: { logoutAll: true } });
     for (const session of [laptop, phone]) {
-      expect(reasons(await gqlRefresh(app, session.refreshToken))).to.deep.equal([['token_revoked', 'UNAUTHENTICATED', 401]]);
+      expect(reasons(await gqlRefresh(app, session.refreshToken))).to.deep.equal([
+        ['token_revoked', 'UNAUTHENTICATED', 401],
+      ]);
     }
     expect(bodyOf(await gqlRefresh(app, other.refreshToken)).errors).to.equal(undefined);
     expect(securityEvents(apps.logs)).to.deep.equal([
@@ -156,17 +196,26 @@ describe('sample app: POST /graphql flows', () => {
     await gqlRegister(limited, address); // register's own budget
     await logIn(limited, address); // 1 of 3, over REST
     const data = { email: address, password: PASSWORD };
-    const twice = await gql(limited, `mutation($data: LoginInput!) {
-      a: login(data: $data) { accessToken } b: login(data: $data) { refreshToken } }`, { data });
+    const twice = await gql(
+      limited,
+      `mutation($data: LoginInput!) {
+      a: login(data: $data) { accessToken } b: login(data: $data) { refreshToken } }`,
+      { data },
+    );
     expect(twice.status).to.equal(200); // 2 and 3
     expect(bodyOf(twice).errors).to.equal(undefined);
     expect(twice.headers.ratelimit).to.match(/^"login"; r=0; t=\d+$/);
     const blocked = await gql(limited, LOGIN, { data });
     expect(blocked.status).to.equal(429);
     expect(blocked.headers['cache-control']).to.equal('no-store');
-    expect(bodyOf(blocked)).to.deep.equal({ errors: [{
-      message: 'too many requests; try again later', extensions: { code: 'rate_limited', reason: 'rate_limited', status: 429 },
-    }] });
+    expect(bodyOf(blocked)).to.deep.equal({
+      errors: [
+        {
+          message: 'too many requests; try again later',
+          extensions: { code: 'rate_limited', reason: 'rate_limited', status: 429 },
+        },
+      ],
+    });
     expect((await request(limited.app).post('/auth/login').send(data)).status).to.equal(429); // the same budget
     expect(bodyOf(await gql(limited, ME)).data).to.deep.equal({ me: null, getCurrentUser: null }); // queries are not counted
 
@@ -182,7 +231,8 @@ describe('sample app: POST /graphql flows', () => {
     expect(reasons(refused)).to.deep.equal([['rate_limited', 'rate_limited', 429]]);
     expect((await refresh(limited, refreshToken)).status).to.equal(429); // REST shares the budget; the token is still unspent
     expect(securityEvents(apps.logs)).to.deep.equal([
-      { event: 'rate_limited', ip: LOCAL_IP, reason: 'login' }, { event: 'rate_limited', ip: LOCAL_IP, reason: 'refresh' },
+      { event: 'rate_limited', ip: LOCAL_IP, reason: 'login' },
+      { event: 'rate_limited', ip: LOCAL_IP, reason: 'refresh' },
     ]);
   });
 });

@@ -56,23 +56,50 @@ describe('sample app: POST /graphql reads its own body (one parse path)', functi
 
   it('runs application/json (any case, OWS, charset=utf-8 at most) and answers 415 to every other spelling, running nothing', async () => {
     const accepted = [
-      'application/json', 'Application/JSON', 'application/json;charset=utf-8', 'application/json; charset=UTF-8',
-      'application/json ;\tcharset="utf-8"', 'APPLICATION/JSON; CHARSET=Utf-8',
+      'application/json',
+      'Application/JSON',
+      'application/json;charset=utf-8',
+      'application/json; charset=UTF-8',
+      'application/json ;\tcharset="utf-8"',
+      'APPLICATION/JSON; CHARSET=Utf-8',
     ];
     for (const type of accepted) {
       const address = email();
-      const res = await rawPost(server.port, { 'Content-Type': type }, JSON.stringify({ query: REGISTER, variables: { data: { email: address, password: PASSWORD } } }));
+      const res = await rawPost(
+        server.port,
+        { 'Content-Type': type },
+        JSON.stringify({ query: REGISTER, variables: { data: { email: address, password: PASSWORD } } }),
+      );
       expect(res.status, type).to.equal(200);
       expect(res.body?.data?.register, `${type}: ${res.text}`).to.deep.include({ email: address });
     }
     const refused: Array<string | string[] | undefined> = [
       // graphql-http's own parser takes all of these (it deletes whitespace and ignores the case):
-      'application/ json', 'application /json', 'app lication/json', 'application/json;charset=utf-8;', 'application/json; charset = utf-8',
+      'application/ json',
+      'application /json',
+      'app lication/json',
+      'application/json;charset=utf-8;',
+      'application/json; charset = utf-8',
       // and these are what express.json takes but this route does not:
-      'application/json;foo=bar', 'application/json; charset=utf-8; foo=bar', 'application/json;', 'application/json, text/plain',
-      'application/json; charset=utf-16', 'application/json; charset=latin1', 'application/vnd.api+json', 'application/*', '*/*',
-      'application/graphql', 'application/graphql-response+json', 'text/plain', 'text/json', 'application/x-www-form-urlencoded',
-      'multipart/form-data; boundary=x', 'application/jsonx', 'json', '', undefined,
+      'application/json;foo=bar',
+      'application/json; charset=utf-8; foo=bar',
+      'application/json;',
+      'application/json, text/plain',
+      'application/json; charset=utf-16',
+      'application/json; charset=latin1',
+      'application/vnd.api+json',
+      'application/*',
+      '*/*',
+      'application/graphql',
+      'application/graphql-response+json',
+      'text/plain',
+      'text/json',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'application/jsonx',
+      'json',
+      '',
+      undefined,
     ];
     for (const type of refused) {
       const address = email();
@@ -89,50 +116,92 @@ describe('sample app: POST /graphql reads its own body (one parse path)', functi
   it('property: every Content-Type spelling is either refused (4xx, nothing run) or counted by the login limiter', async function () {
     this.timeout(120_000);
     /** `word` in a random mix of upper and lower case. */
-    const anyCase = (word: string): fc.Arbitrary<string> => fc.array(fc.boolean(), { minLength: word.length, maxLength: word.length })
-      .map((upper) => word.split('').map((char, i) => (upper[i] === true ? char.toUpperCase() : char)).join(''));
+    const anyCase = (word: string): fc.Arbitrary<string> =>
+      fc.array(fc.boolean(), { minLength: word.length, maxLength: word.length }).map((upper) =>
+        word
+          .split('')
+          .map((char, i) => (upper[i] === true ? char.toUpperCase() : char))
+          .join(''),
+      );
     /** Mostly the right word in any case, sometimes one of `others`. */
     const mostly = (word: string, others: string[]): fc.Arbitrary<string> =>
       fc.oneof({ weight: 4, arbitrary: anyCase(word) }, { weight: 1, arbitrary: fc.constantFrom(...others) });
-    const ows = fc.oneof({ weight: 5, arbitrary: fc.constant('') }, { weight: 2, arbitrary: fc.constantFrom(' ', '\t', '  ', ' \t') });
-    const param = fc.oneof(
-      { weight: 3, arbitrary: fc.tuple(anyCase('charset'), anyCase('utf-8')).map(([name, value]) => `${name}=${value}`) },
-      { weight: 1, arbitrary: anyCase('charset="utf-8"') },
-      { weight: 3, arbitrary: fc.constantFrom(
-        'charset=utf8', 'charset=utf-16', 'charset = utf-8', 'charset=', 'foo=bar', 'boundary=x', '', 'q=1', 'charset=utf-8;charset=latin1',
-        'charset=utf-8,text/plain',
-      ) },
+    const ows = fc.oneof(
+      { weight: 5, arbitrary: fc.constant('') },
+      { weight: 2, arbitrary: fc.constantFrom(' ', '\t', '  ', ' \t') },
     );
-    const spelling = fc.record({
-      type: mostly('application', ['text', 'applicat ion', '', 'application2', '*']),
-      sub: mostly('json', ['jso n', 'graphql', 'graphql-response+json', 'json+x', 'x-json', '*', '', 'json, text/plain']),
-      around: fc.array(ows, { minLength: 5, maxLength: 5 }),
-      params: fc.array(param, { maxLength: 2 }),
-      trailing: fc.boolean(),
-    }).map(({ type, sub, around, params, trailing }) => `${around[0]}${type}${around[1]}/${around[2]}${sub}${
-      params.map((p) => `${around[3]};${around[4]}${p}`).join('')}${trailing ? ';' : ''}`);
+    const param = fc.oneof(
+      {
+        weight: 3,
+        arbitrary: fc.tuple(anyCase('charset'), anyCase('utf-8')).map(([name, value]) => `${name}=${value}`),
+      },
+      { weight: 1, arbitrary: anyCase('charset="utf-8"') },
+      {
+        weight: 3,
+        arbitrary: fc.constantFrom(
+          'charset=utf8',
+          'charset=utf-16',
+          'charset = utf-8',
+          'charset=',
+          'foo=bar',
+          'boundary=x',
+          '',
+          'q=1',
+          'charset=utf-8;charset=latin1',
+          'charset=utf-8,text/plain',
+        ),
+      },
+    );
+    const spelling = fc
+      .record({
+        type: mostly('application', ['text', 'applicat ion', '', 'application2', '*']),
+        sub: mostly('json', [
+          'jso n',
+          'graphql',
+          'graphql-response+json',
+          'json+x',
+          'x-json',
+          '*',
+          '',
+          'json, text/plain',
+        ]),
+        around: fc.array(ows, { minLength: 5, maxLength: 5 }),
+        params: fc.array(param, { maxLength: 2 }),
+        trailing: fc.boolean(),
+      })
+      .map(
+        ({ type, sub, around, params, trailing }) =>
+          `${around[0]}${type}${around[1]}/${around[2]}${sub}${params
+            .map((p) => `${around[3]};${around[4]}${p}`)
+            .join('')}${trailing ? ';' : ''}`,
+      );
     const header: fc.Arbitrary<string | string[] | undefined> = fc.oneof(
       { weight: 8, arbitrary: spelling },
       { weight: 1, arbitrary: fc.array(spelling, { minLength: 2, maxLength: 3 }) }, // the header sent more than once
       { weight: 1, arbitrary: fc.constant(undefined) },
     );
     let executed = 0;
-    await fc.assert(fc.asyncProperty(header, async (type) => {
-      const headers: OutgoingHttpHeaders = type === undefined ? {} : { 'Content-Type': type };
-      const before = lookups;
-      const res = await rawPost(server.port, headers, LOGIN_ATTEMPT);
-      expect(res.status, res.text).to.be.below(500);
-      if (lookups === before) {
-        // Refused: a 4xx in the GraphQL shape, and no resolver ran.
-        expect(res.status, res.text).to.be.within(400, 499);
-        expect(res.body, res.text).to.have.all.keys('errors');
-      } else {
-        // Ran: exactly one login, and the login limiter counted it.
-        expect(lookups - before).to.equal(1);
-        expect(res.headers.ratelimit, `${JSON.stringify(type)} ran without being counted`).to.match(/^"login"; r=\d+; t=\d+$/);
-        executed += 1;
-      }
-    }), { numRuns: 150 });
+    await fc.assert(
+      fc.asyncProperty(header, async (type) => {
+        const headers: OutgoingHttpHeaders = type === undefined ? {} : { 'Content-Type': type };
+        const before = lookups;
+        const res = await rawPost(server.port, headers, LOGIN_ATTEMPT);
+        expect(res.status, res.text).to.be.below(500);
+        if (lookups === before) {
+          // Refused: a 4xx in the GraphQL shape, and no resolver ran.
+          expect(res.status, res.text).to.be.within(400, 499);
+          expect(res.body, res.text).to.have.all.keys('errors');
+        } else {
+          // Ran: exactly one login, and the login limiter counted it.
+          expect(lookups - before).to.equal(1);
+          expect(res.headers.ratelimit, `${JSON.stringify(type)} ran without being counted`).to.match(
+            /^"login"; r=\d+; t=\d+$/,
+          );
+          executed += 1;
+        }
+      }),
+      { numRuns: 150 },
+    );
     expect(executed).to.be.above(0); // the generator does reach the accepted spellings
   });
 
@@ -154,7 +223,11 @@ describe('sample app: POST /graphql reads its own body (one parse path)', functi
       // The server answered and closed long before the body's end: kernel buffers hold a few MB at most.
       expect(result.writtenWhenAnswered, label).to.be.below(total / 2);
       expect(result.finished, label).to.equal(false);
-      const answer = await rawPost(server.port, { 'Content-Type': 'application/json' }, JSON.stringify({ query: '{ __typename }' }));
+      const answer = await rawPost(
+        server.port,
+        { 'Content-Type': 'application/json' },
+        JSON.stringify({ query: '{ __typename }' }),
+      );
       expect(answer.body).to.deep.equal({ data: { __typename: 'Query' } });
     }
   });
@@ -165,7 +238,9 @@ describe('sample app: POST /graphql reads its own body (one parse path)', functi
       expect(result.status, type).to.be.oneOf([413, 415]);
     }
     const atLimit = JSON.stringify({ query: '{ __typename }' }).padEnd(16 * 1024, ' ');
-    expect((await rawPost(server.port, { 'Content-Type': 'application/json' }, atLimit)).body).to.deep.equal({ data: { __typename: 'Query' } });
+    expect((await rawPost(server.port, { 'Content-Type': 'application/json' }, atLimit)).body).to.deep.equal({
+      data: { __typename: 'Query' },
+    });
     const over = await rawPost(server.port, { 'Content-Type': 'application/json' }, `${atLimit} `);
     expect(over.status).to.equal(413);
     expect(refusal(over)).to.deep.equal(['payload_too_large', 413]);
@@ -196,8 +271,11 @@ describe('sample app: POST /graphql reads its own body (one parse path)', functi
       expect(res.status, `${label}: ${res.text}`).to.equal(status);
       expect(refusal(res), label).to.deep.equal([code, status]);
     }
-    const fine = await rawPost(server.port, { ...json, 'Content-Encoding': 'identity' },
-      '\uFEFF{"query": "query Q { __typename }", "operationName": "Q", "variables": null, "extensions": {}}');
+    const fine = await rawPost(
+      server.port,
+      { ...json, 'Content-Encoding': 'identity' },
+      '\uFEFF{"query": "query Q { __typename }", "operationName": "Q", "variables": null, "extensions": {}}',
+    );
     expect(fine.body, fine.text).to.deep.equal({ data: { __typename: 'Query' } });
   });
 
@@ -216,11 +294,18 @@ describe('sample app: POST /graphql reads its own body (one parse path)', functi
   });
 
   it("answers graphql-http's own refusals (406 for an Accept it cannot meet) in the same shape", async () => {
-    const res = await rawPost(server.port, { 'Content-Type': 'application/json', Accept: 'text/html' }, JSON.stringify({ query: '{ __typename }' }));
+    const res = await rawPost(
+      server.port,
+      { 'Content-Type': 'application/json', Accept: 'text/html' },
+      JSON.stringify({ query: '{ __typename }' }),
+    );
     expect(res.status).to.equal(406);
     expect(refusal(res)).to.deep.equal(['not_acceptable', 406]);
-    const wanted = await rawPost(server.port, { 'Content-Type': 'application/json', Accept: 'application/graphql-response+json' },
-      JSON.stringify({ query: '{ __typename }' }));
+    const wanted = await rawPost(
+      server.port,
+      { 'Content-Type': 'application/json', Accept: 'application/graphql-response+json' },
+      JSON.stringify({ query: '{ __typename }' }),
+    );
     expect(wanted.headers['content-type']).to.equal('application/graphql-response+json; charset=utf-8');
     expect(wanted.body).to.deep.equal({ data: { __typename: 'Query' } });
   });

@@ -5,9 +5,7 @@ import type { SampleApp } from '../sample-app/app.js';
 import { depthLimit, MAX_DEPTH } from '../sample-app/graphql/limits.js';
 import type { UserStore } from '../sample-app/users.js';
 import { flipLastChar, sign, unsigned } from './helpers/forged-tokens.js';
-import {
-  bodyOf, gql, gqlLogin, gqlRefresh, gqlRegister, ME, reasons, REGISTER, type Pair,
-} from './helpers/graphql.js';
+import { bodyOf, gql, gqlLogin, gqlRefresh, gqlRegister, ME, reasons, REGISTER, type Pair } from './helpers/graphql.js';
 import { ACCESS_TTL, appFactory, email, PASSWORD, SECRETS, until } from './helpers/sample-app.js';
 
 describe('sample app: POST /graphql at the HTTP level', () => {
@@ -53,9 +51,14 @@ describe('sample app: POST /graphql at the HTTP level', () => {
     apps.clock.advance(ACCESS_TTL + 1);
     const expired = await gql(app, ME, undefined, accessToken);
     expect(expired.status).to.equal(401);
-    expect(bodyOf(expired)).to.deep.equal({ errors: [{
-      message: 'token has expired', extensions: { code: 'UNAUTHENTICATED', reason: 'token_expired', status: 401 },
-    }] });
+    expect(bodyOf(expired)).to.deep.equal({
+      errors: [
+        {
+          message: 'token has expired',
+          extensions: { code: 'UNAUTHENTICATED', reason: 'token_expired', status: 401 },
+        },
+      ],
+    });
     const live = await session();
     await request(app.app).post('/auth/logout').send({ refreshToken: live.refreshToken });
     const revoked = await gql(app, ME, undefined, live.accessToken);
@@ -85,16 +88,21 @@ describe('sample app: POST /graphql at the HTTP level', () => {
       ['mutation { __typename logoutAll }', 'logoutAll'],
     ];
     for (const [query, field] of guarded) {
-      for (const header of [undefined, 'Basic dXNlcjpwYXNz']) { // another scheme is no bearer token
+      for (const header of [undefined, 'Basic dXNlcjpwYXNz']) {
+        // another scheme is no bearer token
         const req = request(app.app).post('/graphql').send({ query });
         const res = await (header === undefined ? req : req.set('Authorization', header));
         expect(res.status, field).to.equal(200);
         expect(res.headers['www-authenticate']).to.equal(undefined);
         expect(bodyOf(res).data).to.deep.include({ [field]: null });
         expect(bodyOf(res).data?.__typename).to.be.oneOf(['Query', 'Mutation']);
-        expect(bodyOf(res).errors).to.deep.equal([{
-          message: 'no bearer token', path: [field], extensions: { code: 'UNAUTHENTICATED', reason: 'token_missing', status: 401 },
-        }]);
+        expect(bodyOf(res).errors).to.deep.equal([
+          {
+            message: 'no bearer token',
+            path: [field],
+            extensions: { code: 'UNAUTHENTICATED', reason: 'token_missing', status: 401 },
+          },
+        ]);
       }
     }
     const address = email();
@@ -106,7 +114,9 @@ describe('sample app: POST /graphql at the HTTP level', () => {
   });
 
   it('refuses what is over the limits: body size, tokens and depth; other methods get 405', async () => {
-    const big = await request(app.app).post('/graphql').send({ query: `{ me { id } } # ${'x'.repeat(17_000)}` });
+    const big = await request(app.app)
+      .post('/graphql')
+      .send({ query: `{ me { id } } # ${'x'.repeat(17_000)}` });
     expect(big.status).to.equal(413);
     expect(reasons(big)).to.deep.equal([['payload_too_large', 'payload_too_large', 413]]);
     const address = email();
@@ -115,7 +125,9 @@ describe('sample app: POST /graphql at the HTTP level', () => {
     expect(bodyOf(tokens).errors?.[0]?.message).to.match(/^Syntax Error: Document contains more tha[nt] 1000 tokens/);
     expect(bodyOf(tokens)).to.not.have.property('data');
     const deep = await gql(app, '{ me { id { a { b { c { d } } } } } }');
-    expect(bodyOf(deep).errors?.map((error) => error.message)).to.include(`the operation is 6 fields deep; the limit is ${MAX_DEPTH}`);
+    expect(bodyOf(deep).errors?.map((error) => error.message)).to.include(
+      `the operation is 6 fields deep; the limit is ${MAX_DEPTH}`,
+    );
     expect(bodyOf(deep)).to.not.have.property('data');
     await gqlRegister(app, address); // the refused requests ran nothing
     for (const method of ['get', 'put', 'delete'] as const) {
@@ -136,13 +148,19 @@ describe('sample app: POST /graphql at the HTTP level', () => {
     expect(depthErrors('{ root { child { child { child { name } } } } }', 4)).to.deep.equal([
       'the operation is 5 fields deep; the limit is 4',
     ]);
-    const viaFragments = 'query { root { ...A } } fragment A on Node { child { ...B } } fragment B on Node { child { ... on Node { child { name } } } }';
+    const viaFragments =
+      'query { root { ...A } } fragment A on Node { child { ...B } } fragment B on Node { child { ... on Node { child { name } } } }';
     expect(depthErrors(viaFragments, 4)).to.deep.equal(['the operation is 5 fields deep; the limit is 4']);
     // A fragment spread over and over is measured once (no exponential walk).
-    const fanOut = Array.from({ length: 30 }, (_, i) => `fragment F${i} on Node { child { ...F${i + 1} } name ...F${i + 1} }`).join(' ');
+    const fanOut = Array.from(
+      { length: 30 },
+      (_, i) => `fragment F${i} on Node { child { ...F${i + 1} } name ...F${i + 1} }`,
+    ).join(' ');
     expect(depthErrors(`{ root { ...F0 } } ${fanOut} fragment F30 on Node { name }`, 40)).to.deep.equal([]);
     expect(depthErrors('{ root { ...A } } fragment A on Node { child { ...A } }', 4)).to.deep.equal([]);
-    expect(depthErrors('{ __schema { types { fields { type { ofType { ofType { name } } } } } } }', 2)).to.deep.equal([]);
+    expect(depthErrors('{ __schema { types { fields { type { ofType { ofType { name } } } } } } }', 2)).to.deep.equal(
+      [],
+    );
   });
 
   it('keeps introspection on outside production, and turns it off when NODE_ENV=production', async () => {
@@ -177,23 +195,41 @@ describe('sample app: POST /graphql at the HTTP level', () => {
 
     const broken: UserStore = {
       create: async () => true,
-      findByEmail: async () => { throw new Error('database password is hunter2'); },
+      findByEmail: async () => {
+        throw new Error('database password is hunter2');
+      },
       setPasswordHash: async () => false,
     };
     const buggy = await apps.make({ users: broken });
-    const res = await gql(buggy, 'mutation($d: LoginInput!) { login(data: $d) { accessToken } }', { d: { email: address, password: PASSWORD } });
+    const res = await gql(buggy, 'mutation($d: LoginInput!) { login(data: $d) { accessToken } }', {
+      d: { email: address, password: PASSWORD },
+    });
     expect(res.status).to.equal(200);
-    expect(bodyOf(res)).to.deep.equal({ data: { login: null }, errors: [{
-      message: 'something went wrong', path: ['login'], extensions: { code: 'internal_error', reason: 'internal_error', status: 500 },
-    }] });
+    expect(bodyOf(res)).to.deep.equal({
+      data: { login: null },
+      errors: [
+        {
+          message: 'something went wrong',
+          path: ['login'],
+          extensions: { code: 'internal_error', reason: 'internal_error', status: 500 },
+        },
+      ],
+    });
     await until(() => apps.logs.some((line) => line.text.startsWith('unexpected error in GraphQL field login')));
     expect(apps.logs.filter((line) => line.level === 'error').map((line) => line.text.split('\n')[0])).to.deep.equal([
       'unexpected error in GraphQL field login Error: database password is hunter2',
     ]);
     await until(() => apps.logs.filter((line) => line.text.startsWith('POST /graphql')).length >= 6);
     for (const { raw } of apps.logs) {
-      for (const secret of [PASSWORD, accessToken, refreshToken, renewed.accessToken, renewed.refreshToken, 'hunter2-in-a-list',
-        SECRETS.accessTokenSecret]) {
+      for (const secret of [
+        PASSWORD,
+        accessToken,
+        refreshToken,
+        renewed.accessToken,
+        renewed.refreshToken,
+        'hunter2-in-a-list',
+        SECRETS.accessTokenSecret,
+      ]) {
         expect(raw).to.not.include(secret);
       }
     }

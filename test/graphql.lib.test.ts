@@ -1,8 +1,19 @@
 import { expect } from 'chai';
 import { buildSchema, graphql } from 'graphql';
 import {
-  createTokenAuth, graphqlContext, graphqlExtensions, GraphQLTokenError, InvalidRequestError, MemorySessionStore,
-  OptionError, requireAuth, StoreUnavailableError, TokenExpiredError, TokenMissingError, toGraphQLError, type TokenAuth,
+  createTokenAuth,
+  graphqlContext,
+  graphqlExtensions,
+  GraphQLTokenError,
+  InvalidRequestError,
+  MemorySessionStore,
+  OptionError,
+  requireAuth,
+  StoreUnavailableError,
+  TokenExpiredError,
+  TokenMissingError,
+  toGraphQLError,
+  type TokenAuth,
   type TokenPairContext,
 } from '../lib/index.js';
 
@@ -52,7 +63,9 @@ describe('GraphQL helpers (lib/graphql.ts, no graphql import)', () => {
     expect(mapped.cause).to.equal(original);
     expect(mapped.extensions).to.deep.equal({ code: 'UNAUTHENTICATED', reason: 'token_expired', status: 401 });
     expect(toGraphQLError(new StoreUnavailableError('down')).extensions).to.deep.equal({
-      code: 'store_unavailable', reason: 'store_unavailable', status: 503,
+      code: 'store_unavailable',
+      reason: 'store_unavailable',
+      status: 503,
     });
     const bug = new TypeError('x is undefined');
     expect(toGraphQLError(bug)).to.equal(bug);
@@ -65,19 +78,34 @@ describe('GraphQL helpers (lib/graphql.ts, no graphql import)', () => {
     const rootValue = {
       me: (_: unknown, context: TokenPairContext) => requireAuth(context).claims.email,
       open: () => 'yes',
-      broken: () => { throw toGraphQLError(new InvalidRequestError('bad input')); },
+      broken: () => {
+        throw toGraphQLError(new InvalidRequestError('bad input'));
+      },
     };
     const anonymous = await graphql({ schema, rootValue, source: '{ me open }', contextValue: contextFor(undefined) });
     expect(JSON.parse(JSON.stringify(anonymous))).to.deep.equal({
-      errors: [{
-        message: 'no bearer token', locations: [{ line: 1, column: 3 }], path: ['me'],
-        extensions: { code: 'UNAUTHENTICATED', reason: 'token_missing', status: 401 },
-      }],
+      errors: [
+        {
+          message: 'no bearer token',
+          locations: [{ line: 1, column: 3 }],
+          path: ['me'],
+          extensions: { code: 'UNAUTHENTICATED', reason: 'token_missing', status: 401 },
+        },
+      ],
       data: { me: null, open: 'yes' },
     });
-    const signedIn = await graphql({ schema, rootValue, source: '{ me broken }', contextValue: contextFor(`Bearer ${accessToken}`) });
+    const signedIn = await graphql({
+      schema,
+      rootValue,
+      source: '{ me broken }',
+      contextValue: contextFor(`Bearer ${accessToken}`),
+    });
     expect(signedIn.data).to.deep.equal({ me: 'ann@example.com', broken: null });
-    expect(signedIn.errors?.[0]?.extensions).to.deep.equal({ code: 'invalid_request', reason: 'invalid_request', status: 400 });
+    expect(signedIn.errors?.[0]?.extensions).to.deep.equal({
+      code: 'invalid_request',
+      reason: 'invalid_request',
+      status: 400,
+    });
   });
 
   it('builds the context once per request: the caller, or why there is none', async () => {
@@ -89,15 +117,23 @@ describe('GraphQL helpers (lib/graphql.ts, no graphql import)', () => {
     expect(auth.owns(signedIn.auth)).to.equal(true);
     expect(requireAuth(signedIn)).to.equal(signedIn.auth);
     const cases: Array<[header: string | null | undefined, code: string]> = [
-      [undefined, 'token_missing'], [null, 'token_missing'], ['', 'token_missing'], ['Basic dXNlcjpwYXNz', 'token_missing'],
-      ['Bearer', 'invalid_request'], [`Bearer ${accessToken} extra`, 'invalid_request'],
-      ['Bearer not.a.token', 'token_invalid'], [`Bearer ${refreshToken}`, 'token_invalid'],
+      [undefined, 'token_missing'],
+      [null, 'token_missing'],
+      ['', 'token_missing'],
+      ['Basic dXNlcjpwYXNz', 'token_missing'],
+      ['Bearer', 'invalid_request'],
+      [`Bearer ${accessToken} extra`, 'invalid_request'],
+      ['Bearer not.a.token', 'token_invalid'],
+      [`Bearer ${refreshToken}`, 'token_invalid'],
     ];
     for (const [header, code] of cases) {
       const context = contextFor(header);
       expect(context.auth, String(header)).to.equal(undefined);
       expect(context.authError?.code, String(header)).to.equal(code);
-      expect(() => requireAuth(context)).to.throw(GraphQLTokenError).with.property('extensions').that.deep.includes({ reason: code });
+      expect(() => requireAuth(context))
+        .to.throw(GraphQLTokenError)
+        .with.property('extensions')
+        .that.deep.includes({ reason: code });
     }
     now += 61_000;
     expect(contextFor(`bearer  ${accessToken}`).authError).to.be.an.instanceOf(TokenExpiredError);
@@ -115,11 +151,23 @@ describe('GraphQL helpers (lib/graphql.ts, no graphql import)', () => {
 
   it('catches wiring mistakes and bad options at creation', () => {
     const bad: Array<[() => unknown, new (...args: never[]) => Error, RegExp]> = [
-      [() => graphqlContext(Object.create(null) as TokenAuth), TypeError, /graphqlContext\(auth\) needs the object returned by createTokenAuth\(\)/],
-      [() => graphqlContext(auth, { checkRevocation: 'yes' as unknown as boolean }), OptionError, /checkRevocation must be a boolean/],
+      [
+        () => graphqlContext(Object.create(null) as TokenAuth),
+        TypeError,
+        /graphqlContext\(auth\) needs the object returned by createTokenAuth\(\)/,
+      ],
+      [
+        () => graphqlContext(auth, { checkRevocation: 'yes' as unknown as boolean }),
+        OptionError,
+        /checkRevocation must be a boolean/,
+      ],
       [() => graphqlContext(auth, { checkRevokation: true } as never), OptionError, /unknown option checkRevokation/],
       [() => graphqlContext(auth, null as never), OptionError, /options must be an object/],
-      [() => requireAuth({} as TokenPairContext), TypeError, /requireAuth\(context\) needs a context built by graphqlContext/],
+      [
+        () => requireAuth({} as TokenPairContext),
+        TypeError,
+        /requireAuth\(context\) needs a context built by graphqlContext/,
+      ],
     ];
     for (const [make, type, message] of bad) expect(make).to.throw(type, message);
     expect(() => requireAuth({ auth: undefined, authError: undefined })).to.throw(GraphQLTokenError, 'no bearer token');

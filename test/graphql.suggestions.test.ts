@@ -9,13 +9,25 @@ import { appFactory } from './helpers/sample-app.js';
 
 /** A misspelled name, and the names graphql would suggest for it (quoted as its messages quote them). */
 const PROBES: Array<[query: string, variables: Record<string, unknown> | undefined, suggested: string[]]> = [
-  ['mutation { logn(data: { email: "a@example.com", password: "x" }) { accessToken } }', undefined, ['login', 'logout', 'logoutAll']],
+  [
+    'mutation { logn(data: { email: "a@example.com", password: "x" }) { accessToken } }',
+    undefined,
+    ['login', 'logout', 'logoutAll'],
+  ],
   ['{ me { emial } }', undefined, ['email']],
   ['{ mee { id } }', undefined, ['me']],
   ['query($d: LoginInpt) { me { id } }', undefined, ['LoginInput']],
   ['mutation { login(data: { email: "a@example.com", password: "x" }, dta: 1) { accessToken } }', undefined, ['data']],
-  ['mutation { login(data: { email: "a@example.com", password: "x", passwrd: "y" }) { accessToken } }', undefined, ['password']],
-  ['mutation($d: LoginInput!) { login(data: $d) { accessToken } }', { d: { email: 'a@example.com', password: 'x', passwrd: 'y' } }, ['password']],
+  [
+    'mutation { login(data: { email: "a@example.com", password: "x", passwrd: "y" }) { accessToken } }',
+    undefined,
+    ['password'],
+  ],
+  [
+    'mutation($d: LoginInput!) { login(data: $d) { accessToken } }',
+    { d: { email: 'a@example.com', password: 'x', passwrd: 'y' } },
+    ['password'],
+  ],
 ];
 
 function messagesOf(body: GraphQLBody): string {
@@ -25,7 +37,9 @@ function messagesOf(body: GraphQLBody): string {
 describe('sample app: POST /graphql in production names nothing the client did not', function () {
   this.timeout(60_000); // generous: many requests, and the machine may be busy
   const apps = appFactory(() => ({}));
-  beforeEach(() => { apps.reset(); });
+  beforeEach(() => {
+    apps.reset();
+  });
   afterEach(() => apps.closeAll());
 
   async function productionApp(): Promise<SampleApp> {
@@ -57,7 +71,10 @@ describe('sample app: POST /graphql in production names nothing the client did n
     for (const [query, variables, suggested] of PROBES) {
       const messages = messagesOf(bodyOf(await gql(development, query, variables)));
       expect(messages, query).to.match(/Did you mean/);
-      expect(suggested.some((name) => messages.includes(`"${name}"`)), `${query}: ${messages}`).to.equal(true);
+      expect(
+        suggested.some((name) => messages.includes(`"${name}"`)),
+        `${query}: ${messages}`,
+      ).to.equal(true);
     }
   });
 });

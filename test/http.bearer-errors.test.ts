@@ -8,9 +8,24 @@ import { expect } from 'chai';
 import { bearerAuthenticator, parseBearer } from '../lib/http/bearer.js';
 import { errorAnswer, RETRY_AFTER } from '../lib/http/error-answer.js';
 import {
-  CookieAmbiguousError, createTokenAuth, CredentialsChangedError, CsrfRejectedError, graphqlExtensions, GraphQLTokenError,
-  InputError, InvalidRequestError, MemorySessionStore, OptionError, RefreshReusedError, StoreUnavailableError,
-  TokenExpiredError, TokenInvalidError, TokenMissingError, TokenRevokedError, type TokenAuth, type TokenPairError,
+  CookieAmbiguousError,
+  createTokenAuth,
+  CredentialsChangedError,
+  CsrfRejectedError,
+  graphqlExtensions,
+  GraphQLTokenError,
+  InputError,
+  InvalidRequestError,
+  MemorySessionStore,
+  OptionError,
+  RefreshReusedError,
+  StoreUnavailableError,
+  TokenExpiredError,
+  TokenInvalidError,
+  TokenMissingError,
+  TokenRevokedError,
+  type TokenAuth,
+  type TokenPairError,
 } from '../lib/index.js';
 
 const T0 = Date.UTC(2030, 0, 1);
@@ -27,8 +42,12 @@ function newAuth(store: MemorySessionStore, now: { ms: number }): TokenAuth {
 describe('lib/http: bearer and error answers, no framework', function () {
   describe('parseBearer', function () {
     const missing: Array<[string, string | null | undefined]> = [
-      ['no header', undefined], ['null', null], ['an empty header', ''], ['the Basic scheme', 'Basic dXNlcjpwYXNz'],
-      ['a bare token, no scheme', 'abc.def.ghi'], ['"Bearer" glued to the token', 'Bearerabc'],
+      ['no header', undefined],
+      ['null', null],
+      ['an empty header', ''],
+      ['the Basic scheme', 'Basic dXNlcjpwYXNz'],
+      ['a bare token, no scheme', 'abc.def.ghi'],
+      ['"Bearer" glued to the token', 'Bearerabc'],
     ];
     for (const [name, header] of missing) {
       it(`${name}: TokenMissingError (401 token_missing)`, function () {
@@ -36,7 +55,9 @@ describe('lib/http: bearer and error answers, no framework', function () {
       });
     }
     const malformed: Array<[string, string]> = [
-      ['"Bearer" and no token', 'Bearer'], ['"Bearer" and only spaces', 'Bearer    '], ['two words after "Bearer"', 'Bearer abc def'],
+      ['"Bearer" and no token', 'Bearer'],
+      ['"Bearer" and only spaces', 'Bearer    '],
+      ['two words after "Bearer"', 'Bearer abc def'],
     ];
     for (const [name, header] of malformed) {
       it(`${name}: InvalidRequestError (400 invalid_request)`, function () {
@@ -76,11 +97,18 @@ describe('lib/http: bearer and error answers, no framework', function () {
     });
 
     it('checks its options once, naming the owner', function () {
-      expect(() => bearerAuthenticator(auth, { checkrevocation: true } as never, 'owner')).to.throw(OptionError,
-        'express-token-pair: owner: unknown option checkrevocation (known: checkRevocation)');
-      expect(() => bearerAuthenticator(auth, { checkRevocation: 'yes' } as never, 'owner')).to.throw(OptionError,
-        'express-token-pair: owner option checkRevocation must be a boolean');
-      expect(() => bearerAuthenticator(auth, null as never, 'owner')).to.throw(OptionError, 'express-token-pair: owner options must be an object');
+      expect(() => bearerAuthenticator(auth, { checkrevocation: true } as never, 'owner')).to.throw(
+        OptionError,
+        'express-token-pair: owner: unknown option checkrevocation (known: checkRevocation)',
+      );
+      expect(() => bearerAuthenticator(auth, { checkRevocation: 'yes' } as never, 'owner')).to.throw(
+        OptionError,
+        'express-token-pair: owner option checkRevocation must be a boolean',
+      );
+      expect(() => bearerAuthenticator(auth, null as never, 'owner')).to.throw(
+        OptionError,
+        'express-token-pair: owner options must be an object',
+      );
     });
   });
 
@@ -88,24 +116,54 @@ describe('lib/http: bearer and error answers, no framework', function () {
     const rows: Array<[TokenPairError, number, Record<string, string>]> = [
       [new TokenMissingError('no bearer token'), 401, { 'WWW-Authenticate': 'Bearer' }],
       [new TokenMissingError('no refresh token cookie'), 401, { 'WWW-Authenticate': 'Bearer' }],
-      [new TokenInvalidError('token is invalid'), 401, { 'WWW-Authenticate': 'Bearer error="invalid_token", error_description="token is invalid"' }],
-      [new TokenExpiredError('token has expired'), 401, { 'WWW-Authenticate': 'Bearer error="invalid_token", error_description="token has expired"' }],
-      [new TokenRevokedError('session has ended'), 401, { 'WWW-Authenticate': 'Bearer error="invalid_token", error_description="session has ended"' }],
-      [new RefreshReusedError('refresh token was already used'), 401,
-        { 'WWW-Authenticate': 'Bearer error="invalid_token", error_description="refresh token was already used"' }],
-      [new CredentialsChangedError('credentials changed'), 401,
-        { 'WWW-Authenticate': 'Bearer error="invalid_token", error_description="credentials changed"' }],
-      [new InvalidRequestError('malformed Authorization header'), 400,
-        { 'WWW-Authenticate': 'Bearer error="invalid_request", error_description="malformed Authorization header"' }],
-      [new CookieAmbiguousError('the refresh cookie appears more than once; none was used'), 400,
-        { 'WWW-Authenticate': 'Bearer error="invalid_request", error_description="the refresh cookie appears more than once; none was used"' }],
-      [new CsrfRejectedError('the request\'s Origin is not allowed'), 403, {}],
+      [
+        new TokenInvalidError('token is invalid'),
+        401,
+        { 'WWW-Authenticate': 'Bearer error="invalid_token", error_description="token is invalid"' },
+      ],
+      [
+        new TokenExpiredError('token has expired'),
+        401,
+        { 'WWW-Authenticate': 'Bearer error="invalid_token", error_description="token has expired"' },
+      ],
+      [
+        new TokenRevokedError('session has ended'),
+        401,
+        { 'WWW-Authenticate': 'Bearer error="invalid_token", error_description="session has ended"' },
+      ],
+      [
+        new RefreshReusedError('refresh token was already used'),
+        401,
+        { 'WWW-Authenticate': 'Bearer error="invalid_token", error_description="refresh token was already used"' },
+      ],
+      [
+        new CredentialsChangedError('credentials changed'),
+        401,
+        { 'WWW-Authenticate': 'Bearer error="invalid_token", error_description="credentials changed"' },
+      ],
+      [
+        new InvalidRequestError('malformed Authorization header'),
+        400,
+        { 'WWW-Authenticate': 'Bearer error="invalid_request", error_description="malformed Authorization header"' },
+      ],
+      [
+        new CookieAmbiguousError('the refresh cookie appears more than once; none was used'),
+        400,
+        {
+          'WWW-Authenticate':
+            'Bearer error="invalid_request", error_description="the refresh cookie appears more than once; none was used"',
+        },
+      ],
+      [new CsrfRejectedError("the request's Origin is not allowed"), 403, {}],
       [new StoreUnavailableError('session store unavailable'), 503, { 'Retry-After': String(RETRY_AFTER) }],
     ];
     for (const [error, status, headers] of rows) {
       it(`${error.code} (${error.message}): ${status}, no-store, ${Object.keys(headers).join(', ') || 'no other header'}`, function () {
         expect(errorAnswer(error)).to.deep.equal({
-          status, headers: { 'Cache-Control': 'no-store', ...headers }, cookies: [], body: { error: error.code, message: error.message },
+          status,
+          headers: { 'Cache-Control': 'no-store', ...headers },
+          cookies: [],
+          body: { error: error.code, message: error.message },
         });
       });
     }
@@ -116,19 +174,30 @@ describe('lib/http: bearer and error answers, no framework', function () {
 
     it('keeps quotes and backslashes out of the challenge, not out of the body', function () {
       const answer = errorAnswer(new TokenInvalidError('a "quoted" \\ message'));
-      expect(answer.headers['WWW-Authenticate']).to.equal('Bearer error="invalid_token", error_description="a quoted  message"');
+      expect(answer.headers['WWW-Authenticate']).to.equal(
+        'Bearer error="invalid_token", error_description="a quoted  message"',
+      );
       expect(answer.body).to.deep.equal({ error: 'token_invalid', message: 'a "quoted" \\ message' });
     });
 
     it('has no answer for anything that is not a TokenPairError (the framework handles it)', function () {
-      for (const error of [new Error('boom'), new TypeError('bug'), new OptionError('x'), new InputError('y'), 'a string', undefined]) {
+      for (const error of [
+        new Error('boom'),
+        new TypeError('bug'),
+        new OptionError('x'),
+        new InputError('y'),
+        'a string',
+        undefined,
+      ]) {
         expect(errorAnswer(error), String(error)).to.equal(undefined);
       }
     });
 
     it('gives GraphQL the same status as the HTTP answer', function () {
       for (const [error, status] of rows) {
-        expect(new GraphQLTokenError(error).extensions, error.code).to.deep.equal(graphqlExtensions(error.code, status));
+        expect(new GraphQLTokenError(error).extensions, error.code).to.deep.equal(
+          graphqlExtensions(error.code, status),
+        );
       }
     });
   });

@@ -5,11 +5,15 @@
  */
 import { expect } from 'chai';
 import {
-  createTokenAuth, InputError, MemorySessionStore, type NewSession, type SessionStore, type TokenAuth,
+  createTokenAuth,
+  InputError,
+  MemorySessionStore,
+  type NewSession,
+  type SessionStore,
+  type TokenAuth,
   type TokenAuthEvents,
 } from '../lib/index.js';
 import { ACCESS, REFRESH } from './helpers/token-auth.js';
-
 
 /** A memory store that counts what reaches it. */
 class CountingStore extends MemorySessionStore {
@@ -41,7 +45,10 @@ describe('issue() and revokeAll() input', () => {
   beforeEach(() => {
     store = new CountingStore();
     auth = createTokenAuth({
-      accessToken: { secret: ACCESS }, refreshToken: { secret: REFRESH }, store, maxSessionsPerUser: 2,
+      accessToken: { secret: ACCESS },
+      refreshToken: { secret: REFRESH },
+      store,
+      maxSessionsPerUser: 2,
     });
   });
   afterEach(() => store.close());
@@ -55,17 +62,31 @@ describe('issue() and revokeAll() input', () => {
   }
 
   describe('claims', () => {
-    const prototypeNames = ['toString', 'constructor', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', 'toLocaleString', '__defineGetter__'];
+    const prototypeNames = [
+      'toString',
+      'constructor',
+      'valueOf',
+      'hasOwnProperty',
+      'isPrototypeOf',
+      'toLocaleString',
+      '__defineGetter__',
+    ];
 
     it('refuses Object.prototype names before storing anything, so they cannot evict real sessions', async () => {
       const real = await auth.issue({ userId: 'ann' });
       const second = await auth.issue({ userId: 'ann' });
       for (const name of prototypeNames) {
-        await expectInputError(() => auth.issue({ userId: 'ann', claims: { [name]: 'x' } }), `claim "${name}" is an Object.prototype name`);
+        await expectInputError(
+          () => auth.issue({ userId: 'ann', claims: { [name]: 'x' } }),
+          `claim "${name}" is an Object.prototype name`,
+        );
       }
       // `__proto__` as an own key (what JSON.parse makes of it).
-      await expectInputError(() => auth.issue({ userId: 'ann', claims: JSON.parse('{"__proto__":{"admin":true}}') as Record<string, unknown> }),
-        'claim "__proto__" is an Object.prototype name');
+      await expectInputError(
+        () =>
+          auth.issue({ userId: 'ann', claims: JSON.parse('{"__proto__":{"admin":true}}') as Record<string, unknown> }),
+        'claim "__proto__" is an Object.prototype name',
+      );
       expect(store.created, 'nothing reached the store').to.have.length(2);
       expect((await auth.refresh(real.refreshToken)).tokenType, 'the real sessions survive').to.equal('Bearer');
       expect((await auth.refresh(second.refreshToken)).tokenType).to.equal('Bearer');
@@ -82,7 +103,10 @@ describe('issue() and revokeAll() input', () => {
         [{ f: () => 1 }, 'claims.f is a function'],
         [{ u: undefined }, 'claims.u is a undefined'],
         [{ list: [1, Symbol('s')] }, 'claims.list[1] is a symbol'],
-        [{ deep: { inner: JSON.parse('{"__proto__":1}') as unknown } }, 'claims.deep.inner must not have a "__proto__" key'],
+        [
+          { deep: { inner: JSON.parse('{"__proto__":1}') as unknown } },
+          'claims.deep.inner must not have a "__proto__" key',
+        ],
         [cyclic, 'nested more than 16 levels deep (or is cyclic)'],
         [new Map([['a', 1]]), 'claims must be a plain object'],
         [['a'], 'claims must be a plain object'],
@@ -94,20 +118,33 @@ describe('issue() and revokeAll() input', () => {
       expect(store.created).to.have.length(0);
     });
 
-    it('refuses the package\'s own claim names', async () => {
+    it("refuses the package's own claim names", async () => {
       for (const name of ['sub', 'sid', 'jti', 'iat', 'exp', 'nbf', 'iss', 'aud', 'typ']) {
-        await expectInputError(() => auth.issue({ userId: 'ann', claims: { [name]: 1 } }), `claim "${name}" is reserved`);
+        await expectInputError(
+          () => auth.issue({ userId: 'ann', claims: { [name]: 1 } }),
+          `claim "${name}" is reserved`,
+        );
       }
       expect(store.created).to.have.length(0);
     });
 
     it('refuses claims that would make an access token longer than the verifier accepts, and takes any that fit', async () => {
-      await expectInputError(() => auth.issue({ userId: 'ann', claims: { blob: 'x'.repeat(6000) } }),
-        /^express-token-pair: claims make the access token \d+ characters long; the limit is 8192$/);
+      await expectInputError(
+        () => auth.issue({ userId: 'ann', claims: { blob: 'x'.repeat(6000) } }),
+        /^express-token-pair: claims make the access token \d+ characters long; the limit is 8192$/,
+      );
       expect(store.created).to.have.length(0);
-      const big = await auth.issue({ userId: 'ann', claims: { blob: 'x'.repeat(5000), nested: { list: [1, 'two', null, true] } } });
-      expect(auth.verifyAccessToken(big.accessToken).claims).to.deep.equal({ blob: 'x'.repeat(5000), nested: { list: [1, 'two', null, true] } });
-      expect(auth.verifyAccessToken((await auth.refresh(big.refreshToken)).accessToken).claims.blob).to.have.length(5000);
+      const big = await auth.issue({
+        userId: 'ann',
+        claims: { blob: 'x'.repeat(5000), nested: { list: [1, 'two', null, true] } },
+      });
+      expect(auth.verifyAccessToken(big.accessToken).claims).to.deep.equal({
+        blob: 'x'.repeat(5000),
+        nested: { list: [1, 'two', null, true] },
+      });
+      expect(auth.verifyAccessToken((await auth.refresh(big.refreshToken)).accessToken).claims.blob).to.have.length(
+        5000,
+      );
     });
 
     it('copies the claims, so a later change by the caller does not reach the tokens', async () => {
@@ -120,12 +157,12 @@ describe('issue() and revokeAll() input', () => {
   });
 
   describe('userId', () => {
-    it('treats a safe integer as its decimal string: 42, 42.0 and \'42\' are one user', async () => {
+    it("treats a safe integer as its decimal string: 42, 42.0 and '42' are one user", async () => {
       const a = await auth.issue({ userId: 42 });
       const b = await auth.issue({ userId: 42.0 });
       expect(payload(a.accessToken).sub).to.equal('42');
       expect(auth.verifyAccessToken(b.accessToken).userId).to.equal('42');
-      expect(await auth.revokeAll('42'), 'both sessions are the string id\'s').to.equal(2);
+      expect(await auth.revokeAll('42'), "both sessions are the string id's").to.equal(2);
       expect(payload((await auth.issue({ userId: 0 })).accessToken).sub).to.equal('0');
       expect(payload((await auth.issue({ userId: -7 })).accessToken).sub).to.equal('-7');
     });
@@ -139,13 +176,25 @@ describe('issue() and revokeAll() input', () => {
     });
 
     it('refuses control characters, line separators and lone surrogates, which would reach logs and keys', async () => {
-      for (const userId of ['ann\r\nINFO admin logged in', 'ann\n', 'a\u0000b', 'a\u001bb', 'a\u007fb', 'a\u0085b',
-        'a\u2028b', 'a\u2029b', 'a\ud800b', 'a\udc00']) {
+      for (const userId of [
+        'ann\r\nINFO admin logged in',
+        'ann\n',
+        'a\u0000b',
+        'a\u001bb',
+        'a\u007fb',
+        'a\u0085b',
+        'a\u2028b',
+        'a\u2029b',
+        'a\ud800b',
+        'a\udc00',
+      ]) {
         await expectInputError(() => auth.issue({ userId }), 'userId must not contain control characters');
         await expectInputError(() => auth.revokeAll(userId), 'userId must not contain control characters');
       }
       expect(store.created).to.have.length(0);
-      expect(payload((await auth.issue({ userId: 'Zoë 東京 😀' })).accessToken).sub, 'other Unicode is fine').to.equal('Zoë 東京 😀');
+      expect(payload((await auth.issue({ userId: 'Zoë 東京 😀' })).accessToken).sub, 'other Unicode is fine').to.equal(
+        'Zoë 東京 😀',
+      );
     });
 
     it('refuses empty, long and non-string ids', async () => {
@@ -156,7 +205,10 @@ describe('issue() and revokeAll() input', () => {
     });
 
     it('refuses a missing input object', async () => {
-      await expectInputError(() => auth.issue(undefined as never), 'issue() needs { userId, claims?, meta?, authenticatedAt? }');
+      await expectInputError(
+        () => auth.issue(undefined as never),
+        'issue() needs { userId, claims?, meta?, authenticatedAt? }',
+      );
     });
   });
 
@@ -164,7 +216,10 @@ describe('issue() and revokeAll() input', () => {
     it('keeps IP and user agent short and free of control characters, in the store and in events', async () => {
       const events: Array<TokenAuthEvents['issued']> = [];
       auth.on('issued', (event) => events.push(event));
-      await auth.issue({ userId: 'ann', meta: { ip: '203.0.113.7\r\nX', userAgent: `curl\u0000/8 ${'u'.repeat(600)}` } });
+      await auth.issue({
+        userId: 'ann',
+        meta: { ip: '203.0.113.7\r\nX', userAgent: `curl\u0000/8 ${'u'.repeat(600)}` },
+      });
       const meta = store.created[0]!.meta;
       expect(meta.ip).to.equal('203.0.113.7\ufffd\ufffdX');
       expect(meta.userAgent).to.have.length(512);

@@ -11,7 +11,13 @@ import express from 'express';
 import { calculateJwkThumbprint, createLocalJWKSet, jwtVerify, type JWK } from 'jose';
 import request from 'supertest';
 import {
-  createTokenAuth, jwkThumbprint, jwksHandler, MemorySessionStore, OptionError, type JwkSet, type TokenAuth,
+  createTokenAuth,
+  jwkThumbprint,
+  jwksHandler,
+  MemorySessionStore,
+  OptionError,
+  type JwkSet,
+  type TokenAuth,
   type TokenAuthOptions,
 } from '../lib/index.js';
 
@@ -23,7 +29,10 @@ const ec521 = generateKeyPairSync('ec', { namedCurve: 'P-521' }).privateKey;
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
 const rsaPss = generateKeyPairSync('rsa-pss', {
   // @types/node declares saltLength a string; Node takes the number of bytes.
-  modulusLength: 2048, hashAlgorithm: 'sha256', mgf1HashAlgorithm: 'sha256', saltLength: 32 as unknown as string,
+  modulusLength: 2048,
+  hashAlgorithm: 'sha256',
+  mgf1HashAlgorithm: 'sha256',
+  saltLength: 32 as unknown as string,
 }).privateKey;
 /** Every private member a JWK can have (RFC 7518 §6). */
 const PRIVATE = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
@@ -31,17 +40,29 @@ const PRIVATE = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 describe('JWKS: the public access keys', () => {
   const store = new MemorySessionStore();
   after(() => store.close());
-  const make = (accessToken: TokenAuthOptions['accessToken'], refreshToken: TokenAuthOptions['refreshToken'] = { secret: REFRESH }): TokenAuth =>
-    createTokenAuth({ accessToken, refreshToken, store });
+  const make = (
+    accessToken: TokenAuthOptions['accessToken'],
+    refreshToken: TokenAuthOptions['refreshToken'] = { secret: REFRESH },
+  ): TokenAuth => createTokenAuth({ accessToken, refreshToken, store });
   /** The public JWK node makes of a private key, for comparison. */
   const publicOf = (key: KeyObject): Record<string, unknown> => createPublicKey(key).export({ format: 'jwk' });
 
   it('lists each key of the ring in order, with kid, alg, use and the public parameters only', () => {
-    const auth = make({ keys: [{ kid: 'k-2026', privateKey: ec256 }, { kid: 'k-2025', privateKey: ec256b }] },
-      { keys: [{ kid: 'refresh-1', secret: REFRESH }] });
+    const auth = make(
+      {
+        keys: [
+          { kid: 'k-2026', privateKey: ec256 },
+          { kid: 'k-2025', privateKey: ec256b },
+        ],
+      },
+      { keys: [{ kid: 'refresh-1', secret: REFRESH }] },
+    );
     const { keys } = auth.jwks();
     expect(keys.map((jwk) => jwk.kid)).to.deep.equal(['k-2026', 'k-2025']);
-    for (const [jwk, key] of [[keys[0]!, ec256], [keys[1]!, ec256b]] as const) {
+    for (const [jwk, key] of [
+      [keys[0]!, ec256],
+      [keys[1]!, ec256b],
+    ] as const) {
       expect(jwk).to.have.all.keys('kty', 'kid', 'alg', 'use', 'crv', 'x', 'y');
       expect(jwk).to.include({ kty: 'EC', alg: 'ES256', use: 'sig', crv: 'P-256' });
       const expected = publicOf(key);
@@ -56,9 +77,17 @@ describe('JWKS: the public access keys', () => {
 
   it('publishes RSA (RS256), RSA-PSS (PS256) and P-521 keys as n/e and crv/x/y', () => {
     const cases: Array<[TokenAuthOptions['accessToken'], string[], Record<string, unknown>]> = [
-      [{ keys: [{ kid: 'r', privateKey: rsa }], algorithm: 'RS256' }, ['n', 'e'], { kty: 'RSA', alg: 'RS256', ...pick(publicOf(rsa), 'n', 'e') }],
+      [
+        { keys: [{ kid: 'r', privateKey: rsa }], algorithm: 'RS256' },
+        ['n', 'e'],
+        { kty: 'RSA', alg: 'RS256', ...pick(publicOf(rsa), 'n', 'e') },
+      ],
       [{ keys: [{ kid: 'p', privateKey: rsaPss }], algorithm: 'PS256' }, ['n', 'e'], { kty: 'RSA', alg: 'PS256' }],
-      [{ keys: [{ kid: 'e', privateKey: ec521 }], algorithm: 'ES512' }, ['crv', 'x', 'y'], { kty: 'EC', alg: 'ES512', ...pick(publicOf(ec521), 'crv', 'x', 'y') }],
+      [
+        { keys: [{ kid: 'e', privateKey: ec521 }], algorithm: 'ES512' },
+        ['crv', 'x', 'y'],
+        { kty: 'EC', alg: 'ES512', ...pick(publicOf(ec521), 'crv', 'x', 'y') },
+      ],
     ];
     for (const [accessToken, members, expected] of cases) {
       const [jwk] = make(accessToken).jwks().keys;
@@ -72,14 +101,28 @@ describe('JWKS: the public access keys', () => {
     const [jwk] = single.jwks().keys;
     expect(jwk!.kid).to.equal(await calculateJwkThumbprint(publicOf(ec256), 'sha256'));
     expect(jwkThumbprint(ec256)).to.equal(jwk!.kid);
-    expect(jwkThumbprint(rsaPss)).to.equal(await calculateJwkThumbprint(make({ keys: [{ kid: 'p', privateKey: rsaPss }], algorithm: 'PS256' }).jwks().keys[0] as JWK));
+    expect(jwkThumbprint(rsaPss)).to.equal(
+      await calculateJwkThumbprint(
+        make({ keys: [{ kid: 'p', privateKey: rsaPss }], algorithm: 'PS256' }).jwks().keys[0] as JWK,
+      ),
+    );
     expect(make({ secret: 'access-secret-for-jwks-0123456789abc' }).jwks()).to.deep.equal({ keys: [] });
-    expect(make({ keys: [{ kid: 'h', secret: 'access-secret-for-jwks-0123456789abc' }] }).jwks()).to.deep.equal({ keys: [] });
+    expect(make({ keys: [{ kid: 'h', secret: 'access-secret-for-jwks-0123456789abc' }] }).jwks()).to.deep.equal({
+      keys: [],
+    });
   });
 
   it('verifies the access tokens with jose, key picked by kid (or alone, for the single key)', async () => {
     const cases: Array<[string, TokenAuthOptions['accessToken']]> = [
-      ['ES256 ring', { keys: [{ kid: 'a', privateKey: ec256 }, { kid: 'b', privateKey: ec256b }] }],
+      [
+        'ES256 ring',
+        {
+          keys: [
+            { kid: 'a', privateKey: ec256 },
+            { kid: 'b', privateKey: ec256b },
+          ],
+        },
+      ],
       ['RS256 ring', { keys: [{ kid: 'r', privateKey: rsa }], algorithm: 'RS256' }],
       ['PS256 with an RSA-PSS key', { keys: [{ kid: 'p', privateKey: rsaPss }], algorithm: 'PS256' }],
       ['ES512 single key', { privateKey: ec521, algorithm: 'ES512' }],
@@ -91,19 +134,37 @@ describe('JWKS: the public access keys', () => {
       const { payload, protectedHeader } = await jwtVerify(token, keySet, { typ: 'at+jwt' });
       expect(payload, name).to.include({ sub: 'u1', role: 'admin' });
       expect(protectedHeader.kid, name).to.equal(accessToken.keys?.[0]?.kid);
-      const refused = await jwtVerify(refreshToken, keySet).then(() => 'accepted', (error: unknown) => (error as { code?: string }).code);
+      const refused = await jwtVerify(refreshToken, keySet).then(
+        () => 'accepted',
+        (error: unknown) => (error as { code?: string }).code,
+      );
       expect(refused, `${name}: a refresh token (HS256, which no JWK Set verifies)`).to.equal('ERR_JOSE_NOT_SUPPORTED');
     }
     // A token of the ring's second key, checked against the published set.
     const second = make({ keys: [{ kid: 'b', privateKey: ec256b }] });
     const token = (await second.issue({ userId: 'u2' })).accessToken;
-    const keySet = createLocalJWKSet(make({ keys: [{ kid: 'a', privateKey: ec256 }, { kid: 'b', privateKey: ec256b }] }).jwks());
+    const keySet = createLocalJWKSet(
+      make({
+        keys: [
+          { kid: 'a', privateKey: ec256 },
+          { kid: 'b', privateKey: ec256b },
+        ],
+      }).jwks(),
+    );
     expect((await jwtVerify(token, keySet)).payload.sub).to.equal('u2');
   });
 
-  for (const [framework, factory] of [['Express 5', express], ['Express 4', express4]] as const) {
+  for (const [framework, factory] of [
+    ['Express 5', express],
+    ['Express 4', express4],
+  ] as const) {
     describe(`jwksHandler on ${framework}`, () => {
-      const auth = make({ keys: [{ kid: 'k1', privateKey: ec256 }, { kid: 'k0', privateKey: ec256b }] });
+      const auth = make({
+        keys: [
+          { kid: 'k1', privateKey: ec256 },
+          { kid: 'k0', privateKey: ec256b },
+        ],
+      });
       const app = factory();
       app.get('/.well-known/jwks.json', jwksHandler(auth));
 
@@ -144,10 +205,18 @@ describe('JWKS: the public access keys', () => {
 
   it('refuses HMAC access keys at wiring time, and anything but a TokenAuth', () => {
     const hmac = make({ keys: [{ kid: 'h', secret: 'access-secret-for-jwks-0123456789abc' }] });
-    expect(() => jwksHandler(hmac)).to.throw(OptionError,
-      'express-token-pair: jwksHandler(auth) publishes public keys, and the access tokens are signed with HMAC secrets, which must never be published');
-    expect(() => jwksHandler({} as never)).to.throw(TypeError, 'express-token-pair: jwksHandler(auth) needs the object returned by createTokenAuth()');
-    expect(() => jwksHandler({ headers: {}, method: 'GET' } as never)).to.throw(TypeError, 'jwksHandler was used as a middleware itself');
+    expect(() => jwksHandler(hmac)).to.throw(
+      OptionError,
+      'express-token-pair: jwksHandler(auth) publishes public keys, and the access tokens are signed with HMAC secrets, which must never be published',
+    );
+    expect(() => jwksHandler({} as never)).to.throw(
+      TypeError,
+      'express-token-pair: jwksHandler(auth) needs the object returned by createTokenAuth()',
+    );
+    expect(() => jwksHandler({ headers: {}, method: 'GET' } as never)).to.throw(
+      TypeError,
+      'jwksHandler was used as a middleware itself',
+    );
   });
 });
 

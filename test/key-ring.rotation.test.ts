@@ -19,16 +19,20 @@ const KEYS = {
 } as const;
 type Kid = keyof typeof KEYS;
 const keys = (...kids: Kid[]): RingKeyOptions[] => kids.map((kid) => ({ kid, secret: KEYS[kid] }));
-const kids = (pair: TokenPair): [unknown, unknown] => [decode(pair.accessToken).header.kid, decode(pair.refreshToken).header.kid];
+const kids = (pair: TokenPair): [unknown, unknown] => [
+  decode(pair.accessToken).header.kid,
+  decode(pair.refreshToken).header.kid,
+];
 
 describe('key rings: rotation without logging anyone out', () => {
   let store: MemorySessionStore;
   let now: number;
   /** One deploy: an instance with these rings on the shared store. */
-  const deploy = (access: Kid[], refresh: Kid[]): TokenAuth => makeAuth(store, () => now, {
-    accessToken: { keys: keys(...access), ttl: ACCESS_TTL },
-    refreshToken: { keys: keys(...refresh), ttl: REFRESH_TTL, maxLifetime: '30d', reuseGrace: 5 },
-  });
+  const deploy = (access: Kid[], refresh: Kid[]): TokenAuth =>
+    makeAuth(store, () => now, {
+      accessToken: { keys: keys(...access), ttl: ACCESS_TTL },
+      refreshToken: { keys: keys(...refresh), ttl: REFRESH_TTL, maxLifetime: '30d', reuseGrace: 5 },
+    });
 
   beforeEach(() => {
     now = T0;
@@ -81,9 +85,17 @@ describe('key rings: rotation without logging anyone out', () => {
     // An old-signed token, even a fresh one from an instance left on step 1, is now refused as invalid.
     const stale = await step1.issue({ userId: 'cat' });
     expect(kids(stale)).to.deep.equal(['at-old', 'rt-old']);
-    expect(await rejection(() => step3.verifyAccessToken(stale.accessToken))).to.include({ code: 'token_invalid', message: 'token is invalid' });
-    expect(await rejection(step3.refresh(stale.refreshToken))).to.include({ code: 'token_invalid', message: 'token is invalid' });
-    expect(await rejection(step3.refresh(p2.refreshToken)), 'an expired old token').to.include({ code: 'token_invalid' });
+    expect(await rejection(() => step3.verifyAccessToken(stale.accessToken))).to.include({
+      code: 'token_invalid',
+      message: 'token is invalid',
+    });
+    expect(await rejection(step3.refresh(stale.refreshToken))).to.include({
+      code: 'token_invalid',
+      message: 'token is invalid',
+    });
+    expect(await rejection(step3.refresh(p2.refreshToken)), 'an expired old token').to.include({
+      code: 'token_invalid',
+    });
     // Nobody who kept using the app was logged out: ann's session carries on under the new keys.
     const annLater = await step3.refresh(annNext.refreshToken);
     expect(kids(annLater)).to.deep.equal(['at-new', 'rt-new']);
@@ -105,7 +117,9 @@ describe('key rings: rotation without logging anyone out', () => {
     now += ACCESS_TTL;
     const step3 = deploy(['at-new'], ['rt-old']);
     expect(await rejection(() => step3.verifyAccessToken(lastOld.accessToken))).to.include({ code: 'token_invalid' });
-    expect(await rejection(() => step2.verifyAccessToken(lastOld.accessToken)), 'expired anyway').to.include({ code: 'token_expired' });
+    expect(await rejection(() => step2.verifyAccessToken(lastOld.accessToken)), 'expired anyway').to.include({
+      code: 'token_expired',
+    });
     // Its refresh token was signed by the unchanged refresh ring: bob stays logged in.
     const bob = await step3.refresh(lastOld.refreshToken);
     expect(kids(bob)).to.deep.equal(['at-new', 'rt-old']);
@@ -125,7 +139,8 @@ describe('key rings: rotation without logging anyone out', () => {
 
   it('moves from a single secret to a ring without logging anyone out, through a legacy key', async () => {
     const single = makeAuth(store, () => now, {
-      accessToken: { secret: KEYS['at-old'], ttl: ACCESS_TTL }, refreshToken: { secret: KEYS['rt-old'], ttl: REFRESH_TTL },
+      accessToken: { secret: KEYS['at-old'], ttl: ACCESS_TTL },
+      refreshToken: { secret: KEYS['rt-old'], ttl: REFRESH_TTL },
     });
     const pair = await single.issue({ userId: 'ann' });
     expect(kids(pair)).to.deep.equal([undefined, undefined]);

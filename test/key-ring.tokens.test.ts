@@ -11,26 +11,50 @@ import express from 'express';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import {
-  MemorySessionStore, requireAccessToken, type RingKeyOptions, type TokenAuth, type TokenAuthOptions,
+  MemorySessionStore,
+  requireAccessToken,
+  type RingKeyOptions,
+  type TokenAuth,
+  type TokenAuthOptions,
 } from '../lib/index.js';
 import { signRaw } from './helpers/forged-tokens.js';
 import { decode, makeAuth, rejection, T0 } from './helpers/token-auth.js';
 
-const SECRETS = { a0: 'access-key-zero-0123456789abcdefghij', a1: 'access-key-one-0123456789abcdefghijk', a2: 'access-key-two-0123456789abcdefghijk' };
+const SECRETS = {
+  a0: 'access-key-zero-0123456789abcdefghij',
+  a1: 'access-key-one-0123456789abcdefghijk',
+  a2: 'access-key-two-0123456789abcdefghijk',
+};
 const R0 = 'refresh-key-zero-0123456789abcdefghij';
 const R1 = 'refresh-key-one-0123456789abcdefghijk';
-const ring = (...kids: Array<keyof typeof SECRETS>): RingKeyOptions[] => kids.map((kid) => ({ kid, secret: SECRETS[kid] }));
+const ring = (...kids: Array<keyof typeof SECRETS>): RingKeyOptions[] =>
+  kids.map((kid) => ({ kid, secret: SECRETS[kid] }));
 
 describe('key rings: signing and verifying', () => {
   let store: MemorySessionStore;
   let now: number;
-  const make = (over: Partial<TokenAuthOptions> = {}): TokenAuth => makeAuth(store, () => now, {
-    accessToken: { keys: ring('a0', 'a1', 'a2'), ttl: '15m' },
-    refreshToken: { keys: [{ kid: 'r0', secret: R0 }, { kid: 'r1', secret: R1 }], ttl: '7d', maxLifetime: '30d', reuseGrace: 5 },
-    ...over,
-  });
+  const make = (over: Partial<TokenAuthOptions> = {}): TokenAuth =>
+    makeAuth(store, () => now, {
+      accessToken: { keys: ring('a0', 'a1', 'a2'), ttl: '15m' },
+      refreshToken: {
+        keys: [
+          { kid: 'r0', secret: R0 },
+          { kid: 'r1', secret: R1 },
+        ],
+        ttl: '7d',
+        maxLifetime: '30d',
+        reuseGrace: 5,
+      },
+      ...over,
+    });
   /** Claims as `sign` writes them, for tokens built by hand. */
-  const claims = (): Record<string, unknown> => ({ sub: 'u', sid: 'session-id-0001', jti: 'token-id-000001', iat: now, exp: now + 900 });
+  const claims = (): Record<string, unknown> => ({
+    sub: 'u',
+    sid: 'session-id-0001',
+    jti: 'token-id-000001',
+    iat: now,
+    exp: now + 900,
+  });
 
   beforeEach(() => {
     now = T0;
@@ -44,7 +68,9 @@ describe('key rings: signing and verifying', () => {
     const [refreshHeader] = pair.refreshToken.split('.');
     expect(Buffer.from(accessHeader!, 'base64url').toString()).to.equal('{"alg":"HS256","typ":"at+jwt","kid":"a0"}');
     expect(Buffer.from(refreshHeader!, 'base64url').toString()).to.equal('{"alg":"HS256","typ":"rt+jwt","kid":"r0"}');
-    expect(() => jwt.verify(pair.accessToken, SECRETS.a0, { algorithms: ['HS256'], clockTimestamp: now })).to.not.throw();
+    expect(() =>
+      jwt.verify(pair.accessToken, SECRETS.a0, { algorithms: ['HS256'], clockTimestamp: now }),
+    ).to.not.throw();
     expect(() => jwt.verify(pair.accessToken, SECRETS.a1, { algorithms: ['HS256'] })).to.throw('invalid signature');
     expect(() => jwt.verify(pair.refreshToken, R0, { algorithms: ['HS256'], clockTimestamp: now })).to.not.throw();
   });
@@ -63,8 +89,18 @@ describe('key rings: signing and verifying', () => {
   });
 
   it('does the same with a ring of EC keys (the general path), and leaves the single-key form without kid', async () => {
-    const [e0, e1] = [generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey];
-    const auth = make({ accessToken: { keys: [{ kid: 'e0', privateKey: e0 }, { kid: 'e1', privateKey: e1 }] } });
+    const [e0, e1] = [
+      generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
+      generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
+    ];
+    const auth = make({
+      accessToken: {
+        keys: [
+          { kid: 'e0', privateKey: e0 },
+          { kid: 'e1', privateKey: e1 },
+        ],
+      },
+    });
     const own = await auth.issue({ userId: 'u0' });
     expect(decode(own.accessToken).header).to.deep.equal({ alg: 'ES256', typ: 'at+jwt', kid: 'e0' });
     const older = await make({ accessToken: { keys: [{ kid: 'e1', privateKey: e1 }] } }).issue({ userId: 'u1' });
@@ -81,7 +117,11 @@ describe('key rings: signing and verifying', () => {
 
   it('refuses a token whose kid names no key of the ring with the very error of a forged token', async () => {
     const auth = make();
-    const forged = signRaw({ alg: 'HS256', typ: 'at+jwt', kid: 'a0' }, JSON.stringify(claims()), 'someone-elses-secret-0123456789abcdef');
+    const forged = signRaw(
+      { alg: 'HS256', typ: 'at+jwt', kid: 'a0' },
+      JSON.stringify(claims()),
+      'someone-elses-secret-0123456789abcdef',
+    );
     const expected = await rejection(() => auth.verifyAccessToken(forged));
     expect(expected).to.include({ code: 'token_invalid', message: 'token is invalid', status: 401 });
     const unknown: Array<[string, Record<string, unknown>]> = [
@@ -100,7 +140,10 @@ describe('key rings: signing and verifying', () => {
       const token = signRaw(header, JSON.stringify(claims()), SECRETS.a0);
       const error = await rejection(() => auth.verifyAccessToken(token));
       expect(error.constructor, name).to.equal(expected.constructor);
-      expect({ code: error.code, message: error.message }, name).to.deep.equal({ code: 'token_invalid', message: 'token is invalid' });
+      expect({ code: error.code, message: error.message }, name).to.deep.equal({
+        code: 'token_invalid',
+        message: 'token is invalid',
+      });
     }
     // The same header spelled differently still finds a0 through its kid (the general path).
     const reordered = signRaw({ kid: 'a0', typ: 'at+jwt', alg: 'HS256' }, JSON.stringify(claims()), SECRETS.a0);
@@ -110,20 +153,28 @@ describe('key rings: signing and verifying', () => {
   it('answers an unknown kid with 401 token_invalid over HTTP, like a forged token, never a 500', async () => {
     const auth = make();
     const app = express();
-    app.get('/me', requireAccessToken(auth), (req, res) => { res.json({ userId: req.auth?.userId }); });
+    app.get('/me', requireAccessToken(auth), (req, res) => {
+      res.json({ userId: req.auth?.userId });
+    });
     const errors: unknown[] = [];
     app.use((error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
       errors.push(error);
       res.status(500).end();
     });
-    const forged = signRaw({ alg: 'HS256', typ: 'at+jwt', kid: 'a1' }, JSON.stringify(claims()), 'someone-elses-secret-0123456789abcdef');
+    const forged = signRaw(
+      { alg: 'HS256', typ: 'at+jwt', kid: 'a1' },
+      JSON.stringify(claims()),
+      'someone-elses-secret-0123456789abcdef',
+    );
     const unknownKid = signRaw({ alg: 'HS256', typ: 'at+jwt', kid: 'retired' }, JSON.stringify(claims()), SECRETS.a1);
     const forgedAnswer = await request(app).get('/me').set('Authorization', `Bearer ${forged}`);
     const unknownAnswer = await request(app).get('/me').set('Authorization', `Bearer ${unknownKid}`);
     for (const answer of [forgedAnswer, unknownAnswer]) {
       expect(answer.status).to.equal(401);
       expect(answer.body).to.deep.equal({ error: 'token_invalid', message: 'token is invalid' });
-      expect(answer.headers['www-authenticate']).to.equal('Bearer error="invalid_token", error_description="token is invalid"');
+      expect(answer.headers['www-authenticate']).to.equal(
+        'Bearer error="invalid_token", error_description="token is invalid"',
+      );
     }
     const genuine = signRaw({ alg: 'HS256', typ: 'at+jwt', kid: 'a1' }, JSON.stringify(claims()), SECRETS.a1);
     const ok = await request(app).get('/me').set('Authorization', `Bearer ${genuine}`);
@@ -169,19 +220,32 @@ describe('key rings: signing and verifying', () => {
     for (const [name, token] of asRefresh) {
       expect(await rejection(auth.refresh(token)), name).to.include({ code: 'token_invalid' });
     }
-    expect(decode((await auth.refresh(pair.refreshToken)).accessToken).header.kid, 'the session survived').to.equal('a0');
+    expect(decode((await auth.refresh(pair.refreshToken)).accessToken).header.kid, 'the session survived').to.equal(
+      'a0',
+    );
   });
 
   it('refuses a token without kid under a ring, unless one key is marked legacy (the move from a single secret)', async () => {
     const single = makeAuth(store, () => now, { accessToken: { secret: SECRETS.a0 }, refreshToken: { secret: R0 } });
     const before = await single.issue({ userId: 'u' });
     expect(decode(before.accessToken).header.kid).to.equal(undefined);
-    const strict = make({ accessToken: { keys: ring('a1', 'a0') }, refreshToken: { keys: [{ kid: 'r0', secret: R0 }] } });
-    expect(await rejection(() => strict.verifyAccessToken(before.accessToken))).to.include({ code: 'token_invalid', message: 'token is invalid' });
+    const strict = make({
+      accessToken: { keys: ring('a1', 'a0') },
+      refreshToken: { keys: [{ kid: 'r0', secret: R0 }] },
+    });
+    expect(await rejection(() => strict.verifyAccessToken(before.accessToken))).to.include({
+      code: 'token_invalid',
+      message: 'token is invalid',
+    });
     expect(await rejection(strict.refresh(before.refreshToken))).to.include({ code: 'token_invalid' });
 
     const migrating = make({
-      accessToken: { keys: [{ kid: 'a1', secret: SECRETS.a1 }, { kid: 'a0', secret: SECRETS.a0, legacy: true }] },
+      accessToken: {
+        keys: [
+          { kid: 'a1', secret: SECRETS.a1 },
+          { kid: 'a0', secret: SECRETS.a0, legacy: true },
+        ],
+      },
       refreshToken: { keys: [{ kid: 'r0', secret: R0, legacy: true }] },
     });
     expect(migrating.verifyAccessToken(before.accessToken).userId).to.equal('u');

@@ -18,7 +18,10 @@ describe('license', () => {
     expect(license).to.include('Copyright (c) 2026 express-token-pair contributors');
     expect(license).to.include('THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND');
     // What `npm pack` would put in the tarball (scripts off: no build, just the list).
-    const listing = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' });
+    const listing = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
     const [packed] = JSON.parse(listing) as Array<{ files: Array<{ path: string }> }>;
     expect(packed!.files.map((file) => file.path)).to.include('LICENSE');
   });

@@ -8,7 +8,12 @@ import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import {
-  createTokenAuth, MemorySessionStore, TokenPairError, type AccessTokenOptions, type TokenAuth, type TokenPair,
+  createTokenAuth,
+  MemorySessionStore,
+  TokenPairError,
+  type AccessTokenOptions,
+  type TokenAuth,
+  type TokenPair,
 } from '../lib/index.js';
 import { ACCESS, REFRESH, T0 } from './helpers/token-auth.js';
 
@@ -53,7 +58,9 @@ function* mutations(token: string): Generator<string> {
 
 /** The 63 other spellings of the signature's last character. */
 function lastCharVariants(token: string): string[] {
-  return Array.from(BASE64URL).filter((c) => c !== token.at(-1)).map((c) => token.slice(0, -1) + c);
+  return Array.from(BASE64URL)
+    .filter((c) => c !== token.at(-1))
+    .map((c) => token.slice(0, -1) + c);
 }
 
 /** Arbitrary text and raw bytes (as an HTTP header's latin1 or a body's UTF-8 would carry them). */
@@ -62,7 +69,8 @@ const junk = fc.oneof(
   fc.uint8Array({ maxLength: 400 }).map((bytes) => Buffer.from(bytes).toString('latin1')),
   fc.uint8Array({ maxLength: 400 }).map((bytes) => Buffer.from(bytes).toString('utf8')),
   // Three dot-separated segments, to reach the signature check.
-  fc.tuple(fc.string({ maxLength: 60 }), fc.string({ maxLength: 60 }), fc.string({ unit: 'binary', maxLength: 90 }))
+  fc
+    .tuple(fc.string({ maxLength: 60 }), fc.string({ maxLength: 60 }), fc.string({ unit: 'binary', maxLength: 90 }))
     .map((parts) => parts.join('.')),
 );
 
@@ -83,16 +91,25 @@ describe('malformed and mutated tokens (properties)', function () {
       afterEach(() => store.close());
 
       it('verifyAccessToken throws only TokenPairErrors for arbitrary strings and bytes', () => {
-        fc.assert(fc.property(junk, (text) => {
-          expectRefused(syncFailure(() => auth.verifyAccessToken(text)), JSON.stringify(text));
-        }), { numRuns: 400 });
+        fc.assert(
+          fc.property(junk, (text) => {
+            expectRefused(
+              syncFailure(() => auth.verifyAccessToken(text)),
+              JSON.stringify(text),
+            );
+          }),
+          { numRuns: 400 },
+        );
       });
 
       it('verifyAccessToken refuses every one-character mutation of a genuine token, at every position', () => {
         expect(auth.verifyAccessToken(pair.accessToken).userId).to.equal('alice');
         let count = 0;
         for (const mutant of mutations(pair.accessToken)) {
-          expectRefused(syncFailure(() => auth.verifyAccessToken(mutant)), JSON.stringify(mutant));
+          expectRefused(
+            syncFailure(() => auth.verifyAccessToken(mutant)),
+            JSON.stringify(mutant),
+          );
           count += 1;
         }
         expect(count).to.equal(4 * pair.accessToken.length);
@@ -101,7 +118,11 @@ describe('malformed and mutated tokens (properties)', function () {
       it('verifyAccessToken accepts only the canonical spelling of the signature', () => {
         const variants = lastCharVariants(pair.accessToken);
         expect(variants).to.have.length(63);
-        for (const variant of variants) expectRefused(syncFailure(() => auth.verifyAccessToken(variant)), variant);
+        for (const variant of variants)
+          expectRefused(
+            syncFailure(() => auth.verifyAccessToken(variant)),
+            variant,
+          );
         expect(auth.verifyAccessToken(pair.accessToken).userId, 'the genuine one still passes').to.equal('alice');
       });
     });
@@ -120,10 +141,13 @@ describe('malformed and mutated tokens (properties)', function () {
     afterEach(() => store.close());
 
     it('throw only TokenPairErrors for arbitrary strings and bytes, and leave the session alone', async () => {
-      await fc.assert(fc.asyncProperty(junk, async (text) => {
-        expectRefused(await failure(() => auth.refresh(text)), `refresh(${JSON.stringify(text)})`);
-        expectRefused(await failure(() => auth.revoke(text)), `revoke(${JSON.stringify(text)})`);
-      }), { numRuns: 300 });
+      await fc.assert(
+        fc.asyncProperty(junk, async (text) => {
+          expectRefused(await failure(() => auth.refresh(text)), `refresh(${JSON.stringify(text)})`);
+          expectRefused(await failure(() => auth.revoke(text)), `revoke(${JSON.stringify(text)})`);
+        }),
+        { numRuns: 300 },
+      );
       const next = await auth.refresh(pair.refreshToken);
       expect(next.refreshToken).to.not.equal(pair.refreshToken);
     });
@@ -146,7 +170,12 @@ describe('tokens the package would never sign, even with its own secret (a leake
   const store = new MemorySessionStore();
   // The core's clock stands still at T0, so the forged tokens are as fresh whenever this runs.
   const now = T0;
-  const auth = createTokenAuth({ accessToken: { secret: ACCESS }, refreshToken: { secret: REFRESH }, store, clock: () => now * 1000 });
+  const auth = createTokenAuth({
+    accessToken: { secret: ACCESS },
+    refreshToken: { secret: REFRESH },
+    store,
+    clock: () => now * 1000,
+  });
   after(() => store.close());
   const good = { sub: 'u', sid: 's', jti: 'j', iat: now, exp: now + 60 };
   /** Signs the payload JSON as given (jsonwebtoken refuses some of these shapes). */
@@ -159,9 +188,13 @@ describe('tokens the package would never sign, even with its own secret (a leake
   it('refuses empty ids and times that are not whole seconds', () => {
     expect(auth.verifyAccessToken(forge(good)).userId, 'the well-formed one passes').to.equal('u');
     for (const [name, change] of [
-      ['empty sub', { sub: '' }], ['empty sid', { sid: '' }], ['empty jti', { jti: '' }],
+      ['empty sub', { sub: '' }],
+      ['empty sid', { sid: '' }],
+      ['empty jti', { jti: '' }],
       ['fractional exp', { exp: now + 60.5 }],
-      ['fractional iat', { iat: now - 0.5 }], ['exp beyond 2^53', { exp: 2 ** 60 }], ['fractional nbf', { nbf: now - 0.25 }],
+      ['fractional iat', { iat: now - 0.5 }],
+      ['exp beyond 2^53', { exp: 2 ** 60 }],
+      ['fractional nbf', { nbf: now - 0.25 }],
     ] as const) {
       const token = forge({ ...good, ...change });
       expect(() => auth.verifyAccessToken(token), name).to.throw('token is missing required claims');
@@ -169,7 +202,9 @@ describe('tokens the package would never sign, even with its own secret (a leake
   });
 
   it('drops prototype-named claims from req.auth.claims', () => {
-    const token = forgeRaw(JSON.stringify({ ...good, role: 'x' }).replace('"role"', '"__proto__":{"admin":true},"constructor":1,"role"'));
+    const token = forgeRaw(
+      JSON.stringify({ ...good, role: 'x' }).replace('"role"', '"__proto__":{"admin":true},"constructor":1,"role"'),
+    );
     const { claims } = auth.verifyAccessToken(token);
     expect(Object.keys(claims)).to.deep.equal(['role']);
     expect(Object.getPrototypeOf(claims)).to.equal(Object.prototype);

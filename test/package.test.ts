@@ -11,14 +11,29 @@ import { join, resolve } from 'node:path';
 import { expect } from 'chai';
 import * as source from '../lib/index.js';
 import {
-  clientConsumer, consumers, domConsumer, PACKAGE, storeContractConsumer, typescriptConsumer, type ConsumerReport,
+  clientConsumer,
+  consumers,
+  domConsumer,
+  PACKAGE,
+  storeContractConsumer,
+  typescriptConsumer,
+  type ConsumerReport,
 } from './helpers/package-consumers.js';
 
 const root = resolve(import.meta.dirname, '..');
 function run(
-  command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env,
+  command: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
 ): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(command, args, { cwd, env, encoding: 'utf8', timeout: 150_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  const result = spawnSync(command, args, {
+    cwd,
+    env,
+    encoding: 'utf8',
+    timeout: 150_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   if (result.error) throw result.error;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -35,13 +50,18 @@ describe('the packed package', function () {
     mkdirSync(join(root, '.tmp'), { recursive: true });
     work = mkdtempSync(join(root, '.tmp', 'package-test-'));
     execFileSync('npm', ['pack', '--pack-destination', work, '--json'], {
-      cwd: root, encoding: 'utf8', timeout: 150_000, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 150_000,
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     const packed = readdirSync(work).filter((name) => name.endsWith('.tgz'));
     expect(packed, 'npm pack made one tarball').to.have.lengthOf(1);
     tarball = join(work, packed[0]!);
     files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8', timeout: 10_000 })
-      .split('\n').filter(Boolean).map((entry) => entry.replace(/^package\//, ''));
+      .split('\n')
+      .filter(Boolean)
+      .map((entry) => entry.replace(/^package\//, ''));
     for (const name of [...Object.keys(consumers), 'ts', 'client', 'ts-dom', 'store']) {
       const target = join(work, name, 'node_modules', PACKAGE);
       mkdirSync(target, { recursive: true });
@@ -59,17 +79,24 @@ describe('the packed package', function () {
     });
 
     it('holds no sources, tests, sample app or packed leftovers', function () {
-      const unwanted = files.filter((file) => /^(lib|test|sample-app|bench|\.ci|\.tmp|node_modules)\//.test(file)
-        || /\.tgz$/.test(file) || (/\.ts$/.test(file) && !file.endsWith('.d.ts')));
+      const unwanted = files.filter(
+        (file) =>
+          /^(lib|test|sample-app|bench|\.ci|\.tmp|node_modules)\//.test(file) ||
+          /\.tgz$/.test(file) ||
+          (/\.ts$/.test(file) && !file.endsWith('.d.ts')),
+      );
       expect(unwanted).to.deep.equal([]);
     });
 
     it('has one built file per lib/ source: nothing stale in dist/', function () {
-      const built = files.filter((file) => file.startsWith('dist/') && file.endsWith('.js'))
-        .map((file) => file.slice('dist/'.length, -'.js'.length)).sort();
+      const built = files
+        .filter((file) => file.startsWith('dist/') && file.endsWith('.js'))
+        .map((file) => file.slice('dist/'.length, -'.js'.length))
+        .sort();
       const sources = (readdirSync(join(root, 'lib'), { recursive: true }) as string[])
         .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))
-        .map((file) => file.replace(/\\/g, '/').slice(0, -'.ts'.length)).sort();
+        .map((file) => file.replace(/\\/g, '/').slice(0, -'.ts'.length))
+        .sort();
       expect(built, 'dist/ has a file lib/ no longer has: rm -rf dist and build again').to.deep.equal(sources);
     });
 
@@ -95,8 +122,11 @@ describe('the packed package', function () {
       const dir = join(work, 'client', 'node_modules', PACKAGE);
       for (const file of client) {
         const code = readFileSync(join(dir, file), 'utf8');
-        const specifiers = [...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)['"]([^'"]+)['"]/g)].map((match) => match[1]!);
-        for (const specifier of specifiers) expect(specifier, `${file} imports ${specifier}`).to.match(/^\.\/[\w-]+\.js$/);
+        const specifiers = [...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)['"]([^'"]+)['"]/g)].map(
+          (match) => match[1]!,
+        );
+        for (const specifier of specifiers)
+          expect(specifier, `${file} imports ${specifier}`).to.match(/^\.\/[\w-]+\.js$/);
         expect(code, file).to.not.match(/\brequire\s*\(|node:|\bprocess\.|\bBuffer\b/);
       }
     });
@@ -132,7 +162,10 @@ describe('the packed package', function () {
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'store-consumer', private: true, type: 'module' }));
     writeFileSync(join(dir, 'contract.test.mjs'), storeContractConsumer);
     const counts = (env: NodeJS.ProcessEnv) => {
-      const result = run(process.execPath, ['--test', '--test-reporter=tap', 'contract.test.mjs'], dir, { ...process.env, ...env });
+      const result = run(process.execPath, ['--test', '--test-reporter=tap', 'contract.test.mjs'], dir, {
+        ...process.env,
+        ...env,
+      });
       const count = (name: string) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(result.stdout)?.[1]);
       return { status: result.status, pass: count('pass'), fail: count('fail'), output: result.stdout + result.stderr };
     };
@@ -147,16 +180,23 @@ describe('the packed package', function () {
     const entry = join(dir, 'node_modules', PACKAGE, 'dist', 'store-contract');
     for (const file of readdirSync(entry).filter((name) => name.endsWith('.js'))) {
       const code = readFileSync(join(entry, file), 'utf8').replace(/\/\*[\s\S]*?\*\//g, ''); // not the doc comments' example
-      const specifiers = [...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)['"]([^'"]+)['"]/g)].map((match) => match[1]!);
+      const specifiers = [...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)['"]([^'"]+)['"]/g)].map(
+        (match) => match[1]!,
+      );
       for (const specifier of specifiers) {
-        expect(specifier, `${file} imports ${specifier}`).to.match(/^(\.\/[\w-]+\.js|\.\.\/(errors)\.js|node:(assert|crypto))$/);
+        expect(specifier, `${file} imports ${specifier}`).to.match(
+          /^(\.\/[\w-]+\.js|\.\.\/(errors)\.js|node:(assert|crypto))$/,
+        );
       }
     }
   });
 
   it('works from an ESM consumer of express-token-pair/client', function () {
     const dir = join(work, 'client');
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'client-consumer', private: true, type: 'module' }));
+    writeFileSync(
+      join(dir, 'package.json'),
+      JSON.stringify({ name: 'client-consumer', private: true, type: 'module' }),
+    );
     writeFileSync(join(dir, 'index.mjs'), clientConsumer);
     const result = run(process.execPath, ['index.mjs'], dir);
     expect(result.status, result.stderr).to.equal(0);

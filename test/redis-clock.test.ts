@@ -7,7 +7,12 @@
 import { expect } from 'chai';
 import { createClient } from 'redis';
 import {
-  createTokenAuth, OptionError, RedisSessionStore, type TokenAuth, type TokenAuthEvents, type TokenPair,
+  createTokenAuth,
+  OptionError,
+  RedisSessionStore,
+  type TokenAuth,
+  type TokenAuthEvents,
+  type TokenPair,
 } from '../lib/index.js';
 import { requireRedis, sharedRedis, uniquePrefix } from './helpers/redis-server.js';
 import { ACCESS, REFRESH } from './helpers/token-auth.js';
@@ -21,7 +26,10 @@ function payload(token: string): { iat: number; exp: number } {
 }
 
 async function code(promise: Promise<unknown>): Promise<string> {
-  return promise.then(() => 'ok', (error: unknown) => (error as { code?: string }).code ?? String(error));
+  return promise.then(
+    () => 'ok',
+    (error: unknown) => (error as { code?: string }).code ?? String(error),
+  );
 }
 
 describe('RedisSessionStore: one clock (Redis TIME) for every instance', function () {
@@ -67,7 +75,12 @@ describe('RedisSessionStore: one clock (Redis TIME) for every instance', functio
    * whole seconds that have passed since `step` began (however slow the
    * machine), give or take Redis's rounding.
    */
-  async function expectTtlAfter(step: () => Promise<unknown>, key: string, seconds: number, what?: string): Promise<void> {
+  async function expectTtlAfter(
+    step: () => Promise<unknown>,
+    key: string,
+    seconds: number,
+    what?: string,
+  ): Promise<void> {
     const started = performance.now();
     await step();
     const ttl = await client.ttl(key);
@@ -100,7 +113,7 @@ describe('RedisSessionStore: one clock (Redis TIME) for every instance', functio
     expect((await ahead.refresh(second.refreshToken)).tokenType).to.equal('Bearer');
   });
 
-  it('dates refresh tokens and sessions by Redis\'s clock, whatever the instance\'s clock says', async () => {
+  it("dates refresh tokens and sessions by Redis's clock, whatever the instance's clock says", async () => {
     const before = await redisSeconds();
     const ahead = instance(3600);
     const behind = instance(-3600);
@@ -132,10 +145,21 @@ describe('RedisSessionStore: one clock (Redis TIME) for every instance', functio
     expect(await code(onTime.refresh(second.refreshToken))).to.equal('token_revoked');
   });
 
-  it('without a revocation record, touches only the user\'s key (one Cluster slot) and refuses checkRevocation', async () => {
+  it("without a revocation record, touches only the user's key (one Cluster slot) and refuses checkRevocation", async () => {
     const sent: string[][] = [];
-    const store = new RedisSessionStore({ sendCommand: (args) => { sent.push(args); return client.sendCommand(args); }, prefix, revocationRecord: false });
-    const auth = createTokenAuth({ accessToken: { secret: ACCESS }, refreshToken: { secret: REFRESH, reuseGrace: 0 }, store });
+    const store = new RedisSessionStore({
+      sendCommand: (args) => {
+        sent.push(args);
+        return client.sendCommand(args);
+      },
+      prefix,
+      revocationRecord: false,
+    });
+    const auth = createTokenAuth({
+      accessToken: { secret: ACCESS },
+      refreshToken: { secret: REFRESH, reuseGrace: 0 },
+      store,
+    });
     const first = await auth.issue({ userId: 'ann' });
     await auth.refresh(first.refreshToken);
     expect(await code(auth.refresh(first.refreshToken)), 'reuse detection still works').to.equal('refresh_reused');
@@ -151,27 +175,54 @@ describe('RedisSessionStore: one clock (Redis TIME) for every instance', functio
     expect(() => auth.watchRevocations()).to.throw(OptionError, 'revocationRecord: false');
   });
 
-  it('keeps the user key as long as the user\'s longest-lived session, not the shortest', async () => {
+  it("keeps the user key as long as the user's longest-lived session, not the shortest", async () => {
     const store = new RedisSessionStore({ client, prefix, clock: 'caller' });
     const now = await redisSeconds();
     const session = (sessionId: string, ttl: number) => ({
-      userId: 'ann', sessionId, jti: `${sessionId}-1`, ttl, maxLifetime: 100 * ttl, claims: {}, meta: {},
+      userId: 'ann',
+      sessionId,
+      jti: `${sessionId}-1`,
+      ttl,
+      maxLifetime: 100 * ttl,
+      claims: {},
+      meta: {},
     });
     const options = { now, maxSessions: 100, revocationTtl: 900 };
     const key = `${prefix}{ann}`;
     await expectTtlAfter(() => store.create(session('short', 600), options), key, 600);
-    await expectTtlAfter(() => store.create(session('long', 6000), options), key, 6000, 'a longer session lengthens the key');
+    await expectTtlAfter(
+      () => store.create(session('long', 6000), options),
+      key,
+      6000,
+      'a longer session lengthens the key',
+    );
     // Set when 'long' was created: only the time since then may have gone.
     const started = performance.now();
     await store.create(session('shorter', 60), options);
     const ttl = await client.ttl(key);
-    expect(ttl, 'a shorter one does not shorten it').to.be.above(6000 - Math.ceil((performance.now() - started) / 1000) - 60);
+    expect(ttl, 'a shorter one does not shorten it').to.be.above(
+      6000 - Math.ceil((performance.now() - started) / 1000) - 60,
+    );
     await store.revoke({ userId: 'ann', sessionId: 'long', jti: 'long-1', now, grace: 5, revocationTtl: 900 });
     // Rotating the short one with a long ttl: its expiry slides past the key's, which must follow.
-    await expectTtlAfter(() => store.rotate({
-      userId: 'ann', sessionId: 'short', jti: 'short-1', nextJti: 'short-2', now, ttl: 9000, grace: 5,
-      meta: {}, window: 900, revocationTtl: 900,
-    }), key, 9000, 'the key follows a rotation past it');
+    await expectTtlAfter(
+      () =>
+        store.rotate({
+          userId: 'ann',
+          sessionId: 'short',
+          jti: 'short-1',
+          nextJti: 'short-2',
+          now,
+          ttl: 9000,
+          grace: 5,
+          meta: {},
+          window: 900,
+          revocationTtl: 900,
+        }),
+      key,
+      9000,
+      'the key follows a rotation past it',
+    );
   });
 });
 
@@ -180,18 +231,27 @@ describe('RedisSessionStore options', () => {
   const cases: Array<[unknown, string]> = [
     [undefined, 'RedisSessionStore: options are required'],
     [{}, 'RedisSessionStore: client or sendCommand is required'],
-    [{ sendCommand: send, prefx: 'a:' }, 'RedisSessionStore: unknown option prefx (known: client, sendCommand, blockingSendCommand, prefix, timeout, clock, revocationRecord)'],
-    [{ client: {} }, 'RedisSessionStore: client must be a node-redis client or cluster (v4, v5, v6) or an ioredis client or Cluster (for any other client, pass sendCommand)'],
+    [
+      { sendCommand: send, prefx: 'a:' },
+      'RedisSessionStore: unknown option prefx (known: client, sendCommand, blockingSendCommand, prefix, timeout, clock, revocationRecord)',
+    ],
+    [
+      { client: {} },
+      'RedisSessionStore: client must be a node-redis client or cluster (v4, v5, v6) or an ioredis client or Cluster (for any other client, pass sendCommand)',
+    ],
     [{ client: { sendCommand: send }, sendCommand: send }, 'RedisSessionStore: pass client or sendCommand, not both'],
     [{ sendCommand: 'redis://localhost' }, 'RedisSessionStore: sendCommand must be a function'],
     [{ sendCommand: send, prefix: 'a{b}:' }, 'RedisSessionStore: prefix must be a string without { or }'],
     [{ sendCommand: send, timeout: 0 }, 'RedisSessionStore: timeout must be a positive whole number of milliseconds'],
-    [{ sendCommand: send, clock: 'local' }, 'RedisSessionStore: clock must be \'redis\' or \'caller\' (got "local")'],
+    [{ sendCommand: send, clock: 'local' }, "RedisSessionStore: clock must be 'redis' or 'caller' (got \"local\")"],
     [{ sendCommand: send, revocationRecord: 'no' }, 'RedisSessionStore: revocationRecord must be a boolean'],
   ];
   it('refuses each bad option with an OptionError naming it', () => {
     for (const [options, message] of cases) {
-      expect(() => new RedisSessionStore(options as never), message).to.throw(OptionError, `express-token-pair: ${message}`);
+      expect(() => new RedisSessionStore(options as never), message).to.throw(
+        OptionError,
+        `express-token-pair: ${message}`,
+      );
     }
   });
 });

@@ -55,13 +55,18 @@ describe('RedisCluster test harness (a real local Redis Cluster)', function () {
     expect(cluster.startupNodes).to.deep.equal(ports.map((port) => ({ host: '127.0.0.1', port })));
   });
 
-  it('serves keys in every master\'s slots through node-redis v5 createCluster and ioredis Cluster', async () => {
+  it("serves keys in every master's slots through node-redis v5 createCluster and ioredis Cluster", async () => {
     const owners = new Map<number, string>();
     for (let i = 0; owners.size < 3 && i < 100; i++) {
       const owner = await cluster.masterForKey(`etp-cluster:${i}`);
       if (!owners.has(owner.port)) owners.set(owner.port, `etp-cluster:${i}`);
     }
-    expect([...owners.keys()].sort()).to.deep.equal(cluster.masters().map((m) => m.port).sort());
+    expect([...owners.keys()].sort()).to.deep.equal(
+      cluster
+        .masters()
+        .map((m) => m.port)
+        .sort(),
+    );
     keys.push(...owners.values());
 
     const nodeRedis = createCluster({ rootNodes: cluster.rootNodes });
@@ -83,8 +88,13 @@ describe('RedisCluster test harness (a real local Redis Cluster)', function () {
     for (const [port, key] of owners) {
       expect(await direct(port, ['GET', key])).to.equal(`ioredis ${key}`);
       const other = [...owners.keys()].find((p) => p !== port)!;
-      const moved = await direct(other, ['GET', key]).then(() => 'served', (e: unknown) => String(e));
-      expect(moved).to.match(/MOVED \d+ 127\.0\.0\.1:(\d+)/).and.include(`:${port}`);
+      const moved = await direct(other, ['GET', key]).then(
+        () => 'served',
+        (e: unknown) => String(e),
+      );
+      expect(moved)
+        .to.match(/MOVED \d+ 127\.0\.0\.1:(\d+)/)
+        .and.include(`:${port}`);
     }
   });
 

@@ -7,10 +7,23 @@
  * every master, `ping()` works, and no revocation record is kept.
  */
 import { expect } from 'chai';
-import { createTokenAuth, OptionError, RedisSessionStore, StoreUnavailableError, type TokenAuth } from '../lib/index.js';
+import {
+  createTokenAuth,
+  OptionError,
+  RedisSessionStore,
+  StoreUnavailableError,
+  type TokenAuth,
+} from '../lib/index.js';
 import { command, RedisCluster, requireCluster } from './helpers/redis-cluster.js';
 import {
-  CLUSTER_CLIENT_NAMES, connectCluster, deleteClusterPrefix, keysByMaster, nodeCount, recording, type ClusterSetup, type SentCommand,
+  CLUSTER_CLIENT_NAMES,
+  connectCluster,
+  deleteClusterPrefix,
+  keysByMaster,
+  nodeCount,
+  recording,
+  type ClusterSetup,
+  type SentCommand,
 } from './helpers/redis-cluster-clients.js';
 import { uniquePrefix } from './helpers/redis-server.js';
 import { describeStoreContract } from '../lib/store-contract/index.js';
@@ -64,20 +77,24 @@ describe('RedisSessionStore on a Redis Cluster (3 masters + 3 replicas)', functi
       const sent: SentCommand[] = [];
 
       describe('the store contract', () => {
-        describeStoreContract('(no revocation record on a Cluster)', async () => {
-          const setup = await connectCluster(name, cluster);
-          const prefix = uniquePrefix();
-          return {
-            store: new RedisSessionStore({ client: recording(setup, sent), prefix, clock: 'caller' }),
-            close: async () => {
-              try {
-                await deleteClusterPrefix(cluster, prefix);
-              } finally {
-                await setup.close(); // a client left open would keep reconnecting, and mocha running, once the cluster stops
-              }
-            },
-          };
-        }, { revocations: false });
+        describeStoreContract(
+          '(no revocation record on a Cluster)',
+          async () => {
+            const setup = await connectCluster(name, cluster);
+            const prefix = uniquePrefix();
+            return {
+              store: new RedisSessionStore({ client: recording(setup, sent), prefix, clock: 'caller' }),
+              close: async () => {
+                try {
+                  await deleteClusterPrefix(cluster, prefix);
+                } finally {
+                  await setup.close(); // a client left open would keep reconnecting, and mocha running, once the cluster stops
+                }
+              },
+            };
+          },
+          { revocations: false },
+        );
       });
 
       describe('what a cluster adds', () => {
@@ -104,7 +121,7 @@ describe('RedisSessionStore on a Redis Cluster (3 masters + 3 replicas)', functi
           expect(counts.get('EVALSHA') ?? 0, 'the contract ran through the recording client').to.be.greaterThan(100);
         });
 
-        it('spreads 60 users\' sessions over all 3 masters, each key once, on the master of its slot; one key per script, EVAL too', async () => {
+        it("spreads 60 users' sessions over all 3 masters, each key once, on the master of its slot; one key per script, EVAL too", async () => {
           // Scripts forgotten everywhere: every first EVALSHA gets NOSCRIPT, then the EVAL must be one-key too.
           for (const master of cluster.masters()) await command(master.port, 'SCRIPT', 'FLUSH');
           const log: SentCommand[] = [];
@@ -121,7 +138,12 @@ describe('RedisSessionStore on a Redis Cluster (3 masters + 3 replicas)', functi
           expect(second.refreshToken).to.be.a('string');
 
           // The probe key ping() writes expires within 1 ms; SCAN may still list it.
-          const byMaster = new Map([...await keysByMaster(cluster, prefix)].map(([port, keys]) => [port, keys.filter((k) => k !== `${prefix}probe`)]));
+          const byMaster = new Map(
+            [...(await keysByMaster(cluster, prefix))].map(([port, keys]) => [
+              port,
+              keys.filter((k) => k !== `${prefix}probe`),
+            ]),
+          );
           const masters = cluster.masters().map((m) => m.port);
           expect([...byMaster.keys()].sort()).to.deep.equal(masters.sort());
           // users[0]'s logout-all left its credential cut-off, beside its (empty) slot's sessions.
@@ -130,7 +152,9 @@ describe('RedisSessionStore on a Redis Cluster (3 masters + 3 replicas)', functi
             expect(keys.length, `keys on master ${port}`).to.be.greaterThan(5);
             for (const key of keys) expect((await cluster.masterForKey(key)).port, key).to.equal(port);
           }
-          expect([...byMaster.values()].flat().sort(), 'every live user\'s key, once, and nothing else').to.deep.equal(live.sort());
+          expect([...byMaster.values()].flat().sort(), "every live user's key, once, and nothing else").to.deep.equal(
+            live.sort(),
+          );
 
           const counts = expectOneKeyScripts(log, name !== 'ioredis');
           expect(counts.get('EVAL') ?? 0, 'EVAL after NOSCRIPT on each master').to.be.greaterThan(0);
@@ -149,7 +173,12 @@ describe('RedisSessionStore on a Redis Cluster (3 masters + 3 replicas)', functi
           await store.ping();
           expect(nodeCount(setup), 'connected to the masters').to.be.greaterThan(0);
           await setup.close();
-          expect(await store.ping().then(() => 'answered', (error: unknown) => error)).to.be.instanceOf(StoreUnavailableError);
+          expect(
+            await store.ping().then(
+              () => 'answered',
+              (error: unknown) => error,
+            ),
+          ).to.be.instanceOf(StoreUnavailableError);
           await new Promise((resolve) => setTimeout(resolve, 300));
           expect(nodeCount(setup), 'node connections after close() and a failed ping').to.equal(0);
         });
@@ -158,15 +187,19 @@ describe('RedisSessionStore on a Redis Cluster (3 masters + 3 replicas)', functi
           const store = new RedisSessionStore({ client: setup.client, prefix });
           expect(store.clientKind).to.equal(name === 'ioredis' ? 'ioredis cluster' : 'node-redis cluster');
           expect(() => store.revocations()).to.throw(OptionError, 'checkRevocation needs the revocation record');
-          expect(() => new RedisSessionStore({ client: setup.client, prefix, revocationRecord: true }))
-            .to.throw(OptionError, `revocationRecord cannot be kept on a Redis Cluster (${store.clientKind})`);
+          expect(() => new RedisSessionStore({ client: setup.client, prefix, revocationRecord: true })).to.throw(
+            OptionError,
+            `revocationRecord cannot be kept on a Redis Cluster (${store.clientKind})`,
+          );
           const auth = authOn(store);
           const pair = await auth.issue({ userId: 'no-stream' });
           expect(await auth.revoke(pair.refreshToken)).to.equal(true);
           await auth.issue({ userId: 'no-stream' });
           expect(await auth.revokeAll('no-stream')).to.equal(1);
-          expect([...(await keysByMaster(cluster, prefix)).values()].flat(), 'no session key left, no stream: only the credential cut-off')
-            .to.deep.equal([`${prefix}{no-stream}:cutoff`]);
+          expect(
+            [...(await keysByMaster(cluster, prefix)).values()].flat(),
+            'no session key left, no stream: only the credential cut-off',
+          ).to.deep.equal([`${prefix}{no-stream}:cutoff`]);
         });
       });
     });

@@ -12,7 +12,6 @@ import { createTokenAuth, RedisSessionStore, refreshHandler, type TokenAuthEvent
 import { requireRedis, sharedRedis, uniquePrefix } from './helpers/redis-server.js';
 import { ACCESS, REFRESH } from './helpers/token-auth.js';
 
-
 describe('a refresh answered 503 after it happened in Redis', function () {
   this.timeout(20_000);
   let redis: { url: string; close: () => Promise<void> };
@@ -57,7 +56,9 @@ describe('a refresh answered 503 after it happened in Redis', function () {
       const retry = await request(app).post('/refresh').send({ refreshToken: pair.refreshToken });
       expect(retry.status, retry.text).to.equal(200);
       expect(reuses, 'no theft reported').to.deep.equal([]);
-      const next = await request(app).post('/refresh').send({ refreshToken: (retry.body as { refreshToken: string }).refreshToken });
+      const next = await request(app)
+        .post('/refresh')
+        .send({ refreshToken: (retry.body as { refreshToken: string }).refreshToken });
       expect(next.status, 'the successor is the live token').to.equal(200);
     } finally {
       const keys = await client.keys(`${prefix}*`);

@@ -8,7 +8,12 @@ import { createClient, createCluster } from 'redis';
 import { createCluster as createCluster4 } from 'redis4';
 import { Cluster, Redis } from 'ioredis';
 import {
-  createTokenAuth, OptionError, RedisSessionStore, StoreUnavailableError, TokenRevokedError, type TokenAuth,
+  createTokenAuth,
+  OptionError,
+  RedisSessionStore,
+  StoreUnavailableError,
+  TokenRevokedError,
+  type TokenAuth,
 } from '../lib/index.js';
 import { RedisServer, requireRedis, uniquePrefix } from './helpers/redis-server.js';
 import { ACCESS, REFRESH } from './helpers/token-auth.js';
@@ -60,10 +65,16 @@ describe('RedisSessionStore in production conditions', function () {
     it('changes nothing: the same refresh token still rotates, even with no grace window', async () => {
       const replies: unknown[] = [];
       const watched = {
-        get isReady() { return client.isReady; },
+        get isReady() {
+          return client.isReady;
+        },
         sendCommand: (args: string[]) => {
           const reply = client.sendCommand(args);
-          if (args[0] === 'EVALSHA') reply.then((value) => replies.push(value), (e: unknown) => replies.push(String(e)));
+          if (args[0] === 'EVALSHA')
+            reply.then(
+              (value) => replies.push(value),
+              (e: unknown) => replies.push(String(e)),
+            );
           return reply;
         },
       };
@@ -90,7 +101,7 @@ describe('RedisSessionStore in production conditions', function () {
       expect((await auth.refresh(next.refreshToken)).refreshToken).to.be.a('string');
     });
 
-    it('places the deadline on Redis\'s clock, not this process\'s (an app clock an hour behind still works)', async () => {
+    it("places the deadline on Redis's clock, not this process's (an app clock an hour behind still works)", async () => {
       const realNow = Date.now;
       Date.now = () => realNow() - 3_600_000;
       try {
@@ -105,7 +116,7 @@ describe('RedisSessionStore in production conditions', function () {
   });
 
   describe('a rotation Redis lost (a failover before it replicated, a restore from an older copy)', () => {
-    it('takes the client\'s newer refresh token as current instead of revoking the session as reused', async () => {
+    it("takes the client's newer refresh token as current instead of revoking the session as reused", async () => {
       const auth = authOn(client, { grace: 0 });
       const events: string[] = [];
       auth.on('reuse_detected', () => events.push('reuse_detected'));
@@ -228,7 +239,10 @@ describe('RedisSessionStore in production conditions', function () {
       for (const policy of ['allkeys-lru', 'volatile-lru', 'allkeys-random', 'volatile-ttl', 'allkeys-lfu']) {
         await client.sendCommand(['CONFIG', 'SET', 'maxmemory-policy', policy]);
         const warnings = await store.checkServer();
-        expect(warnings.map((w) => w.code), policy).to.deep.equal(['eviction_policy']);
+        expect(
+          warnings.map((w) => w.code),
+          policy,
+        ).to.deep.equal(['eviction_policy']);
         expect(warnings[0]!.message).to.contain(`maxmemory-policy is ${policy}`).and.contain('noeviction');
       }
       await client.sendCommand(['CONFIG', 'SET', 'maxmemory-policy', 'noeviction']);
@@ -249,9 +263,16 @@ describe('RedisSessionStore: which clients it takes', () => {
     const io = new Redis({ lazyConnect: true });
     const ioCluster = new Cluster([{ host: '127.0.0.1', port: 1 }], { lazyConnect: true });
     try {
-      const kinds = [createClient(), nodeCluster, nodeCluster4, io, ioCluster]
-        .map((client) => new RedisSessionStore({ client }).clientKind);
-      expect(kinds).to.deep.equal(['node-redis', 'node-redis cluster', 'node-redis cluster', 'ioredis', 'ioredis cluster']);
+      const kinds = [createClient(), nodeCluster, nodeCluster4, io, ioCluster].map(
+        (client) => new RedisSessionStore({ client }).clientKind,
+      );
+      expect(kinds).to.deep.equal([
+        'node-redis',
+        'node-redis cluster',
+        'node-redis cluster',
+        'ioredis',
+        'ioredis cluster',
+      ]);
     } finally {
       io.disconnect();
       ioCluster.disconnect();
@@ -260,17 +281,23 @@ describe('RedisSessionStore: which clients it takes', () => {
 
   it('keeps no revocation record on a cluster by default, and refuses to be told to', () => {
     const cluster = createCluster({ rootNodes: [{ url: 'redis://127.0.0.1:1' }] });
-    expect(() => new RedisSessionStore({ client: cluster }).revocations())
-      .to.throw(OptionError, 'checkRevocation needs the revocation record');
-    expect(() => new RedisSessionStore({ client: cluster, revocationRecord: true }))
-      .to.throw(OptionError, 'revocationRecord cannot be kept on a Redis Cluster (node-redis cluster)');
+    expect(() => new RedisSessionStore({ client: cluster }).revocations()).to.throw(
+      OptionError,
+      'checkRevocation needs the revocation record',
+    );
+    expect(() => new RedisSessionStore({ client: cluster, revocationRecord: true })).to.throw(
+      OptionError,
+      'revocationRecord cannot be kept on a Redis Cluster (node-redis cluster)',
+    );
     expect(() => new RedisSessionStore({ client: createClient() }).revocations()).not.to.throw();
   });
 
   it('refuses at construction a client it cannot use, naming what it takes', () => {
     for (const client of [{}, { get: () => null }, { isCluster: false }, 'redis://localhost', null]) {
-      expect(() => new RedisSessionStore({ client: client as never }), JSON.stringify(client)).to.throw(OptionError,
-        /RedisSessionStore: client must be (a Redis client|a node-redis client or cluster \(v4, v5, v6\) or an ioredis client or Cluster)/);
+      expect(() => new RedisSessionStore({ client: client as never }), JSON.stringify(client)).to.throw(
+        OptionError,
+        /RedisSessionStore: client must be (a Redis client|a node-redis client or cluster \(v4, v5, v6\) or an ioredis client or Cluster)/,
+      );
     }
   });
 });

@@ -6,7 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import {
-  argv, commonArgs, luaField, scriptArgs, sessionFields, type ArgsOf, type SessionScript,
+  argv,
+  commonArgs,
+  luaField,
+  scriptArgs,
+  sessionFields,
+  type ArgsOf,
+  type SessionScript,
 } from '../lib/stores/redis/fields.js';
 import { scripts } from '../lib/stores/redis/scripts.js';
 
@@ -79,7 +85,7 @@ describe('Redis scripts: named arguments and session fields (lib/stores/redis/fi
     });
   }
 
-  it("the header of scripts.ts documents each field under its number and Lua name", () => {
+  it('the header of scripts.ts documents each field under its number and Lua name', () => {
     const source = readFileSync(new URL('../lib/stores/redis/scripts.ts', import.meta.url), 'utf8');
     const header = source.slice(0, source.indexOf('const prelude'));
     sessionFields.forEach((field, i) => {
@@ -89,7 +95,14 @@ describe('Redis scripts: named arguments and session fields (lib/stores/redis/fi
 
   it('the compiler asks for every argument by name', () => {
     // @ts-expect-error grace is missing
-    const missing: ArgsOf<'revoke'> = { callerMs: '', revocationTtl: '0', deadline: '', sid: 's', presented: '', presentedIat: '' };
+    const missing: ArgsOf<'revoke'> = {
+      callerMs: '',
+      revocationTtl: '0',
+      deadline: '',
+      sid: 's',
+      presented: '',
+      presentedIat: '',
+    };
     expect(argv('revoke', missing)).to.include(undefined);
   });
 });

@@ -8,7 +8,12 @@
 import { expect } from 'chai';
 import { createClient } from 'redis';
 import {
-  createTokenAuth, CredentialsChangedError, RedisSessionStore, StoreUnavailableError, type TokenAuth, type TokenPair,
+  createTokenAuth,
+  CredentialsChangedError,
+  RedisSessionStore,
+  StoreUnavailableError,
+  type TokenAuth,
+  type TokenPair,
 } from '../lib/index.js';
 import { deletePrefixed } from './helpers/redis-clients.js';
 import { requireRedis, sharedRedis, uniquePrefix } from './helpers/redis-server.js';
@@ -29,7 +34,9 @@ describe('RedisSessionStore endings on a real redis-server', function () {
     if (client?.isOpen) await client.close();
     await redis?.close();
   });
-  beforeEach(() => { prefix = uniquePrefix(); });
+  beforeEach(() => {
+    prefix = uniquePrefix();
+  });
   afterEach(async () => deletePrefixed(client, prefix));
 
   /** An instance on its own store object (Redis's clock), its own clock `skew` ms off. */
@@ -105,7 +112,7 @@ describe('RedisSessionStore endings on a real redis-server', function () {
     expect(await length(), 'logout-all of a user with no sessions left').to.equal(3);
   });
 
-  it('decides the credential cut-off on Redis\'s clock: instances an hour apart agree, and it outlives the sessions', async () => {
+  it("decides the credential cut-off on Redis's clock: instances an hour apart agree, and it outlives the sessions", async () => {
     const here = makeAuth();
     const behind = makeAuth(100, -3_600_000);
     const laptop = await here.issue({ userId: 'ann' });
@@ -116,19 +123,21 @@ describe('RedisSessionStore endings on a real redis-server', function () {
     expect(await listed(here, 'ann')).to.deep.equal([sid(laptop)]);
 
     const cut = Number(await client.sendCommand(['GET', `${prefix}{ann}:cutoff`]));
-    expect(cut, 'Redis\'s time, in ms').to.be.within(await redisMs() - 10_000, await redisMs());
+    expect(cut, "Redis's time, in ms").to.be.within((await redisMs()) - 10_000, await redisMs());
     expect(await client.sendCommand(['TTL', `${prefix}{ann}:cutoff`])).to.be.within(290, 301);
     expect(await client.sendCommand(['EXISTS', stream()]), 'nothing ended, nothing recorded').to.equal(0);
 
     // Without sessions at all, the cut-off still holds, and a logout-all sets it too.
     const began2 = behind.now();
     expect(await here.revokeAll('ann')).to.equal(1);
-    expect(await rejection(behind.issue({ userId: 'ann', authenticatedAt: began2 }))).to.be.instanceOf(CredentialsChangedError);
+    expect(await rejection(behind.issue({ userId: 'ann', authenticatedAt: began2 }))).to.be.instanceOf(
+      CredentialsChangedError,
+    );
 
     // A check begun once Redis's clock is past the cut-off goes through, on either instance. (The store
     // places a check on Redis's clock to within half a TIME round trip, at most the 1 s timeout.)
     const latest = Number(await client.sendCommand(['GET', `${prefix}{ann}:cutoff`]));
-    while (await redisMs() <= latest + 1000) await new Promise((resolve) => setTimeout(resolve, 50));
+    while ((await redisMs()) <= latest + 1000) await new Promise((resolve) => setTimeout(resolve, 50));
     for (const auth of [here, behind]) {
       const pair = await auth.issue({ userId: 'ann', authenticatedAt: auth.now() });
       expect(auth.verifyAccessToken(pair.accessToken).userId).to.equal('ann');

@@ -9,18 +9,36 @@ import { createServer, type Server } from 'node:http';
 import { expect } from 'chai';
 import type express from 'express';
 import {
-  MemorySessionStore, OptionError, refreshHandler, requireAccessToken, logoutHandler,
-  type RevocationFeed, type SessionStore, type TokenAuth, type TokenPair,
+  MemorySessionStore,
+  OptionError,
+  refreshHandler,
+  requireAccessToken,
+  logoutHandler,
+  type RevocationFeed,
+  type SessionStore,
+  type TokenAuth,
+  type TokenPair,
 } from '../lib/index.js';
 import {
-  clock, expectError, frameworks, http, newAuth, recordError, resetTestState, unexpected,
+  clock,
+  expectError,
+  frameworks,
+  http,
+  newAuth,
+  recordError,
+  resetTestState,
+  unexpected,
 } from './helpers/express-app.js';
 
 function buildApp(framework: typeof express, auth: TokenAuth): Server {
   const app = framework();
   app.use(framework.json());
-  app.get('/checked', requireAccessToken(auth, { checkRevocation: true }), (req, res) => { res.json(req.auth); });
-  app.get('/plain', requireAccessToken(auth), (req, res) => { res.json(req.auth); });
+  app.get('/checked', requireAccessToken(auth, { checkRevocation: true }), (req, res) => {
+    res.json(req.auth);
+  });
+  app.get('/plain', requireAccessToken(auth), (req, res) => {
+    res.json(req.auth);
+  });
   app.post('/refresh', refreshHandler(auth));
   app.post('/logout', logoutHandler(auth));
   app.use(recordError);
@@ -52,12 +70,15 @@ for (const [frameworkName, framework] of frameworks) {
     });
 
     const login = (userId = 'alice'): Promise<TokenPair> => auth.issue({ userId });
-    const get = (path: string, pair: TokenPair) => http(server).get(path).set('Authorization', `Bearer ${pair.accessToken}`);
+    const get = (path: string, pair: TokenPair) =>
+      http(server).get(path).set('Authorization', `Bearer ${pair.accessToken}`);
     const sessionOf = (pair: TokenPair) => auth.verifyAccessToken(pair.accessToken).sessionId;
 
     async function expectRevoked(pair: TokenPair, why: string): Promise<void> {
       expectError(await get('/checked', pair), 401, 'token_revoked', 'session has ended');
-      expect((await get('/plain', pair)).status, `${why}: a route without checkRevocation still accepts it`).to.equal(200);
+      expect((await get('/plain', pair)).status, `${why}: a route without checkRevocation still accepts it`).to.equal(
+        200,
+      );
     }
 
     async function expectAccepted(pair: TokenPair, why: string): Promise<void> {
@@ -77,7 +98,7 @@ for (const [frameworkName, framework] of frameworks) {
       const other = await login();
       expect((await http(server).post('/logout').send({ refreshToken: pair.refreshToken })).status).to.equal(204);
       await expectRevoked(pair, 'logout');
-      await expectAccepted(other, 'the user\'s other session');
+      await expectAccepted(other, "the user's other session");
     });
 
     it('refuses every access token of a session ended by reuse detection', async function () {
@@ -91,7 +112,7 @@ for (const [frameworkName, framework] of frameworks) {
       await expectRevoked(second, 'reuse: the second access token');
     });
 
-    it('refuses a session ended by revokeSession, not the user\'s others', async function () {
+    it("refuses a session ended by revokeSession, not the user's others", async function () {
       const ended = await login();
       const kept = await login();
       expect(await auth.revokeSession('alice', sessionOf(ended))).to.equal(true);
@@ -125,7 +146,12 @@ for (const [frameworkName, framework] of frameworks) {
 
     it('starts no feed on routes without the option', async function () {
       let asked = 0;
-      const watched = Object.assign(new MemorySessionStore(), { revocations: () => { asked += 1; return store.revocations(); } });
+      const watched = Object.assign(new MemorySessionStore(), {
+        revocations: () => {
+          asked += 1;
+          return store.revocations();
+        },
+      });
       const plain = newAuth(watched);
       requireAccessToken(plain);
       await plain.revokeAll('nobody');
@@ -136,7 +162,9 @@ for (const [frameworkName, framework] of frameworks) {
 
     it('answers 503 store_unavailable while the view is not current, and plain routes still 200', async function () {
       const rejections: unknown[] = [];
-      const onRejection = (reason: unknown): void => { rejections.push(reason); };
+      const onRejection = (reason: unknown): void => {
+        rejections.push(reason);
+      };
       process.on('unhandledRejection', onRejection);
       try {
         const cases: Array<[string, () => Promise<void>, () => number]> = [
@@ -152,7 +180,10 @@ for (const [frameworkName, framework] of frameworks) {
           await new Promise((resolve) => setImmediate(resolve));
           const res = await http(app).get('/checked').set('Authorization', `Bearer ${pair.accessToken}`);
           expectError(res, 503, 'store_unavailable', 'revocation record is not current');
-          expect((await http(app).get('/plain').set('Authorization', `Bearer ${pair.accessToken}`)).status, name).to.equal(200);
+          expect(
+            (await http(app).get('/plain').set('Authorization', `Bearer ${pair.accessToken}`)).status,
+            name,
+          ).to.equal(200);
           await stalled.close();
         }
         await new Promise((resolve) => setTimeout(resolve, 10));
@@ -175,13 +206,22 @@ describe('requireAccessToken options', function () {
       ['checkRevocation', 'requireAccessToken options must be an object'],
     ];
     for (const [options, message] of bad) {
-      expect(() => requireAccessToken(auth, options as never), JSON.stringify(options))
-        .to.throw(OptionError, `express-token-pair: ${message}`);
+      expect(() => requireAccessToken(auth, options as never), JSON.stringify(options)).to.throw(
+        OptionError,
+        `express-token-pair: ${message}`,
+      );
     }
-    const noRecord: SessionStore = { create: store.create.bind(store), rotate: store.rotate.bind(store),
-      revoke: store.revoke.bind(store), revokeAll: store.revokeAll.bind(store), list: store.list.bind(store) };
-    expect(() => requireAccessToken(newAuth(noRecord), { checkRevocation: true })).to.throw(OptionError,
-      'checkRevocation needs a store with a revocation record (revocations()); this store has none');
+    const noRecord: SessionStore = {
+      create: store.create.bind(store),
+      rotate: store.rotate.bind(store),
+      revoke: store.revoke.bind(store),
+      revokeAll: store.revokeAll.bind(store),
+      list: store.list.bind(store),
+    };
+    expect(() => requireAccessToken(newAuth(noRecord), { checkRevocation: true })).to.throw(
+      OptionError,
+      'checkRevocation needs a store with a revocation record (revocations()); this store has none',
+    );
     expect(() => requireAccessToken(newAuth(noRecord), { checkRevocation: false })).not.to.throw();
     store.close();
   });

@@ -14,7 +14,12 @@ import express from 'express';
 import request from 'supertest';
 import { createClient } from 'redis';
 import {
-  createTokenAuth, RedisSessionStore, requireAccessToken, StoreUnavailableError, type AuthContext, type TokenAuth,
+  createTokenAuth,
+  RedisSessionStore,
+  requireAccessToken,
+  StoreUnavailableError,
+  type AuthContext,
+  type TokenAuth,
   type TokenPair,
 } from '../lib/index.js';
 import { RedisServer, requireRedis, uniquePrefix } from './helpers/redis-server.js';
@@ -63,8 +68,10 @@ class Gate {
 
   /** Holds every later command, and resolves once none is in flight (a blocking read ends within a second). */
   async hold(): Promise<void> {
-    this.#held = new Promise((resolve) => { this.#release = resolve; });
-    await waitFor('the feed\'s last command to settle', () => this.#inFlight === 0);
+    this.#held = new Promise((resolve) => {
+      this.#release = resolve;
+    });
+    await waitFor("the feed's last command to settle", () => this.#inFlight === 0);
   }
 
   /** Lets commands through again; resolves once the feed has taken a step with what it finds now. */
@@ -91,8 +98,14 @@ describe('checkRevocation fails closed when the revocation feed may have missed 
   let clockB: () => number;
 
   const connect = async (): Promise<Client> => {
-    const client = createClient({ url: server.url, disableOfflineQueue: true, socket: { reconnectStrategy: () => 50 } });
-    client.on('error', () => { /* reconnects by itself */ });
+    const client = createClient({
+      url: server.url,
+      disableOfflineQueue: true,
+      socket: { reconnectStrategy: () => 50 },
+    });
+    client.on('error', () => {
+      /* reconnects by itself */
+    });
     await client.connect();
     return client;
   };
@@ -118,23 +131,33 @@ describe('checkRevocation fails closed when the revocation feed may have missed 
 
   function instanceA(): TokenAuth {
     const auth = createTokenAuth({
-      accessToken: { secret: ACCESS }, refreshToken: { secret: REFRESH }, store: new RedisSessionStore({ client: clientA, prefix }),
+      accessToken: { secret: ACCESS },
+      refreshToken: { secret: REFRESH },
+      store: new RedisSessionStore({ client: clientA, prefix }),
     });
     auths.push(auth);
     return auth;
   }
 
   /** Instance B: its feed through `gate`, its clock `clockB`, its checked and plain routes. */
-  function instanceB(gate: Gate): { auth: TokenAuth; get: (path: string, pair: TokenPair) => Promise<request.Response> } {
+  function instanceB(gate: Gate): {
+    auth: TokenAuth;
+    get: (path: string, pair: TokenPair) => Promise<request.Response>;
+  } {
     const auth = createTokenAuth({
-      accessToken: { secret: ACCESS }, refreshToken: { secret: REFRESH },
+      accessToken: { secret: ACCESS },
+      refreshToken: { secret: REFRESH },
       store: new RedisSessionStore({ client: clientB, blockingSendCommand: gate.send, prefix }),
       clock: () => clockB(),
     });
     auths.push(auth);
     const app = express();
-    app.get('/checked', requireAccessToken(auth, { checkRevocation: true }), (_req, res) => { res.json({ ok: true }); });
-    app.get('/plain', requireAccessToken(auth), (_req, res) => { res.json({ ok: true }); });
+    app.get('/checked', requireAccessToken(auth, { checkRevocation: true }), (_req, res) => {
+      res.json({ ok: true });
+    });
+    app.get('/plain', requireAccessToken(auth), (_req, res) => {
+      res.json({ ok: true });
+    });
     return { auth, get: (path, pair) => request(app).get(path).set('Authorization', `Bearer ${pair.accessToken}`) };
   }
 
@@ -172,7 +195,9 @@ describe('checkRevocation fails closed when the revocation feed may have missed 
    * nothing B missed can matter and B's view is trusted again.
    */
   async function expectClosedUntilExpired(
-    b: { auth: TokenAuth; get: (path: string, pair: TokenPair) => Promise<request.Response> }, ended: TokenPair, live: TokenPair,
+    b: { auth: TokenAuth; get: (path: string, pair: TokenPair) => Promise<request.Response> },
+    ended: TokenPair,
+    live: TokenPair,
   ): Promise<void> {
     const res = await b.get('/checked', ended);
     expect(res.status, `an ended session on a checked route: ${res.text}`).to.equal(503);
@@ -183,7 +208,7 @@ describe('checkRevocation fails closed when the revocation feed may have missed 
 
     const exp = decode(ended.accessToken).payload.exp as number;
     clockB = () => (exp - 1) * 1000;
-    expect((await b.get('/plain', ended)).status, 'the ended session\'s token still verifies on B').to.equal(200);
+    expect((await b.get('/plain', ended)).status, "the ended session's token still verifies on B").to.equal(200);
     expect((await b.get('/checked', ended)).status, 'still refused a second before it expires').to.equal(503);
 
     const after = (await redisNow()) + b.auth.accessTokenTtl + 1;
@@ -269,7 +294,11 @@ describe('checkRevocation fails closed when the revocation feed may have missed 
     const sid = decode(later.accessToken).payload.sid as string;
     await admin.sendCommand(['XADD', stream, '1-1', 'k', 's', 'id', sid, 'at', String(await redisNow())]);
     await gate.open();
-    await waitFor('B to read the entry below its last id', async () => (await b.get('/checked', later)).status === 401, 5000);
+    await waitFor(
+      'B to read the entry below its last id',
+      async () => (await b.get('/checked', later)).status === 401,
+      5000,
+    );
     expect((await b.get('/checked', live)).status, 'and the deletion is a gap').to.equal(503);
   });
 

@@ -9,7 +9,13 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { StoreUnavailableError, TokenRevokedError, type AuthContext, type Revocation, type RevocationFeed } from '../lib/index.js';
+import {
+  StoreUnavailableError,
+  TokenRevokedError,
+  type AuthContext,
+  type Revocation,
+  type RevocationFeed,
+} from '../lib/index.js';
 import { RevocationView as RevocationGuard } from '../lib/revocation/view.js';
 
 const T0 = 4_000_000_000;
@@ -20,7 +26,10 @@ const RETENTION = 900;
  * ones; `contact` is what lastContact answers (undefined: always just now).
  */
 function testFeed(): {
-  feed: RevocationFeed; deliver: (r: Revocation) => void; gap: (through: number) => void; contact: { at: number | undefined };
+  feed: RevocationFeed;
+  deliver: (r: Revocation) => void;
+  gap: (through: number) => void;
+  contact: { at: number | undefined };
 } {
   let listener: (revocation: Revocation) => void = () => {};
   let onGap: (through: number) => void = () => {};
@@ -36,8 +45,13 @@ function testFeed(): {
   return { feed, deliver: (r) => listener(r), gap: (through) => onGap(through), contact };
 }
 
-const context = (over: Partial<AuthContext> = {}): AuthContext =>
-  ({ userId: 'alice', sessionId: 'sid-1', claims: {}, issuedAt: T0, ...over });
+const context = (over: Partial<AuthContext> = {}): AuthContext => ({
+  userId: 'alice',
+  sessionId: 'sid-1',
+  claims: {},
+  issuedAt: T0,
+  ...over,
+});
 
 function outcome(guard: RevocationGuard, ctx: AuthContext): string {
   try {
@@ -67,7 +81,7 @@ describe('RevocationGuard', function () {
     return guard;
   }
 
-  it('refuses an ended session\'s tokens, and a user\'s tokens issued before the cut-off only', async () => {
+  it("refuses an ended session's tokens, and a user's tokens issued before the cut-off only", async () => {
     const { feed, deliver } = testFeed();
     const guard = await started(feed);
     deliver({ kind: 'session', id: 'sid-1', at: T0 });
@@ -75,7 +89,10 @@ describe('RevocationGuard', function () {
     expect(outcome(guard, context())).to.equal('revoked');
     expect(outcome(guard, context({ sessionId: 'sid-2' }))).to.equal('pass');
     expect(outcome(guard, context({ userId: 'bob', sessionId: 'b', issuedAt: T0 + 9 }))).to.equal('revoked');
-    expect(outcome(guard, context({ userId: 'bob', sessionId: 'b', issuedAt: T0 + 10 })), 'issued at the cut-off').to.equal('pass');
+    expect(
+      outcome(guard, context({ userId: 'bob', sessionId: 'b', issuedAt: T0 + 10 })),
+      'issued at the cut-off',
+    ).to.equal('pass');
     deliver({ kind: 'user', id: 'bob', at: T0 + 5 }); // an older cut-off arriving late does not move it back
     expect(outcome(guard, context({ userId: 'bob', sessionId: 'b', issuedAt: T0 + 7 }))).to.equal('revoked');
   });
@@ -83,7 +100,13 @@ describe('RevocationGuard', function () {
   it('answers 503 until caught up, and once the feed has been silent for longer than maxLag', async () => {
     let caughtUp: () => void = () => {};
     const { feed, contact } = testFeed();
-    const slow: RevocationFeed = { ...feed, follow: () => new Promise<void>((resolve) => { caughtUp = resolve; }) };
+    const slow: RevocationFeed = {
+      ...feed,
+      follow: () =>
+        new Promise<void>((resolve) => {
+          caughtUp = resolve;
+        }),
+    };
     // A minute of lag allowed, so that only a process stalled for a minute could blur the two cases.
     const guard = new RevocationGuard(slow, { retention: RETENTION, maxLag: 60_000, now: () => now });
     guards.push(guard);
@@ -117,10 +140,19 @@ describe('RevocationGuard', function () {
     const guard = await started(feed);
     deliver({ kind: 'session', id: 'known', at: T0 });
     gap(T0 + 100); // lost entries, the latest of them made at T0 + 100 (the store's clock)
-    const res = (() => { try { guard.check(context()); return undefined; } catch (error) { return error; } })();
+    const res = (() => {
+      try {
+        guard.check(context());
+        return undefined;
+      } catch (error) {
+        return error;
+      }
+    })();
     expect(res).to.be.instanceOf(StoreUnavailableError);
     expect((res as Error).message).to.equal('revocation record is not complete');
-    expect(outcome(guard, context({ sessionId: 'known' })), 'a session known to be ended is still refused').to.equal('revoked');
+    expect(outcome(guard, context({ sessionId: 'known' })), 'a session known to be ended is still refused').to.equal(
+      'revoked',
+    );
     gap(T0 + 50); // an earlier gap reported later does not shorten the wait
     now = T0 + 100 + RETENTION - 1;
     expect(outcome(guard, context()), 'a token of a lost session could still be valid').to.equal('unavailable');
@@ -128,7 +160,7 @@ describe('RevocationGuard', function () {
     expect(outcome(guard, context()), 'every token a lost entry could match has expired').to.equal('pass');
   });
 
-  it('sweeps by its own timer, on the core\'s clock', async function () {
+  it("sweeps by its own timer, on the core's clock", async function () {
     this.timeout(40_000);
     const { feed, deliver } = testFeed();
     const guard = await started(feed);
@@ -146,7 +178,9 @@ describe('RevocationGuard', function () {
     const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--import', 'tsx', child, '100000']);
     const { entries, bytes } = JSON.parse(stdout.trim().split('\n').at(-1)!) as { entries: number; bytes: number };
     expect(entries).to.equal(100_000);
-    console.log(`      revocation view: ${entries} sessions take ${(bytes / 2 ** 20).toFixed(1)} MiB of heap (${Math.round(bytes / entries)} B each)`);
+    console.log(
+      `      revocation view: ${entries} sessions take ${(bytes / 2 ** 20).toFixed(1)} MiB of heap (${Math.round(bytes / entries)} B each)`,
+    );
     expect(bytes / entries).to.be.within(20, 250);
   });
 });

@@ -10,7 +10,13 @@ import { expect } from 'chai';
 import express from 'express';
 import request from 'supertest';
 import { createClient } from 'redis';
-import { createTokenAuth, RedisSessionStore, requireAccessToken, type TokenAuth, type TokenPair } from '../lib/index.js';
+import {
+  createTokenAuth,
+  RedisSessionStore,
+  requireAccessToken,
+  type TokenAuth,
+  type TokenPair,
+} from '../lib/index.js';
 import { FEED_CONNECTION_NAME } from '../lib/revocation/redis-feed.js';
 import { RedisServer, requireRedis, uniquePrefix } from './helpers/redis-server.js';
 import { ACCESS, REFRESH } from './helpers/token-auth.js';
@@ -37,19 +43,26 @@ describe('checkRevocation while Redis is down', function () {
   async function start(maxLag: number): Promise<void> {
     await auth?.close();
     auth = createTokenAuth({
-      accessToken: { secret: ACCESS }, refreshToken: { secret: REFRESH },
+      accessToken: { secret: ACCESS },
+      refreshToken: { secret: REFRESH },
       store: new RedisSessionStore({ client, prefix: uniquePrefix(), timeout: 300 }),
       revocationMaxLag: maxLag,
     });
     app = express();
-    app.get('/checked', requireAccessToken(auth, { checkRevocation: true }), (_req, res) => { res.json({ ok: true }); });
-    app.get('/plain', requireAccessToken(auth), (_req, res) => { res.json({ ok: true }); });
+    app.get('/checked', requireAccessToken(auth, { checkRevocation: true }), (_req, res) => {
+      res.json({ ok: true });
+    });
+    app.get('/plain', requireAccessToken(auth), (_req, res) => {
+      res.json({ ok: true });
+    });
     await auth.watchRevocations();
   }
 
   beforeEach(async () => {
     client = createClient({ url: server.url, disableOfflineQueue: true, socket: { reconnectStrategy: () => 50 } });
-    client.on('error', () => { /* reconnects by itself */ });
+    client.on('error', () => {
+      /* reconnects by itself */
+    });
     await client.connect();
     await start(MAX_LAG);
   });
@@ -59,7 +72,8 @@ describe('checkRevocation while Redis is down', function () {
     if (client.isOpen) client.destroy();
   });
 
-  const get = (path: string, pair: TokenPair) => request(app).get(path).set('Authorization', `Bearer ${pair.accessToken}`).timeout(3000);
+  const get = (path: string, pair: TokenPair) =>
+    request(app).get(path).set('Authorization', `Bearer ${pair.accessToken}`).timeout(3000);
 
   /** Polls `path` until it answers `status` (`limit`: a bound on the wait, generous for a busy machine). */
   async function until(path: string, pair: TokenPair, status: number, limit = 15_000): Promise<void> {
@@ -67,7 +81,8 @@ describe('checkRevocation while Redis is down', function () {
     for (;;) {
       const res = await get(path, pair);
       if (res.status === status) return;
-      if (performance.now() - started > limit) throw new Error(`${path} still answers ${res.status} ${res.text} after ${limit} ms`);
+      if (performance.now() - started > limit)
+        throw new Error(`${path} still answers ${res.status} ${res.text} after ${limit} ms`);
       await sleep(20);
     }
   }
@@ -127,10 +142,12 @@ describe('checkRevocation while Redis is down', function () {
     server.resume();
     await until('/checked', pair, 200);
     // The dropped connection's close may reach Redis a moment after the new one opens.
-    const feeds = async (): Promise<number> => String(await client.sendCommand(['CLIENT', 'LIST'])).split('\n')
-      .filter((line) => line.includes(` name=${FEED_CONNECTION_NAME} `)).length;
+    const feeds = async (): Promise<number> =>
+      String(await client.sendCommand(['CLIENT', 'LIST']))
+        .split('\n')
+        .filter((line) => line.includes(` name=${FEED_CONNECTION_NAME} `)).length;
     const started = performance.now();
-    while (await feeds() !== 1 && performance.now() - started < 15_000) await sleep(50);
+    while ((await feeds()) !== 1 && performance.now() - started < 15_000) await sleep(50);
     expect(await feeds(), 'feed connections').to.equal(1);
   });
 });

@@ -10,13 +10,17 @@ import express from 'express';
 import request from 'supertest';
 import { createClient } from 'redis';
 import {
-  createTokenAuth, RedisSessionStore, requireAccessToken, TokenRevokedError, type AuthContext,
-  type RedisSessionStoreOptions, type TokenAuth,
+  createTokenAuth,
+  RedisSessionStore,
+  requireAccessToken,
+  TokenRevokedError,
+  type AuthContext,
+  type RedisSessionStoreOptions,
+  type TokenAuth,
 } from '../lib/index.js';
 import { FEED_CONNECTION_NAME } from '../lib/revocation/redis-feed.js';
 import { RedisServer, requireRedis, uniquePrefix } from './helpers/redis-server.js';
 import { ACCESS, REFRESH } from './helpers/token-auth.js';
-
 
 type Client = ReturnType<typeof createClient>;
 
@@ -52,7 +56,10 @@ async function commandCalls(client: Client): Promise<Map<string, number>> {
 /** The ids of the feed connections Redis sees. */
 async function feedConnections(client: Client): Promise<string[]> {
   const list = String(await client.sendCommand(['CLIENT', 'LIST']));
-  return list.split('\n').filter((line) => line.includes(` name=${FEED_CONNECTION_NAME} `)).map((line) => /id=(\d+)/.exec(line)![1]!);
+  return list
+    .split('\n')
+    .filter((line) => line.includes(` name=${FEED_CONNECTION_NAME} `))
+    .map((line) => /id=(\d+)/.exec(line)![1]!);
 }
 
 describe('checkRevocation across instances on a real redis-server', function () {
@@ -64,8 +71,14 @@ describe('checkRevocation across instances on a real redis-server', function () 
   let auths: TokenAuth[];
 
   const connect = async (): Promise<Client> => {
-    const client = createClient({ url: server.url, disableOfflineQueue: true, socket: { reconnectStrategy: () => 50 } });
-    client.on('error', () => { /* reconnects by itself */ });
+    const client = createClient({
+      url: server.url,
+      disableOfflineQueue: true,
+      socket: { reconnectStrategy: () => 50 },
+    });
+    client.on('error', () => {
+      /* reconnects by itself */
+    });
     await client.connect();
     return client;
   };
@@ -89,7 +102,9 @@ describe('checkRevocation across instances on a real redis-server', function () 
 
   function makeAuth(client: RedisSessionStoreOptions['client']): TokenAuth {
     const auth = createTokenAuth({
-      accessToken: { secret: ACCESS }, refreshToken: { secret: REFRESH }, store: new RedisSessionStore({ client, prefix }),
+      accessToken: { secret: ACCESS },
+      refreshToken: { secret: REFRESH },
+      store: new RedisSessionStore({ client, prefix }),
     });
     auths.push(auth);
     return auth;
@@ -122,13 +137,17 @@ describe('checkRevocation across instances on a real redis-server', function () 
     }
     const sorted = [...delays].sort((x, y) => x - y);
     const median = sorted[Math.floor(sorted.length / 2)]!;
-    console.log(`      cross-instance revocation delay over ${sorted.length}: median ${median.toFixed(1)} ms, worst ${sorted.at(-1)!.toFixed(1)} ms (polled every 5 ms)`);
+    console.log(
+      `      cross-instance revocation delay over ${sorted.length}: median ${median.toFixed(1)} ms, worst ${sorted.at(-1)!.toFixed(1)} ms (polled every 5 ms)`,
+    );
   });
 
   it('costs no Redis command per guarded request', async function () {
     const sent: string[][] = [];
     const counting = {
-      get isReady() { return clientB.isReady; },
+      get isReady() {
+        return clientB.isReady;
+      },
       sendCommand: (args: string[]) => {
         sent.push(args);
         return clientB.sendCommand(args);
@@ -138,7 +157,9 @@ describe('checkRevocation across instances on a real redis-server', function () 
     const a = makeAuth(clientA);
     const b = makeAuth(counting);
     const app = express();
-    app.get('/me', requireAccessToken(b, { checkRevocation: true }), (_req, res) => { res.json({ ok: true }); });
+    app.get('/me', requireAccessToken(b, { checkRevocation: true }), (_req, res) => {
+      res.json({ ok: true });
+    });
     await b.watchRevocations();
     const pairs = await Promise.all(Array.from({ length: 20 }, (_, i) => a.issue({ userId: `u${i}` })));
     for (const pair of pairs.slice(0, 5)) await a.revoke(pair.refreshToken);
@@ -148,26 +169,31 @@ describe('checkRevocation across instances on a real redis-server', function () 
     const started = performance.now();
     const statuses = new Map<number, number>();
     for (let i = 0; i < 300; i += 1) {
-      const res = await request(app).get('/me').set('Authorization', `Bearer ${pairs[i % pairs.length]!.accessToken}`);
+      const res = await request(app)
+        .get('/me')
+        .set('Authorization', `Bearer ${pairs[i % pairs.length]!.accessToken}`);
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
     }
     const elapsed = Math.round(performance.now() - started);
     const after = await commandCalls(admin);
     expect(Object.fromEntries(statuses)).to.deep.equal({ 200: 225, 401: 75 });
-    expect(sent, 'commands on the app\'s connection').to.deep.equal([]);
-    const grown = [...after].filter(([name, calls]) => calls !== (before.get(name) ?? 0))
+    expect(sent, "commands on the app's connection").to.deep.equal([]);
+    const grown = [...after]
+      .filter(([name, calls]) => calls !== (before.get(name) ?? 0))
       .map(([name, calls]) => [name, calls - (before.get(name) ?? 0)] as const);
     // The feed's own: each step is MULTI, XINFO STREAM, XREAD, TIME, EXEC, then one XREAD BLOCK; and this test's INFO.
     const feed = new Set(['multi', 'xinfo|stream', 'xread', 'time', 'exec', 'info']);
     const others = grown.filter(([name]) => !feed.has(name));
-    expect(others, 'commands Redis ran besides the feed\'s').to.deep.equal([]);
+    expect(others, "commands Redis ran besides the feed's").to.deep.equal([]);
     const calls = (name: string): number => grown.find(([n]) => n === name)?.[1] ?? 0;
     const steps = Math.ceil(elapsed / 1000) + 2;
-    expect(calls('exec'), `feed steps in ${elapsed} ms (one per second at most, blocking between)`).to.be.at.most(steps);
+    expect(calls('exec'), `feed steps in ${elapsed} ms (one per second at most, blocking between)`).to.be.at.most(
+      steps,
+    );
     expect(calls('xread'), `XREADs in ${elapsed} ms`).to.be.at.most(2 * steps);
   });
 
-  it('enforces a revocation made while the feed\'s connection was down, once it is back', async function () {
+  it("enforces a revocation made while the feed's connection was down, once it is back", async function () {
     const a = makeAuth(admin);
     const b = makeAuth(clientB);
     await b.watchRevocations();

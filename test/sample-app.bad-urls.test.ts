@@ -73,7 +73,9 @@ describe('sample app: malformed percent-encoding in the URL (issue 18, item 10)'
     await signUp(sample, address);
     ({ accessToken } = await logIn(sample, address));
   });
-  beforeEach(() => { apps.logs.length = 0; });
+  beforeEach(() => {
+    apps.logs.length = 0;
+  });
   after(() => apps.closeAll());
 
   it('answers every route family 400 (or 404 where no route has the path) as JSON, never 5xx', async () => {
@@ -88,9 +90,10 @@ describe('sample app: malformed percent-encoding in the URL (issue 18, item 10)'
         expect(res.status, label).to.equal(status);
         expect(res.headers['content-type'], label).to.match(/^application\/json/);
         if (method === 'head') continue;
-        const expected = status === 400
-          ? { error: 'invalid_request', message: 'the URL is not valid percent-encoding' }
-          : { error: 'not_found', message: 'no such route' };
+        const expected =
+          status === 400
+            ? { error: 'invalid_request', message: 'the URL is not valid percent-encoding' }
+            : { error: 'not_found', message: 'no such route' };
         expect(res.body, label).to.deep.equal(expected);
       }
     }
@@ -101,37 +104,81 @@ describe('sample app: malformed percent-encoding in the URL (issue 18, item 10)'
     for (const [method, path] of CASES) await request(sample.app)[method](path);
     expect(apps.logs.filter((line) => line.level !== 'info').map((line) => line.text)).to.deep.equal([]);
     expect(apps.logs.map((line) => line.raw).join('\n')).to.not.match(/URIError|\n\s+at /);
-    const statuses = apps.logs.filter((line) => 'res' in line.fields).map((line) => (line.fields.res as { statusCode: number }).statusCode);
+    const statuses = apps.logs
+      .filter((line) => 'res' in line.fields)
+      .map((line) => (line.fields.res as { statusCode: number }).statusCode);
     expect(statuses).to.have.length(CASES.length);
-    expect(statuses.every((status) => status === 400 || status === 404), String(statuses)).to.equal(true);
+    expect(
+      statuses.every((status) => status === 400 || status === 404),
+      String(statuses),
+    ).to.equal(true);
   });
 
   it('still decodes well-formed parameters: an encoded session id that exists nowhere is 404, not 400', async () => {
-    const res = await request(sample.app).delete('/auth/sessions/%41%42%43').set('Authorization', `Bearer ${accessToken}`);
+    const res = await request(sample.app)
+      .delete('/auth/sessions/%41%42%43')
+      .set('Authorization', `Bearer ${accessToken}`);
     expect(res.status).to.equal(404);
   });
 });
 
-describe('sample app error handler: any error carrying a 4xx status is the client\'s (issue 18, item 10)', () => {
+describe("sample app error handler: any error carrying a 4xx status is the client's (issue 18, item 10)", () => {
   it('answers its status with a fixed message, whoever threw it, and logs only real bugs', async () => {
     const logs: LogLine[] = [];
     const thrown: Array<[path: string, error: unknown, status: number, body: object]> = [
-      ['/status-only', Object.assign(new Error('no <b>expose</b> here'), { status: 400 }), 400, { error: 'invalid_request', message: 'invalid request' }],
-      ['/status-code-only', Object.assign(new Error('from a library'), { statusCode: 405 }), 405, { error: 'invalid_request', message: 'invalid request' }],
-      ['/not-found', Object.assign(new Error('ENOENT /secret/path'), { status: 404, expose: false }), 404, { error: 'not_found', message: 'invalid request' }],
-      ['/uri', Object.assign(new URIError("Failed to decode param '%FF'"), { status: 400 }), 400, { error: 'invalid_request', message: 'the URL is not valid percent-encoding' }],
+      [
+        '/status-only',
+        Object.assign(new Error('no <b>expose</b> here'), { status: 400 }),
+        400,
+        { error: 'invalid_request', message: 'invalid request' },
+      ],
+      [
+        '/status-code-only',
+        Object.assign(new Error('from a library'), { statusCode: 405 }),
+        405,
+        { error: 'invalid_request', message: 'invalid request' },
+      ],
+      [
+        '/not-found',
+        Object.assign(new Error('ENOENT /secret/path'), { status: 404, expose: false }),
+        404,
+        { error: 'not_found', message: 'invalid request' },
+      ],
+      [
+        '/uri',
+        Object.assign(new URIError("Failed to decode param '%FF'"), { status: 400 }),
+        400,
+        { error: 'invalid_request', message: 'the URL is not valid percent-encoding' },
+      ],
       ['/bug', new TypeError('x is undefined'), 500, { error: 'internal_error', message: 'something went wrong' }],
-      ['/server-status', Object.assign(new Error('upstream'), { status: 502 }), 500, { error: 'internal_error', message: 'something went wrong' }],
-      ['/not-a-number', Object.assign(new Error('odd'), { status: '400' }), 500, { error: 'internal_error', message: 'something went wrong' }],
+      [
+        '/server-status',
+        Object.assign(new Error('upstream'), { status: 502 }),
+        500,
+        { error: 'internal_error', message: 'something went wrong' },
+      ],
+      [
+        '/not-a-number',
+        Object.assign(new Error('odd'), { status: '400' }),
+        500,
+        { error: 'internal_error', message: 'something went wrong' },
+      ],
     ];
     const app = express();
-    for (const [path, error] of thrown) app.get(path, () => { throw error; });
+    for (const [path, error] of thrown)
+      app.get(path, () => {
+        throw error;
+      });
     app.use(errorHandler(captureLogger(logs)));
     for (const [path, , status, body] of thrown) {
       const res = await request(app).get(path);
       expect(res.status, path).to.equal(status);
       expect(res.body, path).to.deep.equal(body);
     }
-    expect(logs.filter((line) => line.level === 'error').map((line) => line.text.split(' ')[4])).to.deep.equal(['/bug', '/server-status', '/not-a-number']);
+    expect(logs.filter((line) => line.level === 'error').map((line) => line.text.split(' ')[4])).to.deep.equal([
+      '/bug',
+      '/server-status',
+      '/not-a-number',
+    ]);
   });
 });

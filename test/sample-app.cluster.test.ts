@@ -8,7 +8,11 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { RedisCluster, requireCluster } from './helpers/redis-cluster.js';
 import {
-  connectCluster, deleteClusterPrefix, keysByMaster, type ClusterClientName, type ClusterSetup,
+  connectCluster,
+  deleteClusterPrefix,
+  keysByMaster,
+  type ClusterClientName,
+  type ClusterSetup,
 } from './helpers/redis-cluster-clients.js';
 import { uniquePrefix } from './helpers/redis-server.js';
 import { describeFlows } from './helpers/sample-app-flows.js';
@@ -23,10 +27,12 @@ describe('sample app, on a Redis Cluster', function () {
   before(async function () {
     requireCluster(this);
     cluster = await RedisCluster.start();
-    for (const name of ['node-redis v5', 'node-redis v6', 'ioredis'] as const) setups.set(name, await connectCluster(name, cluster));
+    for (const name of ['node-redis v5', 'node-redis v6', 'ioredis'] as const)
+      setups.set(name, await connectCluster(name, cluster));
   });
   after(async () => {
-    for (const [name, prefix] of prefixes) await deleteClusterPrefix(cluster, setups.get(name)!, prefix).catch(() => {});
+    for (const [name, prefix] of prefixes)
+      await deleteClusterPrefix(cluster, setups.get(name)!, prefix).catch(() => {});
     for (const setup of setups.values()) await setup.close();
     await cluster?.stop();
   });
@@ -46,15 +52,19 @@ describe('sample app, on a Redis Cluster', function () {
 
   describe('cluster only', () => {
     const apps = appFactory(() => ({}));
-    beforeEach(() => { apps.reset(); });
+    beforeEach(() => {
+      apps.reset();
+    });
     afterEach(() => apps.closeAll());
 
     it('spreads users and sessions over every primary; two instances share users, sessions and rate limits', async () => {
       const options = on('node-redis v5');
       const one = await apps.make({ ...options, loginRateLimit: 40, refreshRateLimit: 80 });
       const two = await apps.make({ ...options, loginRateLimit: 40, refreshRateLimit: 80 });
-      const everyPrimary = async (): Promise<boolean> => [...(await keysByMaster(cluster, options.redis.prefix)).values()]
-        .every((keys) => keys.some((key) => key.includes('session:')));
+      const everyPrimary = async (): Promise<boolean> =>
+        [...(await keysByMaster(cluster, options.redis.prefix)).values()].every((keys) =>
+          keys.some((key) => key.includes('session:')),
+        );
       // User ids are random: 12 leave one of 3 primaries empty ~2% of the time, so go on (up to 36,
       // within the shared login limit) until every primary holds a session: 36 miss all of one ~1e-6.
       const users = [];
@@ -76,7 +86,11 @@ describe('sample app, on a Redis Cluster', function () {
       const a = await apps.make(tight);
       const b = await apps.make(tight);
       const codes = [];
-      for (const app of [a, b, a]) codes.push((await request(app.app).post('/auth/login').send({ email: 'x@example.com', password: 'wrong password' })).status);
+      for (const app of [a, b, a])
+        codes.push(
+          (await request(app.app).post('/auth/login').send({ email: 'x@example.com', password: 'wrong password' }))
+            .status,
+        );
       expect(codes).to.deep.equal([401, 401, 429]);
     });
 

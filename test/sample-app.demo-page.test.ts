@@ -37,10 +37,12 @@ async function cookieLogin(sample: SampleApp): Promise<{ cookie: string; body: R
 
 describe('sample app: the demo page over HTTP', () => {
   const apps = appFactory(() => ({ publicOrigins: [ORIGIN] }));
-  beforeEach(() => { apps.reset(); });
+  beforeEach(() => {
+    apps.reset();
+  });
   afterEach(() => apps.closeAll());
 
-  it('serves the page, its script and styles as files, under helmet\'s default Content-Security-Policy', async () => {
+  it("serves the page, its script and styles as files, under helmet's default Content-Security-Policy", async () => {
     const { app } = await apps.make();
     const page = await request(app).get('/');
     expect(page.status).to.equal(200);
@@ -50,10 +52,22 @@ describe('sample app: the demo page over HTTP', () => {
     expect(page.text).to.not.match(/<script(?![^>]*\bsrc=)[^>]*>/);
     expect(page.text).to.not.match(/<style|\sstyle=|\son[a-z]+=/i);
     for (const name of ['Email', 'Password']) expect(page.text).to.include(`>${name}</label>`);
-    for (const label of ['Register', 'Log in', 'Call /me', 'Call /me ×10', 'Replay old refresh token', 'Log out', 'Log out everywhere']) {
+    for (const label of [
+      'Register',
+      'Log in',
+      'Call /me',
+      'Call /me ×10',
+      'Replay old refresh token',
+      'Log out',
+      'Log out everywhere',
+    ]) {
       expect(page.text).to.include(`>${label}</button>`);
     }
-    for (const [path, type] of [['/demo.js', 'text/javascript'], ['/demo.css', 'text/css'], ['/favicon.svg', 'image/svg+xml']]) {
+    for (const [path, type] of [
+      ['/demo.js', 'text/javascript'],
+      ['/demo.css', 'text/css'],
+      ['/favicon.svg', 'image/svg+xml'],
+    ]) {
       const res = await request(app).get(path!);
       expect(res.status, path).to.equal(200);
       expect(res.headers['content-type'], path).to.include(type);
@@ -67,8 +81,16 @@ describe('sample app: the demo page over HTTP', () => {
     expect(res.headers['content-type']).to.equal('text/javascript; charset=utf-8');
     expect(res.text).to.include('export function createAuthClient(').and.include("from './refresh.js'");
     expect(res.text).to.not.match(/^import type|: AuthClientOptions\b|export type \{/m);
-    for (const path of ['/client/nope.js', '/client/Index.js', '/client/index.ts', '/client/tsconfig.json',
-      '/client/..%2Fapp.js', '/client/%2e%2e%2findex.js', '/client/../app.ts', '/tsconfig.public.json']) {
+    for (const path of [
+      '/client/nope.js',
+      '/client/Index.js',
+      '/client/index.ts',
+      '/client/tsconfig.json',
+      '/client/..%2Fapp.js',
+      '/client/%2e%2e%2findex.js',
+      '/client/../app.ts',
+      '/tsconfig.public.json',
+    ]) {
       expect((await request(app).get(path)).status, path).to.equal(404);
     }
   });
@@ -80,7 +102,9 @@ describe('sample app: the demo page over HTTP', () => {
     const res = await request(sample.app).post('/auth/login').send({ email: address, password: PASSWORD });
     expect(res.body).to.have.keys('accessToken', 'refreshToken', 'tokenType', 'expiresIn', 'user');
     expect(res.headers['set-cookie']).to.equal(undefined);
-    const refreshed = await request(sample.app).post('/auth/refresh').send({ refreshToken: (res.body as { refreshToken: string }).refreshToken });
+    const refreshed = await request(sample.app)
+      .post('/auth/refresh')
+      .send({ refreshToken: (res.body as { refreshToken: string }).refreshToken });
     expect(refreshed.status).to.equal(200);
     expect(refreshed.body).to.have.property('refreshToken');
     expect(refreshed.headers['set-cookie']).to.equal(undefined);
@@ -98,17 +122,28 @@ describe('sample app: the demo page over HTTP', () => {
     const out = await fromPage(request(sample.app).post('/auth/logout'), next);
     expect(out.status).to.equal(204);
     expect(refreshCookie(out)).to.equal('');
-    expect((await fromPage(request(sample.app).post('/auth/refresh'), next)).body).to.include({ error: 'token_revoked' });
+    expect((await fromPage(request(sample.app).post('/auth/refresh'), next)).body).to.include({
+      error: 'token_revoked',
+    });
   });
 
   it('refuses cookie mode from any other origin with 403 csrf_rejected, before the password check', async () => {
     const sample = await apps.make();
     const { cookie } = await cookieLogin(sample);
     const evil = 'http://localhost:4000';
-    const login = await request(sample.app).post('/auth/login').set('x-token-transport', 'cookie').set('Origin', evil)
+    const login = await request(sample.app)
+      .post('/auth/login')
+      .set('x-token-transport', 'cookie')
+      .set('Origin', evil)
       .send({ email: 'nobody@example.com', password: PASSWORD });
-    expect([login.status, login.body]).to.deep.equal([403, { error: 'csrf_rejected', message: 'the request\'s Origin is not allowed' }]);
-    const refresh = await request(sample.app).post('/auth/refresh').set('Cookie', `${COOKIE}=${cookie}`).set('Origin', evil);
+    expect([login.status, login.body]).to.deep.equal([
+      403,
+      { error: 'csrf_rejected', message: "the request's Origin is not allowed" },
+    ]);
+    const refresh = await request(sample.app)
+      .post('/auth/refresh')
+      .set('Cookie', `${COOKIE}=${cookie}`)
+      .set('Origin', evil);
     expect([refresh.status, (refresh.body as { error: string }).error]).to.deep.equal([403, 'csrf_rejected']);
     // The cookie was not spent: the page's own refresh still works.
     expect((await fromPage(request(sample.app).post('/auth/refresh'), cookie)).status).to.equal(200);
@@ -138,23 +173,34 @@ describe('sample app: the demo page over HTTP', () => {
     const path = '/auth/demo/attacker-refresh';
     expect((await request(sample.app).post(path)).body).to.include({ error: 'token_missing' });
     expect((await fromPage(request(sample.app).post(path))).body).to.include({ error: 'token_missing' });
-    const crossSite = await request(sample.app).post(path).set('Cookie', `${COOKIE}=${cookie}`).set('x-token-transport', 'cookie')
+    const crossSite = await request(sample.app)
+      .post(path)
+      .set('Cookie', `${COOKIE}=${cookie}`)
+      .set('x-token-transport', 'cookie')
       .set('Origin', 'https://evil.example');
     expect([crossSite.status, (crossSite.body as { error: string }).error]).to.deep.equal([403, 'csrf_rejected']);
     const noHeader = await request(sample.app).post(path).set('Cookie', `${COOKIE}=${cookie}`).set('Origin', ORIGIN);
     expect(noHeader.status).to.equal(403);
-    expect((await fromPage(request(sample.app).post('/auth/refresh'), cookie)).status, 'nothing was spent').to.equal(200);
+    expect((await fromPage(request(sample.app).post('/auth/refresh'), cookie)).status, 'nothing was spent').to.equal(
+      200,
+    );
   });
 
-  it('replay demo: the cookie\'s name twice (one planted by another host) is 400 cookie_ambiguous, in either order, and nothing is spent', async () => {
+  it("replay demo: the cookie's name twice (one planted by another host) is 400 cookie_ambiguous, in either order, and nothing is spent", async () => {
     const sample = await apps.make({ replayDemo: true });
     const { cookie } = await cookieLogin(sample);
     const path = '/auth/demo/attacker-refresh';
     for (const header of [`${COOKIE}=planted; ${COOKIE}=${cookie}`, `${COOKIE}=${cookie};${COOKIE} =planted`]) {
-      const res = await request(sample.app).post(path).set('x-token-transport', 'cookie').set('Origin', ORIGIN).set('Cookie', header);
+      const res = await request(sample.app)
+        .post(path)
+        .set('x-token-transport', 'cookie')
+        .set('Origin', ORIGIN)
+        .set('Cookie', header);
       expect([res.status, (res.body as { error: string }).error], header).to.deep.equal([400, 'cookie_ambiguous']);
     }
     apps.clock.advance(GRACE + 1);
-    expect((await fromPage(request(sample.app).post('/auth/refresh'), cookie)).status, 'nothing was spent').to.equal(200);
+    expect((await fromPage(request(sample.app).post('/auth/refresh'), cookie)).status, 'nothing was spent').to.equal(
+      200,
+    );
   });
 });

@@ -9,21 +9,34 @@ import { once } from 'node:events';
 import type { Server } from 'node:net';
 import { connect, type Socket } from 'node:net';
 import { expect } from 'chai';
-import { createHttpServer, createHttpsServer, DEFAULT_TIMEOUTS, type ServerTimeouts } from '../sample-app/http-server.js';
+import {
+  createHttpServer,
+  createHttpsServer,
+  DEFAULT_TIMEOUTS,
+  type ServerTimeouts,
+} from '../sample-app/http-server.js';
 import { appFactory } from './helpers/sample-app.js';
 import { selfSignedCertificate, type TestCertificate } from './helpers/tls-cert.js';
 
 /** Longer than any of these tests may take: a timeout set to this never fires here. */
 const NEVER = 60_000;
 /** Every timeout out of the way, but the ones a test sets. */
-const QUIET: Partial<ServerTimeouts> = { headersTimeout: NEVER, requestTimeout: NEVER, idleTimeout: NEVER, keepAliveTimeout: NEVER, checkInterval: 100 };
+const QUIET: Partial<ServerTimeouts> = {
+  headersTimeout: NEVER,
+  requestTimeout: NEVER,
+  idleTimeout: NEVER,
+  keepAliveTimeout: NEVER,
+  checkInterval: 100,
+};
 
 describe('sample app HTTP timeouts', function () {
   this.timeout(45_000);
   const apps = appFactory(() => ({}));
   let server: Server | undefined;
   let certificate: TestCertificate | undefined;
-  after(async () => { await certificate?.remove(); });
+  after(async () => {
+    await certificate?.remove();
+  });
   afterEach(async () => {
     if (server && 'closeAllConnections' in server) (server as { closeAllConnections(): void }).closeAllConnections();
     server?.close();
@@ -34,7 +47,10 @@ describe('sample app HTTP timeouts', function () {
   async function serve(timeouts: Partial<ServerTimeouts>, { tls = false } = {}): Promise<number> {
     const { app } = await apps.make();
     if (tls) certificate ??= await selfSignedCertificate();
-    server = tls && certificate ? createHttpsServer(app, certificate, { ...QUIET, ...timeouts }) : createHttpServer(app, { ...QUIET, ...timeouts });
+    server =
+      tls && certificate
+        ? createHttpsServer(app, certificate, { ...QUIET, ...timeouts })
+        : createHttpServer(app, { ...QUIET, ...timeouts });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const address = server.address();
@@ -51,7 +67,9 @@ describe('sample app HTTP timeouts', function () {
     await once(socket, 'connect');
     const started = performance.now();
     let received = '';
-    socket.on('data', (chunk: Buffer) => { received += chunk.toString('latin1'); });
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+    });
     socket.write(text);
     const timer = setTimeout(() => socket.destroy(new Error('connection still open after 30 s')), NEVER / 2);
     try {
@@ -64,13 +82,26 @@ describe('sample app HTTP timeouts', function () {
   }
 
   it('uses bounded timeouts by default: 10 s for headers, 30 s per request and idle, 5 s keep-alive, over HTTP and HTTPS alike', async () => {
-    expect(DEFAULT_TIMEOUTS).to.deep.equal({ headersTimeout: 10_000, requestTimeout: 30_000, idleTimeout: 30_000, keepAliveTimeout: 5_000, checkInterval: 1_000 });
+    expect(DEFAULT_TIMEOUTS).to.deep.equal({
+      headersTimeout: 10_000,
+      requestTimeout: 30_000,
+      idleTimeout: 30_000,
+      keepAliveTimeout: 5_000,
+      checkInterval: 1_000,
+    });
     certificate ??= await selfSignedCertificate();
     for (const defaults of [createHttpServer(() => {}), createHttpsServer(() => {}, certificate)]) {
       expect({
-        headersTimeout: defaults.headersTimeout, requestTimeout: defaults.requestTimeout,
-        idleTimeout: defaults.timeout, keepAliveTimeout: defaults.keepAliveTimeout,
-      }).to.deep.equal({ headersTimeout: 10_000, requestTimeout: 30_000, idleTimeout: 30_000, keepAliveTimeout: 5_000 });
+        headersTimeout: defaults.headersTimeout,
+        requestTimeout: defaults.requestTimeout,
+        idleTimeout: defaults.timeout,
+        keepAliveTimeout: defaults.keepAliveTimeout,
+      }).to.deep.equal({
+        headersTimeout: 10_000,
+        requestTimeout: 30_000,
+        idleTimeout: 30_000,
+        keepAliveTimeout: 5_000,
+      });
     }
   });
 
@@ -83,7 +114,10 @@ describe('sample app HTTP timeouts', function () {
 
   it('closes a connection that stalls in the middle of its body, by the request timeout', async () => {
     const port = await serve({ headersTimeout: 500, requestTimeout: 1000 });
-    const { ms } = await stall(port, 'POST /auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"email":');
+    const { ms } = await stall(
+      port,
+      'POST /auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"email":',
+    );
     expect(ms).to.be.at.least(900);
   });
 

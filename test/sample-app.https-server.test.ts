@@ -11,7 +11,8 @@ import { lines, listening, start, stop, type Run } from './helpers/sample-app-pr
 import { selfSignedCertificate, type TestCertificate } from './helpers/tls-cert.js';
 
 const PRODUCTION = {
-  NODE_ENV: 'production', PORT: '0',
+  NODE_ENV: 'production',
+  PORT: '0',
   ACCESS_TOKEN_SECRET: 'https-access-secret-0123456789-abcdefghij',
   REFRESH_TOKEN_SECRET: 'https-refresh-secret-0123456789-abcdefghi',
 };
@@ -25,8 +26,12 @@ describe('sample app server: HTTPS in production (issue 18, item 15)', function 
   this.timeout(90_000);
   let run: Run | undefined;
   let certificate: TestCertificate;
-  before(async () => { certificate = await selfSignedCertificate(); });
-  after(async () => { await certificate?.remove(); });
+  before(async () => {
+    certificate = await selfSignedCertificate();
+  });
+  after(async () => {
+    await certificate?.remove();
+  });
   afterEach(async () => {
     await stop(run);
     run = undefined;
@@ -42,8 +47,12 @@ describe('sample app server: HTTPS in production (issue 18, item 15)', function 
     const login = await send(`${base}/auth/login`, { method: 'POST', json: CREDENTIALS, ca });
     expect(login.status).to.equal(200);
     expect(login.headers['strict-transport-security']).to.match(/^max-age=\d{7,}/);
-    await send(`${base.replace('https:', 'http:')}/auth/login`, { method: 'POST', json: CREDENTIALS })
-      .then((res) => expect.fail(`plain HTTP answered ${res.status}`), (error: unknown) => { expect(error).to.be.instanceOf(Error); });
+    await send(`${base.replace('https:', 'http:')}/auth/login`, { method: 'POST', json: CREDENTIALS }).then(
+      (res) => expect.fail(`plain HTTP answered ${res.status}`),
+      (error: unknown) => {
+        expect(error).to.be.instanceOf(Error);
+      },
+    );
     run.child.kill('SIGTERM');
     expect(await run.exited).to.equal(0);
     expect(run.output()).to.include('Stopped');
@@ -58,11 +67,17 @@ describe('sample app server: HTTPS in production (issue 18, item 15)', function 
     for (const path of ['/auth/register', '/auth/login']) {
       const refused = await send(`${base}${path}`, { method: 'POST', json: CREDENTIALS });
       expect([refused.status, refused.body], path).to.deep.equal([403, REFUSED]);
-      const spoofed = await send(`${base}${path}`, { method: 'POST', json: CREDENTIALS, headers: { 'x-forwarded-proto': 'http' } });
+      const spoofed = await send(`${base}${path}`, {
+        method: 'POST',
+        json: CREDENTIALS,
+        headers: { 'x-forwarded-proto': 'http' },
+      });
       expect(spoofed.status, path).to.equal(403);
     }
     const proxied = { 'x-forwarded-proto': 'https' };
-    expect((await send(`${base}/auth/register`, { method: 'POST', json: CREDENTIALS, headers: proxied })).status).to.equal(201);
+    expect(
+      (await send(`${base}/auth/register`, { method: 'POST', json: CREDENTIALS, headers: proxied })).status,
+    ).to.equal(201);
     const login = await send(`${base}/auth/login`, { method: 'POST', json: CREDENTIALS, headers: proxied });
     expect(login.status).to.equal(200);
     expect(login.headers['strict-transport-security']).to.match(/^max-age=\d{7,}/);
@@ -73,9 +88,13 @@ describe('sample app server: HTTPS in production (issue 18, item 15)', function 
   it('warns at start-up that it serves plain HTTP with HTTPS_REQUIRED=false, and then does', async () => {
     run = start({ ...PRODUCTION, HTTPS_REQUIRED: 'false' });
     const base = await listening(run);
-    const warnings = lines(run.output()).filter((line) => line.level === 'warn').map((line) => line.msg);
-    expect(warnings).to.deep.equal(['Warning: HTTPS_REQUIRED=false: plain HTTP is served in production, where passwords and tokens '
-      + 'can be read by anyone on the network. Use it only for tests on a local machine.']);
+    const warnings = lines(run.output())
+      .filter((line) => line.level === 'warn')
+      .map((line) => line.msg);
+    expect(warnings).to.deep.equal([
+      'Warning: HTTPS_REQUIRED=false: plain HTTP is served in production, where passwords and tokens ' +
+        'can be read by anyone on the network. Use it only for tests on a local machine.',
+    ]);
     expect((await send(`${base}/auth/register`, { method: 'POST', json: CREDENTIALS })).status).to.equal(201);
     expect((await send(`${base}/auth/login`, { method: 'POST', json: CREDENTIALS })).status).to.equal(200);
   });
@@ -83,10 +102,16 @@ describe('sample app server: HTTPS in production (issue 18, item 15)', function 
   it('warns at start-up when HTTPS is required and nothing can arrive over it, and refuses plain HTTP', async () => {
     run = start({ ...PRODUCTION });
     const base = await listening(run);
-    const warnings = lines(run.output()).filter((line) => line.level === 'warn').map((line) => line.msg);
+    const warnings = lines(run.output())
+      .filter((line) => line.level === 'warn')
+      .map((line) => line.msg);
     expect(warnings).to.have.length(1);
     expect(warnings[0]).to.match(/^Warning: HTTPS is required, but the app serves no TLS/);
-    const spoofed = await send(`${base}/auth/login`, { method: 'POST', json: CREDENTIALS, headers: { 'x-forwarded-proto': 'https' } });
+    const spoofed = await send(`${base}/auth/login`, {
+      method: 'POST',
+      json: CREDENTIALS,
+      headers: { 'x-forwarded-proto': 'https' },
+    });
     expect([spoofed.status, spoofed.body]).to.deep.equal([403, REFUSED]);
   });
 });

@@ -38,8 +38,13 @@ function viaProxy(test: request.Test, proto = 'https'): request.Test {
 
 describe('sample app: HTTPS required (issue 18, item 15)', function () {
   this.timeout(120_000); // generous for a busy machine (openssl, TLS handshakes); nothing here is bounded by the clock
-  const apps = appFactory(() => ({ httpsRequired: true, publicOrigins: ['https://app.example.com', 'https://www.example.com'] }));
-  beforeEach(() => { apps.reset(); });
+  const apps = appFactory(() => ({
+    httpsRequired: true,
+    publicOrigins: ['https://app.example.com', 'https://www.example.com'],
+  }));
+  beforeEach(() => {
+    apps.reset();
+  });
   afterEach(() => apps.closeAll());
 
   it('refuses POST /auth/login over plain HTTP with 403 https_required before anything else: no body parsed, no rate limit counted, no user looked up', async () => {
@@ -49,10 +54,14 @@ describe('sample app: HTTPS required (issue 18, item 15)', function () {
     const attempts = [
       request(sample.app).post('/auth/login').send({ email: address, password: PASSWORD }),
       request(sample.app).post('/auth/login').set('Content-Type', 'application/json').send('{ not json'),
-      request(sample.app).post('/auth/login').send({ email: address, password: 'x'.repeat(20_000) }),
+      request(sample.app)
+        .post('/auth/login')
+        .send({ email: address, password: 'x'.repeat(20_000) }),
       request(sample.app).post('/auth/register').send({ email: address, password: PASSWORD }),
       request(sample.app).post('/auth/refresh').set('Cookie', 'refresh_token=whatever').send({}),
-      request(sample.app).post('/graphql').send({ query: `mutation { login(email: "${address}", password: "${PASSWORD}") { accessToken } }` }),
+      request(sample.app)
+        .post('/graphql')
+        .send({ query: `mutation { login(email: "${address}", password: "${PASSWORD}") { accessToken } }` }),
       request(sample.app).get('/me').set('Authorization', 'Bearer a.b.c'),
       request(sample.app).get('/auth/sessions').set('Authorization', 'Bearer a.b.c'),
       request(sample.app).delete('/auth/sessions/abc'),
@@ -65,7 +74,9 @@ describe('sample app: HTTPS required (issue 18, item 15)', function () {
     }
     expect(users.lookups, 'user lookups').to.equal(0);
     // Over HTTPS (a trusted proxy's X-Forwarded-Proto), the one login a minute allowed is still there.
-    expect((await viaProxy(request(sample.app).post('/auth/register')).send({ email: address, password: PASSWORD })).status).to.equal(201);
+    expect(
+      (await viaProxy(request(sample.app).post('/auth/register')).send({ email: address, password: PASSWORD })).status,
+    ).to.equal(201);
     const login = await viaProxy(request(sample.app).post('/auth/login')).send({ email: address, password: PASSWORD });
     expect(login.status, JSON.stringify(login.body)).to.equal(200);
     expect(login.headers['strict-transport-security']).to.match(/^max-age=\d{7,}/);
@@ -113,10 +124,15 @@ describe('sample app: HTTPS required (issue 18, item 15)', function () {
 
   it('under TRUST_PROXY, counts a request as HTTPS only when a trusted proxy says X-Forwarded-Proto: https', async () => {
     const cases: Array<[trustProxy: false | number | string[], proto: string | undefined, status: number]> = [
-      [1, 'https', 200], [1, 'http', 403], [1, undefined, 403],
-      [['loopback'], 'https', 200], [['loopback'], 'https, http', 200], [['loopback'], 'HTTP', 403],
+      [1, 'https', 200],
+      [1, 'http', 403],
+      [1, undefined, 403],
+      [['loopback'], 'https', 200],
+      [['loopback'], 'https, http', 200],
+      [['loopback'], 'HTTP', 403],
       // From anyone not trusted the header is the client's own word: ignored.
-      [false, 'https', 403], [['10.0.0.1'], 'https', 403],
+      [false, 'https', 403],
+      [['10.0.0.1'], 'https', 403],
     ];
     for (const [trustProxy, proto, status] of cases) {
       const sample = await apps.make({ trustProxy });
@@ -133,19 +149,28 @@ describe('sample app: HTTPS required (issue 18, item 15)', function () {
 
   it('is off unless asked: createApp serves plain HTTP by default, and refuses a setting that is not a boolean', async () => {
     const sample = await apps.make({ httpsRequired: undefined });
-    expect((await request(sample.app).post('/auth/register').send({ email: email(), password: PASSWORD })).status).to.equal(201);
+    expect(
+      (await request(sample.app).post('/auth/register').send({ email: email(), password: PASSWORD })).status,
+    ).to.equal(201);
     const bad = createApp({ ...SECRETS, httpsRequired: 'false' as unknown as boolean });
-    await bad.then(() => expect.fail('created'), (error: unknown) => {
-      expect(error).to.be.instanceOf(TypeError);
-      expect((error as Error).message).to.equal('createApp: httpsRequired must be true or false (got false)');
-    });
+    await bad.then(
+      () => expect.fail('created'),
+      (error: unknown) => {
+        expect(error).to.be.instanceOf(TypeError);
+        expect((error as Error).message).to.equal('createApp: httpsRequired must be true or false (got false)');
+      },
+    );
   });
 
   describe('over real TLS (createHttpsServer, a self-signed certificate)', () => {
     let certificate: TestCertificate;
     const servers: Server[] = [];
-    before(async () => { certificate = await selfSignedCertificate(); });
-    after(async () => { await certificate?.remove(); });
+    before(async () => {
+      certificate = await selfSignedCertificate();
+    });
+    after(async () => {
+      await certificate?.remove();
+    });
     afterEach(() => {
       for (const server of servers.splice(0)) server.close();
     });
@@ -164,7 +189,9 @@ describe('sample app: HTTPS required (issue 18, item 15)', function () {
       const plainPort = await listen(createHttpServer(sample.app));
       const credentials = { email: email('tls'), password: PASSWORD };
       const ca = certificate.cert;
-      expect((await send(`https://localhost:${tlsPort}/auth/register`, { method: 'POST', json: credentials, ca })).status).to.equal(201);
+      expect(
+        (await send(`https://localhost:${tlsPort}/auth/register`, { method: 'POST', json: credentials, ca })).status,
+      ).to.equal(201);
       const login = await send(`https://localhost:${tlsPort}/auth/login`, { method: 'POST', json: credentials, ca });
       expect(login.status).to.equal(200);
       expect(login.body).to.have.property('accessToken');
@@ -172,8 +199,12 @@ describe('sample app: HTTPS required (issue 18, item 15)', function () {
       const plain = await send(`http://127.0.0.1:${plainPort}/auth/login`, { method: 'POST', json: credentials });
       expect([plain.status, plain.body]).to.deep.equal([403, REFUSED]);
       // Plain HTTP to the TLS port gets no HTTP answer at all.
-      await send(`http://127.0.0.1:${tlsPort}/auth/login`, { method: 'POST', json: credentials })
-        .then((res) => expect.fail(`answered ${res.status}`), (error: unknown) => { expect(error).to.be.instanceOf(Error); });
+      await send(`http://127.0.0.1:${tlsPort}/auth/login`, { method: 'POST', json: credentials }).then(
+        (res) => expect.fail(`answered ${res.status}`),
+        (error: unknown) => {
+          expect(error).to.be.instanceOf(Error);
+        },
+      );
     });
   });
 });

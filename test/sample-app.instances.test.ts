@@ -35,12 +35,17 @@ describe('sample app, two instances on one Redis', function () {
   });
   afterEach(() => apps.closeAll());
   after(async () => {
-    if (delays.length > 0) console.log(`      revocation reached the other instance in ${delays.join(', ')} ms (limit ${WITHIN})`);
+    if (delays.length > 0)
+      console.log(`      revocation reached the other instance in ${delays.join(', ')} ms (limit ${WITHIN})`);
     await server?.stop();
   });
 
   /** Runs `revoke` on one instance, then resolves how long until `other` refused `accessToken`. */
-  async function delayUntilRefused(other: SampleApp, accessToken: string, revoke: () => Promise<number>): Promise<number> {
+  async function delayUntilRefused(
+    other: SampleApp,
+    accessToken: string,
+    revoke: () => Promise<number>,
+  ): Promise<number> {
     expect((await sessions(other, accessToken)).status, 'accepted before').to.equal(200);
     const started = performance.now();
     expect(await revoke()).to.equal(204);
@@ -55,21 +60,46 @@ describe('sample app, two instances on one Redis', function () {
     const address = email();
     await signUp(one, address);
     const session = await logIn(one, address);
-    await delayUntilRefused(two, session.accessToken,
-      async () => (await request(one.app).post('/auth/logout').send({ refreshToken: session.refreshToken })).status);
+    await delayUntilRefused(
+      two,
+      session.accessToken,
+      async () => (await request(one.app).post('/auth/logout').send({ refreshToken: session.refreshToken })).status,
+    );
     expect((await me(two, session.accessToken)).status, 'signature only').to.equal(200);
   });
 
   it('ending a session from the list, logout-others and logout-all on one instance are enforced on the other within revocationMaxLag', async () => {
     const address = email();
     await signUp(two, address);
-    const [phone, laptop, tablet, desktop] = [await logIn(one, address), await logIn(two, address), await logIn(one, address), await logIn(two, address)];
+    const [phone, laptop, tablet, desktop] = [
+      await logIn(one, address),
+      await logIn(two, address),
+      await logIn(one, address),
+      await logIn(two, address),
+    ];
     if (!phone || !laptop || !tablet || !desktop) throw new Error('no login');
-    await delayUntilRefused(two, phone.accessToken, async () => (await request(one.app)
-      .delete(`/auth/sessions/${sessionIdOf(phone.accessToken)}`).set('Authorization', `Bearer ${tablet.accessToken}`)).status);
-    await delayUntilRefused(one, laptop.accessToken, async () => (await request(two.app)
-      .post('/auth/logout-others').set('Authorization', `Bearer ${desktop.accessToken}`)).status);
-    await delayUntilRefused(two, desktop.accessToken, async () => (await request(one.app)
-      .post('/auth/logout-all').set('Authorization', `Bearer ${desktop.accessToken}`)).status);
+    await delayUntilRefused(
+      two,
+      phone.accessToken,
+      async () =>
+        (
+          await request(one.app)
+            .delete(`/auth/sessions/${sessionIdOf(phone.accessToken)}`)
+            .set('Authorization', `Bearer ${tablet.accessToken}`)
+        ).status,
+    );
+    await delayUntilRefused(
+      one,
+      laptop.accessToken,
+      async () =>
+        (await request(two.app).post('/auth/logout-others').set('Authorization', `Bearer ${desktop.accessToken}`))
+          .status,
+    );
+    await delayUntilRefused(
+      two,
+      desktop.accessToken,
+      async () =>
+        (await request(one.app).post('/auth/logout-all').set('Authorization', `Bearer ${desktop.accessToken}`)).status,
+    );
   });
 });

@@ -3,14 +3,25 @@ import request from 'supertest';
 import { createApp } from '../sample-app/app.js';
 import { createLogger, LOG_SETTINGS, type LogFields, type Logger } from '../sample-app/logger.js';
 import {
-  appFactory, email, LOCAL_IP, PASSWORD, SECRETS, securityEvents, sessionIdOf, signUp, until, type LoginBody,
+  appFactory,
+  email,
+  LOCAL_IP,
+  PASSWORD,
+  SECRETS,
+  securityEvents,
+  sessionIdOf,
+  signUp,
+  until,
+  type LoginBody,
 } from './helpers/sample-app.js';
 
 const VOCABULARY = ['event', 'userId', 'sessionId', 'ip', 'reason'];
 
 describe('sample app logs', () => {
   const apps = appFactory(() => ({}));
-  beforeEach(() => { apps.reset(); });
+  beforeEach(() => {
+    apps.reset();
+  });
   afterEach(() => apps.closeAll());
 
   it('writes one JSON line per request: method, path, status, IP and headers, Authorization and Cookie redacted', async () => {
@@ -19,20 +30,25 @@ describe('sample app logs', () => {
     await signUp(app, address);
     const login = await request(app.app).post('/auth/login').send({ email: address, password: PASSWORD });
     const { accessToken } = login.body as LoginBody;
-    await request(app.app).get('/me?access_token=in-the-query').set('Authorization', `Bearer ${accessToken}`)
+    await request(app.app)
+      .get('/me?access_token=in-the-query')
+      .set('Authorization', `Bearer ${accessToken}`)
       .set('Cookie', 'session=a-cookie-value');
     await request(app.app).get('/health');
     await until(() => apps.logs.some((line) => line.text === 'GET /me 200'));
 
     const requests = apps.logs.filter((line) => 'req' in line.fields);
     expect(requests.map((line) => [line.level, line.text])).to.deep.equal([
-      ['info', 'POST /auth/register 201'], ['info', 'POST /auth/login 200'], ['info', 'GET /me 200'],
+      ['info', 'POST /auth/register 201'],
+      ['info', 'POST /auth/login 200'],
+      ['info', 'GET /me 200'],
     ]); // a healthy /health is not logged
     const meLine = requests[2];
     expect(meLine?.fields.req).to.deep.include({ method: 'GET', url: '/me', ip: LOCAL_IP });
     expect(meLine?.fields.req).to.have.property('id');
     expect((meLine?.fields.req as { headers: Record<string, string> }).headers).to.include({
-      authorization: '[Redacted]', cookie: '[Redacted]',
+      authorization: '[Redacted]',
+      cookie: '[Redacted]',
     });
     expect(meLine?.fields.res).to.deep.equal({ statusCode: 200 });
     expect(meLine?.fields.responseTime).to.be.a('number');
@@ -46,7 +62,12 @@ describe('sample app logs', () => {
     const address = email();
     const user = await signUp(app, address);
     const logIn = async (device: string): Promise<LoginBody> =>
-      (await request(app.app).post('/auth/login').set('User-Agent', device).send({ email: address, password: PASSWORD })).body as LoginBody;
+      (
+        await request(app.app)
+          .post('/auth/login')
+          .set('User-Agent', device)
+          .send({ email: address, password: PASSWORD })
+      ).body as LoginBody;
     const refresh = (token: string, device: string): request.Test =>
       request(app.app).post('/auth/refresh').set('User-Agent', device).send({ refreshToken: token });
     const laptop = await logIn('Laptop/1.0');
@@ -62,11 +83,14 @@ describe('sample app logs', () => {
     // The password changes (ending the phone's session too)...
     const tablet = await logIn('Tablet/3.0');
     tokens.push(tablet.accessToken, tablet.refreshToken);
-    const changed = await request(app.app).post('/auth/password').set('Authorization', `Bearer ${tablet.accessToken}`)
+    const changed = await request(app.app)
+      .post('/auth/password')
+      .set('Authorization', `Bearer ${tablet.accessToken}`)
       .send({ currentPassword: PASSWORD, newPassword: 'the next passphrase' });
     expect(changed.status).to.equal(204);
     // ...then logins and refreshes beyond their limits: one line each, at the first refused request.
-    for (let i = 0; i < 3; i += 1) await request(app.app).post('/auth/login').send({ email: address, password: 'guess' });
+    for (let i = 0; i < 3; i += 1)
+      await request(app.app).post('/auth/login').send({ email: address, password: 'guess' });
     for (let i = 0; i < 3; i += 1) await refresh(tablet.refreshToken, 'Tablet/3.0');
 
     const laptopId = sessionIdOf(laptop.accessToken);
@@ -77,10 +101,14 @@ describe('sample app logs', () => {
       { event: 'rate_limited', ip: LOCAL_IP, reason: 'login' },
       { event: 'rate_limited', ip: LOCAL_IP, reason: 'refresh' },
     ]);
-    const warnings = apps.logs.filter((line) => 'event' in line.fields && line.level === 'warn').map((line) => line.text);
+    const warnings = apps.logs
+      .filter((line) => 'event' in line.fields && line.level === 'warn')
+      .map((line) => line.text);
     expect(warnings).to.deep.equal([
-      "suspicious refresh: the user agent differs from the session's last one", 'refresh token reuse: session revoked',
-      'rate limit login reached', 'rate limit refresh reached',
+      "suspicious refresh: the user agent differs from the session's last one",
+      'refresh token reuse: session revoked',
+      'rate limit login reached',
+      'rate limit refresh reached',
     ]);
     for (const { fields } of apps.logs.filter((line) => 'event' in line.fields)) {
       expect(VOCABULARY, JSON.stringify(fields)).to.include.members(Object.keys(fields));
@@ -93,13 +121,24 @@ describe('sample app logs', () => {
 
   it('redacts password and token fields at the first three levels, credentials headers and Set-Cookie', () => {
     const written: string[] = [];
-    const logger = createLogger({ write: (line: string) => { written.push(line); } }).child({}, LOG_SETTINGS);
-    logger.info({
-      password: 'p1', token: 't1',
-      body: { password: 'p2', currentPassword: 'p3', newPassword: 'p4', accessToken: 't2', refreshToken: 't3' },
-      req: { headers: { authorization: 'Bearer t4', cookie: 'c1', 'user-agent': 'kept' }, body: { password: 'p5', token: 't5' } },
-      res: { headers: { 'set-cookie': ['c2'] } },
-    }, 'everything secret');
+    const logger = createLogger({
+      write: (line: string) => {
+        written.push(line);
+      },
+    }).child({}, LOG_SETTINGS);
+    logger.info(
+      {
+        password: 'p1',
+        token: 't1',
+        body: { password: 'p2', currentPassword: 'p3', newPassword: 'p4', accessToken: 't2', refreshToken: 't3' },
+        req: {
+          headers: { authorization: 'Bearer t4', cookie: 'c1', 'user-agent': 'kept' },
+          body: { password: 'p5', token: 't5' },
+        },
+        res: { headers: { 'set-cookie': ['c2'] } },
+      },
+      'everything secret',
+    );
     const line = written.join('');
     for (const secret of ['p1', 'p2', 'p3', 'p4', 'p5', 't1', 't2', 't3', 't4', 't5', 'c1', 'c2']) {
       expect(line).to.not.include(`"${secret}"`);
@@ -110,7 +149,11 @@ describe('sample app logs', () => {
 
   it('writes every line as one line: CR, LF, C1, line separators and bidi controls escaped, the JSON unchanged', () => {
     const written: string[] = [];
-    const logger = createLogger({ write: (line: string) => { written.push(line); } });
+    const logger = createLogger({
+      write: (line: string) => {
+        written.push(line);
+      },
+    });
     const nasty = 'ua\r\n{"level":"info","msg":"admin logged in"}\u0000\u001b[31m\u007f\u0085\u2028\u2029\u202e\u2066';
     logger.info({ userAgent: nasty }, `info ${nasty}`);
     logger.warn(`warn ${nasty}`);
@@ -121,8 +164,14 @@ describe('sample app logs', () => {
       // eslint-disable-next-line no-control-regex
       expect(line.slice(0, -1)).to.not.match(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/);
     }
-    expect(written.map((line) => (JSON.parse(line) as { msg: string }).msg)).to.deep.equal([`info ${nasty}`, `warn ${nasty}`, `error ${nasty}`]);
-    const [first, , last] = written.map((line) => JSON.parse(line) as { userAgent?: string; err?: { message: string; stack: string } });
+    expect(written.map((line) => (JSON.parse(line) as { msg: string }).msg)).to.deep.equal([
+      `info ${nasty}`,
+      `warn ${nasty}`,
+      `error ${nasty}`,
+    ]);
+    const [first, , last] = written.map(
+      (line) => JSON.parse(line) as { userAgent?: string; err?: { message: string; stack: string } },
+    );
     expect(first?.userAgent).to.equal(nasty);
     expect(last?.err?.message).to.equal(`bad input ${nasty}`);
     expect(last?.err?.stack.split('\n').length).to.be.above(1); // frames, inside one JSON string
@@ -131,13 +180,22 @@ describe('sample app logs', () => {
   it('takes a plain { info, warn, error } logger too, and hands it every line, redacted, with its fields', async () => {
     const got: Array<[level: string, message: string, extra: unknown]> = [];
     const plain: Logger = {
-      info: (message: string, fields?: LogFields) => { got.push(['info', message, fields]); },
-      warn: (message: string, fields?: LogFields) => { got.push(['warn', message, fields]); },
-      error: (message: string, error?: unknown) => { got.push(['error', message, error]); },
+      info: (message: string, fields?: LogFields) => {
+        got.push(['info', message, fields]);
+      },
+      warn: (message: string, fields?: LogFields) => {
+        got.push(['warn', message, fields]);
+      },
+      error: (message: string, error?: unknown) => {
+        got.push(['error', message, error]);
+      },
     };
     const app = await createApp({ ...SECRETS, bcryptCost: 4, logger: plain });
     try {
-      await request(app.app).post('/auth/login').set('Authorization', 'Bearer not-a-token').send({ email: email(), password: PASSWORD });
+      await request(app.app)
+        .post('/auth/login')
+        .set('Authorization', 'Bearer not-a-token')
+        .send({ email: email(), password: PASSWORD });
       await until(() => got.length > 0);
       const [level, message, fields] = got[0] ?? [];
       expect([level, message]).to.deep.equal(['info', 'POST /auth/login 401']);

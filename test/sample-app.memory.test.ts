@@ -15,13 +15,17 @@ describe('sample app, in memory', () => {
 
   describe('memory only', () => {
     const apps = appFactory(() => ({}));
-    beforeEach(() => { apps.reset(); });
+    beforeEach(() => {
+      apps.reset();
+    });
     afterEach(() => apps.closeAll());
 
     it('answers a bug with a bare 500 JSON and logs the details instead', async () => {
       const broken: UserStore = {
         create: async () => true,
-        findByEmail: async () => { throw new Error('database password is hunter2'); },
+        findByEmail: async () => {
+          throw new Error('database password is hunter2');
+        },
         setPasswordHash: async () => false,
       };
       const sample = await apps.make({ users: broken });
@@ -33,7 +37,8 @@ describe('sample app, in memory', () => {
       await until(() => apps.logs.filter((line) => line.level === 'error').length >= 2);
       const logged = apps.logs.filter((line) => line.level === 'error');
       expect(logged.map((line) => line.text.split('\n')[0])).to.deep.equal([
-        'unexpected error on POST /auth/login Error: database password is hunter2', 'POST /auth/login 500',
+        'unexpected error on POST /auth/login Error: database password is hunter2',
+        'POST /auth/login 500',
       ]);
       expect(logged[1]?.fields).to.include.keys('req', 'res', 'responseTime');
       expect(logged[1]?.fields).to.not.have.property('err');
@@ -82,20 +87,26 @@ describe('sample app, in memory', () => {
       const sample = await apps.make({ loginRateLimit: 2 });
       const statuses: number[] = [];
       for (const ip of ['203.0.113.1', '203.0.113.2', '203.0.113.3']) {
-        const res = await request(sample.app).post('/auth/login').set('X-Forwarded-For', ip)
+        const res = await request(sample.app)
+          .post('/auth/login')
+          .set('X-Forwarded-For', ip)
           .send({ email: email(), password: PASSWORD });
         statuses.push(res.status);
       }
       expect(statuses).to.deep.equal([401, 401, 429]);
       // express-rate-limit tells the operator the header is there but not trusted.
-      expect(apps.logs.some((line) => line.level === 'warn' && line.text.includes('ERR_ERL_UNEXPECTED_X_FORWARDED_FOR'))).to.equal(true);
+      expect(
+        apps.logs.some((line) => line.level === 'warn' && line.text.includes('ERR_ERL_UNEXPECTED_X_FORWARDED_FOR')),
+      ).to.equal(true);
     });
 
     it('counts each client behind a trusted proxy separately (trustProxy: 1)', async () => {
       const sample = await apps.make({ loginRateLimit: 2, trustProxy: 1 });
       const statuses: number[] = [];
       for (const ip of ['203.0.113.1', '203.0.113.2', '203.0.113.1', '203.0.113.2', '203.0.113.1']) {
-        const res = await request(sample.app).post('/auth/login').set('X-Forwarded-For', ip)
+        const res = await request(sample.app)
+          .post('/auth/login')
+          .set('X-Forwarded-For', ip)
           .send({ email: email(), password: PASSWORD });
         statuses.push(res.status);
       }
@@ -106,17 +117,28 @@ describe('sample app, in memory', () => {
       // With 99 hops Express would take the left-most entry, which the client writes itself: every request a new IP.
       for (const trustProxy of [6, 99, -1, 1.5]) {
         const error = await createApp({ ...SECRETS, bcryptCost: 4, trustProxy }).then(
-          async (sample) => { await sample.close(); return undefined; }, (caught: unknown) => caught);
+          async (sample) => {
+            await sample.close();
+            return undefined;
+          },
+          (caught: unknown) => caught,
+        );
         expect(error, String(trustProxy)).to.be.instanceOf(TypeError);
         expect((error as Error).message).to.match(/^createApp: trustProxy must be a number of proxies from 1 to 5/);
       }
       // Each proxy appends the address it saw; whatever the client wrote comes first.
-      const chains: Array<[hops: number, appended: string]> = [[1, '198.51.100.7'], [2, '198.51.100.7, 10.0.0.2'], [5, '198.51.100.7, 10.0.0.2, 10.0.0.3, 10.0.0.4, 10.0.0.5']];
+      const chains: Array<[hops: number, appended: string]> = [
+        [1, '198.51.100.7'],
+        [2, '198.51.100.7, 10.0.0.2'],
+        [5, '198.51.100.7, 10.0.0.2, 10.0.0.3, 10.0.0.4, 10.0.0.5'],
+      ];
       for (const [hops, appended] of chains) {
         const sample = await apps.make({ loginRateLimit: 10, trustProxy: hops });
         const statuses: number[] = [];
         for (let i = 0; i < 15; i += 1) {
-          const res = await request(sample.app).post('/auth/login').set('X-Forwarded-For', `203.0.113.${i + 1}, ${appended}`)
+          const res = await request(sample.app)
+            .post('/auth/login')
+            .set('X-Forwarded-For', `203.0.113.${i + 1}, ${appended}`)
             .send({ email: email(), password: PASSWORD });
           statuses.push(res.status);
         }
@@ -127,8 +149,12 @@ describe('sample app, in memory', () => {
     it('answers JSON in any charset but UTF-8 with 415 unsupported_media_type; UTF-8 and no charset work', async () => {
       const sample = await apps.make();
       // superagent would JSON-encode a Buffer: send the bytes as they are.
-      const post = (type: string, bytes: Buffer): request.Test => request(sample.app).post('/auth/login').set('Content-Type', type)
-        .serialize((data: unknown) => data as string).send(bytes);
+      const post = (type: string, bytes: Buffer): request.Test =>
+        request(sample.app)
+          .post('/auth/login')
+          .set('Content-Type', type)
+          .serialize((data: unknown) => data as string)
+          .send(bytes);
       const body = JSON.stringify({ email: email(), password: PASSWORD });
       const utf32 = Buffer.alloc(body.length * 4);
       for (let i = 0; i < body.length; i += 1) utf32.writeUInt32BE(body.charCodeAt(i), i * 4);
@@ -139,12 +165,23 @@ describe('sample app, in memory', () => {
         ['utf-16be', Buffer.from(body, 'utf16le').swap16()],
         ['utf-16', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(body, 'utf16le')])],
         ['utf-32', utf32],
-        ['utf-7', Buffer.from(body.replace(/[@"{}:,]/g, (c) => `+${Buffer.from(c, 'utf16le').swap16().toString('base64').replace(/=+$/, '')}-`))],
+        [
+          'utf-7',
+          Buffer.from(
+            body.replace(
+              /[@"{}:,]/g,
+              (c) => `+${Buffer.from(c, 'utf16le').swap16().toString('base64').replace(/=+$/, '')}-`,
+            ),
+          ),
+        ],
       ];
       for (const [charset, bytes] of refused) {
         const res = await post(`application/json; charset=${charset}`, bytes);
         expect(res.status, charset).to.equal(415);
-        expect(res.body, charset).to.deep.equal({ error: 'unsupported_media_type', message: 'JSON must be encoded in UTF-8' });
+        expect(res.body, charset).to.deep.equal({
+          error: 'unsupported_media_type',
+          message: 'JSON must be encoded in UTF-8',
+        });
       }
       const latin1 = await post('application/json; charset=latin1', Buffer.from(body, 'latin1'));
       expect(latin1.status).to.equal(415);
@@ -159,17 +196,44 @@ describe('sample app, in memory', () => {
     it("answers body-parser errors with a fixed message per kind, never echoing the client's charset, encoding or body", async () => {
       const sample = await apps.make();
       const body = JSON.stringify({ email: email(), password: PASSWORD });
-      const cases: Array<[headers: Record<string, string>, sent: string, status: number, json: object, echo: string[]]> = [
-        [{ 'Content-Type': 'application/json; charset="UTF-<IMG SRC=X>"' }, body, 415,
-          { error: 'unsupported_media_type', message: 'JSON must be encoded in UTF-8' }, ['<', 'img']],
-        [{ 'Content-Type': 'application/json; charset="latin1-<b>bold</b>"' }, body, 415,
-          { error: 'unsupported_media_type', message: 'JSON must be encoded in UTF-8' }, ['<', 'latin1', 'bold']],
-        [{ 'Content-Type': 'application/json', 'Content-Encoding': 'x-<script>alert(1)</script>' }, body, 415,
-          { error: 'unsupported_media_type', message: 'unsupported content encoding' }, ['<', 'script', 'alert', 'x-']],
-        [{ 'Content-Type': 'application/json' }, '<script>alert(1)</script>', 400,
-          { error: 'invalid_request', message: 'body is not valid JSON' }, ['<', 'script', 'alert']],
-        [{ 'Content-Type': 'application/json' }, `{"email":"<svg onload=alert(1)>","password":"${'x'.repeat(11 * 1024)}"}`, 413,
-          { error: 'payload_too_large', message: 'body is too large' }, ['<', 'svg', 'alert']],
+      const cases: Array<
+        [headers: Record<string, string>, sent: string, status: number, json: object, echo: string[]]
+      > = [
+        [
+          { 'Content-Type': 'application/json; charset="UTF-<IMG SRC=X>"' },
+          body,
+          415,
+          { error: 'unsupported_media_type', message: 'JSON must be encoded in UTF-8' },
+          ['<', 'img'],
+        ],
+        [
+          { 'Content-Type': 'application/json; charset="latin1-<b>bold</b>"' },
+          body,
+          415,
+          { error: 'unsupported_media_type', message: 'JSON must be encoded in UTF-8' },
+          ['<', 'latin1', 'bold'],
+        ],
+        [
+          { 'Content-Type': 'application/json', 'Content-Encoding': 'x-<script>alert(1)</script>' },
+          body,
+          415,
+          { error: 'unsupported_media_type', message: 'unsupported content encoding' },
+          ['<', 'script', 'alert', 'x-'],
+        ],
+        [
+          { 'Content-Type': 'application/json' },
+          '<script>alert(1)</script>',
+          400,
+          { error: 'invalid_request', message: 'body is not valid JSON' },
+          ['<', 'script', 'alert'],
+        ],
+        [
+          { 'Content-Type': 'application/json' },
+          `{"email":"<svg onload=alert(1)>","password":"${'x'.repeat(11 * 1024)}"}`,
+          413,
+          { error: 'payload_too_large', message: 'body is too large' },
+          ['<', 'svg', 'alert'],
+        ],
       ];
       for (const [headers, sent, status, json, echo] of cases) {
         const res = await request(sample.app).post('/auth/login').set(headers).send(sent);
@@ -179,9 +243,15 @@ describe('sample app, in memory', () => {
         for (const bytes of echo) expect(res.text.toLowerCase(), label).to.not.include(bytes.toLowerCase());
       }
       // Any other client error the parser raises gets the generic message, not its own text.
-      const other = express().post('/', () => {
-        throw Object.assign(new Error('request said <script>'), { status: 400, type: 'request.size.invalid', expose: true });
-      }).use(errorHandler(captureLogger([])));
+      const other = express()
+        .post('/', () => {
+          throw Object.assign(new Error('request said <script>'), {
+            status: 400,
+            type: 'request.size.invalid',
+            expose: true,
+          });
+        })
+        .use(errorHandler(captureLogger([])));
       const res = await request(other).post('/');
       expect(res.status).to.equal(400);
       expect(res.body).to.deep.equal({ error: 'invalid_request', message: 'invalid request' });
@@ -209,7 +279,10 @@ describe('sample app, in memory', () => {
         [{ refreshTokenSecret: 'short' }, /express-token-pair: refreshToken.secret must be at least 32 bytes/],
         [{ reuseGrace: -1 }, /express-token-pair: refreshToken.reuseGrace/],
         [{ trustProxy: ['0.0.0.0/0'] }, /^createApp: trustProxy subnet "0.0.0.0\/0" is too wide/],
-        [{ trustProxy: true }, /^createApp: trustProxy must be false, a number of proxies or a list of addresses \(got true\)$/],
+        [
+          { trustProxy: true },
+          /^createApp: trustProxy must be false, a number of proxies or a list of addresses \(got true\)$/,
+        ],
         [{ trustProxy: ['nginx'] }, /^createApp: trustProxy entry "nginx" is not an address, a subnet or loopback/],
       ];
       for (const [options, message] of cases) {

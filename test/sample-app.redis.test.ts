@@ -7,9 +7,7 @@ import type { SampleApp } from '../sample-app/app.js';
 import { MemoryUserStore, type StoredUser, type UserStore } from '../sample-app/users.js';
 import { RedisServer, requireRedis, uniquePrefix } from './helpers/redis-server.js';
 import { describeFlows } from './helpers/sample-app-flows.js';
-import {
-  appFactory, email, logIn, me, PASSWORD, refresh, signUp,
-} from './helpers/sample-app.js';
+import { appFactory, email, logIn, me, PASSWORD, refresh, signUp } from './helpers/sample-app.js';
 
 type Client = ReturnType<typeof createClient>;
 
@@ -57,7 +55,9 @@ describe('sample app, with Redis', function () {
 
   describe('redis only', () => {
     const apps = appFactory(() => ({}));
-    beforeEach(() => { apps.reset(); });
+    beforeEach(() => {
+      apps.reset();
+    });
     afterEach(() => apps.closeAll());
 
     it('keeps users, sessions and rate-limit counts in Redis, shared by every instance', async () => {
@@ -80,12 +80,16 @@ describe('sample app, with Redis', function () {
       // The spent token is spent on every instance, not only the one that rotated it.
       apps.clock.advance(10);
       expect((await refresh(two, session.refreshToken)).body).to.include({ error: 'refresh_reused' });
-      expect(await client.keys(`${prefix}session:*`), 'only the revocation record is left').to.deep.equal([`${prefix}session:revocations`]);
+      expect(await client.keys(`${prefix}session:*`), 'only the revocation record is left').to.deep.equal([
+        `${prefix}session:revocations`,
+      ]);
 
       // One count per IP for all instances: the login above was the 1st of 3.
       const statuses: number[] = [];
       for (const instance of [one, two, one, two]) {
-        statuses.push((await request(instance.app).post('/auth/login').send({ email: address, password: PASSWORD })).status);
+        statuses.push(
+          (await request(instance.app).post('/auth/login').send({ email: address, password: PASSWORD })).status,
+        );
       }
       expect(statuses).to.deep.equal([200, 200, 429, 429]);
       expect(await client.keys(`${prefix}ratelimit:login:*`)).to.have.length(1);
@@ -96,18 +100,27 @@ describe('sample app, with Redis', function () {
       const one = await apps.make({ redis: { client, prefix } });
       const two = await apps.make({ redis: { client, prefix } });
       const address = email();
-      const results = await Promise.all(Array.from({ length: 8 }, (_, i) =>
-        request((i % 2 ? one : two).app).post('/auth/register').send({ email: address, password: `password-${i}` })));
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          request((i % 2 ? one : two).app)
+            .post('/auth/register')
+            .send({ email: address, password: `password-${i}` }),
+        ),
+      );
       expect(results.map((res) => res.status).sort()).to.deep.equal([201, 409, 409, 409, 409, 409, 409, 409]);
       expect(await client.keys(`${prefix}user:*`)).to.have.length(1);
     });
 
     it("writes exactly the keys the README's sample app section documents, and its redis-cli line reads a session", async () => {
-      const section = readFileSync('README.md', 'utf8').split(/^## /m).find((part) => part.startsWith('The sample app\n')) ?? '';
+      const section =
+        readFileSync('README.md', 'utf8')
+          .split(/^## /m)
+          .find((part) => part.startsWith('The sample app\n')) ?? '';
       const forms = [...section.matchAll(/^\| `(sample:[^`]+)` \|/gm)].map((match) => match[1] ?? '');
       expect(forms, 'key table in "## The sample app"').to.have.length(4);
       // `<anything>` in a documented form stands for one non-empty value.
-      const pattern = (form: string): RegExp => new RegExp(`^${form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/<[^>]+>/g, '.+')}$`);
+      const pattern = (form: string): RegExp =>
+        new RegExp(`^${form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/<[^>]+>/g, '.+')}$`);
       // The default prefix, as `npm start` uses it (this Redis is the suite's own).
       const sample = await apps.make({ redis: { client }, loginRateLimit: 5, refreshRateLimit: 5 });
       try {
@@ -116,10 +129,20 @@ describe('sample app, with Redis', function () {
         expect((await refresh(sample, session.refreshToken)).status).to.equal(200);
         // A second session, logged out: the revocation record gets its first entry.
         const ended = await logIn(sample, user.email);
-        expect((await request(sample.app).post('/auth/logout').send({ refreshToken: ended.refreshToken })).status).to.equal(204);
+        expect(
+          (await request(sample.app).post('/auth/logout').send({ refreshToken: ended.refreshToken })).status,
+        ).to.equal(204);
         const keys = await client.keys('sample:*');
-        for (const key of keys) expect(forms.some((form) => pattern(form).test(key)), `undocumented key ${key}`).to.equal(true);
-        for (const form of forms) expect(keys.some((key) => pattern(form).test(key)), `no key of the form ${form}`).to.equal(true);
+        for (const key of keys)
+          expect(
+            forms.some((form) => pattern(form).test(key)),
+            `undocumented key ${key}`,
+          ).to.equal(true);
+        for (const form of forms)
+          expect(
+            keys.some((key) => pattern(form).test(key)),
+            `no key of the form ${form}`,
+          ).to.equal(true);
         expect(keys).to.include(`sample:session:{${user.id}}`).and.include(`sample:user:${user.email}`);
 
         const line = /^redis-cli .*EVAL .*\$USER_ID.*$/m.exec(section)?.[0];
@@ -127,7 +150,8 @@ describe('sample app, with Redis', function () {
         // Only ever run against this suite's own server, never a default localhost:6379.
         expect(line).to.match(/^redis-cli -u "\$REDIS_URL" /);
         const result = spawnSync('sh', ['-c', line ?? ''], {
-          encoding: 'utf8', env: { ...process.env, USER_ID: user.id, REDIS_URL: server.url },
+          encoding: 'utf8',
+          env: { ...process.env, USER_ID: user.id, REDIS_URL: server.url },
         });
         expect(result.status, result.stderr).to.equal(0);
         expect(Object.keys(JSON.parse(result.stdout) as object)).to.have.length(1); // one session
@@ -139,7 +163,11 @@ describe('sample app, with Redis', function () {
 
     it('connects from a URL, and close() disconnects', async () => {
       const sample = await apps.make({ redis: { url: server.url, prefix: uniquePrefix() } });
-      expect((await request(sample.app).get('/health')).body).to.deep.equal({ status: 'ok', store: 'redis', storeOk: true });
+      expect((await request(sample.app).get('/health')).body).to.deep.equal({
+        status: 'ok',
+        store: 'redis',
+        storeOk: true,
+      });
       await sample.close();
       const res = await request(sample.app).get('/health');
       expect(res.status).to.equal(503);
@@ -155,10 +183,15 @@ describe('sample app, with Redis', function () {
       }
       const warnings = apps.logs.filter((line) => line.level === 'warn' && line.text.includes('maxmemory-policy'));
       expect(warnings.map((line) => line.text)).to.have.length(1);
-      expect(warnings[0]!.text).to.match(/^Warning: Redis maxmemory-policy is allkeys-lru: .*Set maxmemory-policy noeviction/);
+      expect(warnings[0]!.text).to.match(
+        /^Warning: Redis maxmemory-policy is allkeys-lru: .*Set maxmemory-policy noeviction/,
+      );
       const quiet = apps.logs.length;
       const sample = await apps.make({ redis: { client, prefix: uniquePrefix() } });
-      expect(apps.logs.slice(quiet).filter((line) => line.text.includes('maxmemory-policy')), 'noeviction: no warning').to.deep.equal([]);
+      expect(
+        apps.logs.slice(quiet).filter((line) => line.text.includes('maxmemory-policy')),
+        'noeviction: no warning',
+      ).to.deep.equal([]);
       // A replica takes no writes: readiness fails, though PING would answer.
       const primary = await RedisServer.start();
       try {
@@ -173,13 +206,19 @@ describe('sample app, with Redis', function () {
 
     describe('when Redis fails', () => {
       let own: RedisServer;
-      before(async () => { own = await RedisServer.start(); });
-      after(async () => { await own?.stop(); });
+      before(async () => {
+        own = await RedisServer.start();
+      });
+      after(async () => {
+        await own?.stop();
+      });
 
       it('answers 503 store_unavailable within the timeout while Redis is frozen; access tokens still work', async () => {
         // Limits off, so that the stores themselves meet the frozen Redis (the next test covers the limiter).
         const sample = await apps.make({
-          redis: { url: own.url, prefix: uniquePrefix(), timeout: 300 }, loginRateLimit: 0, refreshRateLimit: 0,
+          redis: { url: own.url, prefix: uniquePrefix(), timeout: 300 },
+          loginRateLimit: 0,
+          refreshRateLimit: 0,
         });
         const address = email();
         await signUp(sample, address);
@@ -214,9 +253,18 @@ describe('sample app, with Redis', function () {
         const memory = new MemoryUserStore();
         let calls = 0;
         const users: UserStore = {
-          create: (user: StoredUser) => { calls += 1; return memory.create(user); },
-          findByEmail: (address: string) => { calls += 1; return memory.findByEmail(address); },
-          setPasswordHash: (...args) => { calls += 1; return memory.setPasswordHash(...args); },
+          create: (user: StoredUser) => {
+            calls += 1;
+            return memory.create(user);
+          },
+          findByEmail: (address: string) => {
+            calls += 1;
+            return memory.findByEmail(address);
+          },
+          setPasswordHash: (...args) => {
+            calls += 1;
+            return memory.setPasswordHash(...args);
+          },
         };
         const sample = await apps.make({ redis: { url: own.url, prefix: uniquePrefix() }, users, loginRateLimit: 5 });
         const address = email();
@@ -224,11 +272,17 @@ describe('sample app, with Redis', function () {
         calls = 0;
         await own.kill();
         try {
-          await until(() => apps.logs.some((line) => line.level === 'error' && line.text.startsWith('Redis connection error')));
-          const login = await request(sample.app).post('/auth/login').send({ email: address, password: 'a wrong password' });
+          await until(() =>
+            apps.logs.some((line) => line.level === 'error' && line.text.startsWith('Redis connection error')),
+          );
+          const login = await request(sample.app)
+            .post('/auth/login')
+            .send({ email: address, password: 'a wrong password' });
           expect(login.status).to.equal(503);
           expect(login.body).to.include({ error: 'store_unavailable' });
-          const register = await request(sample.app).post('/auth/register').send({ email: email(), password: PASSWORD });
+          const register = await request(sample.app)
+            .post('/auth/register')
+            .send({ email: email(), password: PASSWORD });
           expect(register.status).to.equal(503);
           expect(calls, 'user store calls while the limiter was down').to.equal(0);
         } finally {
@@ -244,7 +298,9 @@ describe('sample app, with Redis', function () {
         const address = email();
         await signUp(sample, address);
         await own.kill();
-        await until(() => apps.logs.some((line) => line.level === 'error' && line.text.startsWith('Redis connection error')));
+        await until(() =>
+          apps.logs.some((line) => line.level === 'error' && line.text.startsWith('Redis connection error')),
+        );
         const started = performance.now();
         const login = await request(sample.app).post('/auth/login').send({ email: address, password: PASSWORD });
         expect(login.status).to.equal(503);
@@ -279,7 +335,9 @@ describe('sample app, with Redis', function () {
         // The first token is older than the one taken over: a replay, and the session ends.
         const replay = await refresh(sample, session.refreshToken);
         expect(replay.body).to.include({ error: 'refresh_reused' });
-        expect(apps.logs.some((line) => line.level === 'warn' && line.text.startsWith('refresh token reuse'))).to.equal(true);
+        expect(apps.logs.some((line) => line.level === 'warn' && line.text.startsWith('refresh token reuse'))).to.equal(
+          true,
+        );
       });
     });
   });

@@ -32,7 +32,10 @@ function descendants(pid: number): number[] {
   for (let queue = [pid]; queue.length > 0;) {
     const parent = queue.shift();
     for (const [child, ppid] of parents) {
-      if (ppid === parent) { found.push(child); queue.push(child); }
+      if (ppid === parent) {
+        found.push(child);
+        queue.push(child);
+      }
     }
   }
   return found;
@@ -50,8 +53,13 @@ function alive(pid: number): boolean {
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ port, host: '127.0.0.1' });
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
-    socket.once('error', () => { resolve(false); });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => {
+      resolve(false);
+    });
   });
 }
 
@@ -77,11 +85,13 @@ async function walkThrough(base: string): Promise<void> {
   expect((await post(`${base}/auth/register`, credentials)).status).to.equal(201);
   const login = await post(`${base}/auth/login`, credentials);
   expect(login.status).to.equal(200);
-  const pair = await login.json() as { accessToken: string; refreshToken: string };
-  expect((await fetch(`${base}/me`, { headers: { authorization: `Bearer ${pair.accessToken}` } })).status).to.equal(200);
+  const pair = (await login.json()) as { accessToken: string; refreshToken: string };
+  expect((await fetch(`${base}/me`, { headers: { authorization: `Bearer ${pair.accessToken}` } })).status).to.equal(
+    200,
+  );
   const renewed = await post(`${base}/auth/refresh`, { refreshToken: pair.refreshToken });
   expect(renewed.status).to.equal(200);
-  const next = await renewed.json() as { refreshToken: string };
+  const next = (await renewed.json()) as { refreshToken: string };
   expect((await post(`${base}/auth/logout`, { refreshToken: next.refreshToken })).status).to.equal(204);
 }
 
@@ -99,7 +109,9 @@ describe('sample app server (npm start)', function () {
     run = start({ PORT: '0', ACCESS_TOKEN_SECRET: ACCESS, REFRESH_TOKEN_SECRET: REFRESH });
     const base = await listening(run);
     expect(run.output()).to.include('Sessions and users are kept in memory (set REDIS_URL to use Redis)');
-    expect(run.output()).to.include('Rate limits: login, register and password change 10/min per IP, refresh 30/min per IP');
+    expect(run.output()).to.include(
+      'Rate limits: login, register and password change 10/min per IP, refresh 30/min per IP',
+    );
     const health = await fetch(`${base}/health`);
     expect(await health.json()).to.deep.equal({ status: 'ok', store: 'memory', storeOk: true });
     await walkThrough(base);
@@ -112,12 +124,19 @@ describe('sample app server (npm start)', function () {
     // Structured JSON lines, one per request among them, the bearer token redacted.
     const written = lines(run.output());
     expect(written.map((line) => line.msg)).to.include.members([
-      'POST /auth/register 201', 'POST /auth/login 200', 'GET /me 200', 'POST /auth/refresh 200', 'POST /auth/logout 204',
+      'POST /auth/register 201',
+      'POST /auth/login 200',
+      'GET /me 200',
+      'POST /auth/refresh 200',
+      'POST /auth/logout 204',
     ]);
     const meLine = written.find((line) => line.msg === 'GET /me 200');
     expect(meLine?.req).to.deep.include({ method: 'GET', url: '/me' });
     expect((meLine?.req as { headers: Record<string, string> }).headers.authorization).to.equal('[Redacted]');
-    expect(written.find((line) => line.event === 'session_revoked')).to.include({ reason: 'logout', ip: '::ffff:127.0.0.1' });
+    expect(written.find((line) => line.event === 'session_revoked')).to.include({
+      reason: 'logout',
+      ip: '::ffff:127.0.0.1',
+    });
   });
 
   it('warns about random secrets in development', async () => {
@@ -132,7 +151,9 @@ describe('sample app server (npm start)', function () {
     expect(await run.exited).to.equal(1);
     expect(lines(run.output()).map((line) => line.msg)).to.have.length(1);
     expect(lines(run.output())[0]).to.include({ level: 'error' });
-    expect(lines(run.output())[0]?.msg).to.match(/^Configuration error: ACCESS_TOKEN_SECRET is required when NODE_ENV=production/);
+    expect(lines(run.output())[0]?.msg).to.match(
+      /^Configuration error: ACCESS_TOKEN_SECRET is required when NODE_ENV=production/,
+    );
     expect(run.output()).to.not.include('Listening');
   });
 
@@ -165,7 +186,7 @@ describe('sample app server (npm start)', function () {
       // The node process below npm ends once its requests are done (the server gives them 10 s at most):
       // a minute is far beyond that on any machine, however busy, and still inside the test's timeout.
       const deadline = Date.now() + 60_000;
-      while ((tree.some(alive) || await portOpen(port)) && Date.now() < deadline) {
+      while ((tree.some(alive) || (await portOpen(port))) && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       expect(tree.filter(alive), 'processes still running after npm was killed').to.deep.equal([]);
@@ -182,16 +203,22 @@ describe('sample app server (npm start)', function () {
       requireRedis(this, true);
       redis = await RedisServer.start();
     });
-    after(async () => { await redis?.stop(); });
+    after(async () => {
+      await redis?.stop();
+    });
 
     it('gives up at start-up when Redis refuses the connection, masking the password in the message', async () => {
       // This redis-server has no password, so AUTH fails on every attempt.
       run = start({
-        PORT: '0', ACCESS_TOKEN_SECRET: ACCESS, REFRESH_TOKEN_SECRET: REFRESH,
+        PORT: '0',
+        ACCESS_TOKEN_SECRET: ACCESS,
+        REFRESH_TOKEN_SECRET: REFRESH,
         REDIS_URL: `redis://:not-shown@127.0.0.1:${redis.port}`,
       });
       expect(await run.exited).to.equal(1);
-      expect(run.output()).to.include(`Could not start: could not connect to Redis at redis://:***@127.0.0.1:${redis.port} after 5 attempts`);
+      expect(run.output()).to.include(
+        `Could not start: could not connect to Redis at redis://:***@127.0.0.1:${redis.port} after 5 attempts`,
+      );
       expect(run.output()).to.not.include('not-shown');
       expect(run.output()).to.not.include('Listening');
     });
@@ -200,7 +227,11 @@ describe('sample app server (npm start)', function () {
       run = start({ PORT: '0', ACCESS_TOKEN_SECRET: ACCESS, REFRESH_TOKEN_SECRET: REFRESH, REDIS_URL: redis.url });
       const base = await listening(run);
       expect(run.output()).to.include(`Sessions, users and rate limits are kept in Redis at ${redis.url}`);
-      expect(await (await fetch(`${base}/health`)).json()).to.deep.equal({ status: 'ok', store: 'redis', storeOk: true });
+      expect(await (await fetch(`${base}/health`)).json()).to.deep.equal({
+        status: 'ok',
+        store: 'redis',
+        storeOk: true,
+      });
       await walkThrough(base);
       run.child.kill('SIGINT');
       expect(await run.exited).to.equal(0);

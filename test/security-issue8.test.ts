@@ -10,7 +10,12 @@ import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { expect } from 'chai';
 import { createClient } from 'redis';
 import {
-  MemorySessionStore, RedisSessionStore, StoreUnavailableError, type SessionStore, type TokenAuth, type TokenAuthOptions,
+  MemorySessionStore,
+  RedisSessionStore,
+  StoreUnavailableError,
+  type SessionStore,
+  type TokenAuth,
+  type TokenAuthOptions,
 } from '../lib/index.js';
 import { base64url, signRaw } from './helpers/forged-tokens.js';
 import { RedisServer, requireRedis, uniquePrefix } from './helpers/redis-server.js';
@@ -29,7 +34,9 @@ async function stolenAfterStepBack(store: SessionStore): Promise<{ outcome: stri
   let now = T0;
   const auth = makeAuth(store, () => now);
   let reuseEvents = 0;
-  auth.on('reuse_detected', () => { reuseEvents += 1; });
+  auth.on('reuse_detected', () => {
+    reuseEvents += 1;
+  });
   const first = await auth.issue({ userId: 'u' });
   now = T0 + 10;
   const stolen = (await auth.refresh(first.refreshToken)).refreshToken; // iat T0 + 10: the thief's copy
@@ -38,7 +45,10 @@ async function stolenAfterStepBack(store: SessionStore): Promise<{ outcome: stri
   now = T0 - 40; // the clock steps back a minute
   await auth.refresh(owner.refreshToken); // the session's current token is now dated T0 - 40
   now = T0 - 20;
-  const outcome = await auth.refresh(stolen).then(() => 'a new pair for the thief', (error: unknown) => String((error as { code?: string }).code));
+  const outcome = await auth.refresh(stolen).then(
+    () => 'a new pair for the thief',
+    (error: unknown) => String((error as { code?: string }).code),
+  );
   return { outcome, reuseEvents };
 }
 
@@ -53,11 +63,11 @@ describe('issue 8: lost-successor adoption against a thief', () => {
   });
   afterEach(() => store.close());
 
-  it('a stolen rotated-out token is still reuse after the store\'s clock stepped back (NTP step, VM restore)', async () => {
+  it("a stolen rotated-out token is still reuse after the store's clock stepped back (NTP step, VM restore)", async () => {
     expect(await stolenAfterStepBack(store)).to.deep.equal({ outcome: 'refresh_reused', reuseEvents: 1 });
   });
 
-  it('grace answers carry the current token\'s iat, never a later one: the copy is reuse after the next rotation', async () => {
+  it("grace answers carry the current token's iat, never a later one: the copy is reuse after the next rotation", async () => {
     const auth = make();
     const first = await auth.issue({ userId: 'u' });
     now = T0 + 10;
@@ -105,25 +115,38 @@ describe('issue 8: key rings against kid and algorithm tricks', () => {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const { privateKey: second } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 
-  it('refuses an HS256 token signed with a ring key\'s public PEM under that key\'s kid (the kid path, not the single key)', async () => {
+  it("refuses an HS256 token signed with a ring key's public PEM under that key's kid (the kid path, not the single key)", async () => {
     const auth = makeAuth(store, () => T0, {
-      accessToken: { keys: [{ kid: 'ec-2', privateKey: second }, { kid: 'ec-1', privateKey, legacy: true }] },
+      accessToken: {
+        keys: [
+          { kid: 'ec-2', privateKey: second },
+          { kid: 'ec-1', privateKey, legacy: true },
+        ],
+      },
       refreshToken: { secret: REFRESH },
     });
     const pair = await auth.issue({ userId: 'u' });
     const claims = decode(pair.accessToken).payload;
     const pem = publicKey.export({ type: 'spki', format: 'pem' });
-    for (const header of [{ alg: 'HS256', typ: 'at+jwt', kid: 'ec-1' }, { alg: 'HS256', typ: 'at+jwt' }]) {
+    for (const header of [
+      { alg: 'HS256', typ: 'at+jwt', kid: 'ec-1' },
+      { alg: 'HS256', typ: 'at+jwt' },
+    ]) {
       const input = `${base64url(header)}.${base64url(claims)}`;
       const forged = `${input}.${createHmac('sha256', pem).update(input).digest('base64url')}`;
-      expect(await rejection(() => auth.verifyAccessToken(forged)), JSON.stringify(header)).to.include({ code: 'token_invalid' });
+      expect(await rejection(() => auth.verifyAccessToken(forged)), JSON.stringify(header)).to.include({
+        code: 'token_invalid',
+      });
     }
     expect(auth.verifyAccessToken(pair.accessToken).userId).to.equal('u');
   });
 
   it('refuses a kid hidden in a __proto__ member, a 6,000-character kid and a kid array, without legacy, as token_invalid', async () => {
     const secret = 'access-key-ring-0123456789abcdefghij';
-    const auth = makeAuth(store, () => T0, { accessToken: { keys: [{ kid: 'a0', secret }] }, refreshToken: { secret: REFRESH } });
+    const auth = makeAuth(store, () => T0, {
+      accessToken: { keys: [{ kid: 'a0', secret }] },
+      refreshToken: { secret: REFRESH },
+    });
     const body = JSON.stringify({ sub: 'u', sid: 'session-id-0001', jti: 'token-id-000001', iat: T0, exp: T0 + 900 });
     const raw = (headerJson: string): string => {
       const input = `${Buffer.from(headerJson).toString('base64url')}.${Buffer.from(body).toString('base64url')}`;
@@ -135,7 +158,9 @@ describe('issue 8: key rings against kid and algorithm tricks', () => {
       '{"alg":"HS256","typ":"at+jwt","kid":["a0"]}',
     ];
     for (const header of headers) {
-      expect(await rejection(() => auth.verifyAccessToken(raw(header))), header.slice(0, 60)).to.include({ code: 'token_invalid' });
+      expect(await rejection(() => auth.verifyAccessToken(raw(header))), header.slice(0, 60)).to.include({
+        code: 'token_invalid',
+      });
     }
     expect(auth.verifyAccessToken(raw('{"alg":"HS256","typ":"at+jwt","kid":"a0"}')).userId).to.equal('u');
   });
@@ -169,9 +194,10 @@ describe('issue 8: Redis deadlines, adoption races and the probe', function () {
     };
     return { store: new RedisSessionStore({ sendCommand, prefix }), sent, state };
   }
-  const authOn = (store: RedisSessionStore, grace = 5): TokenAuth => makeAuth(store, () => Math.floor(Date.now() / 1000), {
-    refreshToken: { secret: REFRESH, reuseGrace: grace },
-  });
+  const authOn = (store: RedisSessionStore, grace = 5): TokenAuth =>
+    makeAuth(store, () => Math.floor(Date.now() / 1000), {
+      refreshToken: { secret: REFRESH, reuseGrace: grace },
+    });
 
   it('an app clock stepped back after TIME was read does not turn every script into a 503', async () => {
     const auth = authOn(new RedisSessionStore({ client, prefix: uniquePrefix() }));
@@ -180,14 +206,17 @@ describe('issue 8: Redis deadlines, adoption races and the probe', function () {
     Date.now = () => realNow() - 120_000; // NTP steps the clock back two minutes
     try {
       // Each deadline is now two minutes in Redis's past: 'late', 503, and no re-read for 2 min + 60 s.
-      const outcome = await auth.refresh(pair.refreshToken).then(() => 'refreshed', (error: unknown) => (error as Error).message);
+      const outcome = await auth.refresh(pair.refreshToken).then(
+        () => 'refreshed',
+        (error: unknown) => (error as Error).message,
+      );
       expect(outcome).to.equal('refreshed');
     } finally {
       Date.now = realNow;
     }
   });
 
-  it('the same with RedisSessionStore on a clock that steps back (clock: \'caller\'; Redis TIME stepping back alike)', async () => {
+  it("the same with RedisSessionStore on a clock that steps back (clock: 'caller'; Redis TIME stepping back alike)", async () => {
     const store = new RedisSessionStore({ client, prefix: uniquePrefix(), clock: 'caller' });
     expect(await stolenAfterStepBack(store)).to.deep.equal({ outcome: 'refresh_reused', reuseEvents: 1 });
   });
@@ -197,7 +226,10 @@ describe('issue 8: Redis deadlines, adoption races and the probe', function () {
     const auth = authOn(store);
     state.failTime = true;
     expect(await rejection(auth.issue({ userId: 'timeless' }))).to.be.instanceOf(StoreUnavailableError);
-    expect(sent.filter((name) => name !== 'TIME'), 'nothing but TIME').to.deep.equal([]);
+    expect(
+      sent.filter((name) => name !== 'TIME'),
+      'nothing but TIME',
+    ).to.deep.equal([]);
     state.failTime = false;
     const pair = await auth.issue({ userId: 'timeless' });
     expect((await auth.refresh(pair.refreshToken)).refreshToken).to.be.a('string');

@@ -28,8 +28,12 @@ class HeldUsers implements UserStore {
   holdNext(): { reached: Promise<void>; release: () => void } {
     let reached!: () => void;
     let release!: () => void;
-    const reachedPromise = new Promise<void>((resolve) => { reached = resolve; });
-    const released = new Promise<void>((resolve) => { release = resolve; });
+    const reachedPromise = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     this.#held = { reached, released };
     return { reached: reachedPromise, release };
   }
@@ -57,25 +61,34 @@ class HeldUsers implements UserStore {
 type Login = (sample: SampleApp, address: string) => PromiseLike<request.Response>;
 
 const LOGINS: Array<[string, Login, (res: request.Response) => void]> = [
-  ['POST /auth/login', (sample, address) => request(sample.app).post('/auth/login').send({ email: address, password: PASSWORD }),
+  [
+    'POST /auth/login',
+    (sample, address) => request(sample.app).post('/auth/login').send({ email: address, password: PASSWORD }),
     (res) => {
       expect(res.status, res.text).to.equal(401);
       expect(res.body).to.deep.equal({
-        error: 'credentials_changed', message: 'the credentials changed after this login checked them; log in again',
+        error: 'credentials_changed',
+        message: 'the credentials changed after this login checked them; log in again',
       });
-    }],
-  ['the GraphQL login', (sample, address) => gql(sample, LOGIN, { data: { email: address, password: PASSWORD } }),
+    },
+  ],
+  [
+    'the GraphQL login',
+    (sample, address) => gql(sample, LOGIN, { data: { email: address, password: PASSWORD } }),
     (res) => {
       expect(res.status, res.text).to.be.within(200, 499);
       expect(bodyOf(res).data?.login ?? null, res.text).to.equal(null);
       expect(reasons(res)).to.deep.equal([['credentials_changed', 'credentials_changed', 401]]);
-    }],
+    },
+  ],
 ];
 
 function describeRace(store: string, options: () => Record<string, unknown>): void {
   describe(`with sessions ${store}`, () => {
     const apps = appFactory(options);
-    beforeEach(() => { apps.reset(); });
+    beforeEach(() => {
+      apps.reset();
+    });
     afterEach(() => apps.closeAll());
 
     for (const [name, login, refused] of LOGINS) {
@@ -90,16 +103,22 @@ function describeRace(store: string, options: () => Record<string, unknown>): vo
         const inFlight = Promise.resolve(login(sample, address)); // reads the old hash, then waits
         await held.reached;
         apps.clock.advance(0.01);
-        const changed = await request(sample.app).post('/auth/password').set('Authorization', `Bearer ${laptop.accessToken}`)
+        const changed = await request(sample.app)
+          .post('/auth/password')
+          .set('Authorization', `Bearer ${laptop.accessToken}`)
           .send({ currentPassword: PASSWORD, newPassword: NEW_PASSWORD });
         expect(changed.status, changed.text).to.equal(204);
         apps.clock.advance(0.01);
         held.release(); // bcrypt now passes on the old hash
         refused(await inFlight);
 
-        const sessions = await request(sample.app).get('/auth/sessions').set('Authorization', `Bearer ${laptop.accessToken}`);
-        expect((sessions.body as { sessions: Array<{ current: boolean }> }).sessions.map((s) => s.current), 'only the laptop')
-          .to.deep.equal([true]);
+        const sessions = await request(sample.app)
+          .get('/auth/sessions')
+          .set('Authorization', `Bearer ${laptop.accessToken}`);
+        expect(
+          (sessions.body as { sessions: Array<{ current: boolean }> }).sessions.map((s) => s.current),
+          'only the laptop',
+        ).to.deep.equal([true]);
         // A login that begins after the change, with the new password, works.
         apps.clock.advance(0.001);
         const fresh = await logIn(sample, address, NEW_PASSWORD);
@@ -113,7 +132,9 @@ function describeRace(store: string, options: () => Record<string, unknown>): vo
       const address = email('after');
       await signUp(sample, address);
       const laptop = await logIn(sample, address);
-      const changed = await request(sample.app).post('/auth/password').set('Authorization', `Bearer ${laptop.accessToken}`)
+      const changed = await request(sample.app)
+        .post('/auth/password')
+        .set('Authorization', `Bearer ${laptop.accessToken}`)
         .send({ currentPassword: PASSWORD, newPassword: NEW_PASSWORD });
       expect(changed.status).to.equal(204);
       apps.clock.advance(0.001);

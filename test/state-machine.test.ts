@@ -21,27 +21,39 @@ import { RedisServer, requireRedis, uniquePrefix } from './helpers/redis-server.
 /** Runs `numRuns` random command sequences against fresh worlds of `variant`. */
 async function explore(variant: Variant, numRuns: number, maxCommands: number): Promise<void> {
   const commands = fc.oneof({ weight: 5, arbitrary: command }, { weight: 2, arbitrary: loginRace });
-  await fc.assert(fc.asyncProperty(fc.commands([commands], { maxCommands, size: 'max' }), async (steps) => {
-    const world = new World(variant);
-    try {
-      await fc.asyncModelRun(() => world.start(), steps);
-    } finally {
-      await world.close();
-    }
-  }), { numRuns });
+  await fc.assert(
+    fc.asyncProperty(fc.commands([commands], { maxCommands, size: 'max' }), async (steps) => {
+      const world = new World(variant);
+      try {
+        await fc.asyncModelRun(() => world.start(), steps);
+      } finally {
+        await world.close();
+      }
+    }),
+    { numRuns },
+  );
 }
 
 describe('session state machine (model-based, fast-check)', function () {
   this.timeout(60_000);
 
   it('MemorySessionStore matches the model (revocation checked at once)', async () => {
-    await explore({
-      store: () => {
-        const store = new MemorySessionStore();
-        return { store, close: () => { store.close(); } };
+    await explore(
+      {
+        store: () => {
+          const store = new MemorySessionStore();
+          return {
+            store,
+            close: () => {
+              store.close();
+            },
+          };
+        },
+        revocationWait: 0,
       },
-      revocationWait: 0,
-    }, 150, 60);
+      150,
+      60,
+    );
   });
 
   describe('RedisSessionStore on a private redis-server (clock: caller)', () => {
@@ -52,7 +64,9 @@ describe('session state machine (model-based, fast-check)', function () {
       requireRedis(this, true);
       server = await RedisServer.start();
       client = createClient({ url: server.url, disableOfflineQueue: true });
-      client.on('error', () => { /* the test fails on the command that hit it */ });
+      client.on('error', () => {
+        /* the test fails on the command that hit it */
+      });
       await client.connect();
     });
     after(async () => {
@@ -61,11 +75,18 @@ describe('session state machine (model-based, fast-check)', function () {
     });
 
     it('matches the model (revocation seen by checkRevocation within revocationMaxLag, 5 s)', async () => {
-      await explore({
-        // A long store timeout: on a busy machine a slow script is slow, not a 503.
-        store: () => ({ store: new RedisSessionStore({ client, prefix: uniquePrefix(), clock: 'caller', timeout: 10_000 }), close: () => {} }),
-        revocationWait: 5000,
-      }, 50, 50);
+      await explore(
+        {
+          // A long store timeout: on a busy machine a slow script is slow, not a 503.
+          store: () => ({
+            store: new RedisSessionStore({ client, prefix: uniquePrefix(), clock: 'caller', timeout: 10_000 }),
+            close: () => {},
+          }),
+          revocationWait: 5000,
+        },
+        50,
+        50,
+      );
     });
   });
 });

@@ -11,21 +11,30 @@ import { parseRead } from '../lib/revocation/redis-feed.js';
 describe('Revocation record: RedisSessionStore options', () => {
   it('refuses revocations() with sendCommand alone, naming blockingSendCommand', () => {
     const store = new RedisSessionStore({ sendCommand: async () => null });
-    expect(() => store.revocations()).to.throw(OptionError,
-      'express-token-pair: RedisSessionStore: checkRevocation needs blockingSendCommand (a second connection\'s sendCommand, for the revocation feed)');
+    expect(() => store.revocations()).to.throw(
+      OptionError,
+      "express-token-pair: RedisSessionStore: checkRevocation needs blockingSendCommand (a second connection's sendCommand, for the revocation feed)",
+    );
   });
 
   it('refuses a blockingSendCommand that is not a function, or is the sendCommand itself', () => {
     const send = async () => null;
-    expect(() => new RedisSessionStore({ sendCommand: send, blockingSendCommand: 'x' as never }))
-      .to.throw(OptionError, 'RedisSessionStore: blockingSendCommand must be a function');
-    expect(() => new RedisSessionStore({ sendCommand: send, blockingSendCommand: send }))
-      .to.throw(OptionError, 'blockingSendCommand must send on a second connection, not the one of sendCommand');
+    expect(() => new RedisSessionStore({ sendCommand: send, blockingSendCommand: 'x' as never })).to.throw(
+      OptionError,
+      'RedisSessionStore: blockingSendCommand must be a function',
+    );
+    expect(() => new RedisSessionStore({ sendCommand: send, blockingSendCommand: send })).to.throw(
+      OptionError,
+      'blockingSendCommand must send on a second connection, not the one of sendCommand',
+    );
   });
 });
 
 describe('Revocation feed: reading XREAD replies', () => {
-  const entries = [['1-0', ['k', 's', 'id', 'sid-1', 'at', '100']], ['2-0', ['k', 'u', 'id', 'user-1', 'at', '101']]];
+  const entries = [
+    ['1-0', ['k', 's', 'id', 'sid-1', 'at', '100']],
+    ['2-0', ['k', 'u', 'id', 'user-1', 'at', '101']],
+  ];
   const wanted = [
     ['1-0', { kind: 'session', id: 'sid-1', at: 100 }],
     ['2-0', { kind: 'user', id: 'user-1', at: 101 }],
@@ -37,15 +46,35 @@ describe('Revocation feed: reading XREAD replies', () => {
       ['RESP3 object', { 'etp:revocations': entries }],
       ['RESP3 Map', new Map([['etp:revocations', entries]])],
       ['RESP3 map as a flat array', ['etp:revocations', entries]],
-      ['Buffers', [[Buffer.from('etp:revocations'), entries.map(([id, f]) => [Buffer.from(id as string), (f as string[]).map((x) => Buffer.from(x))])]]],
+      [
+        'Buffers',
+        [
+          [
+            Buffer.from('etp:revocations'),
+            entries.map(([id, f]) => [Buffer.from(id as string), (f as string[]).map((x) => Buffer.from(x))]),
+          ],
+        ],
+      ],
     ];
     for (const [name, reply] of shapes) expect(parseRead(reply), name).to.deep.equal(wanted);
     expect(parseRead(null)).to.deep.equal([]);
   });
 
   it('passes over an entry that is not a revocation, keeping its id, and refuses a reply it cannot read', () => {
-    expect(parseRead([['s', [['3-0', ['k', 'x', 'id', 'a', 'at', '1']], ['4-0', ['id', 'a']]]]]))
-      .to.deep.equal([['3-0', undefined], ['4-0', undefined]]);
+    expect(
+      parseRead([
+        [
+          's',
+          [
+            ['3-0', ['k', 'x', 'id', 'a', 'at', '1']],
+            ['4-0', ['id', 'a']],
+          ],
+        ],
+      ]),
+    ).to.deep.equal([
+      ['3-0', undefined],
+      ['4-0', undefined],
+    ]);
     for (const bad of ['OK', 42, [['s', 'nope']], [['s', [['only-id']]]]]) {
       expect(() => parseRead(bad), JSON.stringify(bad)).to.throw(Error);
     }

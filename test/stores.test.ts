@@ -15,23 +15,42 @@ import { CLIENT_SETUPS, clientStoreFixture, deletePrefixed } from './helpers/red
 describe('MemorySessionStore', () => {
   describeStoreContract('the store contract', () => {
     const store = new MemorySessionStore();
-    return { store, close: () => { store.close(); } };
+    return {
+      store,
+      close: () => {
+        store.close();
+      },
+    };
   });
 
   it('sweeps expired sessions by the time the core passes in, not the wall clock', async () => {
     const store = new MemorySessionStore({ sweepInterval: 5 });
     const base = 4_000_000_000; // far from the wall clock, as a test clock may be
     const record = (sessionId: string, ttl: number) => ({
-      userId: 'u', sessionId, jti: `j-${sessionId}`, ttl, maxLifetime: 1000, claims: {}, meta: {},
+      userId: 'u',
+      sessionId,
+      jti: `j-${sessionId}`,
+      ttl,
+      maxLifetime: 1000,
+      claims: {},
+      meta: {},
     });
     try {
       await store.create(record('short', 10), { now: base, maxSessions: 100, revocationTtl: 900 });
       await store.create(record('long', 100), { now: base, maxSessions: 100, revocationTtl: 900 });
       await new Promise((resolve) => setTimeout(resolve, 20));
-      expect(store.size, 'nothing has expired yet by the core\'s clock').to.equal(2);
+      expect(store.size, "nothing has expired yet by the core's clock").to.equal(2);
       await store.rotate({
-        userId: 'u', sessionId: 'long', jti: 'j-long', nextJti: 'n', now: base + 10, ttl: 100, grace: 0,
-        meta: {}, window: 900, revocationTtl: 900,
+        userId: 'u',
+        sessionId: 'long',
+        jti: 'j-long',
+        nextJti: 'n',
+        now: base + 10,
+        ttl: 100,
+        grace: 0,
+        meta: {},
+        window: 900,
+        revocationTtl: 900,
       });
       await new Promise((resolve) => setTimeout(resolve, 20));
       expect(store.size).to.equal(1);
@@ -41,9 +60,14 @@ describe('MemorySessionStore', () => {
   });
 
   it('refuses bad options with an OptionError naming them', () => {
-    expect(() => new MemorySessionStore({ sweepInterval: 0 })).to.throw(OptionError, 'MemorySessionStore: sweepInterval must be');
-    expect(() => new MemorySessionStore({ sweepIntervall: 10 } as never))
-      .to.throw(OptionError, 'MemorySessionStore: unknown option sweepIntervall (known: sweepInterval)');
+    expect(() => new MemorySessionStore({ sweepInterval: 0 })).to.throw(
+      OptionError,
+      'MemorySessionStore: sweepInterval must be',
+    );
+    expect(() => new MemorySessionStore({ sweepIntervall: 10 } as never)).to.throw(
+      OptionError,
+      'MemorySessionStore: unknown option sweepIntervall (known: sweepInterval)',
+    );
     expect(() => new MemorySessionStore(null as never)).to.throw(OptionError, 'options must be an object');
   });
 });
@@ -70,7 +94,8 @@ describe('RedisSessionStore', function () {
       store: new RedisSessionStore({
         sendCommand: (args) => client.sendCommand(args),
         blockingSendCommand: (args) => second.sendCommand(args),
-        prefix, clock: 'caller',
+        prefix,
+        clock: 'caller',
       }),
       close: async () => {
         await deletePrefixed(client, prefix);

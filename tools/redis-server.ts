@@ -20,8 +20,10 @@ export function redisUnavailableReason(needPrivate = false): string | undefined 
   if (process.env.REDIS_URL && !needPrivate) return undefined;
   const found = spawnSync(binary, ['--version'], { encoding: 'utf8' });
   if (found.error || found.status !== 0) {
-    return `no ${binary} binary found${process.env.REDIS_URL ? '' : ' and REDIS_URL is not set'}`
-      + ' (install it: apt-get install -y redis-server)';
+    return (
+      `no ${binary} binary found${process.env.REDIS_URL ? '' : ' and REDIS_URL is not set'}` +
+      ' (install it: apt-get install -y redis-server)'
+    );
   }
   return undefined;
 }
@@ -42,7 +44,10 @@ async function freePort(): Promise<number> {
 function ping(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ port, host: '127.0.0.1' });
-    const done = (ok: boolean): void => { socket.destroy(); resolve(ok); };
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
     socket.setTimeout(200, () => done(false));
     socket.on('error', () => done(false));
     socket.on('connect', () => socket.write('PING\r\n'));
@@ -72,10 +77,28 @@ export class RedisServer {
   }
 
   async #spawn(): Promise<void> {
-    const child = spawn(binary, [
-      '--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-      '--dir', this.dir, '--dbfilename', 'dump.rdb', '--loglevel', 'warning', '--protected-mode', 'no',
-    ], { stdio: 'ignore' });
+    const child = spawn(
+      binary,
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        this.dir,
+        '--dbfilename',
+        'dump.rdb',
+        '--loglevel',
+        'warning',
+        '--protected-mode',
+        'no',
+      ],
+      { stdio: 'ignore' },
+    );
     this.#process = child;
     const deadline = Date.now() + 5000;
     while (Date.now() < deadline) {

@@ -60,7 +60,8 @@ function colorOf(label: string): string {
   return COLORS.other;
 }
 
-const xml = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const xml = (text: string): string =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 function panels(input: ChartInput): Panel[] {
   const out: Panel[] = [];
@@ -69,7 +70,10 @@ function panels(input: ChartInput): Panel[] {
     out.push({
       title: `Guarded GET /me: req/s as a share of bare Express (median of ${guard.rounds} rounds)`,
       bars: guard.contenders.map((c) => ({
-        label: c.name, value: c.ratioToBare, text: `${fixed(c.ratioToBare, 3)} (${whole(c.summary.rps)}/s)`, color: colorOf(c.name),
+        label: c.name,
+        value: c.ratioToBare,
+        text: `${fixed(c.ratioToBare, 3)} (${whole(c.summary.rps)}/s)`,
+        color: colorOf(c.name),
       })),
       target: { value: GUARD_TARGETS.ratioToBare, label: `target ${fixed(GUARD_TARGETS.ratioToBare, 2)} (HS256)` },
     });
@@ -80,8 +84,10 @@ function panels(input: ChartInput): Panel[] {
       bars: [
         { label: 'bare Express POST', value: 1, text: `1.00 (${whole(refresh.bare.rps)}/s)`, color: COLORS.bare },
         {
-          label: 'refreshHandler + Redis', value: refresh.ratioToBare,
-          text: `${fixed(refresh.ratioToBare, 3)} (${whole(refresh.refresh.rps)}/s)`, color: COLORS.ours,
+          label: 'refreshHandler + Redis',
+          value: refresh.ratioToBare,
+          text: `${fixed(refresh.ratioToBare, 3)} (${whole(refresh.refresh.rps)}/s)`,
+          color: COLORS.ours,
         },
       ],
       target: { value: REFRESH_TARGETS.ratioToBare, label: `target ${fixed(REFRESH_TARGETS.ratioToBare, 2)}` },
@@ -90,22 +96,42 @@ function panels(input: ChartInput): Panel[] {
   if (memory) {
     out.push({
       title: 'Redis bytes per session (used_memory delta / sessions)',
-      bars: memory.variants.map((v) => ({ label: v.name, value: v.bytesPerSession, text: `${fixed(v.bytesPerSession, 0)} B`, color: COLORS.ours })),
+      bars: memory.variants.map((v) => ({
+        label: v.name,
+        value: v.bytesPerSession,
+        text: `${fixed(v.bytesPerSession, 0)} B`,
+        color: COLORS.ours,
+      })),
       target: { value: MEMORY_TARGET, label: `target ${MEMORY_TARGET} B` },
     });
   }
   if (redis) {
     out.push({
       title: 'Redis time per refresh (EVALSHA usec_per_call), by sessions per user and user agent',
-      bars: redis.cells.map((c) => ({ label: c.name, value: c.refresh.usecPerRefresh, text: `${fixed(c.refresh.usecPerRefresh, 1)} us`, color: COLORS.ours })),
+      bars: redis.cells.map((c) => ({
+        label: c.name,
+        value: c.refresh.usecPerRefresh,
+        text: `${fixed(c.refresh.usecPerRefresh, 1)} us`,
+        color: COLORS.ours,
+      })),
     });
   }
   if (login) {
     out.push({
       title: `GET /health p99 (ms), at rest and during a login storm (bcrypt cost ${login.bcryptCost})`,
       bars: [
-        { label: 'at rest', value: login.healthIdle.p99, text: `${fixed(login.healthIdle.p99, 1)} ms`, color: COLORS.bare },
-        { label: 'during the login storm', value: login.healthDuringStorm.p99, text: `${fixed(login.healthDuringStorm.p99, 1)} ms`, color: COLORS.ours },
+        {
+          label: 'at rest',
+          value: login.healthIdle.p99,
+          text: `${fixed(login.healthIdle.p99, 1)} ms`,
+          color: COLORS.bare,
+        },
+        {
+          label: 'during the login storm',
+          value: login.healthDuringStorm.p99,
+          text: `${fixed(login.healthDuringStorm.p99, 1)} ms`,
+          color: COLORS.ours,
+        },
       ],
       target: { value: LOGIN_TARGET.healthP99Ms, label: `target <= ${LOGIN_TARGET.healthP99Ms} ms` },
     });
@@ -150,8 +176,8 @@ export function renderChart(input: ChartInput): string {
   }
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${y}" viewBox="0 0 ${WIDTH} ${y}" font-family="Helvetica, Arial, sans-serif">`,
-    '<style>.title{font-size:14px;font-weight:bold;fill:#111}.label{font-size:12px;fill:#222}.value{font-size:12px;fill:#222;paint-order:stroke;stroke:#fff;stroke-width:3px}'
-      + '.note{font-size:11px;fill:#b91c1c}.target{stroke:#b91c1c;stroke-width:1.5;stroke-dasharray:5 4}.caption{font-size:11px;fill:#555}</style>',
+    '<style>.title{font-size:14px;font-weight:bold;fill:#111}.label{font-size:12px;fill:#222}.value{font-size:12px;fill:#222;paint-order:stroke;stroke:#fff;stroke-width:3px}' +
+      '.note{font-size:11px;fill:#b91c1c}.target{stroke:#b91c1c;stroke-width:1.5;stroke-dasharray:5 4}.caption{font-size:11px;fill:#555}</style>',
     `<rect width="${WIDTH}" height="${y}" fill="#fff"/>`,
     '<text x="10" y="20" class="title">express-token-pair benchmark</text>',
     ...input.caption.map((line, i) => `<text x="10" y="${36 + i * 14}" class="caption">${xml(line)}</text>`),

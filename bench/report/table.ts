@@ -28,10 +28,11 @@ export function targetsTable(rows: readonly Row[]): Table {
 export function renderText(table: Table): string {
   const all = [table.head, ...table.rows];
   const widths = table.head.map((_, i) => Math.max(...all.map((cells) => (cells[i] ?? '').length)));
-  const line = (cells: string[]): string => cells
-    .map((cell, i) => (table.numeric?.includes(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
-    .join('  ')
-    .trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((cell, i) => (table.numeric?.includes(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const out = [`== ${table.title} ==`, line(table.head), widths.map((w) => '-'.repeat(w)).join('  ')];
   for (const cells of table.rows) out.push(line(cells));
   for (const note of table.notes ?? []) out.push(`  ${note}`);

@@ -25,7 +25,13 @@ import type { SectionOutput } from '../report/section-output.js';
 import { probes, runProbes, type ProbeResult } from '../security-checks.js';
 import type { GuardKind, GuardServerConfig } from '../servers/guard.js';
 import {
-  BARE, CHECKED, DISTINCT, guardTables, guardTargets, type GuardContenderResult, type GuardData,
+  BARE,
+  CHECKED,
+  DISTINCT,
+  guardTables,
+  guardTargets,
+  type GuardContenderResult,
+  type GuardData,
 } from './guard-report.js';
 
 export { GUARD_TARGETS, type GuardContenderResult, type GuardData } from './guard-report.js';
@@ -62,7 +68,8 @@ function cyclingTokens(tokens: readonly string[]): autocannon.Request {
     method: 'GET',
     path: '/me',
     setupRequest: (request) => ({
-      ...request, headers: { ...request.headers, authorization: `Bearer ${tokens[next++ % tokens.length]!}` },
+      ...request,
+      headers: { ...request.headers, authorization: `Bearer ${tokens[next++ % tokens.length]!}` },
     }),
   };
 }
@@ -76,19 +83,36 @@ async function plan(options: BenchOptions, refreshSecret: string): Promise<{ pla
     const auth = tokenAuthFor(keys, refreshSecret);
     const tokens = await issueAccessTokens(auth, algorithm === 'HS256' ? Math.max(1, options.distinctTokens) : 1);
     const same = tokens.slice(0, 1);
-    if (algorithm === 'HS256') plans.push({ name: BARE, kind: 'bare', algorithm: undefined, keys, tokens: same, baseline: BARE });
-    for (const kind of LIBRARIES) plans.push({ name: `${kind} ${algorithm}`, kind, algorithm, keys, tokens: same, baseline: BARE });
+    if (algorithm === 'HS256')
+      plans.push({ name: BARE, kind: 'bare', algorithm: undefined, keys, tokens: same, baseline: BARE });
+    for (const kind of LIBRARIES)
+      plans.push({ name: `${kind} ${algorithm}`, kind, algorithm, keys, tokens: same, baseline: BARE });
     if (algorithm === 'HS256') {
-      plans.push({ name: CHECKED, kind: 'requireAccessToken', checked: true, algorithm, keys, tokens: same, baseline: BARE });
+      plans.push({
+        name: CHECKED,
+        kind: 'requireAccessToken',
+        checked: true,
+        algorithm,
+        keys,
+        tokens: same,
+        baseline: BARE,
+      });
     }
     if (algorithm === 'HS256' && options.distinctTokens > 0) {
       const baseline = `${BARE}, ${DISTINCT}`;
       plans.push(
         { name: baseline, kind: 'bare', algorithm: undefined, keys, tokens, baseline },
-        { name: `requireAccessToken HS256, ${DISTINCT}`, kind: 'requireAccessToken', algorithm, keys, tokens, baseline },
+        {
+          name: `requireAccessToken HS256, ${DISTINCT}`,
+          kind: 'requireAccessToken',
+          algorithm,
+          keys,
+          tokens,
+          baseline,
+        },
       );
     }
-    costs.push(...await verifyCosts(auth, keys, refreshSecret, tokens, options.quick ? 100 : 500));
+    costs.push(...(await verifyCosts(auth, keys, refreshSecret, tokens, options.quick ? 100 : 500)));
   }
   return { plans, costs };
 }
@@ -100,14 +124,21 @@ export async function guardSection(options: BenchOptions): Promise<SectionOutput
   const checked = plans.find((p) => p.checked);
   let revoked: RevokedSessions | undefined;
   try {
-    if (checked) revoked = await revokedSessions(checked.keys, refreshSecret, options.quick ? REVOKED.quick : REVOKED.full);
-    servers.push(...await Promise.all(plans.map((p) => {
-      const config: GuardServerConfig = {
-        kind: p.kind, keys: p.keys, refreshSecret,
-        revocation: p.checked && revoked ? { redisUrl: revoked.redisUrl, prefix: revoked.prefix } : undefined,
-      };
-      return startServer('guard', config, `guard ${p.name}`);
-    })));
+    if (checked)
+      revoked = await revokedSessions(checked.keys, refreshSecret, options.quick ? REVOKED.quick : REVOKED.full);
+    servers.push(
+      ...(await Promise.all(
+        plans.map((p) => {
+          const config: GuardServerConfig = {
+            kind: p.kind,
+            keys: p.keys,
+            refreshSecret,
+            revocation: p.checked && revoked ? { redisUrl: revoked.redisUrl, prefix: revoked.prefix } : undefined,
+          };
+          return startServer('guard', config, `guard ${p.name}`);
+        }),
+      )),
+    );
     const probeResults = new Map<string, ProbeResult[]>();
     const revocations = new Map<string, GuardContenderResult['revocation']>();
     for (const [i, p] of plans.entries()) {
@@ -122,17 +153,21 @@ export async function guardSection(options: BenchOptions): Promise<SectionOutput
 
     const contenders: Contender[] = plans.map((p, i) => ({
       name: p.name,
-      run: (duration) => load({
-        url: `${servers[i]!.url}/me`,
-        connections: options.connections,
-        duration,
-        ...(p.tokens.length === 1
-          ? { headers: { authorization: `Bearer ${p.tokens[0]!}` } }
-          : { requests: [cyclingTokens(p.tokens)] }),
-      }),
+      run: (duration) =>
+        load({
+          url: `${servers[i]!.url}/me`,
+          connections: options.connections,
+          duration,
+          ...(p.tokens.length === 1
+            ? { headers: { authorization: `Bearer ${p.tokens[0]!}` } }
+            : { requests: [cyclingTokens(p.tokens)] }),
+        }),
     }));
     const rounds = await alternate(contenders, {
-      rounds: options.rounds, duration: options.duration, warmup: options.warmup, label: 'guard',
+      rounds: options.rounds,
+      duration: options.duration,
+      warmup: options.warmup,
+      label: 'guard',
     });
 
     const summaries = new Map(plans.map((p) => [p.name, summarize(rounds.get(p.name)!)]));
@@ -140,15 +175,25 @@ export async function guardSection(options: BenchOptions): Promise<SectionOutput
       const summary = summaries.get(p.name)!;
       const bare = summaries.get(p.baseline)!;
       return {
-        name: p.name, kind: p.kind, algorithm: p.algorithm, tokens: p.tokens.length, baseline: p.baseline, summary,
-        ratioToBare: summary.rps / bare.rps, pairedRatio: pairedRatio(summary, bare),
-        addedMicroseconds: 1e6 / summary.rps - 1e6 / bare.rps, probes: probeResults.get(p.name),
+        name: p.name,
+        kind: p.kind,
+        algorithm: p.algorithm,
+        tokens: p.tokens.length,
+        baseline: p.baseline,
+        summary,
+        ratioToBare: summary.rps / bare.rps,
+        pairedRatio: pairedRatio(summary, bare),
+        addedMicroseconds: 1e6 / summary.rps - 1e6 / bare.rps,
+        probes: probeResults.get(p.name),
         revocation: revocations.get(p.name),
       };
     });
     const data: GuardData = {
-      connections: options.connections, rounds: options.rounds, duration: options.duration,
-      contenders: contenderResults, verifyCosts: costs,
+      connections: options.connections,
+      rounds: options.rounds,
+      duration: options.duration,
+      contenders: contenderResults,
+      verifyCosts: costs,
     };
     return { tables: guardTables(data), targets: guardTargets(data), data };
   } finally {

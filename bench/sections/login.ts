@@ -54,8 +54,14 @@ async function post(url: string, body: object): Promise<{ status: number; body: 
 /** GET /health every POLL_EVERY_MS until `until` settles (or for `ms` when a number). */
 async function pollHealth(url: string, until: Promise<unknown> | number): Promise<HealthSamples> {
   let done = false;
-  if (typeof until === 'number') setTimeout(() => { done = true; }, until);
-  else void until.finally(() => { done = true; });
+  if (typeof until === 'number')
+    setTimeout(() => {
+      done = true;
+    }, until);
+  else
+    void until.finally(() => {
+      done = true;
+    });
   const times: number[] = [];
   let failed = 0;
   while (!done) {
@@ -76,11 +82,15 @@ export async function loginSection(options: BenchOptions): Promise<SectionOutput
   try {
     redis = await startRedis();
     const config: LoginServerConfig = {
-      redisUrl: redis.url, bcryptCost: options.bcryptCost, accessSecret: randomSecret(), refreshSecret: randomSecret(),
+      redisUrl: redis.url,
+      bcryptCost: options.bcryptCost,
+      accessSecret: randomSecret(),
+      refreshSecret: randomSecret(),
     };
     server = await startServer('login', config, 'login sample app');
     const registered = await post(`${server.url}/auth/register`, { email: EMAIL, password: PASSWORD });
-    if (registered.status !== 201) throw new Error(`bench: register answered ${registered.status} ${JSON.stringify(registered.body)}`);
+    if (registered.status !== 201)
+      throw new Error(`bench: register answered ${registered.status} ${JSON.stringify(registered.body)}`);
     const good = await post(`${server.url}/auth/login`, { email: EMAIL, password: PASSWORD });
     if (good.status !== 200 || typeof good.body.accessToken !== 'string') {
       throw new Error(`bench: login answered ${good.status} ${JSON.stringify(good.body)}`);
@@ -88,7 +98,9 @@ export async function loginSection(options: BenchOptions): Promise<SectionOutput
     const wrong = await post(`${server.url}/auth/login`, { email: EMAIL, password: `${PASSWORD}!` });
 
     const healthIdle = await pollHealth(server.url, 1000);
-    process.stderr.write(`login: storm of ${options.loginDuration} s, ${options.loginConnections} connections, bcrypt cost ${options.bcryptCost}\n`);
+    process.stderr.write(
+      `login: storm of ${options.loginDuration} s, ${options.loginConnections} connections, bcrypt cost ${options.bcryptCost}\n`,
+    );
     await server.counters(); // resets the server's event-loop delay histogram
     const storm = load({
       url: `${server.url}/auth/login`,
@@ -117,33 +129,48 @@ export async function loginSection(options: BenchOptions): Promise<SectionOutput
   }
 }
 
-const health = (h: HealthSamples): string =>
-  `${fixed(h.p50, 1)} / ${fixed(h.p99, 1)} / ${fixed(h.max, 1)}`;
+const health = (h: HealthSamples): string => `${fixed(h.p50, 1)} / ${fixed(h.p99, 1)} / ${fixed(h.max, 1)}`;
 
 function tables(data: LoginData): Table[] {
   const { login } = data;
-  return [{
-    title: `Login storm: sample app, bcrypt cost ${data.bcryptCost}, ${data.connections} connections for ${data.duration} s, GET /health every ${POLL_EVERY_MS} ms meanwhile`,
-    head: ['measure', 'value'],
-    rows: [
-      ['POST /auth/login req/s', fixed(login.rps, 1)],
-      ['login p50 / p99 ms', `${fixed(login.latency.p50, 1)} / ${fixed(login.latency.p99, 1)}`],
-      ['logins answered 200 / other / errors', `${login.ok} / ${login.non2xx} / ${login.errors}`],
-      ['GET /health at rest, p50 / p99 / max ms', `${health(data.healthIdle)} (${data.healthIdle.count} polls)`],
-      ['GET /health during the storm, p50 / p99 / max ms', `${health(data.healthDuringStorm)} (${data.healthDuringStorm.count} polls, ${data.healthDuringStorm.failed} not 200)`],
-      ['server event-loop delay during the storm, p50 / p99 / max ms', `${fixed(data.loopDelay.p50, 1)} / ${fixed(data.loopDelay.p99, 1)} / ${fixed(data.loopDelay.max, 1)}`],
-    ],
-  }];
+  return [
+    {
+      title: `Login storm: sample app, bcrypt cost ${data.bcryptCost}, ${data.connections} connections for ${data.duration} s, GET /health every ${POLL_EVERY_MS} ms meanwhile`,
+      head: ['measure', 'value'],
+      rows: [
+        ['POST /auth/login req/s', fixed(login.rps, 1)],
+        ['login p50 / p99 ms', `${fixed(login.latency.p50, 1)} / ${fixed(login.latency.p99, 1)}`],
+        ['logins answered 200 / other / errors', `${login.ok} / ${login.non2xx} / ${login.errors}`],
+        ['GET /health at rest, p50 / p99 / max ms', `${health(data.healthIdle)} (${data.healthIdle.count} polls)`],
+        [
+          'GET /health during the storm, p50 / p99 / max ms',
+          `${health(data.healthDuringStorm)} (${data.healthDuringStorm.count} polls, ${data.healthDuringStorm.failed} not 200)`,
+        ],
+        [
+          'server event-loop delay during the storm, p50 / p99 / max ms',
+          `${fixed(data.loopDelay.p50, 1)} / ${fixed(data.loopDelay.p99, 1)} / ${fixed(data.loopDelay.max, 1)}`,
+        ],
+      ],
+    },
+  ];
 }
 
 function targets(data: LoginData): Row[] {
   const h = data.healthDuringStorm;
   const clean = data.login.non2xx + data.login.errors === 0 && h.failed === 0;
   return [
-    row('login', `login req/s at bcrypt cost ${data.bcryptCost} (p50 / p99 ms)`,
-      `${fixed(data.login.rps, 1)} (${fixed(data.login.latency.p50, 0)} / ${fixed(data.login.latency.p99, 0)})`),
-    row('login', 'event loop free during the storm: GET /health p99', `${fixed(h.p99, 1)} ms (max ${fixed(h.max, 1)})`,
-      `<= ${LOGIN_TARGET.healthP99Ms} ms`, clean && h.p99 <= LOGIN_TARGET.healthP99Ms),
+    row(
+      'login',
+      `login req/s at bcrypt cost ${data.bcryptCost} (p50 / p99 ms)`,
+      `${fixed(data.login.rps, 1)} (${fixed(data.login.latency.p50, 0)} / ${fixed(data.login.latency.p99, 0)})`,
+    ),
+    row(
+      'login',
+      'event loop free during the storm: GET /health p99',
+      `${fixed(h.p99, 1)} ms (max ${fixed(h.max, 1)})`,
+      `<= ${LOGIN_TARGET.healthP99Ms} ms`,
+      clean && h.p99 <= LOGIN_TARGET.healthP99Ms,
+    ),
     row('login', 'wrong password', String(data.wrongPasswordStatus), '401', data.wrongPasswordStatus === 401),
   ];
 }

@@ -54,7 +54,14 @@ async function sampleKeys(client: RedisClient, userId: string): Promise<KeySampl
   const keys: string[] = [];
   let cursor = '0';
   do {
-    const reply = await client.sendCommand<[string, string[]]>(['SCAN', cursor, 'MATCH', `${PREFIX}{${userId}}*`, 'COUNT', '1000']);
+    const reply = await client.sendCommand<[string, string[]]>([
+      'SCAN',
+      cursor,
+      'MATCH',
+      `${PREFIX}{${userId}}*`,
+      'COUNT',
+      '1000',
+    ]);
     cursor = reply[0];
     keys.push(...reply[1]);
   } while (cursor !== '0');
@@ -96,8 +103,15 @@ async function measureVariant(name: string, sessions: number, perUser: number): 
     const sample = await sampleKeys(client, users[0]!);
     process.stderr.write(`memory: ${name}: ${whole(sessions)} sessions in ${fixed(seconds, 1)} s\n`);
     return {
-      name, sessions, users: users.length, usedMemoryBefore: before, usedMemoryAfter: after,
-      bytesPerSession: (after - before) / sessions, keys, seconds, sample,
+      name,
+      sessions,
+      users: users.length,
+      usedMemoryBefore: before,
+      usedMemoryAfter: after,
+      bytesPerSession: (after - before) / sessions,
+      keys,
+      seconds,
+      sample,
     };
   } finally {
     if (client?.isOpen) client.destroy();
@@ -108,7 +122,9 @@ async function measureVariant(name: string, sessions: number, perUser: number): 
 export async function memorySection(options: BenchOptions): Promise<SectionOutput<MemoryData>> {
   const variants = [await measureVariant('1 session per user', options.sessions, 1)];
   if (options.sessionsPerUser > 1) {
-    variants.push(await measureVariant(`${options.sessionsPerUser} sessions per user`, options.sessions, options.sessionsPerUser));
+    variants.push(
+      await measureVariant(`${options.sessionsPerUser} sessions per user`, options.sessions, options.sessionsPerUser),
+    );
   }
   const data: MemoryData = { userAgentLength: averageUserAgentLength(), variants };
   return { tables: tables(data), targets: targets(data), data };
@@ -122,23 +138,39 @@ function sampleNote(v: MemoryVariant): string {
   const keysBytes = v.sample.reduce((sum, k) => sum + k.bytes, 0);
   const perSession = keysBytes / perUser;
   const keys = v.sample.map((k) => `${keyShape(k.key)} ${k.type}/${k.encoding} ${k.bytes} B`).join('; ');
-  return `${v.name}: one user's keys (MEMORY USAGE) ${keys}: ${fixed(perSession, 0)} B per session;`
-    + ` the other ${fixed(v.bytesPerSession - perSession, 0)} B are the keyspace and expiry tables and allocator slack.`;
+  return (
+    `${v.name}: one user's keys (MEMORY USAGE) ${keys}: ${fixed(perSession, 0)} B per session;` +
+    ` the other ${fixed(v.bytesPerSession - perSession, 0)} B are the keyspace and expiry tables and allocator slack.`
+  );
 }
 
 function tables(data: MemoryData): Table[] {
-  return [{
-    title: `Redis memory per session: used_memory before and after creating sessions (user agent ~${Math.round(data.userAgentLength)} chars, IPv4, UUID user ids)`,
-    head: ['variant', 'sessions', 'users', 'keys', 'used_memory delta', 'bytes/session'],
-    numeric: [1, 2, 3, 4, 5],
-    rows: data.variants.map((v) => [
-      v.name, whole(v.sessions), whole(v.users), whole(v.keys), whole(v.usedMemoryAfter - v.usedMemoryBefore), fixed(v.bytesPerSession, 1),
-    ]),
-    notes: data.variants.map(sampleNote),
-  }];
+  return [
+    {
+      title: `Redis memory per session: used_memory before and after creating sessions (user agent ~${Math.round(data.userAgentLength)} chars, IPv4, UUID user ids)`,
+      head: ['variant', 'sessions', 'users', 'keys', 'used_memory delta', 'bytes/session'],
+      numeric: [1, 2, 3, 4, 5],
+      rows: data.variants.map((v) => [
+        v.name,
+        whole(v.sessions),
+        whole(v.users),
+        whole(v.keys),
+        whole(v.usedMemoryAfter - v.usedMemoryBefore),
+        fixed(v.bytesPerSession, 1),
+      ]),
+      notes: data.variants.map(sampleNote),
+    },
+  ];
 }
 
 function targets(data: MemoryData): Row[] {
-  return data.variants.map((v): Row => row('memory', `Redis bytes per session, ${v.name}`, fixed(v.bytesPerSession, 1),
-    `<= ${MEMORY_TARGET}`, v.bytesPerSession <= MEMORY_TARGET));
+  return data.variants.map((v): Row =>
+    row(
+      'memory',
+      `Redis bytes per session, ${v.name}`,
+      fixed(v.bytesPerSession, 1),
+      `<= ${MEMORY_TARGET}`,
+      v.bytesPerSession <= MEMORY_TARGET,
+    ),
+  );
 }

@@ -11,8 +11,18 @@ import { loadavg } from 'node:os';
 import type { BenchOptions } from '../options.js';
 import type { KeyShape } from '../redis-keys.js';
 import {
-  CELLS, HEAVY_USER_SESSIONS, LOAD_CONNECTIONS, LOAD_IN_FLIGHT, LOAD_ROUNDS, measureCell, perUserLabel, REFRESH_CONCURRENCY,
-  REFRESH_WARMUP, userAgentLabel, type RedisCell, type UserAgentKind,
+  CELLS,
+  HEAVY_USER_SESSIONS,
+  LOAD_CONNECTIONS,
+  LOAD_IN_FLIGHT,
+  LOAD_ROUNDS,
+  measureCell,
+  perUserLabel,
+  REFRESH_CONCURRENCY,
+  REFRESH_WARMUP,
+  userAgentLabel,
+  type RedisCell,
+  type UserAgentKind,
 } from '../redis-measure.js';
 import { row, type Row } from '../report/rows.js';
 import type { SectionOutput } from '../report/section-output.js';
@@ -42,7 +52,11 @@ export async function redisCostSection(options: BenchOptions): Promise<SectionOu
   for (const spec of CELLS) cells.push(await measureCell(spec, options));
   const plans = cells.filter((c) => c.userAgent === 'typical').map((c) => planFor(c, options.shardMemoryGb));
   const data: RedisCostData = {
-    refreshesPerCell: options.redisRefreshes, sessionsPerCell: options.redisSessions, shardMemoryGb: options.shardMemoryGb, cells, plans,
+    refreshesPerCell: options.redisRefreshes,
+    sessionsPerCell: options.redisSessions,
+    shardMemoryGb: options.shardMemoryGb,
+    cells,
+    plans,
     loadAverage: { start, end: loadavg()[0]! },
   };
   return { tables: tables(data), targets: targets(data), data };
@@ -52,60 +66,107 @@ const cellOf = (data: RedisCostData, perUser: number, kind: UserAgentKind): Redi
   data.cells.find((c) => c.sessionsPerUser === perUser && c.userAgent === kind);
 
 const perCall = (calls: Record<string, number>): string =>
-  Object.entries(calls).sort((a, b) => b[1] - a[1]).map(([name, n]) => `${name.toUpperCase()} ${fixed(n, 2)}`).join(', ') || 'none';
+  Object.entries(calls)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, n]) => `${name.toUpperCase()} ${fixed(n, 2)}`)
+    .join(', ') || 'none';
 
-function ratioOf(data: RedisCostData, kind: UserAgentKind): { light: RedisCell; heavy: RedisCell; ratio: number } | undefined {
+function ratioOf(
+  data: RedisCostData,
+  kind: UserAgentKind,
+): { light: RedisCell; heavy: RedisCell; ratio: number } | undefined {
   const light = cellOf(data, 1, kind);
   const heavy = cellOf(data, HEAVY_USER_SESSIONS, kind);
-  return light && heavy ? { light, heavy, ratio: heavy.refresh.usecPerRefresh / light.refresh.usecPerRefresh } : undefined;
+  return light && heavy
+    ? { light, heavy, ratio: heavy.refresh.usecPerRefresh / light.refresh.usecPerRefresh }
+    : undefined;
 }
 
 function costTable(data: RedisCostData): Table {
   const kinds: UserAgentKind[] = ['typical', 'long'];
   return {
     title: `Redis time per refresh: EVALSHA usec_per_call (INFO commandstats after CONFIG RESETSTAT), ${whole(data.refreshesPerCell)} auth.refresh calls per cell`,
-    head: ['user agent', 'us/refresh, 1 session/user', `us/refresh, ${HEAVY_USER_SESSIONS} sessions/user`, `${HEAVY_USER_SESSIONS} / 1`, 'target', 'result'],
+    head: [
+      'user agent',
+      'us/refresh, 1 session/user',
+      `us/refresh, ${HEAVY_USER_SESSIONS} sessions/user`,
+      `${HEAVY_USER_SESSIONS} / 1`,
+      'target',
+      'result',
+    ],
     numeric: [1, 2, 3],
     rows: kinds.flatMap((kind) => {
       const pair = ratioOf(data, kind);
       if (!pair) return [];
       const pass = pair.ratio <= REDIS_TARGETS.heavyToLightUsec;
-      return [[userAgentLabel(kind), fixed(pair.light.refresh.usecPerRefresh, 1), fixed(pair.heavy.refresh.usecPerRefresh, 1),
-        `${fixed(pair.ratio, 2)}x`, `<= ${REDIS_TARGETS.heavyToLightUsec}x`, pass ? 'PASS' : 'FAIL']];
+      return [
+        [
+          userAgentLabel(kind),
+          fixed(pair.light.refresh.usecPerRefresh, 1),
+          fixed(pair.heavy.refresh.usecPerRefresh, 1),
+          `${fixed(pair.ratio, 2)}x`,
+          `<= ${REDIS_TARGETS.heavyToLightUsec}x`,
+          pass ? 'PASS' : 'FAIL',
+        ],
+      ];
     }),
     notes: [
-      `Refreshes through auth.refresh, ${REFRESH_CONCURRENCY} in flight, spread over the users (every user's sessions in turn);`
-        + ` ${REFRESH_WARMUP} refreshes before the reset load the script. The time is Redis's inside the script (the GET/SET/... it runs included),`
-        + ' not the round trip.',
-      ...data.cells.map((c) => `${c.name}: ${c.refresh.evalshaCalls} EVALSHA + ${c.refresh.evalCalls} EVAL`
-        + `${c.refresh.failedCalls ? `, ${c.refresh.failedCalls} failed` : ''} for ${c.refresh.refreshes} refreshes;`
-        + ` run inside the script per refresh: ${perCall(c.refresh.scriptCommands)}.`),
+      `Refreshes through auth.refresh, ${REFRESH_CONCURRENCY} in flight, spread over the users (every user's sessions in turn);` +
+        ` ${REFRESH_WARMUP} refreshes before the reset load the script. The time is Redis's inside the script (the GET/SET/... it runs included),` +
+        ' not the round trip.',
+      ...data.cells.map(
+        (c) =>
+          `${c.name}: ${c.refresh.evalshaCalls} EVALSHA + ${c.refresh.evalCalls} EVAL` +
+          `${c.refresh.failedCalls ? `, ${c.refresh.failedCalls} failed` : ''} for ${c.refresh.refreshes} refreshes;` +
+          ` run inside the script per refresh: ${perCall(c.refresh.scriptCommands)}.`,
+      ),
     ],
   };
 }
 
 function shapeText(s: KeyShape): string {
-  const encodings = Object.entries(s.encodings).map(([e, n]) => (Object.keys(s.encodings).length > 1 ? `${e} x${n}` : e)).join('/');
+  const encodings = Object.entries(s.encodings)
+    .map(([e, n]) => (Object.keys(s.encodings).length > 1 ? `${e} x${n}` : e))
+    .join('/');
   return `${s.shape} ${s.type}/${encodings} x${whole(s.keys)} avg ${whole(s.bytes / s.keys)} B`;
 }
 
 function memoryTable(data: RedisCostData): Table {
   return {
-    title: 'Redis memory per session: used_memory before and after creating the sessions (auth.issue, IPv4, UUID user ids)',
-    head: ['cell', 'sessions', 'users', 'keys', 'used_memory delta', 'bytes/session', 'MEMORY USAGE/session', 'sessions per GB'],
+    title:
+      'Redis memory per session: used_memory before and after creating the sessions (auth.issue, IPv4, UUID user ids)',
+    head: [
+      'cell',
+      'sessions',
+      'users',
+      'keys',
+      'used_memory delta',
+      'bytes/session',
+      'MEMORY USAGE/session',
+      'sessions per GB',
+    ],
     numeric: [1, 2, 3, 4, 5, 6, 7],
     rows: data.cells.map((c) => [
-      c.name, whole(c.sessions), whole(c.users), whole(c.memory.keys), whole(c.memory.usedMemoryAfter - c.memory.usedMemoryBefore),
-      fixed(c.memory.bytesPerSession, 1), fixed(c.memory.keyBytesPerSession, 1), whole(1e9 / c.memory.bytesPerSession),
+      c.name,
+      whole(c.sessions),
+      whole(c.users),
+      whole(c.memory.keys),
+      whole(c.memory.usedMemoryAfter - c.memory.usedMemoryBefore),
+      fixed(c.memory.bytesPerSession, 1),
+      fixed(c.memory.keyBytesPerSession, 1),
+      whole(1e9 / c.memory.bytesPerSession),
     ]),
     notes: [
-      'A fresh redis-server per cell; the create script is loaded (one session, then deleted) before the first reading;'
-        + ' each reading is taken once two readings 250 ms apart agree. The delta includes the keyspace and expiry tables;'
-        + ' MEMORY USAGE (SAMPLES 0) is what the keys themselves take. GB = 10^9 bytes.',
-      ...data.cells.map((c) => `${c.name}: ${c.memory.shapes.map(shapeText).join('; ')}`
-        + `${c.memory.sampledKeys < c.memory.keys ? ` (MEMORY USAGE of ${whole(c.memory.sampledKeys)} of the keys)` : ''};`
-        + ` client buffers changed by ${whole(c.memory.clientBuffersDelta)} B;`
-        + ` the first user holds ${c.firstUserSessions} session(s) after creating.`),
+      'A fresh redis-server per cell; the create script is loaded (one session, then deleted) before the first reading;' +
+        ' each reading is taken once two readings 250 ms apart agree. The delta includes the keyspace and expiry tables;' +
+        ' MEMORY USAGE (SAMPLES 0) is what the keys themselves take. GB = 10^9 bytes.',
+      ...data.cells.map(
+        (c) =>
+          `${c.name}: ${c.memory.shapes.map(shapeText).join('; ')}` +
+          `${c.memory.sampledKeys < c.memory.keys ? ` (MEMORY USAGE of ${whole(c.memory.sampledKeys)} of the keys)` : ''};` +
+          ` client buffers changed by ${whole(c.memory.clientBuffersDelta)} B;` +
+          ` the first user holds ${c.firstUserSessions} session(s) after creating.`,
+      ),
     ],
   };
 }
@@ -113,26 +174,42 @@ function memoryTable(data: RedisCostData): Table {
 function loadTable(data: RedisCostData): Table {
   const first = data.cells[0]?.load;
   return {
-    title: 'Refreshes per second one redis-server sustains: RedisSessionStore.rotate, '
-      + `${first?.connections ?? LOAD_CONNECTIONS} connections, ${first?.inFlight ?? LOAD_IN_FLIGHT} calls in flight, median of ${LOAD_ROUNDS} rounds`,
-    head: ['cell', 'refreshes/s', 'rounds', 'Redis CPU', 'at 100% Redis CPU', 'us/call under load', 'ceiling 1e6/us', 'achieved / ceiling'],
+    title:
+      'Refreshes per second one redis-server sustains: RedisSessionStore.rotate, ' +
+      `${first?.connections ?? LOAD_CONNECTIONS} connections, ${first?.inFlight ?? LOAD_IN_FLIGHT} calls in flight, median of ${LOAD_ROUNDS} rounds`,
+    head: [
+      'cell',
+      'refreshes/s',
+      'rounds',
+      'Redis CPU',
+      'at 100% Redis CPU',
+      'us/call under load',
+      'ceiling 1e6/us',
+      'achieved / ceiling',
+    ],
     numeric: [1, 3, 4, 5, 6, 7],
     rows: data.cells.map((c) => {
       const ceiling = 1e6 / c.refresh.usecPerRefresh;
       return [
-        c.name, whole(c.load.rate), c.load.rounds.map((r) => whole(r.rate)).join(' / '), `${fixed(c.load.redisCpu * 100, 0)}%`,
-        whole(redisBound(c)), fixed(c.load.usecPerCall, 1), whole(ceiling), `${fixed((c.load.rate / ceiling) * 100, 0)}%`,
+        c.name,
+        whole(c.load.rate),
+        c.load.rounds.map((r) => whole(r.rate)).join(' / '),
+        `${fixed(c.load.redisCpu * 100, 0)}%`,
+        whole(redisBound(c)),
+        fixed(c.load.usecPerCall, 1),
+        whole(ceiling),
+        `${fixed((c.load.rate / ceiling) * 100, 0)}%`,
       ];
     }),
     notes: [
-      'Redis CPU: the redis-server main thread\'s user+sys CPU time over each round (INFO cpu), median. Near 100%, Redis is the bottleneck;'
-        + ' well below it, the bench\'s one Node process (which needs more CPU per refresh than Redis does, on the same cores) could not'
-        + ' drive it harder, and the rate is a floor. "At 100% Redis CPU" scales the rate to a fully busy main thread (rate / CPU share).',
-      'The ceiling is 1e6 / the us per refresh of the first table: Redis\'s time inside the script only; reading, parsing and answering'
-        + ' each command costs it more. Under load the script time per call differs from the timed phase (batched calls, warm caches,'
-        + ' other tenants), so "achieved / ceiling" can pass 100%.',
-      'The calls carry what TokenAuth sends (15 min access tokens, 7 day refresh tokens, 5 s grace) but skip its token signing,'
-        + ' which scales with the app instances, not with Redis.',
+      "Redis CPU: the redis-server main thread's user+sys CPU time over each round (INFO cpu), median. Near 100%, Redis is the bottleneck;" +
+        " well below it, the bench's one Node process (which needs more CPU per refresh than Redis does, on the same cores) could not" +
+        ' drive it harder, and the rate is a floor. "At 100% Redis CPU" scales the rate to a fully busy main thread (rate / CPU share).',
+      "The ceiling is 1e6 / the us per refresh of the first table: Redis's time inside the script only; reading, parsing and answering" +
+        ' each command costs it more. Under load the script time per call differs from the timed phase (batched calls, warm caches,' +
+        ' other tenants), so "achieved / ceiling" can pass 100%.',
+      'The calls carry what TokenAuth sends (15 min access tokens, 7 day refresh tokens, 5 s grace) but skip its token signing,' +
+        ' which scales with the app instances, not with Redis.',
       ...data.cells.flatMap((c) => {
         const odd = Object.entries(c.load.notRotated).map(([status, n]) => `${n} ${status}`);
         if (c.load.errors) odd.push(`${c.load.errors} errors`);
@@ -151,22 +228,44 @@ function targets(data: RedisCostData): Row[] {
   for (const kind of ['typical', 'long'] as const) {
     const pair = ratioOf(data, kind);
     if (!pair) continue;
-    out.push(row('redis', `Redis us per refresh, ${HEAVY_USER_SESSIONS} / 1 sessions per user, ${userAgentLabel(kind)} (EVALSHA usec_per_call)`,
-      `${fixed(pair.ratio, 2)}x (${fixed(pair.heavy.refresh.usecPerRefresh, 1)} / ${fixed(pair.light.refresh.usecPerRefresh, 1)} us)`,
-      `<= ${REDIS_TARGETS.heavyToLightUsec}x`, pair.ratio <= REDIS_TARGETS.heavyToLightUsec));
+    out.push(
+      row(
+        'redis',
+        `Redis us per refresh, ${HEAVY_USER_SESSIONS} / 1 sessions per user, ${userAgentLabel(kind)} (EVALSHA usec_per_call)`,
+        `${fixed(pair.ratio, 2)}x (${fixed(pair.heavy.refresh.usecPerRefresh, 1)} / ${fixed(pair.light.refresh.usecPerRefresh, 1)} us)`,
+        `<= ${REDIS_TARGETS.heavyToLightUsec}x`,
+        pair.ratio <= REDIS_TARGETS.heavyToLightUsec,
+      ),
+    );
   }
   for (const c of data.cells.filter((cell) => cell.userAgent === 'typical')) {
-    out.push(row('redis', `Redis bytes per session, ${c.name}, IPv4 (used_memory delta)`,
-      `${fixed(c.memory.bytesPerSession, 1)} (${whole(1e9 / c.memory.bytesPerSession)} sessions/GB)`,
-      `<= ${REDIS_TARGETS.bytesPerSession}`, c.memory.bytesPerSession <= REDIS_TARGETS.bytesPerSession));
+    out.push(
+      row(
+        'redis',
+        `Redis bytes per session, ${c.name}, IPv4 (used_memory delta)`,
+        `${fixed(c.memory.bytesPerSession, 1)} (${whole(1e9 / c.memory.bytesPerSession)} sessions/GB)`,
+        `<= ${REDIS_TARGETS.bytesPerSession}`,
+        c.memory.bytesPerSession <= REDIS_TARGETS.bytesPerSession,
+      ),
+    );
   }
   for (const c of data.cells.filter((cell) => cell.userAgent === 'typical')) {
-    out.push(row('redis', `refreshes/s one redis-server sustains, ${c.name} (Redis CPU; at 100% CPU; ceiling 1e6/us)`,
-      `${whole(c.load.rate)} (${fixed(c.load.redisCpu * 100, 0)}%; ${whole(redisBound(c))}; ${whole(1e6 / c.refresh.usecPerRefresh)})`));
+    out.push(
+      row(
+        'redis',
+        `refreshes/s one redis-server sustains, ${c.name} (Redis CPU; at 100% CPU; ceiling 1e6/us)`,
+        `${whole(c.load.rate)} (${fixed(c.load.redisCpu * 100, 0)}%; ${whole(redisBound(c))}; ${whole(1e6 / c.refresh.usecPerRefresh)})`,
+      ),
+    );
   }
   for (const p of data.plans) {
-    out.push(row('redis', `shards for ${whole(PLAN.activeSessions / 1e6)}M sessions refreshed every ${PLAN.refreshIntervalSeconds / 60} min, ${perUserLabel(p.sessionsPerUser)}`,
-      `${p.shards} (by rate ${p.shardsByRate}, by memory ${p.shardsByMemory})`));
+    out.push(
+      row(
+        'redis',
+        `shards for ${whole(PLAN.activeSessions / 1e6)}M sessions refreshed every ${PLAN.refreshIntervalSeconds / 60} min, ${perUserLabel(p.sessionsPerUser)}`,
+        `${p.shards} (by rate ${p.shardsByRate}, by memory ${p.shardsByMemory})`,
+      ),
+    );
   }
   return out;
 }

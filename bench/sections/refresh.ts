@@ -47,14 +47,19 @@ async function issuePopulation(auth: TokenAuth, count: number): Promise<string[]
   const tokens: string[] = [];
   for (let start = 0; start < count; start += 1000) {
     const batch = Array.from({ length: Math.min(1000, count - start) }, (_, i) =>
-      auth.issue({ userId: randomUUID(), meta: metaFor(start + i) }));
+      auth.issue({ userId: randomUUID(), meta: metaFor(start + i) }),
+    );
     tokens.push(...(await Promise.all(batch)).map((pair) => pair.refreshToken));
   }
   return tokens;
 }
 
 /** What the measured rounds cost Redis, in total. */
-function redisCost(records: readonly RoundRecord[]): { calls: Map<string, number>; totalCommands: number; refreshed: number } {
+function redisCost(records: readonly RoundRecord[]): {
+  calls: Map<string, number>;
+  totalCommands: number;
+  refreshed: number;
+} {
   const calls = new Map<string, number>();
   let totalCommands = 0;
   let refreshed = 0;
@@ -68,7 +73,9 @@ function redisCost(records: readonly RoundRecord[]): { calls: Map<string, number
 
 export async function refreshSection(options: BenchOptions): Promise<SectionOutput<RefreshData>> {
   if (options.population < options.connections * 4) {
-    throw new TypeError(`bench: --population (${options.population}) must be at least 4 x --connections (${options.connections})`);
+    throw new TypeError(
+      `bench: --population (${options.population}) must be at least 4 x --connections (${options.connections})`,
+    );
   }
   let redis: PrivateRedis | undefined;
   let redisClient: RedisClient | undefined;
@@ -92,7 +99,8 @@ export async function refreshSection(options: BenchOptions): Promise<SectionOutp
     const refreshConfig: RefreshServerConfig = { kind: 'refresh', ...base };
     const bareConfig: RefreshServerConfig = { kind: 'bare', ...base };
     const [refreshServer, bareServer] = await Promise.all([
-      startServer('refresh', refreshConfig, 'refresh handler'), startServer('refresh', bareConfig, 'refresh bare'),
+      startServer('refresh', refreshConfig, 'refresh handler'),
+      startServer('refresh', bareConfig, 'refresh bare'),
     ]);
     servers.push(refreshServer, bareServer);
 
@@ -112,21 +120,28 @@ export async function refreshSection(options: BenchOptions): Promise<SectionOutp
     const contenders: Contender[] = [
       {
         name: 'bare Express POST',
-        run: (duration) => load({ url: bareServer.url, connections: options.connections, duration, requests: [bareRequest] }),
+        run: (duration) =>
+          load({ url: bareServer.url, connections: options.connections, duration, requests: [bareRequest] }),
       },
       {
         name: 'refreshHandler + Redis',
         run: async (duration) => {
           const before = await readInfo(db, 'stats', 'commandstats');
           const countersBefore = await refreshServer.counters();
-          const result = await load({ url: refreshServer.url, connections: options.connections, duration, requests: [refreshRequest] });
+          const result = await load({
+            url: refreshServer.url,
+            connections: options.connections,
+            duration,
+            requests: [refreshRequest],
+          });
           await settle(300); // requests in flight when the load stopped still run on the server
           const after = await readInfo(db, 'stats', 'commandstats');
           const countersAfter = await refreshServer.counters();
           records.push({
             result,
             calls: callsBetween(before, after),
-            totalCommands: infoNumber(after, 'total_commands_processed') - infoNumber(before, 'total_commands_processed'),
+            totalCommands:
+              infoNumber(after, 'total_commands_processed') - infoNumber(before, 'total_commands_processed'),
             refreshed: countersAfter.refreshed! - countersBefore.refreshed!,
           });
           return result;
@@ -134,7 +149,10 @@ export async function refreshSection(options: BenchOptions): Promise<SectionOutp
       },
     ];
     const rounds = await alternate(contenders, {
-      rounds: options.rounds, duration: options.duration, warmup: options.warmup, label: 'refresh',
+      rounds: options.rounds,
+      duration: options.duration,
+      warmup: options.warmup,
+      label: 'refresh',
     });
     const measured = records.slice(options.warmup > 0 ? 1 : 0);
 
@@ -150,11 +168,18 @@ export async function refreshSection(options: BenchOptions): Promise<SectionOutp
     const bare = summarize(rounds.get('bare Express POST')!);
     const refresh = summarize(rounds.get('refreshHandler + Redis')!);
     const data: RefreshData = {
-      population: options.population, connections: options.connections, rounds: options.rounds, duration: options.duration,
-      bare, refresh, ratioToBare: refresh.rps / bare.rps, pairedRatio: pairedRatio(refresh, bare),
+      population: options.population,
+      connections: options.connections,
+      rounds: options.rounds,
+      duration: options.duration,
+      bare,
+      refresh,
+      ratioToBare: refresh.rps / bare.rps,
+      pairedRatio: pairedRatio(refresh, bare),
       serverRefreshed: refreshed,
       clientCommandsPerRefresh: (evalsha + evalCalls) / refreshed,
-      evalsha, eval: evalCalls,
+      evalsha,
+      eval: evalCalls,
       totalCommandsPerRefresh: (totalCommands - info) / refreshed,
       otherCommandsPerRefresh: perRefresh(other, refreshed),
       monitor,

@@ -25,11 +25,21 @@ export interface GuardServerConfig {
 }
 
 /** The core of a checkRevocation contender, caught up with the record before the server listens. */
-async function revocationAuth(config: GuardServerConfig, revocation: { redisUrl: string; prefix: string }): Promise<TokenAuth> {
+async function revocationAuth(
+  config: GuardServerConfig,
+  revocation: { redisUrl: string; prefix: string },
+): Promise<TokenAuth> {
   const client = createClient({ url: revocation.redisUrl, disableOfflineQueue: true });
-  client.on('error', (error: Error) => { console.error(`guard server: Redis: ${error.message}`); });
+  client.on('error', (error: Error) => {
+    console.error(`guard server: Redis: ${error.message}`);
+  });
   await client.connect();
-  const auth = tokenAuthFor(config.keys, config.refreshSecret, undefined, new RedisSessionStore({ client, prefix: revocation.prefix }));
+  const auth = tokenAuthFor(
+    config.keys,
+    config.refreshSecret,
+    undefined,
+    new RedisSessionStore({ client, prefix: revocation.prefix }),
+  );
   await auth.watchRevocations();
   return auth;
 }
@@ -46,11 +56,18 @@ function guard({ kind, keys, refreshSecret }: GuardServerConfig, revoking: Token
       return [expressjwt({ secret: keys.verifyingKey, algorithms: [keys.algorithm] })];
     case 'passport-jwt': {
       const { Strategy, ExtractJwt } = passportJwt;
-      passport.use(new Strategy({
-        jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-        secretOrKey: keys.verifyingKey,
-        algorithms: [keys.algorithm],
-      }, (payload: unknown, done: (error: unknown, user: unknown) => void) => { done(null, payload); }));
+      passport.use(
+        new Strategy(
+          {
+            jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+            secretOrKey: keys.verifyingKey,
+            algorithms: [keys.algorithm],
+          },
+          (payload: unknown, done: (error: unknown, user: unknown) => void) => {
+            done(null, payload);
+          },
+        ),
+      );
       return [passport.authenticate('jwt', { session: false }) as RequestHandler];
     }
   }

@@ -19,7 +19,9 @@ export interface LoginServerConfig {
 const quiet: Logger = {
   info: () => undefined,
   warn: () => undefined,
-  error: (message, error) => { console.error(`login server: ${message}`, error ?? ''); },
+  error: (message, error) => {
+    console.error(`login server: ${message}`, error ?? '');
+  },
 };
 
 const config = serverConfig() as LoginServerConfig;

@@ -30,7 +30,9 @@ app.use((_req, res, next) => {
 
 if (config.kind === 'refresh') {
   const client = createClient({ url: config.redisUrl, disableOfflineQueue: true });
-  client.on('error', (error: Error) => { console.error(`refresh server: Redis: ${error.message}`); });
+  client.on('error', (error: Error) => {
+    console.error(`refresh server: Redis: ${error.message}`);
+  });
   await client.connect();
   const auth = createTokenAuth({
     accessToken: { secret: config.accessSecret },
@@ -41,7 +43,9 @@ if (config.kind === 'refresh') {
     counters.refreshed++;
     if (grace) counters.grace++;
   });
-  auth.on('reuse_detected', () => { counters.reuseDetected++; });
+  auth.on('reuse_detected', () => {
+    counters.reuseDetected++;
+  });
   app.post('/auth/refresh', refreshHandler(auth));
 } else {
   app.post('/auth/refresh', (_req, res) => {

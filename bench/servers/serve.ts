@@ -10,9 +10,7 @@ import { createServer, type RequestListener } from 'node:http';
 export type Counters = Record<string, number>;
 
 /** Child to parent. */
-export type ServerMessage =
-  | { type: 'listening'; port: number }
-  | { type: 'stats'; counters: Counters };
+export type ServerMessage = { type: 'listening'; port: number } | { type: 'stats'; counters: Counters };
 
 /** Parent to child. */
 export interface StatsRequest {

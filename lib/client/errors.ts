@@ -17,9 +17,16 @@ export class AuthClientError extends Error {
   readonly serverCode: string | undefined;
   readonly retryAfter: number | undefined;
 
-  constructor(code: AuthClientErrorCode, message: string, details: {
-    status?: number | undefined; serverCode?: string | undefined; retryAfter?: number | undefined; cause?: unknown;
-  } = {}) {
+  constructor(
+    code: AuthClientErrorCode,
+    message: string,
+    details: {
+      status?: number | undefined;
+      serverCode?: string | undefined;
+      retryAfter?: number | undefined;
+      cause?: unknown;
+    } = {},
+  ) {
     super(`express-token-pair/client: ${message}`, 'cause' in details ? { cause: details.cause } : undefined);
     this.name = 'AuthClientError';
     this.code = code;

@@ -8,7 +8,7 @@ const REFRESHABLE = new Set(['token_expired', 'token_invalid', 'token_missing', 
 async function jsonBody(res: Response): Promise<unknown> {
   if (!/[/+]json\b/i.test(res.headers.get('content-type') ?? '')) return undefined;
   try {
-    return await res.clone().json() as unknown;
+    return (await res.clone().json()) as unknown;
   } catch {
     return undefined;
   }
@@ -45,7 +45,8 @@ function isGraphQLRejection(body: unknown): boolean {
   const errors = typeof body === 'object' && body !== null ? (body as { errors?: unknown }).errors : undefined;
   if (!Array.isArray(errors)) return false;
   return errors.some((error: unknown) => {
-    const extensions = typeof error === 'object' && error !== null ? (error as { extensions?: unknown }).extensions : undefined;
+    const extensions =
+      typeof error === 'object' && error !== null ? (error as { extensions?: unknown }).extensions : undefined;
     if (typeof extensions !== 'object' || extensions === null) return false;
     const { code, reason } = extensions as { code?: unknown; reason?: unknown };
     if (typeof reason === 'string') return REFRESHABLE.has(reason);
@@ -114,5 +115,7 @@ export function requestHeaders(input: string | URL | Request, init: RequestInit 
 }
 
 export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => { setTimeout(resolve, ms); });
+  return new Promise((resolve) => {
+    setTimeout(resolve, ms);
+  });
 }

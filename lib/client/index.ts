@@ -5,7 +5,14 @@
  * and in Node 20+.
  */
 import { AuthClientError } from './errors.js';
-import { asTokenResponse, isGraphQLRequest, isStreamBody, isTokenRejection, jsonError, requestHeaders } from './http.js';
+import {
+  asTokenResponse,
+  isGraphQLRequest,
+  isStreamBody,
+  isTokenRejection,
+  jsonError,
+  requestHeaders,
+} from './http.js';
 import { accessClaims, mayAdopt } from './jwt.js';
 import { parseOptions } from './options.js';
 import { isApiUrl, targetOf } from './origins.js';
@@ -16,8 +23,17 @@ import type { AuthClient, AuthClientEvents, AuthClientOptions, LogoutOptions, To
 export { AuthClientError } from './errors.js';
 export type { AuthClientErrorCode } from './errors.js';
 export type {
-  AuthClient, AuthClientEvents, AuthClientOptions, FetchLike, LockManagerLike, LogoutOptions, RefreshTokenStore,
-  SessionEndedEvent, SessionEndReason, TokenEvent, TokenResponse,
+  AuthClient,
+  AuthClientEvents,
+  AuthClientOptions,
+  FetchLike,
+  LockManagerLike,
+  LogoutOptions,
+  RefreshTokenStore,
+  SessionEndedEvent,
+  SessionEndReason,
+  TokenEvent,
+  TokenResponse,
 } from './types.js';
 
 type Listeners = { [E in keyof AuthClientEvents]: Set<(payload: AuthClientEvents[E]) => void> };
@@ -72,7 +88,8 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       }
       // After the store is cleared: a tab that checks finds it so. A page that held nothing and
       // found its store empty has nothing to tell.
-      if (held || reason !== 'no_refresh_token') tabs.post({ etp: 1, type: 'ended', reason, ...(sid === undefined ? {} : { sid }) });
+      if (held || reason !== 'no_refresh_token')
+        tabs.post({ etp: 1, type: 'ended', reason, ...(sid === undefined ? {} : { sid }) });
     },
   };
 
@@ -98,13 +115,21 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     return true;
   }
 
-  const tabs = new TabSync(config.channel, config.locks, config.lockTimeout, {
-    // Anyone on this origin can post on the channel: only a token of the session held, not older, not expired.
-    token: (accessToken, at) => {
-      if (mayAdopt(accessToken, state.token, Date.now())) take(accessToken, at, 'tab');
+  const tabs = new TabSync(
+    config.channel,
+    config.locks,
+    config.lockTimeout,
+    {
+      // Anyone on this origin can post on the channel: only a token of the session held, not older, not expired.
+      token: (accessToken, at) => {
+        if (mayAdopt(accessToken, state.token, Date.now())) take(accessToken, at, 'tab');
+      },
+      ended: (reason, sid) => {
+        confirmEnded(reason, sid);
+      },
     },
-    ended: (reason, sid) => { confirmEnded(reason, sid); },
-  }, config.clock);
+    config.clock,
+  );
   const refresher = new Refresher(config, tabs, state);
 
   /**
@@ -119,9 +144,13 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     const held = state.token;
     if (held === undefined) return;
     if (sid !== undefined && accessClaims(held)?.sid !== sid) return;
-    refresher.refresh(() => { forget(reason, true); }).catch(() => {
-      // A failure that may pass (network, the refresh cap): the session stays; the next 401 will tell.
-    });
+    refresher
+      .refresh(() => {
+        forget(reason, true);
+      })
+      .catch(() => {
+        // A failure that may pass (network, the refresh cap): the session stays; the next 401 will tell.
+      });
   }
 
   async function authFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
@@ -160,7 +189,8 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
 
   async function setTokens(tokens: TokenResponse): Promise<void> {
     const pair = asTokenResponse(tokens);
-    if (pair === undefined) throw new TypeError('express-token-pair/client: setTokens() needs { accessToken, expiresIn? }');
+    if (pair === undefined)
+      throw new TypeError('express-token-pair/client: setTokens() needs { accessToken, expiresIn? }');
     if (config.store !== undefined) {
       if (pair.refreshToken === undefined) {
         throw new TypeError('express-token-pair/client: setTokens() needs a refreshToken in body mode');
@@ -173,16 +203,21 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   async function login(url: string | URL, body: unknown, init?: RequestInit): Promise<TokenResponse> {
     const base = authInit(config, {});
     const headers = new Headers(init?.headers);
-    new Headers(base.headers).forEach((value, name) => { headers.set(name, value); });
+    new Headers(base.headers).forEach((value, name) => {
+      headers.set(name, value);
+    });
     const res = await config.fetch(url, { ...base, ...init, headers, body: JSON.stringify(body) });
     if (!res.ok) {
       const serverCode = await jsonError(res);
       discard(res);
-      throw new AuthClientError('login_failed', `login answered ${res.status}${serverCode ? ` ${serverCode}` : ''}`,
-        { status: res.status, serverCode });
+      throw new AuthClientError('login_failed', `login answered ${res.status}${serverCode ? ` ${serverCode}` : ''}`, {
+        status: res.status,
+        serverCode,
+      });
     }
     const pair = asTokenResponse(await res.json());
-    if (pair === undefined) throw new AuthClientError('login_failed', 'the login answer holds no token pair', { status: res.status });
+    if (pair === undefined)
+      throw new AuthClientError('login_failed', 'the login answer holds no token pair', { status: res.status });
     await setTokens(pair);
     return pair;
   }
@@ -203,8 +238,14 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       } else if (config.logoutUrl !== undefined) {
         const refreshToken = config.store === undefined ? undefined : await config.store.get();
         if (config.store === undefined || (typeof refreshToken === 'string' && refreshToken !== '')) {
-          res = (await send(config, config.logoutUrl, authInit(config, refreshToken ? { refreshToken } : undefined),
-            config.refreshTimeout)).res;
+          res = (
+            await send(
+              config,
+              config.logoutUrl,
+              authInit(config, refreshToken ? { refreshToken } : undefined),
+              config.refreshTimeout,
+            )
+          ).res;
         }
       }
       // 400/401: there was no session to end.
@@ -212,9 +253,10 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
         failure = new AuthClientError('logout_failed', `logout answered ${res.status}`, { status: res.status });
       }
     } catch (error) {
-      failure = error instanceof AuthClientError && error.code === 'logout_failed'
-        ? error
-        : new AuthClientError('logout_failed', 'the logout request failed', { cause: error });
+      failure =
+        error instanceof AuthClientError && error.code === 'logout_failed'
+          ? error
+          : new AuthClientError('logout_failed', 'the logout request failed', { cause: error });
     } finally {
       await state.end('logout');
     }
@@ -231,8 +273,12 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     on(event, listener) {
       const set = listeners[event] as Set<typeof listener>;
       set.add(listener);
-      return () => { set.delete(listener); };
+      return () => {
+        set.delete(listener);
+      };
     },
-    close: () => { tabs.close(); },
+    close: () => {
+      tabs.close();
+    },
   };
 }

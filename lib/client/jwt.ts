@@ -22,17 +22,25 @@ const ACCESS_TYP = /^(?:application\/)?at\+jwt$/i;
 function segment(text: string): Record<string, unknown> | undefined {
   if (!SEGMENT.test(text)) return undefined;
   try {
-    const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(text.length / 4) * 4, '='));
+    const binary = atob(
+      text
+        .replace(/-/g, '+')
+        .replace(/_/g, '/')
+        .padEnd(Math.ceil(text.length / 4) * 4, '='),
+    );
     const bytes = Uint8Array.from(binary, (char) => char.charCodeAt(0));
     const value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as unknown;
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
 }
 
 const text = (value: unknown): value is string => typeof value === 'string' && value !== '';
-const seconds = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+const seconds = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 
 /** The claims of a JWT access token (`typ` at+jwt, `sub`, `sid`, `iat`, `exp`), or `undefined` for anything else. */
 export function accessClaims(token: string): AccessClaims | undefined {
@@ -41,7 +49,8 @@ export function accessClaims(token: string): AccessClaims | undefined {
   if (parts.length !== 3 || !SEGMENT.test(parts[2]!)) return undefined;
   const header = segment(parts[0]!);
   const payload = segment(parts[1]!);
-  if (header === undefined || payload === undefined || typeof header.typ !== 'string' || !ACCESS_TYP.test(header.typ)) return undefined;
+  if (header === undefined || payload === undefined || typeof header.typ !== 'string' || !ACCESS_TYP.test(header.typ))
+    return undefined;
   const { sub, sid, iat, exp } = payload;
   if (!text(sub) || !text(sid) || !seconds(iat) || !seconds(exp) || exp <= iat) return undefined;
   return { sub, sid, iat, exp };

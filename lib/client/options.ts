@@ -25,8 +25,22 @@ export interface ClientConfig {
 }
 
 const KNOWN = [
-  'refreshUrl', 'logoutUrl', 'logoutAllUrl', 'origins', 'transport', 'transportHeader', 'fetch', 'channel', 'locks',
-  'lockTimeout', 'refreshTimeout', 'retryDelay', 'maxRefreshes', 'refreshWindow', 'clock', 'onSessionEnded',
+  'refreshUrl',
+  'logoutUrl',
+  'logoutAllUrl',
+  'origins',
+  'transport',
+  'transportHeader',
+  'fetch',
+  'channel',
+  'locks',
+  'lockTimeout',
+  'refreshTimeout',
+  'retryDelay',
+  'maxRefreshes',
+  'refreshWindow',
+  'clock',
+  'onSessionEnded',
 ];
 
 function fail(message: string): never {
@@ -44,19 +58,28 @@ function url(value: unknown, name: string, required: boolean): string | URL | un
  * resolve it, and the `origins` option's. A logoutAllUrl elsewhere would
  * never get the token it needs.
  */
-function apiOrigins(options: AuthClientOptions, refreshUrl: string | URL, logoutAllUrl: string | URL | undefined): Set<string> {
+function apiOrigins(
+  options: AuthClientOptions,
+  refreshUrl: string | URL,
+  logoutAllUrl: string | URL | undefined,
+): Set<string> {
   const base = pageBase();
   const shown = JSON.stringify(String(refreshUrl));
   const refresh = targetOf(refreshUrl, base);
   if (refresh === undefined) {
-    return fail(base === undefined
-      ? `refreshUrl must be absolute where there is no page to resolve it against (got ${shown})`
-      : `refreshUrl must be a URL (got ${shown})`);
+    return fail(
+      base === undefined
+        ? `refreshUrl must be absolute where there is no page to resolve it against (got ${shown})`
+        : `refreshUrl must be a URL (got ${shown})`,
+    );
   }
-  if (refresh.protocol !== 'https:' && refresh.protocol !== 'http:') fail(`refreshUrl must be an http(s) URL (got ${shown})`);
+  if (refresh.protocol !== 'https:' && refresh.protocol !== 'http:')
+    fail(`refreshUrl must be an http(s) URL (got ${shown})`);
   const origins = new Set([refresh.origin, ...parseOrigins(options.origins, fail)]);
   if (logoutAllUrl !== undefined && !isApiUrl(targetOf(logoutAllUrl, base), origins)) {
-    fail(`logoutAllUrl must be on the origin of refreshUrl or one of origins (got ${JSON.stringify(String(logoutAllUrl))})`);
+    fail(
+      `logoutAllUrl must be on the origin of refreshUrl or one of origins (got ${JSON.stringify(String(logoutAllUrl))})`,
+    );
   }
   return origins;
 }
@@ -64,14 +87,16 @@ function apiOrigins(options: AuthClientOptions, refreshUrl: string | URL, logout
 function count(value: unknown, name: string, fallback: number, min: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    return fail(`${name} must be an integer of at least ${min} (got ${typeof value === 'number' ? value : typeof value})`);
+    return fail(
+      `${name} must be an integer of at least ${min} (got ${typeof value === 'number' ? value : typeof value})`,
+    );
   }
   return value;
 }
 
 function defaultLocks(): LockManagerLike | undefined {
   const locks = (globalThis as { navigator?: { locks?: unknown } }).navigator?.locks;
-  return typeof (locks as LockManagerLike | undefined)?.request === 'function' ? locks as LockManagerLike : undefined;
+  return typeof (locks as LockManagerLike | undefined)?.request === 'function' ? (locks as LockManagerLike) : undefined;
 }
 
 export function parseOptions(options: AuthClientOptions): ClientConfig {
@@ -92,12 +117,14 @@ export function parseOptions(options: AuthClientOptions): ClientConfig {
   }
   const fetcher = options.fetch ?? (globalThis as { fetch?: FetchLike }).fetch;
   if (typeof fetcher !== 'function') fail('no fetch: pass options.fetch');
-  if (channel !== false && (typeof channel !== 'string' || channel === '')) fail('channel must be a non-empty string or false');
+  if (channel !== false && (typeof channel !== 'string' || channel === ''))
+    fail('channel must be a non-empty string or false');
   const { locks } = options;
   if (locks !== undefined && locks !== false && typeof locks?.request !== 'function') {
     fail('locks must be a LockManager (navigator.locks) or false');
   }
-  if (options.clock !== undefined && typeof options.clock !== 'function') fail('clock must be a function returning milliseconds');
+  if (options.clock !== undefined && typeof options.clock !== 'function')
+    fail('clock must be a function returning milliseconds');
   if (options.onSessionEnded !== undefined && typeof options.onSessionEnded !== 'function') {
     fail('onSessionEnded must be a function');
   }
@@ -113,7 +140,7 @@ export function parseOptions(options: AuthClientOptions): ClientConfig {
     // Called as a plain function: a browser's fetch throws "Illegal invocation" as a method of another object.
     fetch: (input, init) => fetcher(input, init),
     channel: channel === false ? undefined : channel,
-    locks: locks === false ? undefined : locks ?? defaultLocks(),
+    locks: locks === false ? undefined : (locks ?? defaultLocks()),
     lockTimeout: count(options.lockTimeout, 'lockTimeout', 20_000, 1),
     refreshTimeout: count(options.refreshTimeout, 'refreshTimeout', 10_000, 1),
     retryDelay: count(options.retryDelay, 'retryDelay', 1000, 0),

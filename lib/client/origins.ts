@@ -17,7 +17,9 @@ function isRequest(input: unknown): input is Request {
   if (typeof input !== 'object' || input === null) return false;
   if (typeof Request === 'function' && input instanceof Request) return true;
   // A Request of another realm (an iframe's) is still one to fetch.
-  return Object.prototype.toString.call(input) === '[object Request]' && typeof (input as { url?: unknown }).url === 'string';
+  return (
+    Object.prototype.toString.call(input) === '[object Request]' && typeof (input as { url?: unknown }).url === 'string'
+  );
 }
 
 /** Where fetch would send `input`, or `undefined` if it cannot be placed (fetch would reject it). */
@@ -40,8 +42,12 @@ export function isApiUrl(url: URL | undefined, origins: ReadonlySet<string>): bo
 
 /** Hosts whose `http:` origin browsers treat as secure. */
 function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname.endsWith('.localhost') || hostname === '[::1]'
-    || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+  return (
+    hostname === 'localhost' ||
+    hostname.endsWith('.localhost') ||
+    hostname === '[::1]' ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
+  );
 }
 
 /**

@@ -43,10 +43,15 @@ export function authInit(config: ClientConfig, body: Record<string, unknown> | u
 
 /** Sends, and reads the whole answer, within `timeout` ms. */
 export async function send(
-  config: ClientConfig, url: string | URL, init: RequestInit, timeout: number,
+  config: ClientConfig,
+  url: string | URL,
+  init: RequestInit,
+  timeout: number,
 ): Promise<{ res: Response; body: unknown }> {
   const controller = new AbortController();
-  const timer = setTimeout(() => { controller.abort(); }, timeout);
+  const timer = setTimeout(() => {
+    controller.abort();
+  }, timeout);
   try {
     const res = await config.fetch(url, { ...init, signal: controller.signal });
     const text = await res.text();
@@ -88,7 +93,9 @@ export class Refresher {
    * this call starts the refresh: by default, `state.end`.
    */
   refresh(ended?: (reason: string) => Promise<void> | void): Promise<string | undefined> {
-    this.flight ??= this.run(ended ?? ((reason) => this.state.end(reason))).finally(() => { this.flight = undefined; });
+    this.flight ??= this.run(ended ?? ((reason) => this.state.end(reason))).finally(() => {
+      this.flight = undefined;
+    });
     return this.flight;
   }
 
@@ -123,7 +130,9 @@ export class Refresher {
     try {
       await this.config.store?.set(refreshToken);
     } catch (error) {
-      throw new AuthClientError('refresh_failed', 'the refresh token store refused the new refresh token', { cause: error });
+      throw new AuthClientError('refresh_failed', 'the refresh token store refused the new refresh token', {
+        cause: error,
+      });
     }
   }
 
@@ -132,8 +141,10 @@ export class Refresher {
     const now = this.config.clock();
     while (this.started.length > 0 && now - this.started[0]! >= this.config.refreshWindow) this.started.shift();
     if (this.started.length >= this.config.maxRefreshes) {
-      throw new AuthClientError('refresh_limit',
-        `${this.config.maxRefreshes} refreshes within ${this.config.refreshWindow} ms: not refreshing again`);
+      throw new AuthClientError(
+        'refresh_limit',
+        `${this.config.maxRefreshes} refreshes within ${this.config.refreshWindow} ms: not refreshing again`,
+      );
     }
     this.started.push(now);
   }
@@ -166,18 +177,24 @@ export class Refresher {
       if (res.ok) {
         const tokens = asTokenResponse(body);
         if (tokens === undefined || (config.store !== undefined && tokens.refreshToken === undefined)) {
-          throw new AuthClientError('refresh_failed', `the refresh answer (${res.status}) holds no token pair`, { status: res.status });
+          throw new AuthClientError('refresh_failed', `the refresh answer (${res.status}) holds no token pair`, {
+            status: res.status,
+          });
         }
         return { tokens };
       }
-      if (res.status === 401 || res.status === 400) return { ended: serverCode ?? challengeError(res) ?? 'unauthorized' };
+      if (res.status === 401 || res.status === 400)
+        return { ended: serverCode ?? challengeError(res) ?? 'unauthorized' };
       const wait = retryAfter(res);
       if (attempt === 1 && [502, 503, 504].includes(res.status) && (wait === undefined || wait <= MAX_RETRY_AFTER)) {
         await sleep(wait === undefined ? config.retryDelay : wait * 1000);
         continue;
       }
-      throw new AuthClientError('refresh_failed', `the refresh answered ${res.status}${serverCode ? ` ${serverCode}` : ''}`,
-        { status: res.status, serverCode, retryAfter: wait });
+      throw new AuthClientError(
+        'refresh_failed',
+        `the refresh answered ${res.status}${serverCode ? ` ${serverCode}` : ''}`,
+        { status: res.status, serverCode, retryAfter: wait },
+      );
     }
   }
 }

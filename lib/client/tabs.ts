@@ -54,7 +54,8 @@ function parseTabMessage(data: unknown): TabMessage | undefined {
   const { required, optional } = FIELDS[type]!;
   const keys = Object.keys(message);
   if (required.some((key) => !keys.includes(key))) return undefined;
-  if (keys.some((key) => key !== 'etp' && key !== 'type' && !required.includes(key) && !optional.includes(key))) return undefined;
+  if (keys.some((key) => key !== 'etp' && key !== 'type' && !required.includes(key) && !optional.includes(key)))
+    return undefined;
   switch (type) {
     case 'token': {
       const { accessToken, expiresAt } = message;
@@ -91,10 +92,13 @@ export class TabSync {
   ) {
     this.hasLocks = locks !== undefined;
     this.lockName = `${name ?? 'express-token-pair'}:refresh`;
-    const Channel = (globalThis as unknown as { BroadcastChannel?: new (channelName: string) => ChannelLike }).BroadcastChannel;
+    const Channel = (globalThis as unknown as { BroadcastChannel?: new (channelName: string) => ChannelLike })
+      .BroadcastChannel;
     if (name === undefined || typeof Channel !== 'function') return;
     this.channel = new Channel(name);
-    this.channel.onmessage = (event) => { this.receive(event.data); };
+    this.channel.onmessage = (event) => {
+      this.receive(event.data);
+    };
     // Node: a listening channel would keep the process alive.
     this.channel.unref?.();
   }
@@ -133,18 +137,22 @@ export class TabSync {
   async withLock<T>(work: () => Promise<T>): Promise<T> {
     if (this.locks === undefined) return work();
     const controller = new AbortController();
-    const timer = setTimeout(() => { controller.abort(); }, this.lockTimeout);
+    const timer = setTimeout(() => {
+      controller.abort();
+    }, this.lockTimeout);
     let granted = false;
     try {
-      return await this.locks.request(this.lockName, { signal: controller.signal }, async () => {
+      return (await this.locks.request(this.lockName, { signal: controller.signal }, async () => {
         granted = true;
         clearTimeout(timer);
         return work();
-      }) as T;
+      })) as T;
     } catch (error) {
       if (granted) throw error;
       if (controller.signal.aborted) {
-        throw new AuthClientError('lock_timeout', `another tab held the refresh lock for over ${this.lockTimeout} ms`, { cause: error });
+        throw new AuthClientError('lock_timeout', `another tab held the refresh lock for over ${this.lockTimeout} ms`, {
+          cause: error,
+        });
       }
       return await work();
     } finally {

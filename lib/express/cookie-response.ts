@@ -20,7 +20,12 @@ const unreachable: NextFunction = (error?: unknown) => {
  */
 // T lets `{ ...pair, user }` through TypeScript's excess-property check.
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
-export function sendTokenPair<T extends TokenPair>(req: Request, res: Response, pair: T, transport?: CookieTransport): void {
+export function sendTokenPair<T extends TokenPair>(
+  req: Request,
+  res: Response,
+  pair: T,
+  transport?: CookieTransport,
+): void {
   const checked = parseTransport(transport, 'sendTokenPair(req, res, pair, transport): transport');
   if (res.headersSent) return;
   try {

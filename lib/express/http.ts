@@ -32,5 +32,14 @@ export function sendError(error: unknown, res: Response, next: NextFunction): vo
  * either step reaches `next` rather than becoming an unhandled rejection.
  */
 export function settle(work: Promise<HttpAnswer>, res: Response, next: NextFunction): void {
-  work.then((answer) => { writeAnswer(res, answer); }, (error: unknown) => { sendError(error, res, next); }).catch(next);
+  work
+    .then(
+      (answer) => {
+        writeAnswer(res, answer);
+      },
+      (error: unknown) => {
+        sendError(error, res, next);
+      },
+    )
+    .catch(next);
 }

@@ -27,13 +27,18 @@ export function jwksHandler(auth: TokenAuth): RequestHandler {
   assertAuth(auth, 'jwksHandler');
   const set = auth.jwks();
   if (set.keys.length === 0) {
-    throw new OptionError('jwksHandler(auth) publishes public keys, and the access tokens are signed with HMAC secrets, '
-      + 'which must never be published: sign them with accessToken.privateKey or keys of { kid, privateKey }');
+    throw new OptionError(
+      'jwksHandler(auth) publishes public keys, and the access tokens are signed with HMAC secrets, ' +
+        'which must never be published: sign them with accessToken.privateKey or keys of { kid, privateKey }',
+    );
   }
   const body = JSON.stringify(set);
   const etag = `"${createHash('sha256').update(body).digest('base64url')}"`;
   return (_req, res) => {
     // Express answers 304 itself when If-None-Match matches this ETag (res.send checks req.fresh).
-    res.status(200).set({ 'Content-Type': 'application/json', 'Cache-Control': JWKS_CACHE_CONTROL, ETag: etag }).send(body);
+    res
+      .status(200)
+      .set({ 'Content-Type': 'application/json', 'Cache-Control': JWKS_CACHE_CONTROL, ETag: etag })
+      .send(body);
   };
 }

@@ -13,5 +13,7 @@ import { plainRequest, settle } from './http.js';
 export function logoutHandler(auth: TokenAuth, options: LogoutOptions = {}): RequestHandler {
   assertAuth(auth, 'logoutHandler');
   const settings = logoutSettings(options);
-  return (req, res, next) => { settle(logoutAnswer(auth, settings, plainRequest(req), req.auth), res, next); };
+  return (req, res, next) => {
+    settle(logoutAnswer(auth, settings, plainRequest(req), req.auth), res, next);
+  };
 }

@@ -13,5 +13,7 @@ import { plainRequest, settle } from './http.js';
 export function refreshHandler(auth: TokenAuth, options: RefreshOptions = {}): RequestHandler {
   assertAuth(auth, 'refreshHandler');
   const transport = refreshSettings(options);
-  return (req, res, next) => { settle(refreshAnswer(auth, transport, plainRequest(req)), res, next); };
+  return (req, res, next) => {
+    settle(refreshAnswer(auth, transport, plainRequest(req)), res, next);
+  };
 }

@@ -30,7 +30,12 @@ export function pairAnswer(pair: TokenPair, transport: CookieTransport | undefin
  * (`transportOf`: throws `CsrfRejectedError` for a cookie-mode request that
  * fails the CSRF checks). `status` is the one the route set (default 200).
  */
-export function issuedPairAnswer(request: HttpRequest, pair: TokenPair, transport: CookieTransport | undefined, status = 200): HttpAnswer {
+export function issuedPairAnswer(
+  request: HttpRequest,
+  pair: TokenPair,
+  transport: CookieTransport | undefined,
+  status = 200,
+): HttpAnswer {
   return pairAnswer(pair, transportOf(request, transport).mode === 'cookie' ? transport : undefined, status);
 }
 
@@ -39,7 +44,11 @@ export function issuedPairAnswer(request: HttpRequest, pair: TokenPair, transpor
  * `presentedRefreshToken`) rotated by the core, and the new pair as it came.
  * A failure is thrown, and leaves any cookie alone.
  */
-export async function refreshAnswer(auth: TokenAuth, transport: CookieTransport | undefined, request: HttpRequest): Promise<HttpAnswer> {
+export async function refreshAnswer(
+  auth: TokenAuth,
+  transport: CookieTransport | undefined,
+  request: HttpRequest,
+): Promise<HttpAnswer> {
   const { token, cookie } = presentedRefreshToken(request, transport);
   const pair = await auth.refresh(token as string, requestMeta(request));
   return pairAnswer(pair, cookie ? transport : undefined);
@@ -51,7 +60,10 @@ export async function refreshAnswer(auth: TokenAuth, transport: CookieTransport 
  * token) is gone from the store; in cookie mode the 204 also clears the cookie.
  */
 export async function logoutAnswer(
-  auth: TokenAuth, settings: { all: boolean; transport: CookieTransport | undefined }, request: HttpRequest, known?: unknown,
+  auth: TokenAuth,
+  settings: { all: boolean; transport: CookieTransport | undefined },
+  request: HttpRequest,
+  known?: unknown,
 ): Promise<HttpAnswer> {
   const { all, transport } = settings;
   let cookie: boolean;

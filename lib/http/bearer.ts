@@ -37,7 +37,9 @@ export interface BearerAuthOptions {
  * verified caller, which throws a `TokenPairError` otherwise.
  */
 export function bearerAuthenticator(
-  auth: TokenAuth, options: BearerAuthOptions, owner: string,
+  auth: TokenAuth,
+  options: BearerAuthOptions,
+  owner: string,
 ): (authorization: string | null | undefined) => AuthContext {
   if (typeof options !== 'object' || options === null) throw new OptionError(`${owner} options must be an object`);
   for (const key of Object.keys(options)) {

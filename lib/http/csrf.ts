@@ -27,7 +27,9 @@ export function transportOf(request: HttpRequest, transport: CookieTransport | u
   const cookies = cookieValues(headers.cookie, transport.cookie.name);
   if (mode === undefined && cookies.length === 0) return { mode: 'body' };
   if (mode === undefined) {
-    throw new CsrfRejectedError(`a request with the refresh cookie needs the ${transport.header}: ${COOKIE_MODE} header`);
+    throw new CsrfRejectedError(
+      `a request with the refresh cookie needs the ${transport.header}: ${COOKIE_MODE} header`,
+    );
   }
   if (mode !== COOKIE_MODE) throw new CsrfRejectedError(`the ${transport.header} header must be ${COOKIE_MODE}`);
   const origin = headers.origin;
@@ -36,7 +38,7 @@ export function transportOf(request: HttpRequest, transport: CookieTransport | u
       throw new CsrfRejectedError('a request without Origin must be Sec-Fetch-Site: same-origin');
     }
   } else if (typeof origin !== 'string' || !transport.allowedOrigins.includes(origin)) {
-    throw new CsrfRejectedError('the request\'s Origin is not allowed');
+    throw new CsrfRejectedError("the request's Origin is not allowed");
   }
   return { mode: 'cookie', cookies };
 }
@@ -55,7 +57,10 @@ function bodyToken(request: HttpRequest): unknown {
  * `refreshToken` (`undefined` when absent: the core answers 400). Throws
  * `CsrfRejectedError` as `transportOf` does.
  */
-export function presentedRefreshToken(request: HttpRequest, transport: CookieTransport | undefined): { token: unknown; cookie: boolean } {
+export function presentedRefreshToken(
+  request: HttpRequest,
+  transport: CookieTransport | undefined,
+): { token: unknown; cookie: boolean } {
   const transported = transportOf(request, transport);
   if (transported.mode === 'body') return { token: bodyToken(request), cookie: false };
   const [token, ...more] = transported.cookies;

@@ -87,13 +87,27 @@ const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1']);
  * browsers do not let scripts set, and ones with another meaning here.
  */
 const UNFIT_HEADERS = new Set([
-  'accept', 'accept-language', 'content-language', 'content-type', 'range', 'authorization', 'cookie', 'origin',
-  'host', 'referer', 'connection', 'content-length', 'user-agent', 'via',
+  'accept',
+  'accept-language',
+  'content-language',
+  'content-type',
+  'range',
+  'authorization',
+  'cookie',
+  'origin',
+  'host',
+  'referer',
+  'connection',
+  'content-length',
+  'user-agent',
+  'via',
 ]);
 
 function parseOrigins(value: unknown): string[] {
   if (!Array.isArray(value) || value.length === 0) {
-    throw new OptionError('cookieTransport: allowedOrigins must be a non-empty array of origins, e.g. [\'https://app.example.com\']');
+    throw new OptionError(
+      "cookieTransport: allowedOrigins must be a non-empty array of origins, e.g. ['https://app.example.com']",
+    );
   }
   return value.map((origin: unknown, index) => {
     const name = `cookieTransport: allowedOrigins[${index}]`;
@@ -104,8 +118,13 @@ function parseOrigins(value: unknown): string[] {
       url = undefined;
     }
     if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== origin) {
-      const hint = url !== undefined && (url.protocol === 'https:' || url.protocol === 'http:') ? `; did you mean '${url.origin}'?` : '';
-      throw new OptionError(`${name} must be a bare origin such as https://app.example.com, no path or trailing slash (got ${JSON.stringify(origin)}${hint})`);
+      const hint =
+        url !== undefined && (url.protocol === 'https:' || url.protocol === 'http:')
+          ? `; did you mean '${url.origin}'?`
+          : '';
+      throw new OptionError(
+        `${name} must be a bare origin such as https://app.example.com, no path or trailing slash (got ${JSON.stringify(origin)}${hint})`,
+      );
     }
     if (url.protocol === 'http:' && !LOCAL_HOSTS.has(url.hostname)) {
       throw new OptionError(`${name} must be https (http only for localhost and 127.0.0.1; got ${url.origin})`);
@@ -116,7 +135,10 @@ function parseOrigins(value: unknown): string[] {
 
 function only(value: object, name: string, known: readonly string[]): void {
   for (const key of Object.keys(value)) {
-    if (!known.includes(key)) throw new OptionError(`cookieTransport: unknown option ${name}${key} (known: ${known.map((k) => name + k).join(', ')})`);
+    if (!known.includes(key))
+      throw new OptionError(
+        `cookieTransport: unknown option ${name}${key} (known: ${known.map((k) => name + k).join(', ')})`,
+      );
   }
 }
 
@@ -126,34 +148,48 @@ function parseCookieOptions(value: unknown, origins: readonly string[]): CookieT
   const { name, path, domain, sameSite = 'strict', secure = true } = value as RefreshCookieOptions;
   if (typeof secure !== 'boolean') throw new OptionError('cookieTransport: cookie.secure must be a boolean');
   if (sameSite !== 'strict' && sameSite !== 'lax' && sameSite !== 'none') {
-    throw new OptionError('cookieTransport: cookie.sameSite must be \'strict\', \'lax\' or \'none\'');
+    throw new OptionError("cookieTransport: cookie.sameSite must be 'strict', 'lax' or 'none'");
   }
-  if (sameSite === 'none' && !secure) throw new OptionError('cookieTransport: cookie.sameSite \'none\' needs cookie.secure (browsers refuse it otherwise)');
+  if (sameSite === 'none' && !secure)
+    throw new OptionError("cookieTransport: cookie.sameSite 'none' needs cookie.secure (browsers refuse it otherwise)");
   if (!secure && !origins.every((origin) => LOCAL_HOSTS.has(new URL(origin).hostname))) {
-    throw new OptionError('cookieTransport: cookie.secure false is only for local development: every allowed origin must be http://localhost or http://127.0.0.1');
+    throw new OptionError(
+      'cookieTransport: cookie.secure false is only for local development: every allowed origin must be http://localhost or http://127.0.0.1',
+    );
   }
   const cookieName = name ?? (secure ? DEFAULT_NAME : 'etp_refresh');
   if (typeof cookieName !== 'string' || !TOKEN.test(cookieName)) {
-    throw new OptionError(`cookieTransport: cookie.name must be a cookie name of letters, digits and !#$%&'*+-.^_\`|~ (got ${JSON.stringify(cookieName)})`);
+    throw new OptionError(
+      `cookieTransport: cookie.name must be a cookie name of letters, digits and !#$%&'*+-.^_\`|~ (got ${JSON.stringify(cookieName)})`,
+    );
   }
   const lower = cookieName.toLowerCase();
   const hostOnly = lower.startsWith('__host-');
   const cookiePath = path ?? (hostOnly ? '/' : '/auth');
   if (typeof cookiePath !== 'string' || !PATH.test(cookiePath)) {
-    throw new OptionError(`cookieTransport: cookie.path must start with / and hold no spaces, semicolons or control characters (got ${JSON.stringify(cookiePath)})`);
+    throw new OptionError(
+      `cookieTransport: cookie.path must start with / and hold no spaces, semicolons or control characters (got ${JSON.stringify(cookiePath)})`,
+    );
   }
   if (domain !== undefined && (typeof domain !== 'string' || !DOMAIN.test(domain))) {
-    throw new OptionError(`cookieTransport: cookie.domain must be a host name such as example.com (got ${JSON.stringify(domain)})`);
+    throw new OptionError(
+      `cookieTransport: cookie.domain must be a host name such as example.com (got ${JSON.stringify(domain)})`,
+    );
   }
   if ((lower.startsWith('__secure-') || hostOnly) && !secure) {
-    throw new OptionError(`cookieTransport: cookie.name ${cookieName} needs cookie.secure (browsers drop prefixed cookies without Secure)`);
+    throw new OptionError(
+      `cookieTransport: cookie.name ${cookieName} needs cookie.secure (browsers drop prefixed cookies without Secure)`,
+    );
   }
   if (hostOnly && (cookiePath !== '/' || domain !== undefined)) {
-    const option = cookiePath === '/' ? `cookie.domain ${JSON.stringify(domain)}` : `cookie.path ${JSON.stringify(cookiePath)}`;
+    const option =
+      cookiePath === '/' ? `cookie.domain ${JSON.stringify(domain)}` : `cookie.path ${JSON.stringify(cookiePath)}`;
     const why = 'a __Host- cookie has Path=/ and no Domain, the only kind a sibling subdomain cannot shadow';
-    throw new OptionError(name === undefined
-      ? `cookieTransport: ${option} does not go with the default cookie.name ${DEFAULT_NAME} (${why}); drop it, or also set cookie.name (e.g. '__Secure-etp_refresh') and accept that a sibling subdomain can then plant a cookie of that name (see the README)`
-      : `cookieTransport: cookie.name ${cookieName} needs cookie.path '/' and no cookie.domain (${why}); got ${option}`);
+    throw new OptionError(
+      name === undefined
+        ? `cookieTransport: ${option} does not go with the default cookie.name ${DEFAULT_NAME} (${why}); drop it, or also set cookie.name (e.g. '__Secure-etp_refresh') and accept that a sibling subdomain can then plant a cookie of that name (see the README)`
+        : `cookieTransport: cookie.name ${cookieName} needs cookie.path '/' and no cookie.domain (${why}); got ${option}`,
+    );
   }
   return Object.freeze({ name: cookieName, path: cookiePath, domain: domain?.toLowerCase(), sameSite, secure });
 }
@@ -164,7 +200,9 @@ function parseHeader(value: unknown): string {
   }
   const header = value.toLowerCase();
   if (UNFIT_HEADERS.has(header) || header.startsWith('sec-') || header.startsWith('proxy-')) {
-    throw new OptionError(`cookieTransport: header ${value} cannot serve as the required custom header; pick your own, e.g. x-token-transport`);
+    throw new OptionError(
+      `cookieTransport: header ${value} cannot serve as the required custom header; pick your own, e.g. x-token-transport`,
+    );
   }
   return header;
 }
@@ -198,6 +236,7 @@ export function cookieTransport(options: CookieTransportOptions): CookieTranspor
  */
 export function parseTransport(value: unknown, what: string, optional = true): CookieTransport | undefined {
   if (value === undefined && optional) return undefined;
-  if (typeof value === 'object' && value !== null && made.has(value as CookieTransport)) return value as CookieTransport;
+  if (typeof value === 'object' && value !== null && made.has(value as CookieTransport))
+    return value as CookieTransport;
   throw new OptionError(`${what} must be the object returned by cookieTransport()`);
 }

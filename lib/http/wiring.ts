@@ -10,13 +10,19 @@ import { parseTransport, type CookieTransport } from './transport.js';
  */
 export function assertAuth(auth: unknown, name: string): asserts auth is TokenAuth {
   const core = auth as Partial<TokenAuth> | undefined;
-  if (typeof core?.verifyAccessToken === 'function' && typeof core.refresh === 'function' && typeof core.checkRevocation === 'function') {
+  if (
+    typeof core?.verifyAccessToken === 'function' &&
+    typeof core.refresh === 'function' &&
+    typeof core.checkRevocation === 'function'
+  ) {
     return;
   }
   const used = typeof auth === 'object' && auth !== null && 'headers' in auth && 'method' in auth;
-  throw new TypeError(used
-    ? `express-token-pair: ${name} was used as a middleware itself; call it: ${name}(auth)`
-    : `express-token-pair: ${name}(auth) needs the object returned by createTokenAuth()`);
+  throw new TypeError(
+    used
+      ? `express-token-pair: ${name} was used as a middleware itself; call it: ${name}(auth)`
+      : `express-token-pair: ${name}(auth) needs the object returned by createTokenAuth()`,
+  );
 }
 
 export interface RefreshOptions {

@@ -1,7 +1,13 @@
 import type { Revocation, RevocationFeed } from './types.js';
 import { StreamProof } from './redis-stream-proof.js';
 import {
-  formatId, noSuchKey, parseId, parseRead, parseStreamInfo, parseTime, type StreamInfo,
+  formatId,
+  noSuchKey,
+  parseId,
+  parseRead,
+  parseStreamInfo,
+  parseTime,
+  type StreamInfo,
 } from './redis-stream-replies.js';
 
 export { parseRead } from './redis-stream-replies.js';
@@ -88,7 +94,8 @@ function duplicateConnection(source: DuplicableClient): Connection {
     if (client?.isOpen) return client;
     drop();
     const fresh = source.duplicate({
-      name: FEED_CONNECTION_NAME, socket: { ...source.options?.socket, reconnectStrategy: false },
+      name: FEED_CONNECTION_NAME,
+      socket: { ...source.options?.socket, reconnectStrategy: false },
     });
     // A lost connection is noticed by the failing read; this only keeps the event from killing the process.
     fresh.on('error', () => {});
@@ -108,8 +115,8 @@ function duplicateConnection(source: DuplicableClient): Connection {
   return {
     // Connecting is bounded by the client's own connectTimeout; the read by the deadline.
     read: (args, deadline) => open().then((c) => withDeadline(c.sendCommand(args), deadline, drop)),
-    batch: (commands, deadline) => open().then((c) => withDeadline(
-      Promise.all(commands.map((args) => c.sendCommand(args))), deadline, drop)),
+    batch: (commands, deadline) =>
+      open().then((c) => withDeadline(Promise.all(commands.map((args) => c.sendCommand(args))), deadline, drop)),
     reset: drop,
     close: drop,
   };
@@ -161,7 +168,8 @@ export class RedisRevocationFeed implements RevocationFeed {
    * delivered, waiting for Redis if need be; rejects only if closed first.
    */
   follow(
-    listener: (revocation: Revocation) => void, _since: number,
+    listener: (revocation: Revocation) => void,
+    _since: number,
     options: { maxLag?: number; onGap?: (through: number) => void } = {},
   ): Promise<void> {
     if (this.#following) return Promise.reject(new Error('a revocation feed can be followed once'));
@@ -193,7 +201,10 @@ export class RedisRevocationFeed implements RevocationFeed {
    * `caughtUp` at start.
    */
   async #run(
-    listener: (revocation: Revocation) => void, onGap: (through: number) => void, block: number, caughtUp: () => void,
+    listener: (revocation: Revocation) => void,
+    onGap: (through: number) => void,
+    block: number,
+    caughtUp: () => void,
   ): Promise<void> {
     const proof = new StreamProof();
     let lastId = '0-0';
@@ -243,19 +254,29 @@ export class RedisRevocationFeed implements RevocationFeed {
 
   /** In one MULTI/EXEC: `XINFO STREAM` (undefined: no such stream), the entries after `lastId`, `TIME`. */
   async #step(lastId: string): Promise<{
-    info: StreamInfo | undefined; entries: Array<[string, Revocation | undefined]>; now: number;
+    info: StreamInfo | undefined;
+    entries: Array<[string, Revocation | undefined]>;
+    now: number;
   }> {
-    const replies = await this.#connection.batch([
-      ['MULTI'], ['XINFO', 'STREAM', this.#stream], ['XREAD', 'COUNT', String(PAGE), 'STREAMS', this.#stream, lastId],
-      ['TIME'], ['EXEC'],
-    ], DEADLINE_SLACK);
+    const replies = await this.#connection.batch(
+      [
+        ['MULTI'],
+        ['XINFO', 'STREAM', this.#stream],
+        ['XREAD', 'COUNT', String(PAGE), 'STREAMS', this.#stream, lastId],
+        ['TIME'],
+        ['EXEC'],
+      ],
+      DEADLINE_SLACK,
+    );
     const results = replies[4];
     if (!Array.isArray(results) || results.length !== 3) throw new Error('unexpected EXEC reply');
     const [info, read, time] = results as [unknown, unknown, unknown];
     if (read instanceof Error) throw read;
     if (info instanceof Error && !noSuchKey(info)) throw info;
     return {
-      info: info instanceof Error ? undefined : parseStreamInfo(info), entries: parseRead(read), now: parseTime(time),
+      info: info instanceof Error ? undefined : parseStreamInfo(info),
+      entries: parseRead(read),
+      now: parseTime(time),
     };
   }
 

@@ -71,7 +71,8 @@ function extent(info: StreamInfo): StreamId {
  * among those kept or none is kept.
  */
 function anchorOf(info: StreamInfo): Anchor {
-  if (info.first !== undefined && info.maxDeleted < info.first) return { id: info.first - 1n, added: info.added - info.length };
+  if (info.first !== undefined && info.maxDeleted < info.first)
+    return { id: info.first - 1n, added: info.added - info.length };
   return { id: info.last, added: info.added };
 }
 
@@ -106,8 +107,10 @@ export class StreamProof {
     }
     // Trimmed or XDEL'd past the anchor: lost up to `extent`. Another stream (counts or ids that do not fit):
     // the old one's entries up to its deletion, some time before now.
-    const removedPast = info.added >= this.#anchor.added && info.last >= from
-      && (info.added - info.length > this.#anchor.added || info.maxDeleted > this.#anchor.id);
+    const removedPast =
+      info.added >= this.#anchor.added &&
+      info.last >= from &&
+      (info.added - info.length > this.#anchor.added || info.maxDeleted > this.#anchor.id);
     let through = !started || removedPast ? secondsOf(extent(info)) : now;
     this.#anchor = anchorOf(info);
     // Reading resumes after the anchor: what it skips must be covered too.

@@ -63,8 +63,14 @@ export function parseStreamInfo(reply: unknown): StreamInfo {
   const firstEntry = fields.get('first-entry');
   const first = Array.isArray(firstEntry) && firstEntry.length > 0 ? parseId(String(firstEntry[0])) : undefined;
   const length = count('length');
-  if ((length > 0) !== (first !== undefined)) throw new Error('XINFO STREAM: length and first-entry disagree');
-  return { length, added: count('entries-added'), last: id('last-generated-id'), maxDeleted: id('max-deleted-entry-id'), first };
+  if (length > 0 !== (first !== undefined)) throw new Error('XINFO STREAM: length and first-entry disagree');
+  return {
+    length,
+    added: count('entries-added'),
+    last: id('last-generated-id'),
+    maxDeleted: id('max-deleted-entry-id'),
+    first,
+  };
 }
 
 /** Redis's answer to XINFO STREAM on a missing key, however the client wrapped it. */

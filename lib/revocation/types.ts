@@ -38,7 +38,8 @@ export interface RevocationFeed {
    * access token those entries could refuse has expired.
    */
   follow(
-    listener: (revocation: Revocation) => void, since: number,
+    listener: (revocation: Revocation) => void,
+    since: number,
     options?: { maxLag?: number; onGap?: (through: number) => void },
   ): Promise<void>;
   /**

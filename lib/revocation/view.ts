@@ -42,14 +42,25 @@ export class RevocationView {
   constructor(feed: RevocationFeed, settings: ViewSettings) {
     this.#feed = feed;
     this.#settings = settings;
-    this.#timer = setInterval(() => { this.sweep(); }, SWEEP_INTERVAL);
+    this.#timer = setInterval(() => {
+      this.sweep();
+    }, SWEEP_INTERVAL);
     this.#timer.unref();
     const since = settings.now() - settings.retention;
     const onGap = (through: number): void => {
       this.#incompleteUntil = Math.max(this.#incompleteUntil, through + settings.retention);
     };
-    this.#started = feed.follow((revocation) => { this.#add(revocation); }, since, { maxLag: settings.maxLag, onGap })
-      .then(() => { this.#current = true; });
+    this.#started = feed
+      .follow(
+        (revocation) => {
+          this.#add(revocation);
+        },
+        since,
+        { maxLag: settings.maxLag, onGap },
+      )
+      .then(() => {
+        this.#current = true;
+      });
     // A failed start is reported through `check` (503) and `ready`, never as an unhandled rejection.
     this.#started.catch(() => {});
   }
@@ -103,7 +114,10 @@ export class RevocationView {
       this.#sessions.set(revocation.id, Math.max(until, this.#sessions.get(revocation.id) ?? 0));
     } else {
       const known = this.#users.get(revocation.id);
-      this.#users.set(revocation.id, { at: Math.max(revocation.at, known?.at ?? 0), until: Math.max(until, known?.until ?? 0) });
+      this.#users.set(revocation.id, {
+        at: Math.max(revocation.at, known?.at ?? 0),
+        until: Math.max(until, known?.until ?? 0),
+      });
     }
   }
 }

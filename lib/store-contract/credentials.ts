@@ -16,24 +16,46 @@ export function credentialsContract(c: Contract): void {
   const T = (): number => c.now * 1000 + 400;
 
   const record = (userId: string): NewSession => ({
-    userId, sessionId: c.id('sid'), jti: c.id('jti'), ttl: 600, maxLifetime: 6000, claims: {}, meta: {},
+    userId,
+    sessionId: c.id('sid'),
+    jti: c.id('jti'),
+    ttl: 600,
+    maxLifetime: 6000,
+    claims: {},
+    meta: {},
   });
 
   /** A login at T + 100 ms whose credential check began at `began` (undefined: no check). */
-  const login = (userId: string, began?: number, over: Partial<CreateOptions> = {}) => c.store.create(record(userId), {
-    now: c.now, nowMs: T() + 100, maxSessions: 100, revocationTtl: REVOCATION_TTL,
-    ...began === undefined ? {} : { authenticatedAge: T() + 100 - began }, ...over,
-  });
+  const login = (userId: string, began?: number, over: Partial<CreateOptions> = {}) =>
+    c.store.create(record(userId), {
+      now: c.now,
+      nowMs: T() + 100,
+      maxSessions: 100,
+      revocationTtl: REVOCATION_TTL,
+      ...(began === undefined ? {} : { authenticatedAge: T() + 100 - began }),
+      ...over,
+    });
 
-  const cutOff = (userId: string, at = T(), keepSessionId?: string) => c.store.revokeAll({
-    userId, keepSessionId, now: Math.floor(at / 1000), nowMs: at, revocationTtl: REVOCATION_TTL, credentialTtl: CREDENTIAL_TTL,
-  });
+  const cutOff = (userId: string, at = T(), keepSessionId?: string) =>
+    c.store.revokeAll({
+      userId,
+      keepSessionId,
+      now: Math.floor(at / 1000),
+      nowMs: at,
+      revocationTtl: REVOCATION_TTL,
+      credentialTtl: CREDENTIAL_TTL,
+    });
 
-  const refused = (promise: Promise<unknown>, what: string) => assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof CredentialsChangedError, `${what}: ${String(error)}`);
-    assert.equal(error.code, 'credentials_changed', what);
-    return true;
-  }, `${what}: refused`);
+  const refused = (promise: Promise<unknown>, what: string) =>
+    assert.rejects(
+      promise,
+      (error: unknown) => {
+        assert.ok(error instanceof CredentialsChangedError, `${what}: ${String(error)}`);
+        assert.equal(error.code, 'credentials_changed', what);
+        return true;
+      },
+      `${what}: refused`,
+    );
 
   it('refuses a login whose credential check began at or before a revokeAll, even of a user with no sessions, storing nothing', async () => {
     const user = c.id('user');
@@ -52,7 +74,10 @@ export function credentialsContract(c: Contract): void {
     await c.store.create(kept, { now: c.now, nowMs: T() - 1000, maxSessions: 100, revocationTtl: REVOCATION_TTL });
     assert.equal(await cutOff(user, T(), kept.sessionId), 0);
     await refused(login(user, T() - 1), 'began before the password change');
-    assert.deepEqual((await c.store.list(user, c.now)).map((s) => s.sessionId), [kept.sessionId]);
+    assert.deepEqual(
+      (await c.store.list(user, c.now)).map((s) => s.sessionId),
+      [kept.sessionId],
+    );
     await login(c.id('someone-else'), T() - 1000);
   });
 
@@ -70,15 +95,23 @@ export function credentialsContract(c: Contract): void {
     await c.store.create(only, { now: c.now, nowMs: T() - 1000, maxSessions: 1, revocationTtl: REVOCATION_TTL });
     await cutOff(user, T(), only.sessionId);
     await refused(login(user, T() - 1, { maxSessions: 1 }), 'at the session limit');
-    assert.deepEqual((await c.store.list(user, c.now)).map((s) => s.sessionId), [only.sessionId]);
+    assert.deepEqual(
+      (await c.store.list(user, c.now)).map((s) => s.sessionId),
+      [only.sessionId],
+    );
   });
 
   it('takes now × 1000 for a caller that gives no nowMs', async () => {
     const user = c.id('user');
     await c.store.revokeAll({ userId: user, now: c.now, revocationTtl: REVOCATION_TTL, credentialTtl: CREDENTIAL_TTL });
-    const at = (age: number) => c.store.create(record(user), {
-      now: c.now, nowMs: c.now * 1000 + 1, authenticatedAge: age, maxSessions: 100, revocationTtl: REVOCATION_TTL,
-    });
+    const at = (age: number) =>
+      c.store.create(record(user), {
+        now: c.now,
+        nowMs: c.now * 1000 + 1,
+        authenticatedAge: age,
+        maxSessions: 100,
+        revocationTtl: REVOCATION_TTL,
+      });
     await refused(at(1), 'began at now × 1000');
     await at(0);
   });

@@ -59,7 +59,9 @@ export class Contract {
   /** Closes the test's store, once however often it is called. */
   close(): Promise<void> {
     const fixture = this.#fixture;
-    this.#closing ??= (async () => { await fixture?.close(); })();
+    this.#closing ??= (async () => {
+      await fixture?.close();
+    })();
     return this.#closing;
   }
 

@@ -39,11 +39,15 @@ function testFunctions(given: TestFunctions | undefined): TestFunctions {
   const source = (given ?? globalThis) as Partial<Record<(typeof NAMES)[number], unknown>>;
   const missing = NAMES.filter((name) => typeof source[name] !== 'function');
   if (missing.length > 0) {
-    throw new OptionError(`describeStoreContract: ${given ? 'options.test lacks' : 'no global'} ${missing.join(', ')}:`
-      + ' pass options.test = { describe, it, beforeEach, afterEach } (from node:test, vitest...)');
+    throw new OptionError(
+      `describeStoreContract: ${given ? 'options.test lacks' : 'no global'} ${missing.join(', ')}:` +
+        ' pass options.test = { describe, it, beforeEach, afterEach } (from node:test, vitest...)',
+    );
   }
   // Bound, so that a runner's own `this` (mocha's context) is kept.
-  const [describe, it, beforeEach, afterEach] = NAMES.map((name) => (source[name] as (...args: unknown[]) => unknown).bind(source));
+  const [describe, it, beforeEach, afterEach] = NAMES.map((name) =>
+    (source[name] as (...args: unknown[]) => unknown).bind(source),
+  );
   return { describe: describe!, it: it!, beforeEach: beforeEach!, afterEach: afterEach! };
 }
 
@@ -58,18 +62,32 @@ function testFunctions(given: TestFunctions | undefined): TestFunctions {
  * 20 s shows that message rather than the runner's.
  */
 export function describeStoreContract(
-  name: string, makeStore: () => StoreFixture | Promise<StoreFixture>, options: StoreContractOptions = {},
+  name: string,
+  makeStore: () => StoreFixture | Promise<StoreFixture>,
+  options: StoreContractOptions = {},
 ): void {
-  if (typeof makeStore !== 'function') throw new OptionError('describeStoreContract: makeStore must be a function returning { store, close }');
+  if (typeof makeStore !== 'function')
+    throw new OptionError('describeStoreContract: makeStore must be a function returning { store, close }');
   const t = testFunctions(options.test);
   const contract = new Contract(t);
   t.describe(name, () => {
     t.beforeEach(() => contract.open(makeStore));
     t.afterEach(() => contract.close());
-    t.describe('tokens, rotation and revocation', () => { rotationContract(contract); });
-    t.describe('sessions', () => { sessionsContract(contract); });
-    t.describe('a successor the store lost', () => { lostSuccessorContract(contract); });
-    t.describe('credential cut-offs', () => { credentialsContract(contract); });
-    if (options.revocations !== false) t.describe('the revocation record', () => { revocationsContract(contract); });
+    t.describe('tokens, rotation and revocation', () => {
+      rotationContract(contract);
+    });
+    t.describe('sessions', () => {
+      sessionsContract(contract);
+    });
+    t.describe('a successor the store lost', () => {
+      lostSuccessorContract(contract);
+    });
+    t.describe('credential cut-offs', () => {
+      credentialsContract(contract);
+    });
+    if (options.revocations !== false)
+      t.describe('the revocation record', () => {
+        revocationsContract(contract);
+      });
   });
 }

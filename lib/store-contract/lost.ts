@@ -17,24 +17,44 @@ export function lostSuccessorContract(c: Contract): void {
   /** A session whose first token `j0` was rotated to `j1` at now + 10. */
   async function rotatedOnce(): Promise<NewSession> {
     const s: NewSession = {
-      userId: c.id('user'), sessionId: c.id('sid'), jti: 'j0', ttl: TTL, maxLifetime: 10 * TTL, claims: {}, meta: {},
+      userId: c.id('user'),
+      sessionId: c.id('sid'),
+      jti: 'j0',
+      ttl: TTL,
+      maxLifetime: 10 * TTL,
+      claims: {},
+      meta: {},
     };
     await c.store.create(s, { now: c.now, maxSessions: 100, revocationTtl: REVOCATION_TTL });
     assert.equal((await rotate(s, 'j0', { nextJti: 'j1', now: c.now + 10, issuedAt: c.now })).status, 'rotated');
     return s;
   }
 
-  const rotate = (s: NewSession, jti: string, over: Partial<RotateInput> = {}) => c.store.rotate({
-    userId: s.userId, sessionId: s.sessionId, jti, nextJti: c.id('jti'), now: c.now, ttl: TTL, grace: 5,
-    meta: {}, window: 900, revocationTtl: REVOCATION_TTL, ...over,
-  });
+  const rotate = (s: NewSession, jti: string, over: Partial<RotateInput> = {}) =>
+    c.store.rotate({
+      userId: s.userId,
+      sessionId: s.sessionId,
+      jti,
+      nextJti: c.id('jti'),
+      now: c.now,
+      ttl: TTL,
+      grace: 5,
+      meta: {},
+      window: 900,
+      revocationTtl: REVOCATION_TTL,
+      ...over,
+    });
 
   it('takes a token issued after the current one (a rotation the store lost) as current; older ones are then reuse', async () => {
     const { now } = c;
     const s = await rotatedOnce();
     const adopted = await rotate(s, 'lost', { nextJti: 'j3', now: now + 30, issuedAt: now + 20 });
     assert.equal(adopted.status, 'rotated');
-    assert.deepEqual(adopted.status === 'rotated' && adopted.current, { jti: 'j3', issuedAt: now + 30, expiresAt: now + 30 + TTL });
+    assert.deepEqual(adopted.status === 'rotated' && adopted.current, {
+      jti: 'j3',
+      issuedAt: now + 30,
+      expiresAt: now + 30 + TTL,
+    });
     // Its retry within the grace window gets the same successor, like any just-rotated token's.
     const retry = await rotate(s, 'lost', { nextJti: 'other', now: now + 31, issuedAt: now + 20 });
     assert.equal(retry.status === 'grace' && retry.current.jti, 'j3');
@@ -63,9 +83,16 @@ export function lostSuccessorContract(c: Contract): void {
   });
 
   it('ends the session as a plain logout (revoked, not reused) with a token issued after the current one', async () => {
-    const revoke = (s: NewSession, jti: string, issuedAt: number) => c.store.revoke({
-      userId: s.userId, sessionId: s.sessionId, jti, issuedAt, now: c.now + 30, grace: 5, revocationTtl: REVOCATION_TTL,
-    });
+    const revoke = (s: NewSession, jti: string, issuedAt: number) =>
+      c.store.revoke({
+        userId: s.userId,
+        sessionId: s.sessionId,
+        jti,
+        issuedAt,
+        now: c.now + 30,
+        grace: 5,
+        revocationTtl: REVOCATION_TTL,
+      });
     assert.equal(await revoke(await rotatedOnce(), 'lost', c.now + 20), 'revoked');
     assert.equal(await revoke(await rotatedOnce(), 'older', c.now + 10), 'reused');
   });

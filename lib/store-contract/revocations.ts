@@ -21,35 +21,75 @@ export function revocationsContract(c: Contract): void {
   const { it, beforeEach, afterEach } = c.t;
   let feeds: RevocationFeed[] = [];
 
-  beforeEach(async () => { feeds = []; });
-  afterEach(async () => { await Promise.all(feeds.map((feed) => feed.close())); });
+  beforeEach(async () => {
+    feeds = [];
+  });
+  afterEach(async () => {
+    await Promise.all(feeds.map((feed) => feed.close()));
+  });
 
   /** A followed feed and every entry it has delivered so far. */
   async function follow(since = c.now - 60): Promise<{ feed: RevocationFeed; seen: Revocation[] }> {
-    assert.equal(typeof c.store.revocations, 'function', 'the store offers revocations() (or pass { revocations: false })');
+    assert.equal(
+      typeof c.store.revocations,
+      'function',
+      'the store offers revocations() (or pass { revocations: false })',
+    );
     const feed = c.store.revocations!();
     feeds.push(feed);
     const seen: Revocation[] = [];
-    await feed.follow((revocation) => { seen.push(revocation); }, since);
+    await feed.follow((revocation) => {
+      seen.push(revocation);
+    }, since);
     return { feed, seen };
   }
 
   async function session(over: Partial<NewSession> = {}, maxSessions = 100): Promise<NewSession> {
     const record: NewSession = {
-      userId: c.id('user'), sessionId: c.id('sid'), jti: c.id('jti'), ttl: TTL, maxLifetime: 10 * TTL, claims: {}, meta: {}, ...over,
+      userId: c.id('user'),
+      sessionId: c.id('sid'),
+      jti: c.id('jti'),
+      ttl: TTL,
+      maxLifetime: 10 * TTL,
+      claims: {},
+      meta: {},
+      ...over,
     };
     await c.store.create(record, { now: c.now, maxSessions, revocationTtl: REVOCATION_TTL });
     return record;
   }
 
-  const rotate = (s: NewSession, jti: string, over: Partial<RotateInput> = {}) => c.store.rotate({
-    userId: s.userId, sessionId: s.sessionId, jti, nextJti: c.id('jti'), now: c.now, ttl: TTL, grace: 5,
-    meta: {}, window: 900, revocationTtl: REVOCATION_TTL, ...over,
-  });
+  const rotate = (s: NewSession, jti: string, over: Partial<RotateInput> = {}) =>
+    c.store.rotate({
+      userId: s.userId,
+      sessionId: s.sessionId,
+      jti,
+      nextJti: c.id('jti'),
+      now: c.now,
+      ttl: TTL,
+      grace: 5,
+      meta: {},
+      window: 900,
+      revocationTtl: REVOCATION_TTL,
+      ...over,
+    });
   const revoke = (s: NewSession, jti?: string) =>
-    c.store.revoke({ userId: s.userId, sessionId: s.sessionId, jti, now: c.now, grace: 5, revocationTtl: REVOCATION_TTL });
+    c.store.revoke({
+      userId: s.userId,
+      sessionId: s.sessionId,
+      jti,
+      now: c.now,
+      grace: 5,
+      revocationTtl: REVOCATION_TTL,
+    });
   const revokeAll = (userId: string, keepSessionId?: string) =>
-    c.store.revokeAll({ userId, keepSessionId, now: c.now, revocationTtl: REVOCATION_TTL, credentialTtl: CREDENTIAL_TTL });
+    c.store.revokeAll({
+      userId,
+      keepSessionId,
+      now: c.now,
+      revocationTtl: REVOCATION_TTL,
+      credentialTtl: CREDENTIAL_TTL,
+    });
 
   const ended = (sessionId: string): Revocation => ({ kind: 'session', id: sessionId, at: c.now });
 
@@ -67,7 +107,7 @@ export function revocationsContract(c: Contract): void {
 
   const sorted = (list: Revocation[]) => [...list].sort((a, b) => `${a.kind}${a.id}`.localeCompare(`${b.kind}${b.id}`));
 
-  it('records a logout, with the session id and the store\'s time', async () => {
+  it("records a logout, with the session id and the store's time", async () => {
     const { seen } = await follow();
     const s = await session();
     assert.equal(await revoke(s, s.jti), 'revoked');
@@ -110,9 +150,10 @@ export function revocationsContract(c: Contract): void {
     const a2 = await session({ userId: a.userId });
     await session(); // someone else's
     assert.equal(await revokeAll(a.userId), 2);
-    assert.deepEqual(sorted(await settled(seen)), sorted([
-      ended(a.sessionId), ended(a2.sessionId), { kind: 'user', id: a.userId, at: c.now },
-    ]));
+    assert.deepEqual(
+      sorted(await settled(seen)),
+      sorted([ended(a.sessionId), ended(a2.sessionId), { kind: 'user', id: a.userId, at: c.now }]),
+    );
   });
 
   it('records nothing, no user cut-off either, for a revokeAll or revokeOtherSessions that ends nothing', async () => {
@@ -150,11 +191,17 @@ export function revocationsContract(c: Contract): void {
     for (const s of made) await revoke(s);
     const before = Date.now();
     const { seen, feed } = await follow();
-    assert.deepEqual(seen.filter((r) => made.some((s) => s.sessionId === r.id)), made.map((s) => ended(s.sessionId)));
+    assert.deepEqual(
+      seen.filter((r) => made.some((s) => s.sessionId === r.id)),
+      made.map((s) => ended(s.sessionId)),
+    );
     // It heard from the store while following (process clock): after follow() began, and not in the future.
     const contact = feed.lastContact();
     const after = Date.now();
-    assert.ok(contact >= before && contact <= after, `heard from the store (lastContact ${contact}, follow() began ${before}, now ${after})`);
+    assert.ok(
+      contact >= before && contact <= after,
+      `heard from the store (lastContact ${contact}, follow() began ${before}, now ${after})`,
+    );
   });
 
   it('stops delivering once closed', async () => {

@@ -15,30 +15,63 @@ export function rotationContract(c: Contract): void {
 
   async function session(over: Partial<NewSession> = {}, at = c.now, maxSessions = 100): Promise<Stored> {
     const record: NewSession = {
-      userId: c.id('user'), sessionId: c.id('sid'), jti: c.id('jti'), ttl: TTL, maxLifetime: 10 * TTL,
-      claims: { role: 'admin' }, meta: { ip: '203.0.113.7', userAgent: 'Mozilla/5.0 (test)' }, ...over,
+      userId: c.id('user'),
+      sessionId: c.id('sid'),
+      jti: c.id('jti'),
+      ttl: TTL,
+      maxLifetime: 10 * TTL,
+      claims: { role: 'admin' },
+      meta: { ip: '203.0.113.7', userAgent: 'Mozilla/5.0 (test)' },
+      ...over,
     };
     return { ...record, first: await c.store.create(record, { now: at, maxSessions, revocationTtl: REVOCATION_TTL }) };
   }
 
-  const rotate = async (s: NewSession, jti: string, over: Partial<RotateInput> = {}) => c.store.rotate({
-    userId: s.userId, sessionId: s.sessionId, jti, nextJti: c.id('jti'), now: c.now, ttl: TTL, grace: 5,
-    meta: {}, window: 900, revocationTtl: REVOCATION_TTL, ...over,
-  });
-  const status = async (s: NewSession, jti: string, over: Partial<RotateInput> = {}) => (await rotate(s, jti, over)).status;
+  const rotate = async (s: NewSession, jti: string, over: Partial<RotateInput> = {}) =>
+    c.store.rotate({
+      userId: s.userId,
+      sessionId: s.sessionId,
+      jti,
+      nextJti: c.id('jti'),
+      now: c.now,
+      ttl: TTL,
+      grace: 5,
+      meta: {},
+      window: 900,
+      revocationTtl: REVOCATION_TTL,
+      ...over,
+    });
+  const status = async (s: NewSession, jti: string, over: Partial<RotateInput> = {}) =>
+    (await rotate(s, jti, over)).status;
 
-  const revoke = (s: NewSession, jti: string | undefined, over: { now?: number; grace?: number; userId?: string } = {}) =>
-    c.store.revoke({ userId: s.userId, sessionId: s.sessionId, jti, now: c.now, grace: 5, revocationTtl: REVOCATION_TTL, ...over });
+  const revoke = (
+    s: NewSession,
+    jti: string | undefined,
+    over: { now?: number; grace?: number; userId?: string } = {},
+  ) =>
+    c.store.revoke({
+      userId: s.userId,
+      sessionId: s.sessionId,
+      jti,
+      now: c.now,
+      grace: 5,
+      revocationTtl: REVOCATION_TTL,
+      ...over,
+    });
 
   const revokeAll = (userId: string, now = c.now) =>
     c.store.revokeAll({ userId, now, revocationTtl: REVOCATION_TTL, credentialTtl: CREDENTIAL_TTL });
 
-  it('answers the first refresh token\'s times from create', async () => {
+  it("answers the first refresh token's times from create", async () => {
     const { now } = c;
     const s = await session({ jti: 'first' });
     assert.deepEqual(s.first, { jti: 'first', issuedAt: now, expiresAt: now + TTL });
     const short = await session({ jti: 'capped', ttl: TTL, maxLifetime: TTL - 10 }, now + 3);
-    assert.deepEqual(short.first, { jti: 'capped', issuedAt: now + 3, expiresAt: now + 3 + TTL - 10 }, 'never past the absolute end');
+    assert.deepEqual(
+      short.first,
+      { jti: 'capped', issuedAt: now + 3, expiresAt: now + 3 + TTL - 10 },
+      'never past the absolute end',
+    );
   });
 
   it('rotates the current token to a successor, sliding its expiry', async () => {
@@ -53,7 +86,7 @@ export function rotationContract(c: Contract): void {
     });
   });
 
-  it('keeps the caller\'s claims intact, nested and unicode included', async () => {
+  it("keeps the caller's claims intact, nested and unicode included", async () => {
     const claims = { role: 'ops', scopes: ['a', 'b'], org: { id: 7, name: 'Zürich 東京' } };
     const s = await session({ claims });
     const result = await rotate(s, s.jti);
@@ -82,7 +115,7 @@ export function rotationContract(c: Contract): void {
     assert.equal(await status(s, 'succ', { now: now + 17 }), 'unknown');
   });
 
-  it('treats the previous token as reuse when the caller\'s time is before the rotation (no negative grace)', async () => {
+  it("treats the previous token as reuse when the caller's time is before the rotation (no negative grace)", async () => {
     const { now } = c;
     const s = await session();
     await rotate(s, s.jti, { nextJti: 'succ', now: now + 60 });
@@ -131,7 +164,7 @@ export function rotationContract(c: Contract): void {
     assert.equal(await revoke(s, s.jti), 'revoked');
     assert.equal(await revoke(s, s.jti), 'unknown');
     assert.equal(await status(s, s.jti), 'unknown');
-    assert.equal(await status(other, other.jti), 'rotated', 'the user\'s other session lives');
+    assert.equal(await status(other, other.jti), 'rotated', "the user's other session lives");
   });
 
   it('revokes by session id alone when no token id is given', async () => {
@@ -167,7 +200,7 @@ export function rotationContract(c: Contract): void {
     assert.equal(await revoke(noGrace, noGrace.jti, { grace: 0 }), 'reused', 'grace 0');
   });
 
-  it('answers reused for a rotated-out token when the caller\'s time is before the rotation', async () => {
+  it("answers reused for a rotated-out token when the caller's time is before the rotation", async () => {
     const s = await session();
     await rotate(s, s.jti, { nextJti: 'succ', now: c.now + 60 });
     assert.equal(await revoke(s, s.jti, { now: c.now + 2 }), 'reused');
@@ -179,7 +212,7 @@ export function rotationContract(c: Contract): void {
     assert.equal(await status(s, s.jti), 'rotated');
   });
 
-  it('revokes every session of one user and no one else\'s', async () => {
+  it("revokes every session of one user and no one else's", async () => {
     const a = await session();
     const a2 = await session({ userId: a.userId });
     const a3 = await session({ userId: a.userId });

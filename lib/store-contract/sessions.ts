@@ -14,22 +14,44 @@ export function sessionsContract(c: Contract): void {
 
   async function session(over: Partial<NewSession> = {}, at = c.now): Promise<NewSession> {
     const record: NewSession = {
-      userId: c.id('user'), sessionId: c.id('sid'), jti: c.id('jti'), ttl: TTL, maxLifetime: 10 * TTL,
-      claims: { role: 'admin' }, meta: { ip: '203.0.113.7', userAgent: 'Firefox' }, ...over,
+      userId: c.id('user'),
+      sessionId: c.id('sid'),
+      jti: c.id('jti'),
+      ttl: TTL,
+      maxLifetime: 10 * TTL,
+      claims: { role: 'admin' },
+      meta: { ip: '203.0.113.7', userAgent: 'Firefox' },
+      ...over,
     };
     await c.store.create(record, { now: at, maxSessions: 100, revocationTtl: REVOCATION_TTL });
     return record;
   }
 
-  const rotate = (s: NewSession, jti: string, over: Partial<RotateInput> = {}) => c.store.rotate({
-    userId: s.userId, sessionId: s.sessionId, jti, nextJti: c.id('jti'), now: c.now, ttl: TTL, grace: 5,
-    meta: {}, window: WINDOW, revocationTtl: REVOCATION_TTL, ...over,
-  });
+  const rotate = (s: NewSession, jti: string, over: Partial<RotateInput> = {}) =>
+    c.store.rotate({
+      userId: s.userId,
+      sessionId: s.sessionId,
+      jti,
+      nextJti: c.id('jti'),
+      now: c.now,
+      ttl: TTL,
+      grace: 5,
+      meta: {},
+      window: WINDOW,
+      revocationTtl: REVOCATION_TTL,
+      ...over,
+    });
 
   const revokeOthers = (userId: string, keepSessionId: string) =>
-    c.store.revokeAll({ userId, keepSessionId, now: c.now, revocationTtl: REVOCATION_TTL, credentialTtl: CREDENTIAL_TTL });
+    c.store.revokeAll({
+      userId,
+      keepSessionId,
+      now: c.now,
+      revocationTtl: REVOCATION_TTL,
+      credentialTtl: CREDENTIAL_TTL,
+    });
 
-  it('lists a user\'s live sessions, most recently used first, with their times and client', async () => {
+  it("lists a user's live sessions, most recently used first, with their times and client", async () => {
     const { now } = c;
     const a = await session({ meta: { ip: '198.51.100.1', userAgent: 'Safari' } }, now);
     const b = await session({ userId: a.userId, meta: {} }, now + 1);
@@ -37,21 +59,36 @@ export function sessionsContract(c: Contract): void {
     await session(); // someone else's
     await rotate(a, a.jti, { nextJti: 'a-2', now: now + 10 });
     const listed = await c.store.list(a.userId, now + 20);
-    assert.deepEqual(listed.map((s) => s.sessionId), [a.sessionId, b.sessionId]);
-    includes(listed[0], { createdAt: now, lastUsedAt: now + 10, expiresAt: now + 10 + TTL, ip: '198.51.100.1', userAgent: 'Safari' }, 'the first');
+    assert.deepEqual(
+      listed.map((s) => s.sessionId),
+      [a.sessionId, b.sessionId],
+    );
+    includes(
+      listed[0],
+      { createdAt: now, lastUsedAt: now + 10, expiresAt: now + 10 + TTL, ip: '198.51.100.1', userAgent: 'Safari' },
+      'the first',
+    );
     includes(listed[1], { createdAt: now + 1, lastUsedAt: now + 1, expiresAt: now + 1 + TTL }, 'the second');
     assert.equal(listed[1]!.ip ?? undefined, undefined);
-    assert.equal(listed.some((s) => s.sessionId === expired.sessionId), false, 'an expired session is not listed');
+    assert.equal(
+      listed.some((s) => s.sessionId === expired.sessionId),
+      false,
+      'an expired session is not listed',
+    );
     assert.deepEqual(await c.store.list(c.id('nobody'), now), []);
   });
 
-  it('replaces the session\'s IP and user agent at each refresh, answering the previous ones', async () => {
+  it("replaces the session's IP and user agent at each refresh, answering the previous ones", async () => {
     const s = await session();
     const first = await rotate(s, s.jti, { nextJti: 'n-1', meta: { ip: '192.0.2.9', userAgent: 'curl' } });
     assert.deepEqual(first.status === 'rotated' && first.previousMeta, { ip: '203.0.113.7', userAgent: 'Firefox' });
     const grace = await rotate(s, s.jti, { meta: { ip: '192.0.2.10' } });
     assert.equal(grace.status, 'grace');
-    assert.deepEqual(grace.status === 'grace' && grace.previousMeta, { ip: '192.0.2.9', userAgent: 'curl' }, 'a grace answer counts too');
+    assert.deepEqual(
+      grace.status === 'grace' && grace.previousMeta,
+      { ip: '192.0.2.9', userAgent: 'curl' },
+      'a grace answer counts too',
+    );
     includes((await c.store.list(s.userId, c.now))[0], { ip: '192.0.2.10', userAgent: 'curl' }, 'listed');
   });
 
@@ -91,7 +128,10 @@ export function sessionsContract(c: Contract): void {
     for (const other of others) assert.equal((await rotate(other, other.jti)).status, 'unknown');
     assert.equal((await rotate(keep, keep.jti)).status, 'rotated', 'the kept session lives');
     assert.equal((await rotate(stranger, stranger.jti)).status, 'rotated');
-    assert.deepEqual((await c.store.list(keep.userId, c.now)).map((s) => s.sessionId), [keep.sessionId]);
+    assert.deepEqual(
+      (await c.store.list(keep.userId, c.now)).map((s) => s.sessionId),
+      [keep.sessionId],
+    );
     assert.equal(await revokeOthers(keep.userId, 'not-a-session'), 1, 'keeping an unknown id ends them all');
   });
 }

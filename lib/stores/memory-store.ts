@@ -1,7 +1,17 @@
 import { CredentialsChangedError, OptionError } from '../errors.js';
 import type {
-  CreateOptions, CurrentToken, Ending, NewSession, RevocationFeed, RevokeAllInput, RevokeInput, RevokeResult,
-  RotateInput, RotateResult, SessionInfo, SessionStore,
+  CreateOptions,
+  CurrentToken,
+  Ending,
+  NewSession,
+  RevocationFeed,
+  RevokeAllInput,
+  RevokeInput,
+  RevokeResult,
+  RotateInput,
+  RotateResult,
+  SessionInfo,
+  SessionStore,
 } from '../store-types.js';
 import type { Claims, SessionMeta } from '../types.js';
 import { MemoryRevocations } from '../revocation/memory-feed.js';
@@ -75,13 +85,17 @@ export class MemorySessionStore implements SessionStore {
   #closed = false;
 
   constructor(options: MemorySessionStoreOptions = {}) {
-    if (typeof options !== 'object' || options === null) throw new OptionError('MemorySessionStore: options must be an object');
+    if (typeof options !== 'object' || options === null)
+      throw new OptionError('MemorySessionStore: options must be an object');
     for (const key of Object.keys(options)) {
-      if (key !== 'sweepInterval') throw new OptionError(`MemorySessionStore: unknown option ${key} (known: sweepInterval)`);
+      if (key !== 'sweepInterval')
+        throw new OptionError(`MemorySessionStore: unknown option ${key} (known: sweepInterval)`);
     }
     const interval = options.sweepInterval ?? 60_000;
     if (!Number.isSafeInteger(interval) || interval <= 0) {
-      throw new OptionError(`MemorySessionStore: sweepInterval must be a positive whole number of milliseconds (got ${JSON.stringify(interval)})`);
+      throw new OptionError(
+        `MemorySessionStore: sweepInterval must be a positive whole number of milliseconds (got ${JSON.stringify(interval)})`,
+      );
     }
     this.#timer = setInterval(() => this.#sweep(), interval);
     this.#timer.unref();
@@ -169,8 +183,12 @@ export class MemorySessionStore implements SessionStore {
     const entry = this.#live(userId, sessionId, now);
     if (!entry) return 'unknown';
     this.#end(sessionId, userId, input);
-    return jti === undefined || jti === entry.jti || inGrace(entry, jti, input.grace, now) || lostSuccessor(entry, input.issuedAt)
-      ? 'revoked' : 'reused';
+    return jti === undefined ||
+      jti === entry.jti ||
+      inGrace(entry, jti, input.grace, now) ||
+      lostSuccessor(entry, input.issuedAt)
+      ? 'revoked'
+      : 'reused';
   }
 
   async revokeAll(input: RevokeAllInput): Promise<number> {
@@ -178,17 +196,19 @@ export class MemorySessionStore implements SessionStore {
     const { userId, keepSessionId } = input;
     this.#sweepUser(userId, now);
     let count = 0;
-    for (const id of [...this.#byUser.get(userId) ?? []]) {
+    for (const id of [...(this.#byUser.get(userId) ?? [])]) {
       if (id === keepSessionId) continue;
       this.#end(id, userId, input);
       count += 1;
     }
     // Nothing ended, nothing recorded: a repeated logout-all must not grow the record.
-    if (keepSessionId === undefined && count > 0) this.#revocations.record({ kind: 'user', id: userId, at: now }, input.revocationTtl);
+    if (keepSessionId === undefined && count > 0)
+      this.#revocations.record({ kind: 'user', id: userId, at: now }, input.revocationTtl);
     // The credential cut-off, though, is set even so: a login may be in flight for a user with no sessions.
     const was = this.#cutOffs.get(userId);
     this.#cutOffs.set(userId, {
-      at: Math.max(was?.at ?? -Infinity, msOf(input)), until: Math.max(was?.until ?? -Infinity, now + input.credentialTtl),
+      at: Math.max(was?.at ?? -Infinity, msOf(input)),
+      until: Math.max(was?.until ?? -Infinity, now + input.credentialTtl),
     });
     return count;
   }
@@ -196,13 +216,19 @@ export class MemorySessionStore implements SessionStore {
   async list(userId: string, now: number): Promise<SessionInfo[]> {
     this.#begin(now);
     this.#sweepUser(userId, now);
-    return [...this.#byUser.get(userId) ?? []].map((sessionId) => {
-      const entry = this.#sessions.get(sessionId)!;
-      return {
-        sessionId, createdAt: entry.createdAt, lastUsedAt: entry.lastUsedAt, expiresAt: entry.refreshExpiresAt,
-        ip: entry.meta.ip, userAgent: entry.meta.userAgent,
-      };
-    }).sort((a, b) => b.lastUsedAt - a.lastUsedAt || (a.sessionId < b.sessionId ? -1 : 1));
+    return [...(this.#byUser.get(userId) ?? [])]
+      .map((sessionId) => {
+        const entry = this.#sessions.get(sessionId)!;
+        return {
+          sessionId,
+          createdAt: entry.createdAt,
+          lastUsedAt: entry.lastUsedAt,
+          expiresAt: entry.refreshExpiresAt,
+          ip: entry.meta.ip,
+          userAgent: entry.meta.userAgent,
+        };
+      })
+      .sort((a, b) => b.lastUsedAt - a.lastUsedAt || (a.sessionId < b.sessionId ? -1 : 1));
   }
 
   /** Revocations in this process: its feed never lags (see `RevocationFeed`). */
@@ -269,8 +295,9 @@ export class MemorySessionStore implements SessionStore {
   #evict(userId: string, keep: number, ending: Ending): void {
     const ids = this.#byUser.get(userId);
     if (!ids || ids.size <= keep) return;
-    const byUse = [...ids].sort((a, b) =>
-      this.#sessions.get(a)!.lastUsedAt - this.#sessions.get(b)!.lastUsedAt || (a < b ? -1 : 1));
+    const byUse = [...ids].sort(
+      (a, b) => this.#sessions.get(a)!.lastUsedAt - this.#sessions.get(b)!.lastUsedAt || (a < b ? -1 : 1),
+    );
     for (const id of byUse.slice(0, ids.size - keep)) this.#end(id, userId, ending);
   }
 

@@ -31,12 +31,17 @@ export function isGraphQLMediaType(header: string | undefined): boolean {
 
 /** A refusal of the request itself: answered as `{ error, message }`, which the route turns GraphQL-shaped. */
 class Refusal extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
 
-const tooLarge = (): Refusal => new Refusal(413, 'payload_too_large', `body is too large (at most ${MAX_BODY_BYTES} bytes)`);
+const tooLarge = (): Refusal =>
+  new Refusal(413, 'payload_too_large', `body is too large (at most ${MAX_BODY_BYTES} bytes)`);
 const invalid = (message: string): Refusal => new Refusal(400, 'invalid_request', message);
 
 /** The body, at most `limit` bytes; a longer one is refused at the first byte over. */
@@ -69,8 +74,12 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       cleanup();
       resolve(Buffer.concat(chunks, size));
     };
-    const onError = (): void => { fail(invalid('the request body was not received whole')); };
-    const onClose = (): void => { if (!req.complete) onError(); };
+    const onError = (): void => {
+      fail(invalid('the request body was not received whole'));
+    };
+    const onClose = (): void => {
+      if (!req.complete) onError();
+    };
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
@@ -131,20 +140,26 @@ export function readParams(store: WeakMap<Request, RequestParams>): RequestHandl
       return;
     }
     if (!isGraphQLMediaType(req.get('content-type'))) {
-      refuse(res, new Refusal(415, 'unsupported_media_type', 'send GraphQL as Content-Type: application/json (UTF-8)'), true);
+      refuse(
+        res,
+        new Refusal(415, 'unsupported_media_type', 'send GraphQL as Content-Type: application/json (UTF-8)'),
+        true,
+      );
       return;
     }
     if (Number(req.get('content-length') ?? 0) > MAX_BODY_BYTES) {
       refuse(res, tooLarge(), true);
       return;
     }
-    readBody(req, MAX_BODY_BYTES).then((body) => {
-      store.set(req, paramsOf(body));
-      next();
-    }).catch((error: unknown) => {
-      if (error instanceof Refusal) refuse(res, error, !req.complete);
-      else next(error);
-    });
+    readBody(req, MAX_BODY_BYTES)
+      .then((body) => {
+        store.set(req, paramsOf(body));
+        next();
+      })
+      .catch((error: unknown) => {
+        if (error instanceof Refusal) refuse(res, error, !req.complete);
+        else next(error);
+      });
   };
 }
 
@@ -164,13 +179,16 @@ function refusalOf(status: number, statusText: string | undefined): [code: strin
  */
 export function serve(handle: Handler<Request, { res: Response }>): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
-    handle({ url: req.url, method: req.method, headers: req.headers, body: null, raw: req, context: { res } }).then(([body, init]) => {
-      if (body === null && init.status >= 400) {
-        const [code, message] = refusalOf(init.status, init.statusText);
-        res.status(init.status).json({ error: code, message });
-        return;
-      }
-      res.writeHead(init.status, init.statusText, init.headers).end(body);
-    }, next);
+    handle({ url: req.url, method: req.method, headers: req.headers, body: null, raw: req, context: { res } }).then(
+      ([body, init]) => {
+        if (body === null && init.status >= 400) {
+          const [code, message] = refusalOf(init.status, init.statusText);
+          res.status(init.status).json({ error: code, message });
+          return;
+        }
+        res.writeHead(init.status, init.statusText, init.headers).end(body);
+      },
+      next,
+    );
   };
 }

@@ -7,8 +7,15 @@
  * execution, whether a refused token fails the request.
  */
 import {
-  GraphQLError, Kind, parse, type DocumentNode, type FragmentDefinitionNode, type OperationDefinitionNode,
-  type SelectionSetNode, type Source, type ValidationRule,
+  GraphQLError,
+  Kind,
+  parse,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+  type Source,
+  type ValidationRule,
 } from 'graphql';
 
 /** Lexical tokens of a query (graphql's `maxTokens`): a login is about 30, the introspection query 163. */
@@ -44,7 +51,8 @@ export function depthLimit(max: number): ValidationRule {
       for (const selection of set.selections) {
         let depth = 0;
         if (selection.kind === Kind.FIELD) {
-          if (!selection.name.value.startsWith('__')) depth = 1 + (selection.selectionSet ? depthOf(selection.selectionSet, visiting) : 0);
+          if (!selection.name.value.startsWith('__'))
+            depth = 1 + (selection.selectionSet ? depthOf(selection.selectionSet, visiting) : 0);
         } else if (selection.kind === Kind.INLINE_FRAGMENT) {
           depth = depthOf(selection.selectionSet, visiting);
         } else {
@@ -68,7 +76,9 @@ export function depthLimit(max: number): ValidationRule {
       OperationDefinition(node) {
         const depth = depthOf(node.selectionSet, new Set());
         if (depth > max) {
-          context.reportError(new GraphQLError(`the operation is ${depth} fields deep; the limit is ${max}`, { nodes: node }));
+          context.reportError(
+            new GraphQLError(`the operation is ${depth} fields deep; the limit is ${max}`, { nodes: node }),
+          );
         }
       },
     };
@@ -88,9 +98,12 @@ export interface RootFields {
  */
 export function rootFields(document: DocumentNode, operationName: string | undefined): RootFields | undefined {
   const operations = document.definitions.filter((node) => node.kind === Kind.OPERATION_DEFINITION);
-  const operation = operationName === undefined
-    ? (operations.length === 1 ? operations[0] : undefined)
-    : operations.find((node) => node.name?.value === operationName);
+  const operation =
+    operationName === undefined
+      ? operations.length === 1
+        ? operations[0]
+        : undefined
+      : operations.find((node) => node.name?.value === operationName);
   if (operation === undefined) return undefined;
   const fragments = fragmentsOf(document);
   const seen = new Set<string>();

@@ -35,7 +35,12 @@ import { Router, type NextFunction, type Request, type RequestHandler, type Resp
 import { execute, GraphQLError, NoSchemaIntrospectionCustomRule, OperationTypeNode, validate } from 'graphql';
 import { createHandler, type RequestParams } from 'graphql-http';
 import {
-  graphqlContext, graphqlExtensions, GraphQLTokenError, sendError, TokenMissingError, type TokenAuth,
+  graphqlContext,
+  graphqlExtensions,
+  GraphQLTokenError,
+  sendError,
+  TokenMissingError,
+  type TokenAuth,
 } from '../../lib/index.js';
 import type { Passwords } from '../credentials.js';
 import type { PinoLogger } from '../logger.js';
@@ -65,17 +70,24 @@ export interface GraphQLRouteDeps {
 }
 
 function isRestError(body: unknown): body is { error: string; message: string } {
-  return typeof body === 'object' && body !== null && typeof (body as { error?: unknown }).error === 'string'
-    && typeof (body as { message?: unknown }).message === 'string';
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    typeof (body as { error?: unknown }).error === 'string' &&
+    typeof (body as { message?: unknown }).message === 'string'
+  );
 }
 
 /** No caching, and the app's REST-shaped errors in the GraphQL shape, on every answer of this path. */
 const graphqlShaped: RequestHandler = (_req, res, next) => {
   res.set('Cache-Control', 'no-store');
   const json = res.json.bind(res);
-  res.json = ((body: unknown) => json(isRestError(body)
-    ? { errors: [{ message: body.message, extensions: graphqlExtensions(body.error, res.statusCode) }] }
-    : body)) as typeof res.json;
+  res.json = ((body: unknown) =>
+    json(
+      isRestError(body)
+        ? { errors: [{ message: body.message, extensions: graphqlExtensions(body.error, res.statusCode) }] }
+        : body,
+    )) as typeof res.json;
   next();
 };
 
@@ -98,7 +110,11 @@ const RATE_HEADERS = ['RateLimit', 'RateLimit-Policy'];
  * that they hold its last count once, not every count.
  */
 function countFields(
-  names: LimitName[], limits: GraphQLRouteDeps['limits'], req: Request, res: Response, next: NextFunction,
+  names: LimitName[],
+  limits: GraphQLRouteDeps['limits'],
+  req: Request,
+  res: Response,
+  next: NextFunction,
 ): void {
   const ordered = [...names].sort();
   let saved: unknown[] = [];
@@ -126,7 +142,14 @@ function countFields(
 }
 
 export function graphqlRoute({
-  auth, users, passwords, limits, logger, introspection, suggestions, checkRevocation,
+  auth,
+  users,
+  passwords,
+  limits,
+  logger,
+  introspection,
+  suggestions,
+  checkRevocation,
 }: GraphQLRouteDeps): Router {
   const contextFor = graphqlContext(auth, { checkRevocation });
   const params = new WeakMap<Request, RequestParams>();
@@ -145,15 +168,18 @@ export function graphqlRoute({
       return;
     }
     // Aliases must not multiply writes to the revocation record: one session-ending field per request.
-    const ending = fields?.operation === OperationTypeNode.MUTATION ? fields.names.filter((name) => ENDS_SESSIONS.has(name)) : [];
+    const ending =
+      fields?.operation === OperationTypeNode.MUTATION ? fields.names.filter((name) => ENDS_SESSIONS.has(name)) : [];
     if (ending.length > 1) {
       res.status(400).json({
-        error: 'invalid_request', message: `at most one of ${[...ENDS_SESSIONS].join(', ')} per request (this one has ${ending.length})`,
+        error: 'invalid_request',
+        message: `at most one of ${[...ENDS_SESSIONS].join(', ')} per request (this one has ${ending.length})`,
       });
       return;
     }
     contexts.set(req, context);
-    const counted = fields?.operation === OperationTypeNode.MUTATION ? fields.names.flatMap((name) => LIMITED.get(name) ?? []) : [];
+    const counted =
+      fields?.operation === OperationTypeNode.MUTATION ? fields.names.flatMap((name) => LIMITED.get(name) ?? []) : [];
     countFields(counted, limits, req, res, next);
   };
 
@@ -167,21 +193,32 @@ export function graphqlRoute({
     validate: (checked, document, rules) => validate(checked, document, rules, { hideSuggestions }),
     execute: (args) => execute({ ...args, hideSuggestions }),
     validationRules: [depthLimit(MAX_DEPTH), ...(withIntrospection ? [] : [NoSchemaIntrospectionCustomRule])],
-    context: (req) => contexts.get(req.raw) ?? {
-      auth: undefined, authError: new TokenMissingError('no bearer token'), req: req.raw, res: req.context.res,
-    },
+    context: (req) =>
+      contexts.get(req.raw) ?? {
+        auth: undefined,
+        authError: new TokenMissingError('no bearer token'),
+        req: req.raw,
+        res: req.context.res,
+      },
     formatError: (error) => {
       // graphql-http's own refusals of the request ("Missing query", "Invalid variables"...).
       if (!(error instanceof GraphQLError)) {
         return new GraphQLError(error.message, { extensions: { ...graphqlExtensions('invalid_request', 400) } });
       }
       const original = error.originalError;
-      if (original === undefined || original instanceof GraphQLError
-        || original instanceof GraphQLTokenError || original instanceof AppGraphQLError) return error;
+      if (
+        original === undefined ||
+        original instanceof GraphQLError ||
+        original instanceof GraphQLTokenError ||
+        original instanceof AppGraphQLError
+      )
+        return error;
       // A bug: the details go to the log (never the variables), the client gets nothing specific.
       logger.error({ err: original }, `unexpected error in GraphQL field ${error.path?.join('.') ?? '?'}`);
       return new GraphQLError('something went wrong', {
-        nodes: error.nodes, path: error.path, extensions: { ...graphqlExtensions('internal_error', 500) },
+        nodes: error.nodes,
+        path: error.path,
+        extensions: { ...graphqlExtensions('internal_error', 500) },
       });
     },
   });
@@ -190,7 +227,10 @@ export function graphqlRoute({
   router.all('/graphql', graphqlShaped);
   router.post('/graphql', readParams(params), gate, serve(handler));
   router.all('/graphql', (_req, res) => {
-    res.status(405).set('Allow', 'POST').json({ error: 'method_not_allowed', message: 'send GraphQL as POST /graphql' });
+    res
+      .status(405)
+      .set('Allow', 'POST')
+      .json({ error: 'method_not_allowed', message: 'send GraphQL as POST /graphql' });
   });
   return router;
 }

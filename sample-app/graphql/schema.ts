@@ -68,7 +68,9 @@ export type LimitName = 'login' | 'register' | 'refresh';
 
 /** Mutations counted by the REST routes' rate limits, by the limit's name. */
 export const LIMITED: ReadonlyMap<string, LimitName> = new Map<string, LimitName>([
-  ['login', 'login'], ['register', 'register'], ['refreshToken', 'refresh'],
+  ['login', 'login'],
+  ['register', 'register'],
+  ['refreshToken', 'refresh'],
 ]);
 
 /**

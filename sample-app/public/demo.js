@@ -17,7 +17,7 @@ const HINT = 'etp-demo:maybe-signed-in';
 /** Why a session ended, for people. */
 const ENDINGS = /** @type {Record<string, string>} */ ({
   logout: 'You logged out.',
-  refresh_reused: 'Session revoked: a refresh token was used twice (refresh_reused). The thief\'s copy is dead too.',
+  refresh_reused: "Session revoked: a refresh token was used twice (refresh_reused). The thief's copy is dead too.",
   token_revoked: 'The session has ended (token_revoked): logged out, here or on another device.',
   token_expired: 'The session has expired.',
   token_missing: 'No session in this browser.',
@@ -61,7 +61,11 @@ client.on('token', ({ accessToken, expiresAt, source }) => {
   const { payload } = decode(accessToken);
   showSession(true, `Signed in as ${String(payload.email)}.`);
   showToken(accessToken, expiresAt);
-  if (source === 'tab') note(`Another tab refreshed: this one takes its access token ${tail(accessToken)}, with no request of its own.`, 'good');
+  if (source === 'tab')
+    note(
+      `Another tab refreshed: this one takes its access token ${tail(accessToken)}, with no request of its own.`,
+      'good',
+    );
 });
 
 client.on('sessionended', ({ reason, otherTab }) => {
@@ -77,13 +81,19 @@ async function attempt(work) {
   try {
     await work();
   } catch (error) {
-    const message = error instanceof AuthClientError ? `${error.code}${error.serverCode ? ` (${error.serverCode})` : ''}` : String(error);
+    const message =
+      error instanceof AuthClientError
+        ? `${error.code}${error.serverCode ? ` (${error.serverCode})` : ''}`
+        : String(error);
     note(`Failed: ${message}`, 'bad');
   }
 }
 
 /** @param {number} ms */
-const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
+const sleep = (ms) =>
+  new Promise((resolve) => {
+    setTimeout(resolve, ms);
+  });
 
 // Register and Log in share the form; the button pressed decides.
 element('credentials').addEventListener('submit', (event) => {
@@ -99,7 +109,9 @@ element('credentials').addEventListener('submit', (event) => {
       const credentials = { email, password: passwordField.value };
       if (action === 'register') {
         const res = await loggedFetch('/auth/register', {
-          method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(credentials),
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(credentials),
         });
         if (!res.ok) {
           const body = /** @type {{ error?: string }} */ (await res.json().catch(() => ({})));
@@ -110,14 +122,16 @@ element('credentials').addEventListener('submit', (event) => {
       await client.login('/auth/login', credentials);
       passwordField.value = '';
     } catch (error) {
-      const code = error instanceof AuthClientError ? error.serverCode ?? error.code : 'network';
+      const code = error instanceof AuthClientError ? (error.serverCode ?? error.code) : 'network';
       failed.textContent = FAILURES[code] ?? `Log in failed (${code}).`;
     }
   })();
 });
 
 element('call-me').addEventListener('click', () => {
-  void attempt(async () => { await client.fetch('/me'); });
+  void attempt(async () => {
+    await client.fetch('/me');
+  });
 });
 
 element('call-me-10').addEventListener('click', () => {
@@ -139,9 +153,14 @@ element('replay').addEventListener('click', (event) => {
   const button = /** @type {HTMLButtonElement} */ (event.currentTarget);
   button.disabled = true;
   void attempt(async () => {
-    note('Replay demo: someone has copied your refresh cookie (malware, a leaked log…) and uses it before you do.', 'warn');
+    note(
+      'Replay demo: someone has copied your refresh cookie (malware, a leaked log…) and uses it before you do.',
+      'warn',
+    );
     const res = await loggedFetch('/auth/demo/attacker-refresh', {
-      method: 'POST', credentials: 'include', headers: { 'x-token-transport': 'cookie' },
+      method: 'POST',
+      credentials: 'include',
+      headers: { 'x-token-transport': 'cookie' },
     });
     if (res.status === 404) {
       note('The replay demo is off when NODE_ENV=production.', 'info');
@@ -149,12 +168,17 @@ element('replay').addEventListener('click', (event) => {
     }
     if (!res.ok) return;
     const { reuseGrace } = /** @type {{ reuseGrace: number }} */ (await res.json());
-    note(`The thief's refresh rotated the session: the cookie in this browser is now a rotated-out token. `
-      + `Waiting ${reuseGrace + 1} s: within the ${reuseGrace} s grace window an old token still gets the same successor (for racing tabs).`, 'warn');
+    note(
+      `The thief's refresh rotated the session: the cookie in this browser is now a rotated-out token. ` +
+        `Waiting ${reuseGrace + 1} s: within the ${reuseGrace} s grace window an old token still gets the same successor (for racing tabs).`,
+      'warn',
+    );
     await sleep((reuseGrace + 1) * 1000);
     note('This tab now refreshes with its cookie, the old token…', 'info');
     await client.refresh();
-  }).finally(() => { button.disabled = element('status').dataset.session !== 'on'; });
+  }).finally(() => {
+    button.disabled = element('status').dataset.session !== 'on';
+  });
 });
 
 element('logout').addEventListener('click', () => {
@@ -172,7 +196,7 @@ if (localStorage.getItem(HINT) !== null) {
   note('This browser may hold a refresh cookie: asking for an access token.');
   void attempt(async () => {
     // undefined: no session to restore (the cookie is gone). No sessionended fires for it: this page held none.
-    if (await client.refresh() === undefined && client.getAccessToken() === undefined) {
+    if ((await client.refresh()) === undefined && client.getAccessToken() === undefined) {
       localStorage.removeItem(HINT);
       showSession(false, `Signed out. ${ENDINGS.token_missing ?? ''}`);
       note('No session in this browser after all: register or log in.');

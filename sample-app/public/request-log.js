@@ -51,8 +51,9 @@ function append(item) {
   log.append(item);
   while (log.childElementCount > MAX_ENTRIES) log.firstElementChild?.remove();
   follow(wasAtEnd);
-  element('counters').textContent = `${counters.requests} request${counters.requests === 1 ? '' : 's'}, `
-    + `${counters.refreshes} refresh${counters.refreshes === 1 ? '' : 'es'}`;
+  element('counters').textContent =
+    `${counters.requests} request${counters.requests === 1 ? '' : 's'}, ` +
+    `${counters.refreshes} refresh${counters.refreshes === 1 ? '' : 'es'}`;
 }
 
 /**
@@ -117,7 +118,11 @@ export async function loggedFetch(input, init) {
   const item = document.createElement('li');
   item.className = 'entry request';
   const carried = bearer ? `Bearer ${tail(bearer)}` : cookieMode ? 'refresh cookie' : '';
-  item.append(span('span', 'time', ''), span('code', 'what', `${method} ${url.pathname}`), span('span', 'carried', carried));
+  item.append(
+    span('span', 'time', ''),
+    span('code', 'what', `${method} ${url.pathname}`),
+    span('span', 'carried', carried),
+  );
   /** Logs the entry now, as the answer's headers arrive (its order among the others), and fills in `text` when known. */
   /** @param {string} status @param {string | Promise<string>} text @param {string} kind */
   const finish = (status, text, kind) => {

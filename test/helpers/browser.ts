@@ -19,8 +19,13 @@ import { captureLogger, SECRETS, type LogLine } from './sample-app.js';
 export const CHROMIUM = '/usr/bin/chromium';
 /** Without the background-networking flags, Chromium keeps trying Google's hosts on this closed network. */
 const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--no-first-run', '--disable-sync',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
 ];
 
 /** Skips the suite, saying why, when there is no Chromium; in CI (`CI` set) that is a failure. */
@@ -41,7 +46,10 @@ export interface Browser {
 export async function launchBrowser(): Promise<Browser> {
   const profile = await mkdtemp(join(tmpdir(), 'etp-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 1000 },
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1280, height: 1000 },
   });
   // Injected by the test through DevTools, so the page's own CSP does not apply to it. (A string: no DOM types here.)
   await context.addInitScript({
@@ -78,14 +86,21 @@ export function watchPage(page: Page, watch: Watch): Page {
   page.on('console', (message) => {
     if (message.type() !== 'error') return;
     const path = new URL(message.location().url || 'about:blank').pathname;
-    if (/^Failed to load resource: the server responded with a status of 401\b/.test(message.text()) && PATHS_WITH_401.has(path)) {
+    if (
+      /^Failed to load resource: the server responded with a status of 401\b/.test(message.text()) &&
+      PATHS_WITH_401.has(path)
+    ) {
       watch.expected401++;
     } else {
       watch.problems.push(`console error: ${message.text()} (${message.location().url})`);
     }
   });
-  page.on('pageerror', (error) => { watch.problems.push(`uncaught: ${error.message}`); });
-  page.on('response', (res) => { if (res.status() === 401) watch.unauthorized++; });
+  page.on('pageerror', (error) => {
+    watch.problems.push(`uncaught: ${error.message}`);
+  });
+  page.on('response', (res) => {
+    if (res.status() === 401) watch.unauthorized++;
+  });
   return page;
 }
 
@@ -125,7 +140,9 @@ export interface DemoServer {
 async function listen(server: Server, host: string): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, host, () => { resolve(); });
+    server.listen(0, host, () => {
+      resolve();
+    });
   });
   return (server.address() as AddressInfo).port;
 }
@@ -137,26 +154,47 @@ export async function startDemo(options: Partial<AppOptions> = {}): Promise<Demo
   const base = `http://localhost:${port}`;
   const logs: LogLine[] = [];
   const sample = await createApp({
-    ...SECRETS, bcryptCost: 4, loginRateLimit: 1000, refreshRateLimit: 1000, publicOrigins: [base], replayDemo: true,
-    logger: captureLogger(logs), ...options,
+    ...SECRETS,
+    bcryptCost: 4,
+    loginRateLimit: 1000,
+    refreshRateLimit: 1000,
+    publicOrigins: [base],
+    replayDemo: true,
+    logger: captureLogger(logs),
+    ...options,
   });
   const received: Received[] = [];
   server.on('request', (req, res) => {
     const entry: Received = {
-      method: req.method ?? '', path: (req.url ?? '').split('?')[0] ?? '', status: undefined,
-      origin: req.headers.origin, cookie: req.headers.cookie !== undefined,
+      method: req.method ?? '',
+      path: (req.url ?? '').split('?')[0] ?? '',
+      status: undefined,
+      origin: req.headers.origin,
+      cookie: req.headers.cookie !== undefined,
     };
     received.push(entry);
-    res.on('finish', () => { entry.status = res.statusCode; });
+    res.on('finish', () => {
+      entry.status = res.statusCode;
+    });
     sample.app(req, res);
   });
   return {
-    base, port, sample, logs, received,
-    count: (key, status) => received.filter((entry) => `${entry.method} ${entry.path}` === key
-      && (status === undefined || entry.status === status)).length,
+    base,
+    port,
+    sample,
+    logs,
+    received,
+    count: (key, status) =>
+      received.filter(
+        (entry) => `${entry.method} ${entry.path}` === key && (status === undefined || entry.status === status),
+      ).length,
     async close() {
       server.closeAllConnections();
-      await new Promise<void>((resolve) => { server.close(() => { resolve(); }); });
+      await new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+      });
       await sample.close();
     },
   };
@@ -165,20 +203,31 @@ export async function startDemo(options: Partial<AppOptions> = {}): Promise<Demo
 /** Another site's page: a blank HTML page on another port, reachable as localhost and as 127.0.0.1. */
 export async function startOtherSite(): Promise<{ port: number; close(): Promise<void> }> {
   const server = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>another site</title><p>elsewhere</p>');
+    res
+      .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+      .end('<!doctype html><title>another site</title><p>elsewhere</p>');
   });
   const port = await listen(server, '127.0.0.1');
   return {
     port,
     async close() {
       server.closeAllConnections();
-      await new Promise<void>((resolve) => { server.close(() => { resolve(); }); });
+      await new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+      });
     },
   };
 }
 
 /** Fills Email and Password by their labels and presses `button` ('Log in' or 'Register'); waits until signed in. */
-export async function signIn(page: Page, email: string, password: string, button: 'Log in' | 'Register' = 'Log in'): Promise<void> {
+export async function signIn(
+  page: Page,
+  email: string,
+  password: string,
+  button: 'Log in' | 'Register' = 'Log in',
+): Promise<void> {
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: button, exact: true }).click();

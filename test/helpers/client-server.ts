@@ -11,7 +11,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import {
-  createTokenAuth, logoutHandler, MemorySessionStore, refreshHandler, requireAccessToken, type TokenAuth, type TokenPair,
+  createTokenAuth,
+  logoutHandler,
+  MemorySessionStore,
+  refreshHandler,
+  requireAccessToken,
+  type TokenAuth,
+  type TokenPair,
 } from '../../lib/index.js';
 import type { RefreshTokenStore } from '../../lib/client/index.js';
 
@@ -35,7 +41,12 @@ export interface TestServer {
 }
 
 export async function startServer(): Promise<TestServer> {
-  const clock = { now: Date.UTC(2030, 0, 1), advance(seconds: number) { this.now += seconds * 1000; } };
+  const clock = {
+    now: Date.UTC(2030, 0, 1),
+    advance(seconds: number) {
+      this.now += seconds * 1000;
+    },
+  };
   const store = new MemorySessionStore();
   const auth = createTokenAuth({
     accessToken: { secret: 'client-tests-access-secret-0123456789', ttl: ACCESS_TTL },
@@ -53,7 +64,10 @@ export async function startServer(): Promise<TestServer> {
     const key = `${req.method} ${req.path}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
     const held = holds.get(req.path);
-    if (held) held.then(() => { next(); }, next);
+    if (held)
+      held.then(() => {
+        next();
+      }, next);
     else next();
   });
   // The raw body back, whatever its type: the client must send the same body twice.
@@ -67,23 +81,35 @@ export async function startServer(): Promise<TestServer> {
       res.status(401).json({ error: 'invalid_credentials' });
       return;
     }
-    auth.issue({ userId: 'alice' }).then((pair) => { res.json(pair); }, next);
+    auth.issue({ userId: 'alice' }).then((pair) => {
+      res.json(pair);
+    }, next);
   });
-  app.get('/me', requireAccessToken(auth), (req, res) => { res.json(req.auth); });
-  app.get('/slow', requireAccessToken(auth), (req, res) => { res.json(req.auth); });
-  app.get('/checked', requireAccessToken(auth, { checkRevocation: true }), (req, res) => { res.json(req.auth); });
+  app.get('/me', requireAccessToken(auth), (req, res) => {
+    res.json(req.auth);
+  });
+  app.get('/slow', requireAccessToken(auth), (req, res) => {
+    res.json(req.auth);
+  });
+  app.get('/checked', requireAccessToken(auth, { checkRevocation: true }), (req, res) => {
+    res.json(req.auth);
+  });
   // A route that refuses every token, fresh ones included: the client must not loop on it.
   app.get('/always-401', (_req, res) => {
     res.status(401).set('WWW-Authenticate', 'Bearer error="invalid_token"').json({ error: 'token_expired' });
   });
-  app.post('/refresh', (_req, res, next) => {
-    if (outage.left === 0) {
-      next();
-      return;
-    }
-    outage.left--;
-    res.status(503).set('Retry-After', outage.retryAfter).json({ error: 'store_unavailable' });
-  }, refreshHandler(auth));
+  app.post(
+    '/refresh',
+    (_req, res, next) => {
+      if (outage.left === 0) {
+        next();
+        return;
+      }
+      outage.left--;
+      res.status(503).set('Retry-After', outage.retryAfter).json({ error: 'store_unavailable' });
+    },
+    refreshHandler(auth),
+  );
   app.post('/logout', logoutHandler(auth));
   app.post('/logout-all', requireAccessToken(auth), logoutHandler(auth, { all: true }));
 
@@ -100,8 +126,16 @@ export async function startServer(): Promise<TestServer> {
     count: (key) => counts.get(key) ?? 0,
     hold(path) {
       let release!: () => void;
-      holds.set(path, new Promise((resolve) => { release = resolve; }));
-      return () => { holds.delete(path); release(); };
+      holds.set(
+        path,
+        new Promise((resolve) => {
+          release = resolve;
+        }),
+      );
+      return () => {
+        holds.delete(path);
+        release();
+      };
     },
     unavailable(n, retryAfter) {
       outage = { left: n, retryAfter };
@@ -127,8 +161,13 @@ export function memoryStore(initial?: string): RefreshTokenStore & { value: stri
   return {
     value: initial,
     writes: 0,
-    get() { return this.value; },
-    set(token) { this.value = token; this.writes++; },
+    get() {
+      return this.value;
+    },
+    set(token) {
+      this.value = token;
+      this.writes++;
+    },
   };
 }
 

@@ -10,8 +10,17 @@ import { expect } from 'chai';
 import type express from 'express';
 import request from 'supertest';
 import {
-  cookieTransport, csrfGuard, logoutHandler, MemorySessionStore, refreshHandler, requireAccessToken, sendTokenPair,
-  type CookieTransport, type RefreshCookieOptions, type SessionStore, type TokenAuth,
+  cookieTransport,
+  csrfGuard,
+  logoutHandler,
+  MemorySessionStore,
+  refreshHandler,
+  requireAccessToken,
+  sendTokenPair,
+  type CookieTransport,
+  type RefreshCookieOptions,
+  type SessionStore,
+  type TokenAuth,
 } from '../../lib/index.js';
 import { newAuth, recordError, type Test } from './express-app.js';
 
@@ -50,15 +59,25 @@ export function expectRefreshCookie(res: request.Response, maxAge: number): stri
   const [cookie] = cookies as [SetCookie];
   expect(cookie.name).to.equal(COOKIE);
   expect(cookie.value).to.match(/^[\w-]+\.[\w-]+\.[\w-]+$/);
-  expect(cookie.attributes).to.deep.equal({ 'Max-Age': String(maxAge), Path: '/', HttpOnly: true, Secure: true, SameSite: 'Strict' });
+  expect(cookie.attributes).to.deep.equal({
+    'Max-Age': String(maxAge),
+    Path: '/',
+    HttpOnly: true,
+    Secure: true,
+    SameSite: 'Strict',
+  });
   return cookie.value;
 }
 
 /** Asserts that a response cleared the refresh cookie (same name and path, Max-Age=0, empty value). */
 export function expectClearedCookie(res: request.Response): void {
-  expect(setCookies(res)).to.deep.equal([{
-    name: COOKIE, value: '', attributes: { 'Max-Age': '0', Path: '/', HttpOnly: true, Secure: true, SameSite: 'Strict' },
-  }]);
+  expect(setCookies(res)).to.deep.equal([
+    {
+      name: COOKIE,
+      value: '',
+      attributes: { 'Max-Age': '0', Path: '/', HttpOnly: true, Secure: true, SameSite: 'Strict' },
+    },
+  ]);
 }
 
 export function expectNoCookie(res: request.Response): void {
@@ -79,7 +98,13 @@ export function countingStore(): { store: SessionStore; calls: string[]; close: 
       };
     },
   });
-  return { store, calls, close: () => { inner.close(); } };
+  return {
+    store,
+    calls,
+    close: () => {
+      inner.close();
+    },
+  };
 }
 
 export interface CookieApp {
@@ -99,15 +124,25 @@ export function startCookieApp(framework: typeof express, cookie?: RefreshCookie
   const app = framework();
   app.use(framework.json());
   app.post('/auth/login', csrfGuard(transport), (req, res, next) => {
-    auth.issue({ userId: 'alice', claims: { role: 'admin' } }).then((pair) => {
-      sendTokenPair(req, res, { ...pair, user: { id: 'alice' } }, transport);
-    }).catch(next);
+    auth
+      .issue({ userId: 'alice', claims: { role: 'admin' } })
+      .then((pair) => {
+        sendTokenPair(req, res, { ...pair, user: { id: 'alice' } }, transport);
+      })
+      .catch(next);
   });
   // The same login without csrfGuard: sendTokenPair's own checks.
   app.post('/auth/login-unguarded', (req, res, next) => {
-    auth.issue({ userId: 'alice' }).then((pair) => { sendTokenPair(req, res, pair, transport); }).catch(next);
+    auth
+      .issue({ userId: 'alice' })
+      .then((pair) => {
+        sendTokenPair(req, res, pair, transport);
+      })
+      .catch(next);
   });
-  app.get('/me', requireAccessToken(auth), (req, res) => { res.json(req.auth); });
+  app.get('/me', requireAccessToken(auth), (req, res) => {
+    res.json(req.auth);
+  });
   app.post('/auth/refresh', refreshHandler(auth, { transport }));
   app.post('/auth/logout', logoutHandler(auth, { transport }));
   app.post('/auth/logout-all', requireAccessToken(auth), logoutHandler(auth, { transport, all: true }));

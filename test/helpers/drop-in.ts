@@ -42,7 +42,8 @@ export function readmeSnippet(): string {
 }
 
 /** Only `exactOptionalPropertyTypes` rejects this: `url` is `string | undefined`, the option `url?: string`. */
-const CANARY = "import { createClient } from 'redis';\nexport const client = createClient({ url: process.env.REDIS_URL });\n";
+const CANARY =
+  "import { createClient } from 'redis';\nexport const client = createClient({ url: process.env.REDIS_URL });\n";
 
 export interface Typecheck {
   child: ChildProcess;
@@ -60,21 +61,36 @@ export function startTypecheck(): Typecheck {
   const dir = join(root, '.tmp', `drop-in-types-${randomBytes(4).toString('hex')}`);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'canary.ts'), CANARY);
-  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
-    extends: '../../tsconfig.json',
-    compilerOptions: { exactOptionalPropertyTypes: true, noEmit: true },
-    files: [...EXAMPLE_FILES.map((file) => `../../examples/${file}`), 'canary.ts'],
-    include: [],
-  }));
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      extends: '../../tsconfig.json',
+      compilerOptions: { exactOptionalPropertyTypes: true, noEmit: true },
+      files: [...EXAMPLE_FILES.map((file) => `../../examples/${file}`), 'canary.ts'],
+      include: [],
+    }),
+  );
   // The compiler's own coverage is of no interest to `npm run coverage`.
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'NODE_V8_COVERAGE'));
-  const child = spawn(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir, '--pretty', 'false'], {
-    cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir, '--pretty', 'false'],
+    {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let text = '';
-  child.stdout?.on('data', (chunk: Buffer) => { text += chunk.toString(); });
-  child.stderr?.on('data', (chunk: Buffer) => { text += chunk.toString(); });
-  const errors = once(child, 'exit').then(() => text.split(/\n(?=\S)/).filter((entry) => /^\S+\(\d+,\d+\): error /.test(entry)));
+  child.stdout?.on('data', (chunk: Buffer) => {
+    text += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    text += chunk.toString();
+  });
+  const errors = once(child, 'exit').then(() =>
+    text.split(/\n(?=\S)/).filter((entry) => /^\S+\(\d+,\d+\): error /.test(entry)),
+  );
   return { child, dir, errors };
 }
 
@@ -84,7 +100,9 @@ export async function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => { resolvePort(typeof address === 'object' && address ? address.port : 0); });
+      server.close(() => {
+        resolvePort(typeof address === 'object' && address ? address.port : 0);
+      });
     });
   });
 }
@@ -101,10 +119,14 @@ export function project(expressPackage: string): string {
   for (const file of EXAMPLE_FILES) copyFileSync(join(examples, file), join(dir, file));
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'drop-in', private: true, type: 'module' }));
   symlinkSync(join(root, 'node_modules', expressPackage), join(modules, 'express'), 'dir');
-  writeFileSync(join(modules, 'express-token-pair', 'package.json'),
-    JSON.stringify({ name: 'express-token-pair', type: 'module', exports: './index.js' }));
-  writeFileSync(join(modules, 'express-token-pair', 'index.js'),
-    `export * from ${JSON.stringify(pathToFileURL(join(root, 'lib', 'index.ts')).href)};\n`);
+  writeFileSync(
+    join(modules, 'express-token-pair', 'package.json'),
+    JSON.stringify({ name: 'express-token-pair', type: 'module', exports: './index.js' }),
+  );
+  writeFileSync(
+    join(modules, 'express-token-pair', 'index.js'),
+    `export * from ${JSON.stringify(pathToFileURL(join(root, 'lib', 'index.ts')).href)};\n`,
+  );
   // Test scaffolding, preloaded: a normal exit on SIGTERM, so V8 writes its coverage (npm run coverage).
   writeFileSync(join(dir, 'exit-on-sigterm.js'), "process.once('SIGTERM', () => process.exit (0));\n");
   return dir;
@@ -119,11 +141,17 @@ export function expressMajor(dir: string): number {
 export function start(dir: string, env: Record<string, string>): Run {
   const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !VARIABLES.includes(name)));
   const child = spawn(process.execPath, ['--import', 'tsx', '--import', './exit-on-sigterm.js', 'drop-in.ts'], {
-    cwd: dir, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: dir,
+    env: { ...base, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let text = '';
-  child.stdout?.on('data', (chunk: Buffer) => { text += chunk.toString(); });
-  child.stderr?.on('data', (chunk: Buffer) => { text += chunk.toString(); });
+  child.stdout?.on('data', (chunk: Buffer) => {
+    text += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    text += chunk.toString();
+  });
   return { child, output: () => text, exited: once(child, 'exit') };
 }
 
@@ -132,9 +160,14 @@ export function alive(run: Run): boolean {
 }
 
 /** Polls `check` until it holds; `within` bounds the wait (generous: a busy machine starts and answers slowly). */
-export async function waitFor(what: string, run: Run, check: () => boolean | Promise<boolean>, within = 30_000): Promise<void> {
+export async function waitFor(
+  what: string,
+  run: Run,
+  check: () => boolean | Promise<boolean>,
+  within = 30_000,
+): Promise<void> {
   const deadline = performance.now() + within;
-  while (!await check()) {
+  while (!(await check())) {
     if (!alive(run)) throw new Error(`the server exited while waiting for ${what}:\n${run.output()}`);
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${run.output()}`);
     await new Promise((wake) => setTimeout(wake, 50));

@@ -11,8 +11,14 @@ import { expect } from 'chai';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import request from 'supertest';
 import {
-  createTokenAuth, logoutHandler, MemorySessionStore, refreshHandler, requireAccessToken,
-  type SessionStore, type TokenAuth, type TokenPair,
+  createTokenAuth,
+  logoutHandler,
+  MemorySessionStore,
+  refreshHandler,
+  requireAccessToken,
+  type SessionStore,
+  type TokenAuth,
+  type TokenPair,
 } from '../../lib/index.js';
 import { payloadOf, type Payload } from './forged-tokens.js';
 
@@ -20,7 +26,10 @@ import { payloadOf, type Payload } from './forged-tokens.js';
 // it is typed as Express 5 here. It is CommonJS, hence require.
 const express4 = createRequire(import.meta.url)('express4') as typeof express;
 
-export const frameworks: Array<[string, typeof express]> = [['Express 5', express], ['Express 4', express4]];
+export const frameworks: Array<[string, typeof express]> = [
+  ['Express 5', express],
+  ['Express 4', express4],
+];
 
 export const ACCESS_SECRET = 'access-secret-for-tests-0123456789';
 export const REFRESH_SECRET = 'refresh-secret-for-tests-0123456789';
@@ -95,7 +104,10 @@ export function startApp(framework: typeof express): { store: MemorySessionStore
  * supertest with every request bounded: a response that never comes fails
  * its test in seconds and frees its socket, so mocha still exits.
  */
-export function http(app: Parameters<typeof request>[0]): { get: (path: string) => Test; post: (path: string) => Test } {
+export function http(app: Parameters<typeof request>[0]): {
+  get: (path: string) => Test;
+  post: (path: string) => Test;
+} {
   const agent = request(app);
   return {
     get: (path) => agent.get(path).timeout(15_000),
@@ -147,7 +159,8 @@ export function sessionRequests(current: () => { auth: TokenAuth; server: Server
     return { pair, access: payloadOf(pair.accessToken), refresh: payloadOf(pair.refreshToken) };
   }
 
-  const me = (accessToken: string): Test => http(current().server).get('/me').set('Authorization', `Bearer ${accessToken}`);
+  const me = (accessToken: string): Test =>
+    http(current().server).get('/me').set('Authorization', `Bearer ${accessToken}`);
   const refresh = (token: string): Test => http(current().server).post('/refresh').send({ refreshToken: token });
   const logout = (token: string): Test => http(current().server).post('/logout').send({ refreshToken: token });
   return { login, newKit, me, refresh, logout };

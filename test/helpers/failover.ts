@@ -6,9 +6,7 @@
  * suite can assert that no session was lost and print how long the users on
  * the killed shard were refused.
  */
-import {
-  createTokenAuth, RedisSessionStore, StoreUnavailableError, type TokenAuth,
-} from '../../lib/index.js';
+import { createTokenAuth, RedisSessionStore, StoreUnavailableError, type TokenAuth } from '../../lib/index.js';
 import { ACCESS, REFRESH } from './token-auth.js';
 import type { RedisCluster } from './redis-cluster.js';
 
@@ -66,7 +64,12 @@ export function failoverAuth(client: object, prefix: string, timeout: number): T
 }
 
 /** Logs in `count` users, spread over the masters (retrying 503s for up to 10 s), each with the master of its key. */
-export async function loginUsers(auth: TokenAuth, cluster: RedisCluster, prefix: string, count: number): Promise<User[]> {
+export async function loginUsers(
+  auth: TokenAuth,
+  cluster: RedisCluster,
+  prefix: string,
+  count: number,
+): Promise<User[]> {
   const users: User[] = [];
   for (let i = 0; i < count; i++) {
     const id = `user-${i}`;
@@ -90,28 +93,41 @@ export async function loginUsers(auth: TokenAuth, cluster: RedisCluster, prefix:
  * token and goes on after `pace` ms; on a 503 waits 1 s (the Retry-After) and
  * presents the same token again; on anything else records it and stops that user.
  */
-export function refreshLoops(auth: TokenAuth, users: User[], outcomes: Outcome[], stop: { stopped: boolean }, pace: number): Promise<void> {
-  return Promise.all(users.map(async (user) => {
-    while (!stop.stopped) {
-      const at = Date.now();
-      const presented = user.token;
-      try {
-        const pair = await auth.refresh(presented);
-        outcomes.push({ user: user.id, at, settled: Date.now(), kind: 'ok', presented, detail: pair.refreshToken });
-        user.token = pair.refreshToken;
-        await sleep(pace);
-      } catch (error) {
-        const e = error as Error;
-        const unavailable = error instanceof StoreUnavailableError;
-        outcomes.push({
-          user: user.id, at, settled: Date.now(), kind: unavailable ? '503' : 'other', presented,
-          detail: `${e.name}: ${e.message}`, cause: e.cause === undefined ? undefined : String(e.cause),
-        });
-        if (!unavailable) return;
-        await sleep(1000);
+export function refreshLoops(
+  auth: TokenAuth,
+  users: User[],
+  outcomes: Outcome[],
+  stop: { stopped: boolean },
+  pace: number,
+): Promise<void> {
+  return Promise.all(
+    users.map(async (user) => {
+      while (!stop.stopped) {
+        const at = Date.now();
+        const presented = user.token;
+        try {
+          const pair = await auth.refresh(presented);
+          outcomes.push({ user: user.id, at, settled: Date.now(), kind: 'ok', presented, detail: pair.refreshToken });
+          user.token = pair.refreshToken;
+          await sleep(pace);
+        } catch (error) {
+          const e = error as Error;
+          const unavailable = error instanceof StoreUnavailableError;
+          outcomes.push({
+            user: user.id,
+            at,
+            settled: Date.now(),
+            kind: unavailable ? '503' : 'other',
+            presented,
+            detail: `${e.name}: ${e.message}`,
+            cause: e.cause === undefined ? undefined : String(e.cause),
+          });
+          if (!unavailable) return;
+          await sleep(1000);
+        }
       }
-    }
-  })).then(() => {});
+    }),
+  ).then(() => {});
 }
 
 /**
@@ -120,15 +136,22 @@ export function refreshLoops(auth: TokenAuth, users: User[], outcomes: Outcome[]
  * times since the failover, `cap` ms after the kill, or at once when a refresh
  * was answered neither a new pair nor a 503 (`lost` in the report).
  */
-export async function killDuringRefresh(cluster: RedisCluster, users: User[], victims: User[], outcomes: Outcome[],
-  { after = 2, cap = 30_000 } = {}): Promise<KillReport> {
+export async function killDuringRefresh(
+  cluster: RedisCluster,
+  users: User[],
+  victims: User[],
+  outcomes: Outcome[],
+  { after = 2, cap = 30_000 } = {},
+): Promise<KillReport> {
   const port = victims[0]!.master;
   const killedAt = Date.now();
   await cluster.killMaster(port);
   const failover = await cluster.waitForFailover(port, cap);
   const failedOverAt = killedAt + failover;
-  const done = (): boolean => users.every((u) =>
-    outcomes.filter((o) => o.user === u.id && o.kind === 'ok' && o.at >= failedOverAt).length >= after);
+  const done = (): boolean =>
+    users.every(
+      (u) => outcomes.filter((o) => o.user === u.id && o.kind === 'ok' && o.at >= failedOverAt).length >= after,
+    );
   const lost = (): boolean => outcomes.some((o) => o.kind === 'other');
   while (!done() && Date.now() - killedAt < cap && !lost()) await sleep(50);
   const waited = Date.now() - killedAt;
@@ -152,7 +175,9 @@ export async function killDuringRefresh(cluster: RedisCluster, users: User[], vi
 /** The `jti` of a token (its payload, unverified), for reports. */
 export function jtiOf(token: string): string {
   try {
-    return String((JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { jti?: unknown }).jti);
+    return String(
+      (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { jti?: unknown }).jti,
+    );
   } catch {
     return '?';
   }
@@ -178,9 +203,11 @@ export function explain(failure: Outcome, outcomes: Outcome[], killedAt: number)
   } else if (received && received.settled <= killedAt && /reused|revoked/i.test(failure.detail)) {
     fits = `(ii) fits: the token was handed out ${killedAt - received.settled} ms before the kill`;
   }
-  return `${failure.user}: ${failure.detail} at ${rel(failure.at)}, presenting jti ${jtiOf(failure.presented)}`
-    + ` ${received ? `handed out at ${rel(received.settled)}` : 'from login'};`
-    + ` earlier tries with it: [${tries.map((o) => `${o.kind} at ${rel(o.at)}`).join(', ')}]; ${fits}`;
+  return (
+    `${failure.user}: ${failure.detail} at ${rel(failure.at)}, presenting jti ${jtiOf(failure.presented)}` +
+    ` ${received ? `handed out at ${rel(received.settled)}` : 'from login'};` +
+    ` earlier tries with it: [${tries.map((o) => `${o.kind} at ${rel(o.at)}`).join(', ')}]; ${fits}`
+  );
 }
 
 /** Refreshes `user`'s token once, retrying 503s for up to `within` ms; resolves with the outcome. */
@@ -188,7 +215,17 @@ export async function finalRefresh(auth: TokenAuth, user: User, within = 10_000)
   const deadline = Date.now() + within;
   for (;;) {
     const outcomes: Outcome[] = [];
-    await refreshLoops(auth, [user], outcomes, { get stopped() { return outcomes.length > 0; } }, 0);
+    await refreshLoops(
+      auth,
+      [user],
+      outcomes,
+      {
+        get stopped() {
+          return outcomes.length > 0;
+        },
+      },
+      0,
+    );
     const outcome = outcomes[0]!;
     if (outcome.kind !== '503' || Date.now() > deadline) return outcome;
   }

@@ -16,7 +16,12 @@ export function payloadOf(token: string): Payload {
   return jwt.decode(token) as Payload;
 }
 
-export function sign(payload: Payload, key: string | KeyObject, typ: string, algorithm: jwt.Algorithm = 'HS256'): string {
+export function sign(
+  payload: Payload,
+  key: string | KeyObject,
+  typ: string,
+  algorithm: jwt.Algorithm = 'HS256',
+): string {
   return jwt.sign(payload, key, { algorithm, header: { alg: algorithm, typ } });
 }
 

@@ -13,7 +13,8 @@ export const REGISTER = 'mutation Register($data: LoginInput!) { register(data: 
 export const LOGIN = `mutation Login($data: LoginInput!) {
   login(data: $data) { accessToken refreshToken tokenType expiresIn user { id email } }
 }`;
-export const REFRESH = 'mutation Refresh($token: String!) { refreshToken(refreshToken: $token) { accessToken refreshToken expiresIn } }';
+export const REFRESH =
+  'mutation Refresh($token: String!) { refreshToken(refreshToken: $token) { accessToken refreshToken expiresIn } }';
 export const LOGOUT = 'mutation Logout($token: String!) { logout(refreshToken: $token) }';
 export const ME = '{ me { id email } getCurrentUser { id } }';
 
@@ -34,8 +35,15 @@ export interface Pair {
 }
 
 /** POST /graphql with a JSON body, and a bearer token if given. */
-export function gql(sample: SampleApp, query: string, variables?: Record<string, unknown>, token?: string): request.Test {
-  const req = request(sample.app).post('/graphql').send(variables === undefined ? { query } : { query, variables });
+export function gql(
+  sample: SampleApp,
+  query: string,
+  variables?: Record<string, unknown>,
+  token?: string,
+): request.Test {
+  const req = request(sample.app)
+    .post('/graphql')
+    .send(variables === undefined ? { query } : { query, variables });
   return token === undefined ? req : req.set('Authorization', `Bearer ${token}`);
 }
 
@@ -48,14 +56,22 @@ export function reasons(res: request.Response): Array<[string | undefined, strin
   return (bodyOf(res).errors ?? []).map(({ extensions: e }) => [e?.reason, e?.code, e?.status]);
 }
 
-export async function gqlRegister(sample: SampleApp, email: string, password = PASSWORD): Promise<{ id: string; email: string }> {
+export async function gqlRegister(
+  sample: SampleApp,
+  email: string,
+  password = PASSWORD,
+): Promise<{ id: string; email: string }> {
   const res = await gql(sample, REGISTER, { data: { email, password } });
   expect(res.status, res.text).to.equal(200);
   expect(bodyOf(res).errors, res.text).to.equal(undefined);
   return bodyOf(res).data?.register as { id: string; email: string };
 }
 
-export async function gqlLogin(sample: SampleApp, email: string, password = PASSWORD): Promise<Pair & { user: { id: string } }> {
+export async function gqlLogin(
+  sample: SampleApp,
+  email: string,
+  password = PASSWORD,
+): Promise<Pair & { user: { id: string } }> {
   const res = await gql(sample, LOGIN, { data: { email, password } });
   expect(res.status, res.text).to.equal(200);
   expect(bodyOf(res).errors, res.text).to.equal(undefined);
@@ -70,14 +86,17 @@ export function gqlRefresh(sample: SampleApp, refreshToken: string, accessToken?
 /** The sample app on a real port, for requests supertest cannot make (raw headers, a body streamed without end). */
 export async function listen(sample: SampleApp): Promise<{ port: number; close: () => Promise<void> }> {
   const server = createServer(sample.app);
-  await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve); });
+  await new Promise<void>((resolve) => {
+    server.listen(0, '127.0.0.1', resolve);
+  });
   const { port } = server.address() as AddressInfo;
   return {
     port,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -95,9 +114,17 @@ export interface RawAnswer {
  */
 export function rawPost(port: number, headers: OutgoingHttpHeaders, body: string | Buffer): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/graphql', agent: false, headers: {
-      ...headers, 'Content-Length': Buffer.byteLength(body),
-    } });
+    const req = httpRequest({
+      host: '127.0.0.1',
+      port,
+      method: 'POST',
+      path: '/graphql',
+      agent: false,
+      headers: {
+        ...headers,
+        'Content-Length': Buffer.byteLength(body),
+      },
+    });
     req.on('error', reject);
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
@@ -106,7 +133,11 @@ export function rawPost(port: number, headers: OutgoingHttpHeaders, body: string
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
         let parsed: GraphQLBody | undefined;
-        try { parsed = JSON.parse(text) as GraphQLBody; } catch { parsed = undefined; }
+        try {
+          parsed = JSON.parse(text) as GraphQLBody;
+        } catch {
+          parsed = undefined;
+        }
         resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body: parsed });
       });
     });
@@ -131,7 +162,12 @@ export interface FloodResult {
  * if `prefix` opens an object), written as fast as the socket takes them:
  * a server that stops reading stops the writing.
  */
-export function flood(port: number, headers: OutgoingHttpHeaders, total: number, prefix = '{"query":"{ __typename }"'): Promise<FloodResult> {
+export function flood(
+  port: number,
+  headers: OutgoingHttpHeaders,
+  total: number,
+  prefix = '{"query":"{ __typename }"',
+): Promise<FloodResult> {
   return new Promise((resolve) => {
     const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/graphql', agent: false, headers });
     const chunk = Buffer.alloc(64 * 1024, 0x20);
@@ -150,13 +186,18 @@ export function flood(port: number, headers: OutgoingHttpHeaders, total: number,
       result.status = res.statusCode;
       result.writtenWhenAnswered = result.written;
       res.setEncoding('utf8');
-      res.on('data', (text: string) => { result.text += text; });
+      res.on('data', (text: string) => {
+        result.text += text;
+      });
       res.on('error', stop);
       res.on('end', stop);
     });
     const pump = (): void => {
       while (!stopped && result.written < total - 1) {
-        const piece = result.written === 0 ? Buffer.from(prefix) : chunk.subarray(0, Math.min(chunk.length, total - 1 - result.written));
+        const piece =
+          result.written === 0
+            ? Buffer.from(prefix)
+            : chunk.subarray(0, Math.min(chunk.length, total - 1 - result.written));
         result.written += piece.length;
         if (!req.write(piece)) {
           req.once('drain', pump);

@@ -29,9 +29,15 @@ export function send(url: string, { method = 'GET', headers = {}, json, ca }: Re
     const req = make(url, { method, headers: allHeaders, ...(ca ? { ca } : {}), agent: false }, (res) => {
       let text = '';
       res.setEncoding('utf8');
-      res.on('data', (chunk: string) => { text += chunk; });
+      res.on('data', (chunk: string) => {
+        text += chunk;
+      });
       res.on('end', () => {
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text === '' ? undefined : JSON.parse(text) as unknown });
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: text === '' ? undefined : (JSON.parse(text) as unknown),
+        });
       });
       res.on('error', reject);
     });

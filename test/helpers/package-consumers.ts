@@ -97,8 +97,14 @@ export const typescriptConsumer = {
   'package.json': { name: 'ts-consumer', private: true, type: 'module' },
   'tsconfig.json': {
     compilerOptions: {
-      target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true,
-      noEmit: true, skipLibCheck: false, types: ['node'], lib: ['ES2023'],
+      target: 'ES2022',
+      module: 'NodeNext',
+      moduleResolution: 'NodeNext',
+      strict: true,
+      noEmit: true,
+      skipLibCheck: false,
+      types: ['node'],
+      lib: ['ES2023'],
     },
     files: ['index.ts'],
   },
@@ -160,8 +166,14 @@ export const domConsumer = {
   'package.json': { name: 'ts-dom-consumer', private: true, type: 'module' },
   'tsconfig.json': {
     compilerOptions: {
-      target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true,
-      noEmit: true, skipLibCheck: false, types: [], lib: ['ES2022', 'DOM'],
+      target: 'ES2022',
+      module: 'NodeNext',
+      moduleResolution: 'NodeNext',
+      strict: true,
+      noEmit: true,
+      skipLibCheck: false,
+      types: [],
+      lib: ['ES2022', 'DOM'],
     },
     files: ['index.ts'],
   },
@@ -187,7 +199,6 @@ export async function me(): Promise<unknown> {
 createAuthClient({ refreshUrl: '/r', transport: 'body' });
 `,
 };
-
 
 /**
  * A third-party store's test file, run with `node --test`: the exported

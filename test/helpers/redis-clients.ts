@@ -28,7 +28,12 @@ export interface Setup {
 }
 
 function nodeRedis(client: Client): Setup {
-  return { client, connect: () => client.connect(), sendCommand: (args) => client.sendCommand(args), close: () => quit(client) };
+  return {
+    client,
+    connect: () => client.connect(),
+    sendCommand: (args) => client.sendCommand(args),
+    close: () => quit(client),
+  };
 }
 
 /** ioredis, given to the store as itself (not through sendCommand). */
@@ -58,7 +63,10 @@ export const quit = (client: Client): Promise<unknown> => (client.close ? client
 export async function deletePrefixed(client: Pick<Client, 'sendCommand'>, prefix: string): Promise<void> {
   let cursor = '0';
   do {
-    const [next, keys] = await client.sendCommand(['SCAN', cursor, 'MATCH', `${prefix}*`, 'COUNT', '1000']) as [string, string[]];
+    const [next, keys] = (await client.sendCommand(['SCAN', cursor, 'MATCH', `${prefix}*`, 'COUNT', '1000'])) as [
+      string,
+      string[],
+    ];
     if (keys.length > 0) await client.sendCommand(['DEL', ...keys]);
     cursor = next;
   } while (cursor !== '0');

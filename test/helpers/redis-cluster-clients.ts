@@ -54,7 +54,10 @@ async function nodeRedis(name: ClusterClientName, client: NodeRedisCluster): Pro
  * node-redis: `defaults: { disableOfflineQueue: true }` (the README's advice), and a
  * node connection that is lost retries every 100 ms (the default backs off to 2 s).
  */
-function nodeRedisDefaults(): { disableOfflineQueue: true; socket: { reconnectStrategy: () => number; connectTimeout: number } } {
+function nodeRedisDefaults(): {
+  disableOfflineQueue: true;
+  socket: { reconnectStrategy: () => number; connectTimeout: number };
+} {
   return { disableOfflineQueue: true, socket: { reconnectStrategy: () => 100, connectTimeout: 1000 } };
 }
 
@@ -76,13 +79,20 @@ export async function connectCluster(name: ClusterClientName, cluster: RedisClus
         name,
         client,
         send: (_key, [commandName, ...rest]) => client.call(commandName!, ...rest),
-        close: async () => { if (client.status !== 'end') client.disconnect(); },
+        close: async () => {
+          if (client.status !== 'end') client.disconnect();
+        },
       };
     }
   }
 }
 
-export const CLUSTER_CLIENT_NAMES: readonly ClusterClientName[] = ['node-redis v5', 'node-redis v6', 'node-redis v4', 'ioredis'];
+export const CLUSTER_CLIENT_NAMES: readonly ClusterClientName[] = [
+  'node-redis v5',
+  'node-redis v6',
+  'node-redis v4',
+  'ioredis',
+];
 
 /** How many node connections a cluster client holds (node-redis: its known nodes; ioredis: its pool). */
 export function nodeCount(setup: ClusterSetup): number {
@@ -97,7 +107,10 @@ export async function keysByMaster(cluster: RedisCluster, prefix: string): Promi
     const keys: string[] = [];
     let cursor = '0';
     do {
-      const [next, page] = await command(master.port, 'SCAN', cursor, 'MATCH', `${prefix}*`, 'COUNT', '1000') as [string, string[]];
+      const [next, page] = (await command(master.port, 'SCAN', cursor, 'MATCH', `${prefix}*`, 'COUNT', '1000')) as [
+        string,
+        string[],
+      ];
       keys.push(...page);
       cursor = next;
     } while (cursor !== '0');
@@ -112,11 +125,21 @@ export async function keysByMaster(cluster: RedisCluster, prefix: string): Promi
  * through `via` (a connected client, which routes it) when given.
  */
 export async function deleteClusterPrefix(cluster: RedisCluster, prefix: string): Promise<void>;
-export async function deleteClusterPrefix(cluster: RedisCluster, via: Pick<ClusterSetup, 'send'>, prefix: string): Promise<void>;
-export async function deleteClusterPrefix(cluster: RedisCluster, ...rest: [string] | [Pick<ClusterSetup, 'send'>, string]): Promise<void> {
+export async function deleteClusterPrefix(
+  cluster: RedisCluster,
+  via: Pick<ClusterSetup, 'send'>,
+  prefix: string,
+): Promise<void>;
+export async function deleteClusterPrefix(
+  cluster: RedisCluster,
+  ...rest: [string] | [Pick<ClusterSetup, 'send'>, string]
+): Promise<void> {
   const [via, prefix] = rest.length === 1 ? [undefined, rest[0]] : rest;
-  await Promise.all([...await keysByMaster(cluster, prefix)].flatMap(([port, keys]) =>
-    keys.map((key) => (via ? via.send(key, ['DEL', key]) : command(port, 'DEL', key)))));
+  await Promise.all(
+    [...(await keysByMaster(cluster, prefix))].flatMap(([port, keys]) =>
+      keys.map((key) => (via ? via.send(key, ['DEL', key]) : command(port, 'DEL', key))),
+    ),
+  );
 }
 
 /** One command a store sent through a `recording` client: the routing key it gave (node-redis), the command, its error. */
@@ -142,7 +165,10 @@ export function recording(setup: ClusterSetup, log: SentCommand[]): object {
     });
   };
   const sendCommand = (key: string | undefined, readonly: boolean, args: string[]): Promise<unknown> =>
-    settle({ key, args }, (target.sendCommand as (...a: unknown[]) => Promise<unknown>).call(target, key, readonly, args));
+    settle(
+      { key, args },
+      (target.sendCommand as (...a: unknown[]) => Promise<unknown>).call(target, key, readonly, args),
+    );
   const call = (...args: string[]): Promise<unknown> =>
     settle({ key: undefined, args }, (target.call as (...a: string[]) => Promise<unknown>).apply(target, args));
   return new Proxy(target, {

@@ -42,11 +42,20 @@ export function requireCluster(context: Mocha.Context): void {
  * picked here too (`--cluster-port`): the default port + 10000 may be taken or > 65535.
  */
 async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<Server>((resolve, reject) => {
-    const server = createServer().on('error', reject);
-    server.listen(0, host, () => resolve(server));
-  })));
-  const ports = servers.map((s) => { const a = s.address(); return typeof a === 'object' && a ? a.port : 0; });
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<Server>((resolve, reject) => {
+          const server = createServer().on('error', reject);
+          server.listen(0, host, () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => {
+    const a = s.address();
+    return typeof a === 'object' && a ? a.port : 0;
+  });
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
   return ports;
 }
@@ -60,9 +69,12 @@ function parseReply(buf: Buffer, at: number): [Reply, number] | undefined {
   const line = buf.toString('utf8', at + 1, eol);
   const next = eol + 2;
   switch (String.fromCharCode(buf[at]!)) {
-    case '+': return [line, next];
-    case '-': throw new Error(line);
-    case ':': return [Number(line), next];
+    case '+':
+      return [line, next];
+    case '-':
+      throw new Error(line);
+    case ':':
+      return [Number(line), next];
     case '$': {
       const size = Number(line);
       if (size < 0) return [null, next];
@@ -78,7 +90,8 @@ function parseReply(buf: Buffer, at: number): [Reply, number] | undefined {
       }
       return [items, pos];
     }
-    default: throw new Error(`unexpected RESP reply: ${buf.toString('utf8', at, eol)}`);
+    default:
+      throw new Error(`unexpected RESP reply: ${buf.toString('utf8', at, eol)}`);
   }
 }
 
@@ -96,12 +109,20 @@ export function commands(port: number, list: string[][], timeoutMs = 1000): Prom
     let buf = Buffer.alloc(0);
     const socket = createConnection({ port, host });
     const what = list.map((args) => args[0]).join('+');
-    const fail = (error: Error): void => { socket.destroy(); reject(error); };
+    const fail = (error: Error): void => {
+      socket.destroy();
+      reject(error);
+    };
     socket.setTimeout(timeoutMs, () => fail(new Error(`${what} on ${port} timed out`)));
     socket.on('error', fail);
     socket.on('close', () => fail(new Error(`${what} on ${port}: connection closed`)));
-    socket.on('connect', () => socket.write(list.map((args) =>
-      `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`).join('')));
+    socket.on('connect', () =>
+      socket.write(
+        list
+          .map((args) => `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`)
+          .join(''),
+      ),
+    );
     socket.on('data', (data) => {
       buf = Buffer.concat([buf, data]);
       try {
@@ -114,14 +135,21 @@ export function commands(port: number, list: string[][], timeoutMs = 1000): Prom
         }
         socket.destroy();
         resolve(replies);
-      } catch (error) { fail(error as Error); }
+      } catch (error) {
+        fail(error as Error);
+      }
     });
   });
 }
 
 /** `field:value` lines (INFO, CLUSTER INFO) as a record. */
 const fields = (text: Reply): Record<string, string> =>
-  Object.fromEntries(String(text).split('\r\n').map((l) => l.split(':')).filter((kv) => kv.length === 2)) as Record<string, string>;
+  Object.fromEntries(
+    String(text)
+      .split('\r\n')
+      .map((l) => l.split(':'))
+      .filter((kv) => kv.length === 2),
+  ) as Record<string, string>;
 
 export interface ClusterNode {
   readonly port: number;
@@ -135,13 +163,31 @@ export interface ClusterNode {
   readonly dir: string;
 }
 
-interface NodeState { port: number; bus: number; dir: string; process: ChildProcess; role: 'master' | 'replica'; masterPort: number | undefined; alive: boolean; killedAt?: number }
+interface NodeState {
+  port: number;
+  bus: number;
+  dir: string;
+  process: ChildProcess;
+  role: 'master' | 'replica';
+  masterPort: number | undefined;
+  alive: boolean;
+  killedAt?: number;
+}
 
 /** One node's CLUSTER NODES line: port, flags, master id, slots. */
-interface View { id: string; port: number; flags: string[]; master: string; link: string; slots: number }
+interface View {
+  id: string;
+  port: number;
+  flags: string[];
+  master: string;
+  link: string;
+  slots: number;
+}
 
 const live = new Set<() => void>();
-process.on('exit', () => { for (const kill of live) kill(); });
+process.on('exit', () => {
+  for (const kill of live) kill();
+});
 
 export class RedisCluster {
   readonly dir = mkdtempSync(join(tmpdir(), 'etp-redis-cluster-'));
@@ -151,7 +197,9 @@ export class RedisCluster {
     rmSync(this.dir, { recursive: true, force: true });
   };
 
-  private constructor() { live.add(this.#kill); }
+  private constructor() {
+    live.add(this.#kill);
+  }
 
   /**
    * Starts `masters` masters with `replicasPerMaster` replicas each (default 3 × 1)
@@ -166,15 +214,26 @@ export class RedisCluster {
         const count = masters * (1 + replicasPerMaster);
         const ports = await freePorts(2 * count);
         cluster.#nodes = Array.from({ length: count }, (_, i) => ({
-          port: ports[i]!, bus: ports[count + i]!, dir: join(cluster.dir, String(ports[i])),
-          process: undefined as unknown as ChildProcess, role: 'master' as const, masterPort: undefined, alive: true,
+          port: ports[i]!,
+          bus: ports[count + i]!,
+          dir: join(cluster.dir, String(ports[i])),
+          process: undefined as unknown as ChildProcess,
+          role: 'master' as const,
+          masterPort: undefined,
+          alive: true,
         }));
         await Promise.all(cluster.#nodes.map((node) => cluster.#spawn(node)));
         cluster.#create(replicasPerMaster);
         await cluster.#waitUntil('cluster ready', 30_000, (views) => {
-          const [myMasters, myReplicas] = [views.filter((v) => v.flags.includes('master')), views.filter((v) => v.flags.includes('slave'))];
-          if (myMasters.length !== masters || myReplicas.length !== count - masters) return `${myMasters.length} masters, ${myReplicas.length} replicas`;
-          return myMasters.every((m) => myReplicas.filter((r) => r.master === m.id).length === replicasPerMaster) ? undefined : 'uneven replicas';
+          const [myMasters, myReplicas] = [
+            views.filter((v) => v.flags.includes('master')),
+            views.filter((v) => v.flags.includes('slave')),
+          ];
+          if (myMasters.length !== masters || myReplicas.length !== count - masters)
+            return `${myMasters.length} masters, ${myReplicas.length} replicas`;
+          return myMasters.every((m) => myReplicas.filter((r) => r.master === m.id).length === replicasPerMaster)
+            ? undefined
+            : 'uneven replicas';
         });
         if (replicasPerMaster > 0) {
           const deadline = Date.now() + 10_000;
@@ -189,20 +248,30 @@ export class RedisCluster {
   }
 
   /** Every node, killed ones included. */
-  get nodes(): readonly ClusterNode[] { return this.#nodes; }
+  get nodes(): readonly ClusterNode[] {
+    return this.#nodes;
+  }
   /** Live masters, by port. */
-  masters(): ClusterNode[] { return this.#nodes.filter((n) => n.alive && n.role === 'master').sort((a, b) => a.port - b.port); }
+  masters(): ClusterNode[] {
+    return this.#nodes.filter((n) => n.alive && n.role === 'master').sort((a, b) => a.port - b.port);
+  }
   /** The live replicas of `master` (a node or its port). */
   replicasOf(master: ClusterNode | number): ClusterNode[] {
     const port = typeof master === 'number' ? master : master.port;
     return this.#nodes.filter((n) => n.alive && n.masterPort === port);
   }
   /** Live nodes as node-redis `createCluster({ rootNodes })` wants them. */
-  get rootNodes(): Array<{ url: string }> { return this.#live().map((n) => ({ url: `redis://${host}:${n.port}` })); }
+  get rootNodes(): Array<{ url: string }> {
+    return this.#live().map((n) => ({ url: `redis://${host}:${n.port}` }));
+  }
   /** Live nodes as ioredis `new Cluster(startupNodes)` wants them. */
-  get startupNodes(): Array<{ host: string; port: number }> { return this.#live().map((n) => ({ host, port: n.port })); }
+  get startupNodes(): Array<{ host: string; port: number }> {
+    return this.#live().map((n) => ({ host, port: n.port }));
+  }
   /** Live nodes as one comma list: `redis://127.0.0.1:p1,redis://127.0.0.1:p2,...`. */
-  get urls(): string { return this.rootNodes.map((n) => n.url).join(','); }
+  get urls(): string {
+    return this.rootNodes.map((n) => n.url).join(',');
+  }
 
   /** The live master serving `key`'s slot (CLUSTER KEYSLOT + CLUSTER SHARDS, asked of a live node). */
   async masterForKey(key: string): Promise<ClusterNode> {
@@ -215,7 +284,9 @@ export class RedisCluster {
     for (const shard of (await command(asked, 'CLUSTER', 'SHARDS')) as Reply[]) {
       const ranges = map(shard).get('slots') as number[];
       if (!ranges.some((start, i) => i % 2 === 0 && start <= slot && slot <= ranges[i + 1]!)) continue;
-      const master = (map(shard).get('nodes') as Reply[]).map(map).find((n) => n.get('role') === 'master' && n.get('health') === 'online');
+      const master = (map(shard).get('nodes') as Reply[])
+        .map(map)
+        .find((n) => n.get('role') === 'master' && n.get('health') === 'online');
       const node = this.#nodes.find((n) => n.port === Number(master?.get('port')));
       if (node) return node;
     }
@@ -224,11 +295,18 @@ export class RedisCluster {
 
   /** SIGKILLs a master: the one on `target` (a port), or serving `target` (a key); default the first. Resolves with its port. */
   async killMaster(target?: number | string): Promise<number> {
-    const node = typeof target === 'string' ? await this.masterForKey(target)
-      : target === undefined ? this.masters()[0] : this.#nodes.find((n) => n.port === target);
+    const node =
+      typeof target === 'string'
+        ? await this.masterForKey(target)
+        : target === undefined
+          ? this.masters()[0]
+          : this.#nodes.find((n) => n.port === target);
     if (!node || !node.alive || node.role !== 'master') throw new Error(`no live master for ${target}`);
     const state = this.#nodes.find((n) => n.port === node.port)!;
-    await new Promise((resolve) => { state.process.once('exit', resolve); state.process.kill('SIGKILL'); });
+    await new Promise((resolve) => {
+      state.process.once('exit', resolve);
+      state.process.kill('SIGKILL');
+    });
     Object.assign(state, { alive: false, killedAt: Date.now() });
     return state.port;
   }
@@ -242,7 +320,10 @@ export class RedisCluster {
     if (!old || old.alive || old.killedAt === undefined) throw new Error(`node ${oldPort} was not killed`);
     const formerReplicas = new Set(this.#nodes.filter((n) => n.masterPort === oldPort).map((n) => n.port));
     await this.#waitUntil(`failover of ${oldPort}`, timeoutMs, (views) =>
-      (views.some((v) => formerReplicas.has(v.port) && v.flags.includes('master') && v.slots > 0) ? undefined : 'no replica promoted'));
+      views.some((v) => formerReplicas.has(v.port) && v.flags.includes('master') && v.slots > 0)
+        ? undefined
+        : 'no replica promoted',
+    );
     return Date.now() - old.killedAt;
   }
 
@@ -263,20 +344,31 @@ export class RedisCluster {
     await this.#spawn(node);
     node.alive = true;
     await this.#waitUntil(`rejoin of ${port}`, timeoutMs, (views) =>
-      (views.find((v) => v.port === port)?.flags.includes('slave') ? undefined : `${port} is not a replica yet`));
+      views.find((v) => v.port === port)?.flags.includes('slave') ? undefined : `${port} is not a replica yet`,
+    );
     await this.#waitForReplication(node.masterPort!, deadline);
   }
 
   /** Kills every node and removes the temp dirs. Safe to call twice. */
   async stop(): Promise<void> {
-    await Promise.all(this.#nodes.map((n) => (n.process.exitCode !== null || n.process.signalCode !== null
-      ? Promise.resolve() : new Promise((resolve) => { n.process.once('exit', resolve); n.process.kill('SIGKILL'); }))));
+    await Promise.all(
+      this.#nodes.map((n) =>
+        n.process.exitCode !== null || n.process.signalCode !== null
+          ? Promise.resolve()
+          : new Promise((resolve) => {
+              n.process.once('exit', resolve);
+              n.process.kill('SIGKILL');
+            }),
+      ),
+    );
     for (const n of this.#nodes) n.alive = false;
     this.#kill();
     live.delete(this.#kill);
   }
 
-  #live(): NodeState[] { return this.#nodes.filter((n) => n.alive); }
+  #live(): NodeState[] {
+    return this.#nodes.filter((n) => n.alive);
+  }
 
   /**
    * Resolves once a write to the master on `port` has reached every live replica
@@ -293,7 +385,19 @@ export class RedisCluster {
     }
     let acked = 0;
     while (Date.now() < deadline) {
-      acked = Number((await commands(port, [['SET', key, '1'], ['DEL', key], ['WAIT', String(replicas), '200']], 2000))[2]);
+      acked = Number(
+        (
+          await commands(
+            port,
+            [
+              ['SET', key, '1'],
+              ['DEL', key],
+              ['WAIT', String(replicas), '200'],
+            ],
+            2000,
+          )
+        )[2],
+      );
       if (acked >= replicas) return;
     }
     throw new Error(`writes to master ${port} did not reach its ${replicas} replica(s) in time (last WAIT: ${acked})`);
@@ -301,20 +405,56 @@ export class RedisCluster {
 
   async #spawn(node: NodeState): Promise<void> {
     mkdirSync(node.dir, { recursive: true });
-    node.process = spawn(serverBinary, [
-      '--port', String(node.port), '--cluster-port', String(node.bus), '--bind', host, '--protected-mode', 'no',
-      '--cluster-enabled', 'yes', '--cluster-config-file', join(node.dir, 'nodes.conf'), '--cluster-node-timeout', '1000',
-      // Any replica may take over at once (no data-age check); no replica shuffling between masters.
-      '--cluster-replica-validity-factor', '0', '--cluster-allow-replica-migration', 'no',
-      '--save', '', '--appendonly', 'no', '--repl-diskless-sync-delay', '0',
-      '--dir', node.dir, '--loglevel', 'warning', '--logfile', join(node.dir, 'redis.log'),
-    ], { stdio: 'ignore' });
+    node.process = spawn(
+      serverBinary,
+      [
+        '--port',
+        String(node.port),
+        '--cluster-port',
+        String(node.bus),
+        '--bind',
+        host,
+        '--protected-mode',
+        'no',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(node.dir, 'nodes.conf'),
+        '--cluster-node-timeout',
+        '1000',
+        // Any replica may take over at once (no data-age check); no replica shuffling between masters.
+        '--cluster-replica-validity-factor',
+        '0',
+        '--cluster-allow-replica-migration',
+        'no',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--repl-diskless-sync-delay',
+        '0',
+        '--dir',
+        node.dir,
+        '--loglevel',
+        'warning',
+        '--logfile',
+        join(node.dir, 'redis.log'),
+      ],
+      { stdio: 'ignore' },
+    );
     node.process.on('error', () => {}); // e.g. ENOENT: reported below as "did not answer"
     node.process.unref(); // a forgotten stop() must not hang mocha; the 'exit' hook kills it
     const deadline = Date.now() + 5000;
     while (Date.now() < deadline) {
-      if (node.process.exitCode !== null) throw new Error(`redis-server exited with ${node.process.exitCode} on port ${node.port}`);
-      if (await command(node.port, 'PING').then((r) => r === 'PONG', () => false)) return;
+      if (node.process.exitCode !== null)
+        throw new Error(`redis-server exited with ${node.process.exitCode} on port ${node.port}`);
+      if (
+        await command(node.port, 'PING').then(
+          (r) => r === 'PONG',
+          () => false,
+        )
+      )
+        return;
       await new Promise((r) => setTimeout(r, 20));
     }
     throw new Error(`redis-server did not answer on port ${node.port}`);
@@ -322,18 +462,36 @@ export class RedisCluster {
 
   /** `redis-cli --cluster create` with no stdin (CI has none): --cluster-yes answers its prompt. Blocks ~1-2 s. */
   #create(replicas: number): void {
-    const args = ['--cluster', 'create', ...this.#nodes.map((n) => `${host}:${n.port}`), '--cluster-replicas', String(replicas), '--cluster-yes'];
+    const args = [
+      '--cluster',
+      'create',
+      ...this.#nodes.map((n) => `${host}:${n.port}`),
+      '--cluster-replicas',
+      String(replicas),
+      '--cluster-yes',
+    ];
     const run = spawnSync(cliBinary, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', timeout: 30_000 });
     const output = `${run.stdout}${run.stderr}`;
-    if (run.status !== 0 || !output.includes('[OK] All 16384 slots covered')) throw new Error(`redis-cli --cluster create failed (${run.status}):\n${output}`);
+    if (run.status !== 0 || !output.includes('[OK] All 16384 slots covered'))
+      throw new Error(`redis-cli --cluster create failed (${run.status}):\n${output}`);
   }
 
   /** CLUSTER NODES as seen by `port`. */
   async #views(port: number): Promise<View[]> {
-    return String(await command(port, 'CLUSTER', 'NODES')).trim().split('\n').map((line) => {
-      const [id, address, flags, master, , , , link, ...slots] = line.split(' ');
-      return { id: id!, port: Number(/:(\d+)@/.exec(address!)?.[1]), flags: flags!.split(','), master: master!, link: link!, slots: slots.length };
-    });
+    return String(await command(port, 'CLUSTER', 'NODES'))
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const [id, address, flags, master, , , , link, ...slots] = line.split(' ');
+        return {
+          id: id!,
+          port: Number(/:(\d+)@/.exec(address!)?.[1]),
+          flags: flags!.split(','),
+          master: master!,
+          link: link!,
+          slots: slots.length,
+        };
+      });
   }
 
   /**
@@ -345,7 +503,8 @@ export class RedisCluster {
   async #waitUntil(what: string, timeoutMs: number, extra: (views: View[]) => string | undefined): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     const ports = new Set(this.#live().map((n) => n.port));
-    const roleOf = (views: View[], v: View): string => (v.flags.includes('master') ? 'master' : `replica of ${views.find((m) => m.id === v.master)?.port}`);
+    const roleOf = (views: View[], v: View): string =>
+      v.flags.includes('master') ? 'master' : `replica of ${views.find((m) => m.id === v.master)?.port}`;
     let why = '';
     for (;;) {
       try {
@@ -354,14 +513,21 @@ export class RedisCluster {
         why = extra(first) ?? '';
         for (const [i, port] of [...ports].entries()) {
           const info = fields(await command(port, 'CLUSTER', 'INFO'));
-          if (info.cluster_state !== 'ok' || info.cluster_slots_ok !== '16384') why ||= `${port}: state ${info.cluster_state}, ${info.cluster_slots_ok} slots ok`;
+          if (info.cluster_state !== 'ok' || info.cluster_slots_ok !== '16384')
+            why ||= `${port}: state ${info.cluster_state}, ${info.cluster_slots_ok} slots ok`;
           for (const v of views[i]!.filter((w) => ports.has(w.port))) {
             const agreed = first.find((w) => w.port === v.port);
-            if (v.link !== 'connected' || v.flags.some((f) => f.startsWith('fail') || f === 'handshake')) why ||= `${port} sees ${v.port} as ${v.flags.join(',')} ${v.link}`;
-            else if (!agreed || roleOf(views[i]!, v) !== roleOf(views[0]!, agreed)) why ||= `${port} and ${[...ports][0]} disagree on ${v.port}`;
+            if (v.link !== 'connected' || v.flags.some((f) => f.startsWith('fail') || f === 'handshake'))
+              why ||= `${port} sees ${v.port} as ${v.flags.join(',')} ${v.link}`;
+            else if (!agreed || roleOf(views[i]!, v) !== roleOf(views[0]!, agreed))
+              why ||= `${port} and ${[...ports][0]} disagree on ${v.port}`;
           }
           const me = views[i]!.find((v) => v.flags.includes('myself'));
-          if (me?.flags.includes('slave') && fields(await command(port, 'INFO', 'replication')).master_link_status !== 'up') why ||= `${port}: link to master down`;
+          if (
+            me?.flags.includes('slave') &&
+            fields(await command(port, 'INFO', 'replication')).master_link_status !== 'up'
+          )
+            why ||= `${port}: link to master down`;
         }
         if (!why) {
           for (const node of this.#live()) {
@@ -371,7 +537,9 @@ export class RedisCluster {
           }
           return;
         }
-      } catch (error) { why = String(error); }
+      } catch (error) {
+        why = String(error);
+      }
       if (Date.now() > deadline) throw new Error(`${what}: not reached in ${timeoutMs} ms (${why})`);
       await new Promise((r) => setTimeout(r, 50));
     }

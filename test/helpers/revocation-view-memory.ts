@@ -14,7 +14,9 @@ if (!gc) throw new Error('run with --expose-gc');
 const now = 1_767_225_600;
 let deliver: (revocation: Revocation) => void = () => {};
 const feed = {
-  follow: async (listener: (revocation: Revocation) => void) => { deliver = listener; },
+  follow: async (listener: (revocation: Revocation) => void) => {
+    deliver = listener;
+  },
   lastContact: () => Date.now(),
   close: async () => {},
 };

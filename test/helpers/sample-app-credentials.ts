@@ -16,7 +16,6 @@ export function describeCredentialChecks(current: () => SampleApp): void {
     app = current();
   });
 
-
   it('refuses a second account for the same email, whatever its case, with 409 email_taken', async () => {
     const address = email();
     await signUp(app, address);
@@ -40,7 +39,11 @@ export function describeCredentialChecks(current: () => SampleApp): void {
       ['/auth/register', { email: ok, password: 12345678 }, 'password must be a string'],
       ['/auth/register', { email: 'not-an-email', password: PASSWORD }, 'email is not a valid address'],
       ['/auth/register', { email: 'a b@example.com', password: PASSWORD }, 'email is not a valid address'],
-      ['/auth/register', { email: `${'x'.repeat(250)}@example.com`, password: PASSWORD }, 'email is not a valid address'],
+      [
+        '/auth/register',
+        { email: `${'x'.repeat(250)}@example.com`, password: PASSWORD },
+        'email is not a valid address',
+      ],
       ['/auth/register', { email: ok, password: 'seven77' }, 'password must be at least 8 characters'],
       // Four emoji are 8 UTF-16 units but 4 characters: counting units would let them through.
       ['/auth/register', { email: ok, password: '😀😀😀😀' }, 'password must be at least 8 characters'],
@@ -67,7 +70,9 @@ export function describeCredentialChecks(current: () => SampleApp): void {
     await signUp(app, address, longest);
     await logIn(app, address, longest);
     // bcrypt would compare only the first 72 bytes: without the length check this would log in.
-    const longer = await request(app.app).post('/auth/login').send({ email: address, password: `${longest}!` });
+    const longer = await request(app.app)
+      .post('/auth/login')
+      .send({ email: address, password: `${longest}!` });
     expect(longer.status).to.equal(400);
     await signUp(app, email(), 'eight888');
     // Characters, not UTF-16 units or bytes: 8 emoji (32 bytes) are enough, 18 (72 bytes) are the most.
@@ -82,7 +87,8 @@ export function describeCredentialChecks(current: () => SampleApp): void {
     const address = email('ann');
     const user = await signUp(app, address);
     const [local = '', domain = ''] = address.split('@');
-    const fullWidth = (text: string): string => text.replace(/[!-~]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0));
+    const fullWidth = (text: string): string =>
+      text.replace(/[!-~]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0));
     const variants = [
       address.toUpperCase(),
       fullWidth(address), // ａｎｎ…＠ｅｘａｍｐｌｅ．ｃｏｍ
@@ -92,7 +98,9 @@ export function describeCredentialChecks(current: () => SampleApp): void {
       `${local}@${domain.toUpperCase()}\u3002`,
     ];
     for (const variant of variants) {
-      const taken = await request(app.app).post('/auth/register').send({ email: variant, password: 'another password' });
+      const taken = await request(app.app)
+        .post('/auth/register')
+        .send({ email: variant, password: 'another password' });
       expect(taken.status, JSON.stringify(variant)).to.equal(409);
       expect(taken.body).to.include({ error: 'email_taken' });
       const login = await logIn(app, variant);
@@ -105,19 +113,38 @@ export function describeCredentialChecks(current: () => SampleApp): void {
     await signUp(app, address);
     const [local = '', domain = ''] = address.split('@');
     const cases = [
-      `${address}\u200b`, `\u200b${address}`, `${local}\u200c@${domain}`, `${local}@\u200d${domain}`, // zero-width
-      `${local}\u0000@${domain}`, `${address}\r\n`, `${local}\r\nBcc: x@${domain}`, `${address}\t`, // NUL, CR/LF, tab
-      `\ufeff${address}`, `${local}\u2060@${domain}`, `\u202e${address}`, `${local}\u00ad@${domain}`, // BOM, word joiner, RTL override, soft hyphen
-      `${local}\u0085@${domain}`, `${local}\u3164@${domain}`, `${local}\ufe0f@${domain}`, // C1 NEL, Hangul filler, variation selector
+      `${address}\u200b`,
+      `\u200b${address}`,
+      `${local}\u200c@${domain}`,
+      `${local}@\u200d${domain}`, // zero-width
+      `${local}\u0000@${domain}`,
+      `${address}\r\n`,
+      `${local}\r\nBcc: x@${domain}`,
+      `${address}\t`, // NUL, CR/LF, tab
+      `\ufeff${address}`,
+      `${local}\u2060@${domain}`,
+      `\u202e${address}`,
+      `${local}\u00ad@${domain}`, // BOM, word joiner, RTL override, soft hyphen
+      `${local}\u0085@${domain}`,
+      `${local}\u3164@${domain}`,
+      `${local}\ufe0f@${domain}`, // C1 NEL, Hangul filler, variation selector
     ];
     for (const variant of cases) {
       for (const path of ['/auth/register', '/auth/login']) {
         const res = await request(app.app).post(path).send({ email: variant, password: PASSWORD });
         expect(res.status, `${path} ${JSON.stringify(variant)}`).to.equal(400);
-        expect(res.body).to.deep.equal({ error: 'invalid_request', message: 'email must not contain control or invisible characters' });
+        expect(res.body).to.deep.equal({
+          error: 'invalid_request',
+          message: 'email must not contain control or invisible characters',
+        });
       }
     }
-    for (const bad of [`${address}..`, `${local}@.${domain}`, `${local}@${domain.replace('.', '..')}`, `${local}@[127.0.0.1]`]) {
+    for (const bad of [
+      `${address}..`,
+      `${local}@.${domain}`,
+      `${local}@${domain.replace('.', '..')}`,
+      `${local}@[127.0.0.1]`,
+    ]) {
       const res = await request(app.app).post('/auth/register').send({ email: bad, password: PASSWORD });
       expect(res.status, JSON.stringify(bad)).to.equal(400);
       expect(res.body).to.deep.equal({ error: 'invalid_request', message: 'email is not a valid address' });
@@ -126,12 +153,20 @@ export function describeCredentialChecks(current: () => SampleApp): void {
 
   it('refuses emails with lone surrogates, which Redis would store as U+FFFD and so merge into one account', async () => {
     const [local = '', domain = ''] = email('bob').split('@');
-    const lone = [`${local}\ud800@${domain}`, `${local}\udfff@${domain}`, `\udbff${local}@${domain}`, `${local}@${domain}\udc00`];
+    const lone = [
+      `${local}\ud800@${domain}`,
+      `${local}\udfff@${domain}`,
+      `\udbff${local}@${domain}`,
+      `${local}@${domain}\udc00`,
+    ];
     for (const variant of lone) {
       for (const path of ['/auth/register', '/auth/login']) {
         const res = await request(app.app).post(path).send({ email: variant, password: PASSWORD });
         expect(res.status, `${path} ${JSON.stringify(variant)}`).to.equal(400);
-        expect(res.body).to.deep.equal({ error: 'invalid_request', message: 'email must not contain control or invisible characters' });
+        expect(res.body).to.deep.equal({
+          error: 'invalid_request',
+          message: 'email must not contain control or invisible characters',
+        });
       }
     }
     // U+FFFD itself is a character like any other: its account is the only one, and a pair of surrogates is an emoji.
@@ -153,12 +188,13 @@ export function describeCredentialChecks(current: () => SampleApp): void {
     const address = email();
     await signUp(app, address);
     const wrong = await request(app.app).post('/auth/login').send({ email: address, password: 'not the password' });
-    const unknown = await request(app.app).post('/auth/login').send({ email: email('nobody'), password: 'not the password' });
+    const unknown = await request(app.app)
+      .post('/auth/login')
+      .send({ email: email('nobody'), password: 'not the password' });
     expect(wrong.status).to.equal(401);
     expect(unknown.status).to.equal(401);
     expect(wrong.body).to.deep.equal({ error: 'invalid_credentials', message: 'email or password is incorrect' });
     expect(unknown.body).to.deep.equal(wrong.body);
     expect(unknown.headers['www-authenticate']).to.equal(wrong.headers['www-authenticate']);
   });
-
 }

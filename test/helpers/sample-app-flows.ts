@@ -12,8 +12,20 @@ import { describeCredentialChecks } from './sample-app-credentials.js';
 import { describePasswordChange } from './sample-app-password.js';
 import { describeSessionFlows } from './sample-app-sessions.js';
 import {
-  ACCESS_TTL, appFactory, email, GRACE, LOCAL_IP, logIn, me, PASSWORD, refresh, SECRETS, securityEvents, sessionIdOf,
-  signUp, type LoginBody,
+  ACCESS_TTL,
+  appFactory,
+  email,
+  GRACE,
+  LOCAL_IP,
+  logIn,
+  me,
+  PASSWORD,
+  refresh,
+  SECRETS,
+  securityEvents,
+  sessionIdOf,
+  signUp,
+  type LoginBody,
 } from './sample-app.js';
 
 /**
@@ -41,7 +53,9 @@ export function describeFlows(kind: 'memory' | 'redis' | 'redis cluster', base: 
 
   it('runs register, login, /me and refresh, then ends the session when a spent refresh token is replayed after the grace window', async () => {
     const address = email('Ann');
-    const registered = await request(app.app).post('/auth/register').send({ email: `  ${address.toUpperCase()} `, password: PASSWORD });
+    const registered = await request(app.app)
+      .post('/auth/register')
+      .send({ email: `  ${address.toUpperCase()} `, password: PASSWORD });
     expect(registered.status).to.equal(201);
     const user = (registered.body as { user: { id: string; email: string } }).user;
     expect(user.email).to.equal(address.toLowerCase());
@@ -94,7 +108,9 @@ export function describeFlows(kind: 'memory' | 'redis' | 'redis cluster', base: 
     expect(after.status).to.equal(401);
     expect(after.body).to.include({ error: 'token_revoked' });
     expect((await request(app.app).post('/auth/logout').send({ refreshToken })).status).to.equal(204);
-    const forged = await request(app.app).post('/auth/logout').send({ refreshToken: `${refreshToken}x` });
+    const forged = await request(app.app)
+      .post('/auth/logout')
+      .send({ refreshToken: `${refreshToken}x` });
     expect(forged.status).to.equal(401);
     expect(forged.body).to.include({ error: 'token_invalid' });
     const missing = await request(app.app).post('/auth/logout').send({});
@@ -159,11 +175,15 @@ export function describeFlows(kind: 'memory' | 'redis' | 'redis cluster', base: 
   it('rate limits login with a JSON 429 after the configured count, and counts register separately', async () => {
     const limited = await apps.make({ loginRateLimit: 3 });
     for (let i = 1; i <= 3; i += 1) {
-      const res = await request(limited.app).post('/auth/login').send({ email: email('guess'), password: PASSWORD });
+      const res = await request(limited.app)
+        .post('/auth/login')
+        .send({ email: email('guess'), password: PASSWORD });
       expect(res.status).to.equal(401);
       expect(res.headers.ratelimit).to.match(new RegExp(`^"login"; r=${3 - i}; t=\\d+$`));
     }
-    const blocked = await request(limited.app).post('/auth/login').send({ email: email('guess'), password: PASSWORD });
+    const blocked = await request(limited.app)
+      .post('/auth/login')
+      .send({ email: email('guess'), password: PASSWORD });
     expect(blocked.status).to.equal(429);
     expect(blocked.body).to.deep.equal({ error: 'rate_limited', message: 'too many requests; try again later' });
     expect(blocked.headers['ratelimit-policy']).to.match(/^"login"; q=3; w=60; /);
@@ -187,7 +207,9 @@ export function describeFlows(kind: 'memory' | 'redis' | 'redis cluster', base: 
   it('turns a rate limit off with 0', async () => {
     const unlimited = await apps.make({ loginRateLimit: 0, refreshRateLimit: 0 });
     for (let i = 0; i < 12; i += 1) {
-      const login = await request(unlimited.app).post('/auth/login').send({ email: email('guess'), password: PASSWORD });
+      const login = await request(unlimited.app)
+        .post('/auth/login')
+        .send({ email: email('guess'), password: PASSWORD });
       expect(login.status).to.equal(401);
       expect(login.headers.ratelimit).to.equal(undefined);
       const renewed = await refresh(unlimited, 'garbage');
@@ -207,12 +229,56 @@ export function describeFlows(kind: 'memory' | 'redis' | 'redis cluster', base: 
   });
 
   it('answers bad bodies and unknown routes with JSON 4xx, never 500', async () => {
-    const cases: Array<[method: 'get' | 'post', path: string, type: string | undefined, body: string | undefined, status: number, json: object]> = [
-      ['post', '/auth/login', 'application/json', '{"email": "a@b.co", "pass', 400, { error: 'invalid_request', message: 'body is not valid JSON' }],
-      ['post', '/auth/refresh', 'application/json', '{refreshToken: x}', 400, { error: 'invalid_request', message: 'body is not valid JSON' }],
-      ['post', '/auth/register', 'application/json', '"just a string"', 400, { error: 'invalid_request', message: 'body is not valid JSON' }],
-      ['post', '/auth/login', 'text/plain', 'email=a@b.co', 400, { error: 'invalid_request', message: 'body must be a JSON object with email and password' }],
-      ['post', '/auth/register', 'application/json', JSON.stringify({ email: email(), password: 'x'.repeat(11 * 1024) }), 413, { error: 'payload_too_large', message: 'body is too large' }],
+    const cases: Array<
+      [
+        method: 'get' | 'post',
+        path: string,
+        type: string | undefined,
+        body: string | undefined,
+        status: number,
+        json: object,
+      ]
+    > = [
+      [
+        'post',
+        '/auth/login',
+        'application/json',
+        '{"email": "a@b.co", "pass',
+        400,
+        { error: 'invalid_request', message: 'body is not valid JSON' },
+      ],
+      [
+        'post',
+        '/auth/refresh',
+        'application/json',
+        '{refreshToken: x}',
+        400,
+        { error: 'invalid_request', message: 'body is not valid JSON' },
+      ],
+      [
+        'post',
+        '/auth/register',
+        'application/json',
+        '"just a string"',
+        400,
+        { error: 'invalid_request', message: 'body is not valid JSON' },
+      ],
+      [
+        'post',
+        '/auth/login',
+        'text/plain',
+        'email=a@b.co',
+        400,
+        { error: 'invalid_request', message: 'body must be a JSON object with email and password' },
+      ],
+      [
+        'post',
+        '/auth/register',
+        'application/json',
+        JSON.stringify({ email: email(), password: 'x'.repeat(11 * 1024) }),
+        413,
+        { error: 'payload_too_large', message: 'body is too large' },
+      ],
       ['get', '/nowhere', undefined, undefined, 404, { error: 'not_found', message: 'no such route' }],
       ['get', '/auth/login', undefined, undefined, 404, { error: 'not_found', message: 'no such route' }],
     ];

@@ -8,13 +8,25 @@ import request from 'supertest';
 import type { SampleApp } from '../../sample-app/app.js';
 import { refusedWithin, sessions } from './sample-app-sessions.js';
 import {
-  ACCESS_TTL, email, LOCAL_IP, logIn, me, PASSWORD, refresh, securityEvents, signUp, type appFactory,
+  ACCESS_TTL,
+  email,
+  LOCAL_IP,
+  logIn,
+  me,
+  PASSWORD,
+  refresh,
+  securityEvents,
+  signUp,
+  type appFactory,
 } from './sample-app.js';
 
 const NEW_PASSWORD = 'a brand new passphrase';
 
 function changePassword(sample: SampleApp, accessToken: string, body: unknown): request.Test {
-  return request(sample.app).post('/auth/password').set('Authorization', `Bearer ${accessToken}`).send(body as object);
+  return request(sample.app)
+    .post('/auth/password')
+    .set('Authorization', `Bearer ${accessToken}`)
+    .send(body as object);
 }
 
 export function describePasswordChange(current: () => SampleApp, apps: ReturnType<typeof appFactory>): void {
@@ -26,7 +38,10 @@ export function describePasswordChange(current: () => SampleApp, apps: ReturnTyp
       const phone = await logIn(app, address);
       const laptop = await logIn(app, address);
 
-      const res = await changePassword(app, laptop.accessToken, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD });
+      const res = await changePassword(app, laptop.accessToken, {
+        currentPassword: PASSWORD,
+        newPassword: NEW_PASSWORD,
+      });
       expect(res.status, JSON.stringify(res.body)).to.equal(204);
       expect(res.headers['cache-control']).to.equal('no-store');
 
@@ -35,7 +50,9 @@ export function describePasswordChange(current: () => SampleApp, apps: ReturnTyp
       await refusedWithin(app, phone.accessToken);
       if (app.store !== 'redis cluster') {
         // (On a cluster it would pass, and end the laptop's session: no checkRevocation there.)
-        const others = await request(app.app).post('/auth/logout-others').set('Authorization', `Bearer ${phone.accessToken}`);
+        const others = await request(app.app)
+          .post('/auth/logout-others')
+          .set('Authorization', `Bearer ${phone.accessToken}`);
         expect(others.body).to.include({ error: 'token_revoked' });
       }
       // ...but /me checks the signature alone: the documented trade-off, until the token expires.
@@ -71,12 +88,17 @@ export function describePasswordChange(current: () => SampleApp, apps: ReturnTyp
       await signUp(app, address);
       const phone = await logIn(app, address);
       const laptop = await logIn(app, address);
-      const res = await changePassword(app, laptop.accessToken, { currentPassword: 'not my password', newPassword: NEW_PASSWORD });
+      const res = await changePassword(app, laptop.accessToken, {
+        currentPassword: 'not my password',
+        newPassword: NEW_PASSWORD,
+      });
       expect(res.status).to.equal(401);
       expect(res.body).to.deep.equal({ error: 'invalid_credentials', message: 'current password is incorrect' });
       expect((await refresh(app, phone.refreshToken)).status).to.equal(200);
       await logIn(app, address);
-      expect(securityEvents(apps.logs).filter((fields) => String(fields.event).startsWith('session'))).to.deep.equal([]);
+      expect(securityEvents(apps.logs).filter((fields) => String(fields.event).startsWith('session'))).to.deep.equal(
+        [],
+      );
     });
 
     it('checks the body as register does: the new password 8 characters to 72 bytes', async () => {
@@ -100,8 +122,12 @@ export function describePasswordChange(current: () => SampleApp, apps: ReturnTyp
         expect(res.status, message).to.equal(400);
         expect(res.body, message).to.deep.equal({ error: 'invalid_request', message });
       }
-      expect((await changePassword(app, accessToken, { currentPassword: PASSWORD, newPassword: 'é'.repeat(36) })).status).to.equal(204);
-      const missing = await request(app.app).post('/auth/password').send({ currentPassword: PASSWORD, newPassword: NEW_PASSWORD });
+      expect(
+        (await changePassword(app, accessToken, { currentPassword: PASSWORD, newPassword: 'é'.repeat(36) })).status,
+      ).to.equal(204);
+      const missing = await request(app.app)
+        .post('/auth/password')
+        .send({ currentPassword: PASSWORD, newPassword: NEW_PASSWORD });
       expect(missing.status).to.equal(401);
       expect(missing.body).to.include({ error: 'token_missing' });
     });
@@ -113,7 +139,10 @@ export function describePasswordChange(current: () => SampleApp, apps: ReturnTyp
       const { accessToken } = await logIn(limited, address);
       const statuses: number[] = [];
       for (let i = 0; i < 4; i += 1) {
-        statuses.push((await changePassword(limited, accessToken, { currentPassword: 'wrong password', newPassword: NEW_PASSWORD })).status);
+        statuses.push(
+          (await changePassword(limited, accessToken, { currentPassword: 'wrong password', newPassword: NEW_PASSWORD }))
+            .status,
+        );
       }
       expect(statuses).to.deep.equal([401, 401, 429, 429]);
       expect(securityEvents(apps.logs).filter((fields) => fields.event === 'rate_limited')).to.deep.equal([

@@ -11,9 +11,24 @@ import { expect } from 'chai';
 
 /** Every variable server.ts reads: the child gets only those a test sets. */
 const VARIABLES = [
-  'PORT', 'REDIS_URL', 'REDIS_CLUSTER_URLS', 'ACCESS_TOKEN_SECRET', 'REFRESH_TOKEN_SECRET', 'ACCESS_TOKEN_TTL', 'REFRESH_TOKEN_TTL',
-  'REFRESH_REUSE_GRACE', 'LOGIN_RATE_LIMIT', 'REFRESH_RATE_LIMIT', 'TRUST_PROXY', 'NODE_ENV', 'PUBLIC_ORIGIN',
-  'ACCESS_TOKEN_PRIVATE_KEY', 'ACCESS_TOKEN_KID', 'HTTPS_REQUIRED', 'TLS_CERT_FILE', 'TLS_KEY_FILE',
+  'PORT',
+  'REDIS_URL',
+  'REDIS_CLUSTER_URLS',
+  'ACCESS_TOKEN_SECRET',
+  'REFRESH_TOKEN_SECRET',
+  'ACCESS_TOKEN_TTL',
+  'REFRESH_TOKEN_TTL',
+  'REFRESH_REUSE_GRACE',
+  'LOGIN_RATE_LIMIT',
+  'REFRESH_RATE_LIMIT',
+  'TRUST_PROXY',
+  'NODE_ENV',
+  'PUBLIC_ORIGIN',
+  'ACCESS_TOKEN_PRIVATE_KEY',
+  'ACCESS_TOKEN_KID',
+  'HTTPS_REQUIRED',
+  'TLS_CERT_FILE',
+  'TLS_KEY_FILE',
 ];
 
 export interface Run {
@@ -29,10 +44,17 @@ export function start(env: Record<string, string>, { npm = false } = {}): Run {
   const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !VARIABLES.includes(name)));
   const child = npm
     ? spawn('npm', ['start'], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(process.execPath, ['--import', 'tsx', 'sample-app/server.ts'], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    : spawn(process.execPath, ['--import', 'tsx', 'sample-app/server.ts'], {
+        env: { ...base, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
   let text = '';
-  child.stdout?.on('data', (chunk: Buffer) => { text += chunk.toString(); });
-  child.stderr?.on('data', (chunk: Buffer) => { text += chunk.toString(); });
+  child.stdout?.on('data', (chunk: Buffer) => {
+    text += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    text += chunk.toString();
+  });
   // 'close' comes after 'exit' and after the pipes have delivered everything.
   const exited = once(child, 'close').then(([code]) => code as number | null);
   return { child, output: () => text, exited };
@@ -48,7 +70,9 @@ export function listening(run: Run): Promise<string> {
       resolve(match[1]);
       return true;
     };
-    const onData = (): void => { check(); };
+    const onData = (): void => {
+      check();
+    };
     run.child.stdout?.on('data', onData);
     if (check()) return;
     void run.exited.then(() => {
@@ -74,11 +98,14 @@ export interface LogRecord {
 
 /** The output's lines, each of which must be one JSON object with a level, an ISO time and a message. */
 export function lines(output: string): LogRecord[] {
-  return output.trimEnd().split('\n').map((line) => {
-    const record = JSON.parse(line) as LogRecord;
-    expect(record.level, line).to.be.oneOf(['info', 'warn', 'error']);
-    expect(record.time, line).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-    expect(record.msg, line).to.be.a('string');
-    return record;
-  });
+  return output
+    .trimEnd()
+    .split('\n')
+    .map((line) => {
+      const record = JSON.parse(line) as LogRecord;
+      expect(record.level, line).to.be.oneOf(['info', 'warn', 'error']);
+      expect(record.time, line).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      expect(record.msg, line).to.be.a('string');
+      return record;
+    });
 }

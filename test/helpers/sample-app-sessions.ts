@@ -7,13 +7,28 @@ import { expect } from 'chai';
 import request from 'supertest';
 import type { SampleApp } from '../../sample-app/app.js';
 import {
-  ACCESS_TTL, email, LOCAL_IP, logIn, me, PASSWORD, refresh, securityEvents, sessionIdOf, signUp,
-  type appFactory, type LoginBody,
+  ACCESS_TTL,
+  email,
+  LOCAL_IP,
+  logIn,
+  me,
+  PASSWORD,
+  refresh,
+  securityEvents,
+  sessionIdOf,
+  signUp,
+  type appFactory,
+  type LoginBody,
 } from './sample-app.js';
 
 interface SessionBody {
-  id: string; createdAt: string; lastUsedAt: string; expiresAt: string;
-  ip: string | null; userAgent: string | null; current: boolean;
+  id: string;
+  createdAt: string;
+  lastUsedAt: string;
+  expiresAt: string;
+  ip: string | null;
+  userAgent: string | null;
+  current: boolean;
 }
 
 export function sessions(sample: SampleApp, accessToken: string): request.Test {
@@ -36,7 +51,11 @@ export const REVOCATION_MAX_LAG = 5000;
  * revoked (the Redis feed takes a moment to reach this instance); resolves
  * the milliseconds that took. Fails after `within` (default `REVOCATION_MAX_LAG`).
  */
-export async function refusedWithin(sample: SampleApp, accessToken: string, within = REVOCATION_MAX_LAG): Promise<number> {
+export async function refusedWithin(
+  sample: SampleApp,
+  accessToken: string,
+  within = REVOCATION_MAX_LAG,
+): Promise<number> {
   if (sample.store === 'redis cluster') {
     // A cluster's store keeps no revocation record, so the checked routes check the signature
     // only there (the documented trade-off): the token of an ended session still passes.
@@ -60,14 +79,17 @@ export async function refusedWithin(sample: SampleApp, accessToken: string, with
 
 /** Logs in from a named device (its user agent). */
 async function logInFrom(sample: SampleApp, address: string, device: string, password = PASSWORD): Promise<LoginBody> {
-  const res = await request(sample.app).post('/auth/login').set('User-Agent', device).send({ email: address, password });
+  const res = await request(sample.app)
+    .post('/auth/login')
+    .set('User-Agent', device)
+    .send({ email: address, password });
   expect(res.status, JSON.stringify(res.body)).to.equal(200);
   return res.body as LoginBody;
 }
 
 export function describeSessionFlows(current: () => SampleApp, apps: ReturnType<typeof appFactory>): void {
   describe('sessions', () => {
-    it('lists the caller\'s sessions, most recently used first, the current one marked, never another user\'s', async () => {
+    it("lists the caller's sessions, most recently used first, the current one marked, never another user's", async () => {
       const app = current();
       const address = email('ann');
       await signUp(app, address);
@@ -80,12 +102,21 @@ export function describeSessionFlows(current: () => SampleApp, apps: ReturnType<
       expect(res.status).to.equal(200);
       expect(res.headers['cache-control']).to.equal('no-store');
       const listed = (res.body as { sessions: SessionBody[] }).sessions;
-      expect(listed.map((session) => session.id)).to.deep.equal([sessionIdOf(phone.accessToken), sessionIdOf(laptop.accessToken)]);
+      expect(listed.map((session) => session.id)).to.deep.equal([
+        sessionIdOf(phone.accessToken),
+        sessionIdOf(laptop.accessToken),
+      ]);
       const [newest, oldest] = listed;
-      const at = (seconds: number): string => new Date((Math.floor(apps.clock.now / 1000) + seconds) * 1000).toISOString();
+      const at = (seconds: number): string =>
+        new Date((Math.floor(apps.clock.now / 1000) + seconds) * 1000).toISOString();
       expect(newest).to.deep.equal({
-        id: sessionIdOf(phone.accessToken), createdAt: at(0), lastUsedAt: at(0), expiresAt: at(7 * 86_400),
-        ip: LOCAL_IP, userAgent: 'Phone/2.0', current: false,
+        id: sessionIdOf(phone.accessToken),
+        createdAt: at(0),
+        lastUsedAt: at(0),
+        expiresAt: at(7 * 86_400),
+        ip: LOCAL_IP,
+        userAgent: 'Phone/2.0',
+        current: false,
       });
       expect(oldest).to.include({ createdAt: at(-60), userAgent: 'Laptop/1.0', current: true });
       // Every session of its own is `current` for the token that asks.
@@ -97,7 +128,7 @@ export function describeSessionFlows(current: () => SampleApp, apps: ReturnType<
       expect(missing.body).to.include({ error: 'token_missing' });
     });
 
-    it('ends one of the caller\'s sessions (204): its refresh token is dead and its access token refused on checked routes', async () => {
+    it("ends one of the caller's sessions (204): its refresh token is dead and its access token refused on checked routes", async () => {
       const app = current();
       const address = email();
       const user = await signUp(app, address);
@@ -117,23 +148,33 @@ export function describeSessionFlows(current: () => SampleApp, apps: ReturnType<
       expect(again.status).to.equal(404);
 
       // Its own session too: that is a logout.
-      const self = await bearer(request(app.app).delete(`/auth/sessions/${sessionIdOf(laptop.accessToken)}`), laptop.accessToken);
+      const self = await bearer(
+        request(app.app).delete(`/auth/sessions/${sessionIdOf(laptop.accessToken)}`),
+        laptop.accessToken,
+      );
       expect(self.status).to.equal(204);
       expect((await refresh(app, laptop.refreshToken)).body).to.include({ error: 'token_revoked' });
       await refusedWithin(app, laptop.accessToken);
       expect(securityEvents(apps.logs).filter((fields) => fields.event === 'session_revoked')).to.deep.equal([
         { event: 'session_revoked', userId: user.id, sessionId: phoneId, ip: LOCAL_IP, reason: 'session_deleted' },
-        { event: 'session_revoked', userId: user.id, sessionId: sessionIdOf(laptop.accessToken), ip: LOCAL_IP, reason: 'session_deleted' },
+        {
+          event: 'session_revoked',
+          userId: user.id,
+          sessionId: sessionIdOf(laptop.accessToken),
+          ip: LOCAL_IP,
+          reason: 'session_deleted',
+        },
       ]);
     });
 
-    it('answers another user\'s session id exactly as an unknown one: 404 not_found, same body, same timing, nothing ended', async () => {
+    it("answers another user's session id exactly as an unknown one: 404 not_found, same body, same timing, nothing ended", async () => {
       const app = current();
       const ann = await signUp(app, email('ann'));
       const bob = await signUp(app, email('bob'));
       const annSession = await logIn(app, ann.email);
       const bobSession = await logIn(app, bob.email);
-      const end = (id: string): request.Test => bearer(request(app.app).delete(`/auth/sessions/${encodeURIComponent(id)}`), annSession.accessToken);
+      const end = (id: string): request.Test =>
+        bearer(request(app.app).delete(`/auth/sessions/${encodeURIComponent(id)}`), annSession.accessToken);
       const bobsId = sessionIdOf(bobSession.accessToken);
       const unknown = 'AAAAAAAAAAAAAAAA';
       // The route's one store call, seen from outside: the same question (among Ann's own
@@ -155,10 +196,18 @@ export function describeSessionFlows(current: () => SampleApp, apps: ReturnType<
         app.auth.revokeSession = revokeSession;
       }
       for (const answer of answers) {
-        expect(answer).to.deep.equal({ status: 404, text: JSON.stringify({ error: 'not_found', message: 'no such session' }) });
+        expect(answer).to.deep.equal({
+          status: 404,
+          text: JSON.stringify({ error: 'not_found', message: 'no such session' }),
+        });
       }
       // The over-long id is refused before the store; every other id is one call for Ann.
-      expect(calls).to.deep.equal([[ann.id, bobsId, false], [ann.id, unknown, false], [ann.id, '{}', false], [ann.id, "'; DROP", false]]);
+      expect(calls).to.deep.equal([
+        [ann.id, bobsId, false],
+        [ann.id, unknown, false],
+        [ann.id, '{}', false],
+        [ann.id, "'; DROP", false],
+      ]);
       expect((await refresh(app, bobSession.refreshToken)).status, "Bob's session lives on").to.equal(200);
 
       // And the clock agrees, loosely: the fastest of interleaved runs (a busy machine slows
@@ -178,7 +227,7 @@ export function describeSessionFlows(current: () => SampleApp, apps: ReturnType<
       expect(securityEvents(apps.logs).filter((fields) => fields.event === 'session_revoked')).to.deep.equal([]);
     });
 
-    it('logout-others ends every session but the caller\'s, and none of another user\'s', async () => {
+    it("logout-others ends every session but the caller's, and none of another user's", async () => {
       const app = current();
       const address = email('ann');
       const user = await signUp(app, address);
@@ -195,7 +244,9 @@ export function describeSessionFlows(current: () => SampleApp, apps: ReturnType<
         expect((await me(app, session.accessToken)).status, '/me checks the signature only').to.equal(200);
       }
       const left = (await sessions(app, laptop.accessToken)).body as { sessions: SessionBody[] };
-      expect(left.sessions.map((session) => [session.id, session.current])).to.deep.equal([[sessionIdOf(laptop.accessToken), true]]);
+      expect(left.sessions.map((session) => [session.id, session.current])).to.deep.equal([
+        [sessionIdOf(laptop.accessToken), true],
+      ]);
       expect((await refresh(app, laptop.refreshToken)).status).to.equal(200);
       expect((await refresh(app, other.refreshToken)).status).to.equal(200);
       expect(securityEvents(apps.logs).filter((fields) => fields.event === 'sessions_revoked')).to.deep.equal([
@@ -208,7 +259,9 @@ export function describeSessionFlows(current: () => SampleApp, apps: ReturnType<
       const address = email();
       const user = await signUp(app, address);
       const first = await logIn(app, address);
-      expect((await request(app.app).post('/auth/logout').send({ refreshToken: first.refreshToken })).status).to.equal(204);
+      expect((await request(app.app).post('/auth/logout').send({ refreshToken: first.refreshToken })).status).to.equal(
+        204,
+      );
       await refusedWithin(app, first.accessToken);
       const logoutAll = await bearer(request(app.app).post('/auth/logout-all'), first.accessToken);
       if (app.store === 'redis cluster') {
@@ -229,7 +282,13 @@ export function describeSessionFlows(current: () => SampleApp, apps: ReturnType<
       apps.clock.advance(ACCESS_TTL + 1);
       expect((await me(app, first.accessToken)).body).to.include({ error: 'token_expired' });
       expect(securityEvents(apps.logs).filter((fields) => String(fields.event).startsWith('session'))).to.deep.equal([
-        { event: 'session_revoked', userId: user.id, sessionId: sessionIdOf(first.accessToken), ip: LOCAL_IP, reason: 'logout' },
+        {
+          event: 'session_revoked',
+          userId: user.id,
+          sessionId: sessionIdOf(first.accessToken),
+          ip: LOCAL_IP,
+          reason: 'logout',
+        },
         { event: 'sessions_revoked', userId: user.id, ip: LOCAL_IP, reason: 'logout_all' },
       ]);
     });

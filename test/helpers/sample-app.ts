@@ -47,15 +47,30 @@ export interface LogLine {
   raw: string;
 }
 
-
 /** The app's own logger (createLogger), writing each line into `lines`, parsed. */
 export function captureLogger(lines: LogLine[]): PinoLogger {
   return createLogger({
     write: (raw: string) => {
-      const { level, msg, err, time: _time, pid: _pid, hostname: _host, ...fields } = JSON.parse(raw) as {
-        level: string; msg?: string; err?: { stack?: string }; [key: string]: unknown;
+      const {
+        level,
+        msg,
+        err,
+        time: _time,
+        pid: _pid,
+        hostname: _host,
+        ...fields
+      } = JSON.parse(raw) as {
+        level: string;
+        msg?: string;
+        err?: { stack?: string };
+        [key: string]: unknown;
       };
-      lines.push({ level: level === 'info' || level === 'warn' ? level : 'error', text: err ? `${msg ?? ''} ${err.stack ?? ''}` : msg ?? '', fields, raw });
+      lines.push({
+        level: level === 'info' || level === 'warn' ? level : 'error',
+        text: err ? `${msg ?? ''} ${err.stack ?? ''}` : (msg ?? ''),
+        fields,
+        raw,
+      });
     },
   });
 }
@@ -111,7 +126,11 @@ export interface LoginBody {
   user: { id: string; email: string };
 }
 
-export async function signUp(sample: SampleApp, email: string, password = PASSWORD): Promise<{ id: string; email: string }> {
+export async function signUp(
+  sample: SampleApp,
+  email: string,
+  password = PASSWORD,
+): Promise<{ id: string; email: string }> {
   const res = await request(sample.app).post('/auth/register').send({ email, password });
   expect(res.status, JSON.stringify(res.body)).to.equal(201);
   return (res.body as { user: { id: string; email: string } }).user;

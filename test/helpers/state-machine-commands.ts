@@ -9,8 +9,26 @@ import fc from 'fast-check';
 import { expect } from 'chai';
 import { TokenExpiredError, TokenRevokedError, type TokenPairError } from '../../lib/index.js';
 import {
-  accessToken, at, checkInvariants, current, cutOff, end, liveSessions, loggedIn, MAX_LOGINS, pair, previousInGrace, refusal,
-  same, sessionIdOf, tokenName, USERS, GRACE, type Model, type SessionModel, type World,
+  accessToken,
+  at,
+  checkInvariants,
+  current,
+  cutOff,
+  end,
+  liveSessions,
+  loggedIn,
+  MAX_LOGINS,
+  pair,
+  previousInGrace,
+  refusal,
+  same,
+  sessionIdOf,
+  tokenName,
+  USERS,
+  GRACE,
+  type Model,
+  type SessionModel,
+  type World,
 } from './state-machine-model.js';
 
 /** What a refresh token of an ended session may get. */
@@ -106,7 +124,11 @@ class Race extends OnSession {
       return result.value;
     });
     same(tokenName(s, pairs[0]!.refreshToken).replace(/ \(.*/, ''), 'a new token', `${what}: the successor`);
-    same(tokenName(s, pairs[1]!.refreshToken), tokenName(s, pairs[0]!.refreshToken), `${what}: both must get the one successor`);
+    same(
+      tokenName(s, pairs[1]!.refreshToken),
+      tokenName(s, pairs[0]!.refreshToken),
+      `${what}: both must get the one successor`,
+    );
     same(pairs[1]!.refreshToken, pairs[0]!.refreshToken, `${what}: the one successor, the same token`);
     s.refreshTokens.push(pairs[0]!.refreshToken);
     s.rotatedAt = s.lastUsedAt = m.now;
@@ -120,7 +142,10 @@ class Race extends OnSession {
 
 /** Refresh with a rotated-out token, `back` rotations old (1: the previous one). */
 class Replay extends OnSession {
-  constructor(k: number, readonly back: number) {
+  constructor(
+    k: number,
+    readonly back: number,
+  ) {
     super(k);
   }
 
@@ -136,7 +161,11 @@ class Replay extends OnSession {
       await refusal(w.auth.refresh(token), ENDED, what);
     } else if (this.back === 1 && previousInGrace(m, s)) {
       const again = await pair(w.auth.refresh(token), `${what}, within the grace window`);
-      same(tokenName(s, again.refreshToken), tokenName(s, current(s)), `${what}: within ${GRACE} s, the one successor again`);
+      same(
+        tokenName(s, again.refreshToken),
+        tokenName(s, current(s)),
+        `${what}: within ${GRACE} s, the one successor again`,
+      );
       s.lastUsedAt = m.now;
       s.accessTokens.push(accessToken(again.accessToken, s.rotatedAt, what));
     } else {
@@ -170,14 +199,19 @@ class Logout extends Replay {
 
 /** `revokeSession` by id, by its own user or (`stranger`) another one, which must end nothing. */
 class RevokeSession extends OnSession {
-  constructor(k: number, readonly stranger: boolean) {
+  constructor(
+    k: number,
+    readonly stranger: boolean,
+  ) {
     super(k);
   }
 
   async apply(m: Model, w: World): Promise<void> {
     const s = this.session(m);
     const what = this.what(m);
-    const user = this.stranger ? USERS[(USERS.indexOf(s.userId as typeof USERS[number]) + 1) % USERS.length]! : s.userId;
+    const user = this.stranger
+      ? USERS[(USERS.indexOf(s.userId as (typeof USERS)[number]) + 1) % USERS.length]!
+      : s.userId;
     const ended = await w.auth.revokeSession(user, s.sessionId);
     expect(ended, `${what}: revokeSession() answer`).to.equal(s.alive && !this.stranger);
     if (ended) end(m, s, String(this));
@@ -224,7 +258,9 @@ class PasswordChange extends OnSession {
     }
     const context = w.auth.verifyAccessToken(access.token);
     if (!s.alive) {
-      expect(() => { w.auth.checkRevocation(context); }, `${what}: the caller's session ended`).to.throw(TokenRevokedError);
+      expect(() => {
+        w.auth.checkRevocation(context);
+      }, `${what}: the caller's session ended`).to.throw(TokenRevokedError);
       return;
     }
     w.auth.checkRevocation(context);
@@ -282,10 +318,15 @@ class Tick extends Step {
 /** Mostly alice, so that one user often has enough sessions for evictions. */
 export const user = fc.oneof({ weight: 2, arbitrary: fc.constant(USERS[0]) }, fc.constantFrom(...USERS));
 /** Mostly the first logins, which live long enough to be refreshed and replayed. */
-const session = fc.oneof({ weight: 3, arbitrary: fc.nat({ max: 2 }) }, { weight: 1, arbitrary: fc.nat({ max: MAX_LOGINS - 1 }) });
+const session = fc.oneof(
+  { weight: 3, arbitrary: fc.nat({ max: 2 }) },
+  { weight: 1, arbitrary: fc.nat({ max: MAX_LOGINS - 1 }) },
+);
 /** Within the grace window, its edges, beyond it, and past an access token's lifetime. */
 const seconds = fc.oneof(
-  fc.integer({ min: 1, max: GRACE }), fc.constantFrom(GRACE, GRACE + 1), fc.integer({ min: GRACE + 1, max: 120 }),
+  fc.integer({ min: 1, max: GRACE }),
+  fc.constantFrom(GRACE, GRACE + 1),
+  fc.integer({ min: GRACE + 1, max: 120 }),
   fc.integer({ min: 400, max: 700 }),
 );
 

@@ -12,7 +12,15 @@ import { expect } from 'chai';
 import { user } from './state-machine-commands.js';
 import { T0 } from './token-auth.js';
 import {
-  at, checkInvariants, loggedIn, MAX_LOGINS, pair, refusal, type Model, type PendingLogin, type World,
+  at,
+  checkInvariants,
+  loggedIn,
+  MAX_LOGINS,
+  pair,
+  refusal,
+  type Model,
+  type PendingLogin,
+  type World,
 } from './state-machine-model.js';
 
 /** Logins begun per run, so that they are `p0` to `p3`. */
@@ -65,8 +73,9 @@ class LoginFinished extends Step {
     login.finished = true;
     const cut = m.cutOffs.get(login.userId);
     const since = (ms: number): string => `+${ms / 1000 - T0}s`;
-    const what = `${String(this)} (${login.userId}, begun at ${since(login.startedAt)},`
-      + ` cut-off ${cut === undefined ? 'none' : since(cut)}) at ${at(m)}`;
+    const what =
+      `${String(this)} (${login.userId}, begun at ${since(login.startedAt)},` +
+      ` cut-off ${cut === undefined ? 'none' : since(cut)}) at ${at(m)}`;
     const issuing = w.auth.issue({ userId: login.userId, authenticatedAt: login.startedAt });
     if (m.now * 1000 - login.startedAt > MAX_AGE) {
       await refusal(issuing, ['ERR_ETP_INPUT'], `${what}: older than 5 minutes`);

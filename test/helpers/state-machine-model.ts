@@ -10,8 +10,14 @@
  */
 import { expect } from 'chai';
 import {
-  createTokenAuth, TokenExpiredError, TokenRevokedError, type AuthContext, type SessionStore, type TokenAuth,
-  type TokenPair, type TokenPairError,
+  createTokenAuth,
+  TokenExpiredError,
+  TokenRevokedError,
+  type AuthContext,
+  type SessionStore,
+  type TokenAuth,
+  type TokenPair,
+  type TokenPairError,
 } from '../../lib/index.js';
 import { ACCESS, decode, REFRESH, T0 } from './token-auth.js';
 
@@ -94,7 +100,9 @@ export class World {
       store,
       clock: () => this.clock.now * 1000,
     });
-    this.auth.on('reuse_detected', () => { this.reuseEvents += 1; });
+    this.auth.on('reuse_detected', () => {
+      this.reuseEvents += 1;
+    });
   }
 
   /** The model and the world, both empty at T0, for `fc.asyncModelRun`. */
@@ -136,7 +144,8 @@ export function end(m: Model, s: SessionModel, by: string): void {
 
 /** The user's live sessions, least recently used first (ties: lowest session id), as the stores evict them. */
 export function liveSessions(m: Readonly<Model>, userId: string): SessionModel[] {
-  return m.sessions.filter((s) => s.alive && s.userId === userId)
+  return m.sessions
+    .filter((s) => s.alive && s.userId === userId)
     .sort((a, b) => a.lastUsedAt - b.lastUsedAt || (a.sessionId < b.sessionId ? -1 : 1));
 }
 
@@ -144,10 +153,18 @@ export function liveSessions(m: Readonly<Model>, userId: string): SessionModel[]
 export function loggedIn(m: Model, userId: string, pair: TokenPair, what: string): void {
   const label = `s${m.sessions.length}`;
   const live = liveSessions(m, userId);
-  for (const s of live.slice(0, Math.max(0, live.length - (MAX_SESSIONS - 1)))) end(m, s, `eviction at ${label}'s login`);
+  for (const s of live.slice(0, Math.max(0, live.length - (MAX_SESSIONS - 1))))
+    end(m, s, `eviction at ${label}'s login`);
   m.sessions.push({
-    label, userId, sessionId: sessionIdOf(pair.refreshToken), alive: true, endedBy: undefined, endedAtMs: 0,
-    refreshTokens: [pair.refreshToken], rotatedAt: m.now, lastUsedAt: m.now,
+    label,
+    userId,
+    sessionId: sessionIdOf(pair.refreshToken),
+    alive: true,
+    endedBy: undefined,
+    endedAtMs: 0,
+    refreshTokens: [pair.refreshToken],
+    rotatedAt: m.now,
+    lastUsedAt: m.now,
     accessTokens: [accessToken(pair.accessToken, m.now, what)],
   });
 }
@@ -186,7 +203,11 @@ export async function pair(promise: Promise<TokenPair>, what: string): Promise<T
 }
 
 /** The error `promise` rejects with; fails if it resolves (a refresh that yielded a pair). */
-export async function refusal(promise: Promise<unknown>, codes: readonly string[], what: string): Promise<TokenPairError> {
+export async function refusal(
+  promise: Promise<unknown>,
+  codes: readonly string[],
+  what: string,
+): Promise<TokenPairError> {
   let error: unknown;
   try {
     await promise;
@@ -215,8 +236,10 @@ async function refusedInTime(w: World, s: SessionModel, context: AuthContext, wh
       return;
     }
     if (performance.now() >= deadline) {
-      expect.fail(`${what}: checkRevocation ${outcome === 'passed' ? 'passed' : `threw ${String(outcome)}`}`
-        + ` ${Math.round(performance.now() - s.endedAtMs)} ms after the session ended (allowed: ${w.revocationWait} ms)`);
+      expect.fail(
+        `${what}: checkRevocation ${outcome === 'passed' ? 'passed' : `threw ${String(outcome)}`}` +
+          ` ${Math.round(performance.now() - s.endedAtMs)} ms after the session ended (allowed: ${w.revocationWait} ms)`,
+      );
     }
     await sleep(10);
   }
@@ -232,7 +255,9 @@ async function checkAccessTokens(m: Readonly<Model>, w: World, s: SessionModel):
     const context = w.auth.verifyAccessToken(access.token);
     expect(context.sessionId, what).to.equal(s.sessionId);
     if (s.alive) {
-      expect(() => { w.auth.checkRevocation(context); }, `${what}: must pass checkRevocation`).not.to.throw();
+      expect(() => {
+        w.auth.checkRevocation(context);
+      }, `${what}: must pass checkRevocation`).not.to.throw();
     } else {
       await refusedInTime(w, s, context, what);
     }
@@ -247,19 +272,26 @@ async function checkAccessTokens(m: Readonly<Model>, w: World, s: SessionModel):
  * the core reported every reuse.
  */
 export async function checkInvariants(m: Readonly<Model>, w: World): Promise<void> {
-  const label = (sessionId: string): string => m.sessions.find((s) => s.sessionId === sessionId)?.label ?? `unknown ${sessionId}`;
+  const label = (sessionId: string): string =>
+    m.sessions.find((s) => s.sessionId === sessionId)?.label ?? `unknown ${sessionId}`;
   for (const user of USERS) {
-    const listed = (await w.auth.listSessions(user)).map((info) => `${label(info.sessionId)} used ${info.lastUsedAt - T0}`);
+    const listed = (await w.auth.listSessions(user)).map(
+      (info) => `${label(info.sessionId)} used ${info.lastUsedAt - T0}`,
+    );
     const expected = liveSessions(m, user)
-      .sort((a, b) => b.lastUsedAt - a.lastUsedAt || (a.sessionId < b.sessionId ? -1 : 1)).map((s) => `${s.label} used ${s.lastUsedAt - T0}`);
+      .sort((a, b) => b.lastUsedAt - a.lastUsedAt || (a.sessionId < b.sessionId ? -1 : 1))
+      .map((s) => `${s.label} used ${s.lastUsedAt - T0}`);
     same(`[${listed.join(', ')}]`, `[${expected.join(', ')}]`, `listSessions(${user}) at ${at(m)}`);
   }
   for (const s of m.sessions) {
     await checkAccessTokens(m, w, s);
     if (s.alive) continue;
     for (const [i, token] of s.refreshTokens.entries()) {
-      await refusal(w.auth.refresh(token), ['token_revoked', 'refresh_reused'],
-        `${s.label} (${s.endedBy}) refresh token #${i} at ${at(m)}`);
+      await refusal(
+        w.auth.refresh(token),
+        ['token_revoked', 'refresh_reused'],
+        `${s.label} (${s.endedBy}) refresh token #${i} at ${at(m)}`,
+      );
     }
   }
   expect(w.reuseEvents, `reuse_detected events at ${at(m)}`).to.equal(m.reuseEvents);

@@ -25,16 +25,36 @@ export async function selfSignedCertificate(): Promise<TestCertificate> {
   const keyFile = join(dir, 'key.pem');
   try {
     await promisify(execFile)('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      '-keyout', keyFile, '-out', certFile,
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
     ]);
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
-    throw new Error(`these tests need the openssl CLI to make a self-signed certificate: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(
+      `these tests need the openssl CLI to make a self-signed certificate: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   return {
-    dir, certFile, keyFile, cert: await readFile(certFile), key: await readFile(keyFile),
+    dir,
+    certFile,
+    keyFile,
+    cert: await readFile(certFile),
+    key: await readFile(keyFile),
     remove: () => rm(dir, { recursive: true, force: true }),
   };
 }

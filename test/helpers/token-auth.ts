@@ -4,7 +4,11 @@
  * readers for tokens and for the error a call rejects with.
  */
 import {
-  createTokenAuth, type SessionStore, type TokenAuth, type TokenAuthOptions, type TokenPairError,
+  createTokenAuth,
+  type SessionStore,
+  type TokenAuth,
+  type TokenAuthOptions,
+  type TokenPairError,
 } from '../../lib/index.js';
 
 export const ACCESS = 'access-secret-access-secret-0123456789';
@@ -20,12 +24,17 @@ export function makeAuth(store: SessionStore, now: () => number, over: Partial<T
   return createTokenAuth({
     accessToken: { secret: ACCESS, ttl: '15m' },
     refreshToken: { secret: REFRESH, ttl: '7d', maxLifetime: '30d', reuseGrace: 5 },
-    store, clock: () => now() * 1000, ...over,
+    store,
+    clock: () => now() * 1000,
+    ...over,
   });
 }
 
 export function decode(token: string): { header: Record<string, unknown>; payload: Record<string, unknown> } {
-  const [header, payload] = token.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()) as Record<string, unknown>);
+  const [header, payload] = token
+    .split('.')
+    .slice(0, 2)
+    .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()) as Record<string, unknown>);
   return { header: header!, payload: payload! };
 }
 

@@ -62,8 +62,10 @@ export function connectionOf(client: unknown, name: string): RedisConnection {
   if (typeof c.isCluster === 'boolean' && isFunction(c.call)) return ioredisConnection(c);
   if (isFunction(c.getSlotMaster) && isFunction(c.sendCommand)) return nodeRedisCluster(c);
   if (isFunction(c.sendCommand)) return nodeRedisClient(c);
-  throw new OptionError(`${name} must be a node-redis client or cluster (v4, v5, v6) or an ioredis client or Cluster`
-    + ' (for any other client, pass sendCommand)');
+  throw new OptionError(
+    `${name} must be a node-redis client or cluster (v4, v5, v6) or an ioredis client or Cluster` +
+      ' (for any other client, pass sendCommand)',
+  );
 }
 
 function nodeRedisClient(c: Loose): RedisConnection {
@@ -73,7 +75,7 @@ function nodeRedisClient(c: Loose): RedisConnection {
     send: (args) => send.call(c, args),
     ready: () => c.isReady !== false,
     cluster: false,
-    feed: isFunction(c.duplicate) ? c as unknown as DuplicableClient : undefined,
+    feed: isFunction(c.duplicate) ? (c as unknown as DuplicableClient) : undefined,
   };
 }
 
@@ -116,8 +118,11 @@ function nodeRedisCluster(c: Loose): RedisConnection {
  * on MOVED, v4 rereads its map and retries. When the random primary is the
  * dead one, the send just fails, and the next failure tries again.
  */
-function slotMapReread(c: Loose, send: (key: string | undefined, readonly: boolean, args: string[]) => Promise<unknown>,
-  failedKey: () => string | undefined): () => void {
+function slotMapReread(
+  c: Loose,
+  send: (key: string | undefined, readonly: boolean, args: string[]) => Promise<unknown>,
+  failedKey: () => string | undefined,
+): () => void {
   const slots = c._slots as { rediscover?: (startWith: { options: unknown }) => Promise<void> } | undefined;
   const roots = (c._options as { rootNodes?: unknown[] } | undefined)?.rootNodes;
   if (typeof slots?.rediscover === 'function' && Array.isArray(roots) && roots.length > 0) {
@@ -152,16 +157,24 @@ function ioredisFeedSource(c: Loose): DuplicableClient {
     duplicate(overrides) {
       // Connect when asked, never retry by itself, never queue: the feed resumes on its own.
       const dup = duplicate.call(c, {
-        lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null, maxRetriesPerRequest: 0,
-        ...overrides?.name ? { connectionName: overrides.name } : {},
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        retryStrategy: () => null,
+        maxRetriesPerRequest: 0,
+        ...(overrides?.name ? { connectionName: overrides.name } : {}),
       });
       const call = dup.call as (...args: string[]) => Promise<unknown>;
       const feed: FeedClient = {
         connect: () => (dup.connect as () => Promise<unknown>).call(dup),
         sendCommand: (args) => call.apply(dup, args),
-        on: (event, listener) => (dup.on as (e: string, l: (error: Error) => void) => unknown).call(dup, event, listener),
-        get isOpen() { return dup.status !== 'end' && dup.status !== 'close' && dup.status !== 'wait'; },
-        destroy: () => { (dup.disconnect as () => void).call(dup); },
+        on: (event, listener) =>
+          (dup.on as (e: string, l: (error: Error) => void) => unknown).call(dup, event, listener),
+        get isOpen() {
+          return dup.status !== 'end' && dup.status !== 'close' && dup.status !== 'wait';
+        },
+        destroy: () => {
+          (dup.disconnect as () => void).call(dup);
+        },
       };
       return feed;
     },

@@ -54,11 +54,18 @@ export const commonArgs = ['callerMs', 'revocationTtl', 'deadline'] as const;
 
 /** Each session script's own ARGV, from ARGV[4] on (scripts.ts says what each means). */
 export const scriptArgs = {
-  create: [
-    'sid', 'jti', 'ttl', 'maxLifetime', 'claims', 'ip', 'ua', 'maxSessions', 'checkAge', 'checkBegan',
-  ],
+  create: ['sid', 'jti', 'ttl', 'maxLifetime', 'claims', 'ip', 'ua', 'maxSessions', 'checkAge', 'checkBegan'],
   rotate: [
-    'sid', 'presented', 'nextJti', 'ttl', 'grace', 'ip', 'ua', 'replaceClaims', 'claims', 'window',
+    'sid',
+    'presented',
+    'nextJti',
+    'ttl',
+    'grace',
+    'ip',
+    'ua',
+    'replaceClaims',
+    'claims',
+    'window',
     'presentedIat',
   ],
   revoke: ['sid', 'presented', 'grace', 'presentedIat'],
@@ -69,7 +76,10 @@ export const scriptArgs = {
 export type SessionScript = keyof typeof scriptArgs;
 
 /** A script's arguments by name: the compiler asks for each, exactly once. */
-export type ArgsOf<S extends SessionScript> = Record<(typeof commonArgs)[number] | (typeof scriptArgs)[S][number], string>;
+export type ArgsOf<S extends SessionScript> = Record<
+  (typeof commonArgs)[number] | (typeof scriptArgs)[S][number],
+  string
+>;
 
 /** The ARGV array of `script`, in the order its Lua declares it. */
 export function argv<S extends SessionScript>(script: S, args: ArgsOf<S>): string[] {
@@ -84,7 +94,9 @@ export function luaField(name: SessionField): string {
 
 /** `local a, b = ARGV[1], ARGV[2]` for the names, from ARGV[first]. */
 function argvLocals(names: readonly string[], first: number): string {
-  return names.length === 0 ? '' : `local ${names.join(', ')} = ${names.map((_, i) => `ARGV[${i + first}]`).join(', ')}`;
+  return names.length === 0
+    ? ''
+    : `local ${names.join(', ')} = ${names.map((_, i) => `ARGV[${i + first}]`).join(', ')}`;
 }
 
 /** The Lua that opens every session script: the field numbers and the common arguments. */

@@ -37,9 +37,10 @@ export function serverWarnings(server: unknown, memory: unknown): StoreWarning[]
   if (policy !== undefined && policy !== 'noeviction') {
     warnings.push({
       code: 'eviction_policy',
-      message: `Redis maxmemory-policy is ${policy}: under memory pressure Redis evicts session keys, which logs`
-        + ' their users out silently, like a real logout. Set maxmemory-policy noeviction'
-        + ' (CONFIG SET maxmemory-policy noeviction, and in redis.conf) and give Redis the memory it needs.',
+      message:
+        `Redis maxmemory-policy is ${policy}: under memory pressure Redis evicts session keys, which logs` +
+        ' their users out silently, like a real logout. Set maxmemory-policy noeviction' +
+        ' (CONFIG SET maxmemory-policy noeviction, and in redis.conf) and give Redis the memory it needs.',
     });
   }
   return warnings;

@@ -301,11 +301,18 @@ redis.call('SET', KEYS[1], '1', 'PX', '1')
 return 'ok'
 `;
 
-export interface Script { source: string; sha: string }
+export interface Script {
+  source: string;
+  sha: string;
+}
 
 const script = (source: string): Script => ({ source, sha: createHash('sha1').update(source).digest('hex') });
 
 export const scripts = {
-  create: script(create), rotate: script(rotate), revoke: script(revoke), revokeAll: script(revokeAll),
-  list: script(list), probe: script(probe),
+  create: script(create),
+  rotate: script(rotate),
+  revoke: script(revoke),
+  revokeAll: script(revokeAll),
+  list: script(list),
+  probe: script(probe),
 } as const;

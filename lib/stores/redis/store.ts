@@ -1,7 +1,17 @@
 import { CredentialsChangedError, OptionError, StoreUnavailableError } from '../../errors.js';
 import type {
-  CreateOptions, CurrentToken, Ending, NewSession, RevocationFeed, RevokeAllInput, RevokeInput, RevokeResult,
-  RotateInput, RotateResult, SessionInfo, SessionStore,
+  CreateOptions,
+  CurrentToken,
+  Ending,
+  NewSession,
+  RevocationFeed,
+  RevokeAllInput,
+  RevokeInput,
+  RevokeResult,
+  RotateInput,
+  RotateResult,
+  SessionInfo,
+  SessionStore,
 } from '../../store-types.js';
 import type { Claims } from '../../types.js';
 import { scripts, type Script } from './scripts.js';
@@ -74,7 +84,9 @@ function fail(message: string): never {
 
 /** Checks `client`, `sendCommand` and `blockingSendCommand`: where the store sends. */
 function connectionOptions(options: RedisSessionStoreOptions): {
-  connection: RedisConnection | undefined; sendCommand: SendCommand | undefined; blockingSendCommand: SendCommand | undefined;
+  connection: RedisConnection | undefined;
+  sendCommand: SendCommand | undefined;
+  blockingSendCommand: SendCommand | undefined;
 } {
   const { client, sendCommand, blockingSendCommand } = options;
   if (client !== undefined && sendCommand !== undefined) fail('pass client or sendCommand, not both');
@@ -95,8 +107,10 @@ function revocationRecordOf(options: RedisSessionStoreOptions, connection: Redis
   const revocationRecord = options.revocationRecord ?? !connection?.cluster;
   if (typeof revocationRecord !== 'boolean') fail('revocationRecord must be a boolean');
   if (revocationRecord && connection?.cluster) {
-    fail(`revocationRecord cannot be kept on a Redis Cluster (${connection.kind}): the stream would be in another slot`
-      + ' than the user keys; leave it unset (false) and do without checkRevocation');
+    fail(
+      `revocationRecord cannot be kept on a Redis Cluster (${connection.kind}): the stream would be in another slot` +
+        ' than the user keys; leave it unset (false) and do without checkRevocation',
+    );
   }
   return revocationRecord;
 }
@@ -133,10 +147,18 @@ export class RedisSessionStore implements SessionStore {
     const { connection, sendCommand, blockingSendCommand } = connectionOptions(options);
     if (typeof prefix !== 'string' || /[{}]/.test(prefix)) fail('prefix must be a string without { or }');
     if (!Number.isSafeInteger(timeout) || timeout <= 0) fail('timeout must be a positive whole number of milliseconds');
-    if (clock !== 'redis' && clock !== 'caller') fail(`clock must be 'redis' or 'caller' (got ${JSON.stringify(clock)})`);
+    if (clock !== 'redis' && clock !== 'caller')
+      fail(`clock must be 'redis' or 'caller' (got ${JSON.stringify(clock)})`);
     const revocationRecord = revocationRecordOf(options, connection);
-    this.#send = boundedSendCommand(sendCommand ?? { sendCommand: connection!.send, get isReady() { return connection!.ready(); } },
-      timeout);
+    this.#send = boundedSendCommand(
+      sendCommand ?? {
+        sendCommand: connection!.send,
+        get isReady() {
+          return connection!.ready();
+        },
+      },
+      timeout,
+    );
     this.#prefix = prefix;
     this.#timeout = timeout;
     this.#deadlines = new Deadlines(this.#send, timeout);
@@ -179,7 +201,7 @@ export class RedisSessionStore implements SessionStore {
 
   /** Runs the session script `name` for the user's hash, its ARGV named by fields.ts; adds the deadline. */
   async #run<S extends SessionScript>(name: S, userId: string, args: Omit<ArgsOf<S>, 'deadline'>): Promise<unknown> {
-    const keys = [this.#key(userId), this.#cutOffKey(userId), ...this.#stream === undefined ? [] : [this.#stream]];
+    const keys = [this.#key(userId), this.#cutOffKey(userId), ...(this.#stream === undefined ? [] : [this.#stream])];
     const named = { ...args, deadline: await this.#deadlines.next() } as ArgsOf<S>;
     let reply: unknown;
     try {
@@ -190,7 +212,9 @@ export class RedisSessionStore implements SessionStore {
     }
     if (reply === 'late') {
       this.#deadlines.stale();
-      throw new StoreUnavailableError(`Redis ran the command after the ${this.#timeout} ms timeout; it changed nothing`);
+      throw new StoreUnavailableError(
+        `Redis ran the command after the ${this.#timeout} ms timeout; it changed nothing`,
+      );
     }
     return reply;
   }
@@ -200,14 +224,25 @@ export class RedisSessionStore implements SessionStore {
     const age = options.authenticatedAge;
     // On Redis's clock, the check began about `age` before this call: an estimate the script uses
     // if it is earlier than its own (now - age), as when the command waited in a queue.
-    const began = age === undefined || this.#callerClock ? '' : String(Math.floor(await this.#deadlines.onRedisClock(entered) - age));
+    const began =
+      age === undefined || this.#callerClock
+        ? ''
+        : String(Math.floor((await this.#deadlines.onRedisClock(entered)) - age));
     const reply = await this.#run('create', session.userId, {
-      ...this.#ending(options), sid: session.sessionId, jti: session.jti, ttl: String(session.ttl),
-      maxLifetime: String(session.maxLifetime), claims: claimsJson(session.claims), ip: session.meta.ip ?? '',
-      ua: session.meta.userAgent ?? '', maxSessions: String(options.maxSessions),
-      checkAge: age === undefined ? '' : String(age), checkBegan: began,
+      ...this.#ending(options),
+      sid: session.sessionId,
+      jti: session.jti,
+      ttl: String(session.ttl),
+      maxLifetime: String(session.maxLifetime),
+      claims: claimsJson(session.claims),
+      ip: session.meta.ip ?? '',
+      ua: session.meta.userAgent ?? '',
+      maxSessions: String(options.maxSessions),
+      checkAge: age === undefined ? '' : String(age),
+      checkBegan: began,
     });
-    if (reply === 'changed') throw new CredentialsChangedError('the credentials changed after this login checked them; log in again');
+    if (reply === 'changed')
+      throw new CredentialsChangedError('the credentials changed after this login checked them; log in again');
     const [issuedAt, expiresAt] = Array.isArray(reply) ? reply.map(Number) : [];
     if (!Number.isSafeInteger(issuedAt) || !Number.isSafeInteger(expiresAt)) unexpected();
     return { jti: session.jti, issuedAt: issuedAt!, expiresAt: expiresAt! };
@@ -215,10 +250,18 @@ export class RedisSessionStore implements SessionStore {
 
   async rotate(input: RotateInput): Promise<RotateResult> {
     const reply = await this.#run('rotate', input.userId, {
-      ...this.#ending(input), sid: input.sessionId, presented: input.jti, nextJti: input.nextJti, ttl: String(input.ttl),
-      grace: String(input.grace), ip: input.meta.ip ?? '', ua: input.meta.userAgent ?? '',
-      replaceClaims: input.claims === undefined ? '0' : '1', claims: input.claims === undefined ? '' : claimsJson(input.claims),
-      window: String(input.window), presentedIat: String(input.issuedAt ?? ''),
+      ...this.#ending(input),
+      sid: input.sessionId,
+      presented: input.jti,
+      nextJti: input.nextJti,
+      ttl: String(input.ttl),
+      grace: String(input.grace),
+      ip: input.meta.ip ?? '',
+      ua: input.meta.userAgent ?? '',
+      replaceClaims: input.claims === undefined ? '0' : '1',
+      claims: input.claims === undefined ? '' : claimsJson(input.claims),
+      window: String(input.window),
+      presentedIat: String(input.issuedAt ?? ''),
     });
     if (!Array.isArray(reply)) unexpected();
     const [status, jti, issuedAt, expiresAt, claims, ip, userAgent, refreshes] = reply.map(String);
@@ -226,8 +269,8 @@ export class RedisSessionStore implements SessionStore {
       return {
         status,
         current: { jti: jti!, issuedAt: Number(issuedAt), expiresAt: Number(expiresAt) },
-        claims: claims ? JSON.parse(claims) as Claims : {},
-        previousMeta: { ...ip ? { ip } : {}, ...userAgent ? { userAgent } : {} },
+        claims: claims ? (JSON.parse(claims) as Claims) : {},
+        previousMeta: { ...(ip ? { ip } : {}), ...(userAgent ? { userAgent } : {}) },
         refreshes: Number(refreshes),
       };
     }
@@ -236,31 +279,47 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async revoke(input: RevokeInput): Promise<RevokeResult> {
-    const reply = String(await this.#run('revoke', input.userId, {
-      ...this.#ending(input), sid: input.sessionId, presented: input.jti ?? '', grace: String(input.grace),
-      presentedIat: String(input.issuedAt ?? ''),
-    }));
+    const reply = String(
+      await this.#run('revoke', input.userId, {
+        ...this.#ending(input),
+        sid: input.sessionId,
+        presented: input.jti ?? '',
+        grace: String(input.grace),
+        presentedIat: String(input.issuedAt ?? ''),
+      }),
+    );
     if (reply === 'revoked' || reply === 'reused' || reply === 'unknown') return reply;
     unexpected();
   }
 
   async revokeAll(input: RevokeAllInput): Promise<number> {
-    return Number(await this.#run('revokeAll', input.userId, {
-      ...this.#ending(input), userId: input.userId, keep: input.keepSessionId ?? '', cutoffTtl: String(input.credentialTtl),
-    }));
+    return Number(
+      await this.#run('revokeAll', input.userId, {
+        ...this.#ending(input),
+        userId: input.userId,
+        keep: input.keepSessionId ?? '',
+        cutoffTtl: String(input.credentialTtl),
+      }),
+    );
   }
 
   async list(userId: string, now: number): Promise<SessionInfo[]> {
     const reply = await this.#run('list', userId, { callerMs: this.#time(now * 1000), revocationTtl: '0' });
     if (!Array.isArray(reply)) unexpected();
-    return reply.map((row: unknown) => {
-      if (!Array.isArray(row)) unexpected();
-      const [sessionId, createdAt, lastUsedAt, expiresAt, ip, userAgent] = row.map(String);
-      return {
-        sessionId: sessionId!, createdAt: Number(createdAt), lastUsedAt: Number(lastUsedAt), expiresAt: Number(expiresAt),
-        ip: ip || undefined, userAgent: userAgent || undefined,
-      };
-    }).sort((a, b) => b.lastUsedAt - a.lastUsedAt || (a.sessionId < b.sessionId ? -1 : 1));
+    return reply
+      .map((row: unknown) => {
+        if (!Array.isArray(row)) unexpected();
+        const [sessionId, createdAt, lastUsedAt, expiresAt, ip, userAgent] = row.map(String);
+        return {
+          sessionId: sessionId!,
+          createdAt: Number(createdAt),
+          lastUsedAt: Number(lastUsedAt),
+          expiresAt: Number(expiresAt),
+          ip: ip || undefined,
+          userAgent: userAgent || undefined,
+        };
+      })
+      .sort((a, b) => b.lastUsedAt - a.lastUsedAt || (a.sessionId < b.sessionId ? -1 : 1));
   }
 
   /**
@@ -269,10 +328,13 @@ export class RedisSessionStore implements SessionStore {
    * given `sendCommand` without `blockingSendCommand`.
    */
   revocations(): RevocationFeed {
-    if (this.#stream === undefined) fail('checkRevocation needs the revocation record; this store has revocationRecord: false');
+    if (this.#stream === undefined)
+      fail('checkRevocation needs the revocation record; this store has revocationRecord: false');
     if (this.#feedSource === undefined) {
-      fail('checkRevocation needs blockingSendCommand (a second connection\'s sendCommand, for the revocation feed)'
-        + ' or a node-redis client (it has duplicate())');
+      fail(
+        "checkRevocation needs blockingSendCommand (a second connection's sendCommand, for the revocation feed)" +
+          ' or a node-redis client (it has duplicate())',
+      );
     }
     return new RedisRevocationFeed(this.#feedSource, this.#stream);
   }
