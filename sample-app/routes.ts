@@ -79,8 +79,9 @@ export function routes({ auth, transport, users, passwords, limits, checkRevocat
       authenticatedAt,
     });
     // Cookie mode: the refresh token goes into the HttpOnly cookie and the rest into the JSON; body
-    // mode: the whole pair as JSON. Either way never cached (RFC 6749 §5.1).
-    sendTokenPair(req, res, { ...pair, user: { id: user.id, email: user.email } }, transport);
+    // mode: the whole pair as JSON. Either way never cached (RFC 6749 §5.1). Object.assign, not a
+    // spread: the pair's non-enumerable refreshExpiresIn (the cookie's Max-Age) stays with it.
+    sendTokenPair(req, res, Object.assign(pair, { user: { id: user.id, email: user.email } }), transport);
   });
 
   // Every refresh rotates: the refresh token sent in is spent and a new one comes
