@@ -3,41 +3,28 @@
  * multiply writes to the revocation record.
  */
 import { expect } from 'chai';
-import { createClient } from 'redis';
 import request from 'supertest';
 import type { SampleApp } from '../sample-app/app.js';
 import { bodyOf, gql, gqlLogin, gqlRegister, LOGOUT, reasons } from './helpers/graphql.js';
-import { RedisServer, requireRedis, uniquePrefix } from './helpers/redis-server.js';
+import { privateRedis, uniquePrefix } from './helpers/redis-server.js';
 import { appFactory, email, logIn, PASSWORD, signUp } from './helpers/sample-app.js';
 
 describe('sample app: one POST /graphql cannot multiply writes to the revocation record', function () {
   this.timeout(60_000); // generous: many requests, and the machine may be busy
-  let server: RedisServer;
-  let client: ReturnType<typeof createClient>;
+  const redis = privateRedis();
   const apps = appFactory(() => ({}));
   let app: SampleApp;
   let stream: string;
 
-  before(async function () {
-    requireRedis(this, true);
-    server = await RedisServer.start();
-    client = createClient({ url: server.url, disableOfflineQueue: true });
-    client.on('error', () => {});
-    await client.connect();
-  });
-  after(async () => {
-    if (client?.isOpen) await client.close();
-    await server?.stop();
-  });
   beforeEach(async () => {
     apps.reset();
     const prefix = uniquePrefix();
     stream = `${prefix}session:revocations`;
-    app = await apps.make({ redis: { client, prefix } });
+    app = await apps.make({ redis: { client: redis.client, prefix } });
   });
   afterEach(() => apps.closeAll());
 
-  const entries = (): Promise<number> => client.xLen(stream);
+  const entries = (): Promise<number> => redis.client.xLen(stream);
 
   it('refuses 50 aliased session-ending fields with 400 before any runs, and runs one', async function () {
     this.timeout(60_000);

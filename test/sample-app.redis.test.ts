@@ -1,15 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
-import { createClient } from 'redis';
 import request from 'supertest';
 import type { SampleApp } from '../sample-app/app.js';
 import { MemoryUserStore, type StoredUser, type UserStore } from '../sample-app/users.js';
-import { RedisServer, requireRedis, uniquePrefix } from './helpers/redis-server.js';
+import { privateRedis, RedisServer, uniquePrefix } from './helpers/redis-server.js';
 import { describeFlows } from './helpers/sample-app-flows.js';
 import { appFactory, email, logIn, me, PASSWORD, refresh, signUp } from './helpers/sample-app.js';
-
-type Client = ReturnType<typeof createClient>;
 
 /** Waits for `condition`, up to `within` ms on the monotonic clock (generous: a busy machine is slow, not wrong). */
 async function until(condition: () => boolean, within = 15_000): Promise<void> {
@@ -33,24 +30,11 @@ async function waitForHealth(sample: SampleApp, status: number, within = 30_000)
 describe('sample app, with Redis', function () {
   // Generous for a busy machine (Redis restarts, reconnects and bcrypt); the tests bound nothing by the clock.
   this.timeout(60_000);
-  let server: RedisServer;
-  let client: Client;
-
-  before(async function () {
-    requireRedis(this, true);
-    server = await RedisServer.start();
-    client = createClient({ url: server.url, disableOfflineQueue: true });
-    client.on('error', () => {});
-    await client.connect();
-  });
-  after(async () => {
-    if (client?.isOpen) await client.close();
-    await server?.stop();
-  });
+  const redis = privateRedis();
 
   describe('end to end', () => {
     // Every app gets its own key prefix: a fresh set of users, sessions and counters.
-    describeFlows('redis', () => ({ redis: { client, prefix: uniquePrefix() } }));
+    describeFlows('redis', () => ({ redis: { client: redis.client, prefix: uniquePrefix() } }));
   });
 
   describe('redis only', () => {
@@ -62,12 +46,12 @@ describe('sample app, with Redis', function () {
 
     it('keeps users, sessions and rate-limit counts in Redis, shared by every instance', async () => {
       const prefix = uniquePrefix();
-      const one = await apps.make({ redis: { client, prefix }, loginRateLimit: 3 });
-      const two = await apps.make({ redis: { client, prefix }, loginRateLimit: 3 });
+      const one = await apps.make({ redis: { client: redis.client, prefix }, loginRateLimit: 3 });
+      const two = await apps.make({ redis: { client: redis.client, prefix }, loginRateLimit: 3 });
       const address = email();
       const user = await signUp(one, address);
 
-      const stored = await client.hGetAll(`${prefix}user:${address}`);
+      const stored = await redis.client.hGetAll(`${prefix}user:${address}`);
       expect(Object.keys(stored).sort()).to.deep.equal(['id', 'passwordHash']);
       expect(stored.id).to.equal(user.id);
       expect(stored.passwordHash).to.match(/^\$2[aby]\$04\$/);
@@ -80,7 +64,7 @@ describe('sample app, with Redis', function () {
       // The spent token is spent on every instance, not only the one that rotated it.
       apps.clock.advance(10);
       expect((await refresh(two, session.refreshToken)).body).to.include({ error: 'refresh_reused' });
-      expect(await client.keys(`${prefix}session:*`), 'only the revocation record is left').to.deep.equal([
+      expect(await redis.client.keys(`${prefix}session:*`), 'only the revocation record is left').to.deep.equal([
         `${prefix}session:revocations`,
       ]);
 
@@ -92,13 +76,13 @@ describe('sample app, with Redis', function () {
         );
       }
       expect(statuses).to.deep.equal([200, 200, 429, 429]);
-      expect(await client.keys(`${prefix}ratelimit:login:*`)).to.have.length(1);
+      expect(await redis.client.keys(`${prefix}ratelimit:login:*`)).to.have.length(1);
     });
 
     it('lets exactly one of many concurrent sign-ups with one email win', async () => {
       const prefix = uniquePrefix();
-      const one = await apps.make({ redis: { client, prefix } });
-      const two = await apps.make({ redis: { client, prefix } });
+      const one = await apps.make({ redis: { client: redis.client, prefix } });
+      const two = await apps.make({ redis: { client: redis.client, prefix } });
       const address = email();
       const results = await Promise.all(
         Array.from({ length: 8 }, (_, i) =>
@@ -108,7 +92,7 @@ describe('sample app, with Redis', function () {
         ),
       );
       expect(results.map((res) => res.status).sort()).to.deep.equal([201, 409, 409, 409, 409, 409, 409, 409]);
-      expect(await client.keys(`${prefix}user:*`)).to.have.length(1);
+      expect(await redis.client.keys(`${prefix}user:*`)).to.have.length(1);
     });
 
     it("writes exactly the keys the README's sample app section documents, and its redis-cli line reads a session", async () => {
@@ -122,7 +106,7 @@ describe('sample app, with Redis', function () {
       const pattern = (form: string): RegExp =>
         new RegExp(`^${form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/<[^>]+>/g, '.+')}$`);
       // The default prefix, as `npm start` uses it (this Redis is the suite's own).
-      const sample = await apps.make({ redis: { client }, loginRateLimit: 5, refreshRateLimit: 5 });
+      const sample = await apps.make({ redis: { client: redis.client }, loginRateLimit: 5, refreshRateLimit: 5 });
       try {
         const user = await signUp(sample, email());
         const session = await logIn(sample, user.email);
@@ -132,7 +116,7 @@ describe('sample app, with Redis', function () {
         expect(
           (await request(sample.app).post('/auth/logout').send({ refreshToken: ended.refreshToken })).status,
         ).to.equal(204);
-        const keys = await client.keys('sample:*');
+        const keys = await redis.client.keys('sample:*');
         for (const key of keys)
           expect(
             forms.some((form) => pattern(form).test(key)),
@@ -151,18 +135,18 @@ describe('sample app, with Redis', function () {
         expect(line).to.match(/^redis-cli -u "\$REDIS_URL" /);
         const result = spawnSync('sh', ['-c', line ?? ''], {
           encoding: 'utf8',
-          env: { ...process.env, USER_ID: user.id, REDIS_URL: server.url },
+          env: { ...process.env, USER_ID: user.id, REDIS_URL: redis.server.url },
         });
         expect(result.status, result.stderr).to.equal(0);
         expect(Object.keys(JSON.parse(result.stdout) as object)).to.have.length(1); // one session
       } finally {
-        const keys = await client.keys('sample:*');
-        if (keys.length > 0) await client.del(keys);
+        const keys = await redis.client.keys('sample:*');
+        if (keys.length > 0) await redis.client.del(keys);
       }
     });
 
     it('connects from a URL, and close() disconnects', async () => {
-      const sample = await apps.make({ redis: { url: server.url, prefix: uniquePrefix() } });
+      const sample = await apps.make({ redis: { url: redis.server.url, prefix: uniquePrefix() } });
       expect((await request(sample.app).get('/health')).body).to.deep.equal({
         status: 'ok',
         store: 'redis',
@@ -175,11 +159,11 @@ describe('sample app, with Redis', function () {
     });
 
     it('warns at start-up of a maxmemory-policy that evicts session keys, naming the setting and the fix; /health is 503 on a replica', async () => {
-      await client.sendCommand(['CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru']);
+      await redis.client.sendCommand(['CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru']);
       try {
-        await apps.make({ redis: { client, prefix: uniquePrefix() } });
+        await apps.make({ redis: { client: redis.client, prefix: uniquePrefix() } });
       } finally {
-        await client.sendCommand(['CONFIG', 'SET', 'maxmemory-policy', 'noeviction']);
+        await redis.client.sendCommand(['CONFIG', 'SET', 'maxmemory-policy', 'noeviction']);
       }
       const warnings = apps.logs.filter((line) => line.level === 'warn' && line.text.includes('maxmemory-policy'));
       expect(warnings.map((line) => line.text)).to.have.length(1);
@@ -187,7 +171,7 @@ describe('sample app, with Redis', function () {
         /^Warning: Redis maxmemory-policy is allkeys-lru: .*Set maxmemory-policy noeviction/,
       );
       const quiet = apps.logs.length;
-      const sample = await apps.make({ redis: { client, prefix: uniquePrefix() } });
+      const sample = await apps.make({ redis: { client: redis.client, prefix: uniquePrefix() } });
       expect(
         apps.logs.slice(quiet).filter((line) => line.text.includes('maxmemory-policy')),
         'noeviction: no warning',
@@ -195,10 +179,10 @@ describe('sample app, with Redis', function () {
       // A replica takes no writes: readiness fails, though PING would answer.
       const primary = await RedisServer.start();
       try {
-        await client.sendCommand(['REPLICAOF', '127.0.0.1', String(primary.port)]);
+        await redis.client.sendCommand(['REPLICAOF', '127.0.0.1', String(primary.port)]);
         expect((await request(sample.app).get('/health')).status).to.equal(503);
       } finally {
-        await client.sendCommand(['REPLICAOF', 'NO', 'ONE']);
+        await redis.client.sendCommand(['REPLICAOF', 'NO', 'ONE']);
         await primary.stop();
       }
       expect((await request(sample.app).get('/health')).status).to.equal(200);

@@ -8,7 +8,6 @@
  */
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { expect } from 'chai';
-import { createClient } from 'redis';
 import {
   MemorySessionStore,
   RedisSessionStore,
@@ -18,7 +17,7 @@ import {
   type TokenAuthOptions,
 } from '../lib/index.js';
 import { base64url, signRaw } from './helpers/forged-tokens.js';
-import { RedisServer, requireRedis, uniquePrefix } from './helpers/redis-server.js';
+import { privateRedis, uniquePrefix } from './helpers/redis-server.js';
 import { decode, makeAuth, REFRESH, rejection, T0 } from './helpers/token-auth.js';
 
 const R_OLD = 'refresh-key-old-0123456789abcdefghijk';
@@ -168,20 +167,7 @@ describe('issue 8: key rings against kid and algorithm tricks', () => {
 
 describe('issue 8: Redis deadlines, adoption races and the probe', function () {
   this.timeout(20_000);
-  let server: RedisServer;
-  let client: ReturnType<typeof createClient>;
-
-  before(async function () {
-    requireRedis(this, true);
-    server = await RedisServer.start();
-    client = createClient({ url: server.url, disableOfflineQueue: true });
-    client.on('error', () => {});
-    await client.connect();
-  });
-  after(async () => {
-    if (client?.isOpen) client.destroy();
-    await server?.stop();
-  });
+  const redis = privateRedis();
 
   /** A store on `client` whose commands are recorded, and whose TIME can be made to fail. */
   function recorded(prefix: string) {
@@ -190,7 +176,7 @@ describe('issue 8: Redis deadlines, adoption races and the probe', function () {
     const sendCommand = async (args: string[]): Promise<unknown> => {
       sent.push(args[0]!);
       if (args[0] === 'TIME' && state.failTime) throw new Error('connection reset');
-      return client.sendCommand(args);
+      return redis.client.sendCommand(args);
     };
     return { store: new RedisSessionStore({ sendCommand, prefix }), sent, state };
   }
@@ -200,7 +186,7 @@ describe('issue 8: Redis deadlines, adoption races and the probe', function () {
     });
 
   it('an app clock stepped back after TIME was read does not turn every script into a 503', async () => {
-    const auth = authOn(new RedisSessionStore({ client, prefix: uniquePrefix() }));
+    const auth = authOn(new RedisSessionStore({ client: redis.client, prefix: uniquePrefix() }));
     const pair = await auth.issue({ userId: 'stepped' }); // the offset to Redis's clock is read here
     const realNow = Date.now;
     Date.now = () => realNow() - 120_000; // NTP steps the clock back two minutes
@@ -217,7 +203,7 @@ describe('issue 8: Redis deadlines, adoption races and the probe', function () {
   });
 
   it("the same with RedisSessionStore on a clock that steps back (clock: 'caller'; Redis TIME stepping back alike)", async () => {
-    const store = new RedisSessionStore({ client, prefix: uniquePrefix(), clock: 'caller' });
+    const store = new RedisSessionStore({ client: redis.client, prefix: uniquePrefix(), clock: 'caller' });
     expect(await stolenAfterStepBack(store)).to.deep.equal({ outcome: 'refresh_reused', reuseEvents: 1 });
   });
 
@@ -240,28 +226,28 @@ describe('issue 8: Redis deadlines, adoption races and the probe', function () {
     // A 3 s grace, so that eight concurrent scripts land inside it even on a busy machine (Redis's clock),
     // and a long store timeout, so that a slow script is slow, not 'late'.
     const grace = 3;
-    const auth = authOn(new RedisSessionStore({ client, prefix, timeout: 10_000 }), grace);
+    const auth = authOn(new RedisSessionStore({ client: redis.client, prefix, timeout: 10_000 }), grace);
     const pair = await auth.issue({ userId: 'race' });
     const key = `${prefix}{race}`;
-    await client.sendCommand(['COPY', key, `${key}:before`]);
+    await redis.client.sendCommand(['COPY', key, `${key}:before`]);
     await new Promise((resolve) => setTimeout(resolve, 1100)); // the successor is dated a second later
     const lost = await auth.refresh(pair.refreshToken);
-    await client.sendCommand(['COPY', `${key}:before`, key, 'REPLACE']); // Redis loses that rotation
+    await redis.client.sendCommand(['COPY', `${key}:before`, key, 'REPLACE']); // Redis loses that rotation
     const answers = await Promise.all(Array.from({ length: 8 }, () => auth.refresh(lost.refreshToken)));
     expect(new Set(answers.map((a) => a.refreshToken)).size, 'one successor').to.equal(1);
     // Past the grace window: whole seconds, inclusive (age <= grace), so one second more.
     await new Promise((resolve) => setTimeout(resolve, (grace + 1) * 1000 + 100));
     expect(await rejection(auth.refresh(lost.refreshToken))).to.include({ code: 'refresh_reused' });
-    await client.del(`${key}:before`);
+    await redis.client.del(`${key}:before`);
   });
 
   it('ping() leaves no probe key behind, and no user id can name it', async () => {
     const prefix = uniquePrefix();
-    const auth = authOn(new RedisSessionStore({ client, prefix }));
+    const auth = authOn(new RedisSessionStore({ client: redis.client, prefix }));
     await auth.ping();
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(await client.keys(`${prefix}*`)).to.deep.equal([]);
+    expect(await redis.client.keys(`${prefix}*`)).to.deep.equal([]);
     await auth.issue({ userId: 'probe' });
-    expect(await client.keys(`${prefix}*`)).to.deep.equal([`${prefix}{probe}`]);
+    expect(await redis.client.keys(`${prefix}*`)).to.deep.equal([`${prefix}{probe}`]);
   });
 });

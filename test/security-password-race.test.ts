@@ -9,12 +9,11 @@
  * has read the account (a user store that waits there).
  */
 import { expect } from 'chai';
-import { createClient } from 'redis';
 import request from 'supertest';
 import type { SampleApp } from '../sample-app/app.js';
 import { MemoryUserStore, type StoredUser, type User, type UserStore } from '../sample-app/users.js';
 import { bodyOf, gql, LOGIN, reasons } from './helpers/graphql.js';
-import { RedisServer, requireRedis, uniquePrefix } from './helpers/redis-server.js';
+import { privateRedis, uniquePrefix } from './helpers/redis-server.js';
 import { appFactory, email, logIn, PASSWORD, refresh, signUp, type LoginBody } from './helpers/sample-app.js';
 
 const NEW_PASSWORD = 'a brand new passphrase';
@@ -148,19 +147,7 @@ describe('security: a login in flight during a password change (issue 18 item 2)
   describeRace('in memory', () => ({}));
 
   describe('on Redis', () => {
-    let server: RedisServer | undefined;
-    let client: ReturnType<typeof createClient> | undefined;
-    before(async function () {
-      requireRedis(this, true);
-      server = await RedisServer.start();
-      client = createClient({ url: server.url, disableOfflineQueue: true });
-      client.on('error', () => {});
-      await client.connect();
-    });
-    after(async () => {
-      if (client?.isOpen) await client.close();
-      await server?.stop();
-    });
-    describeRace('in Redis', () => ({ redis: { client: client!, prefix: uniquePrefix() } }));
+    const redis = privateRedis();
+    describeRace('in Redis', () => ({ redis: { client: redis.client, prefix: uniquePrefix() } }));
   });
 });

@@ -11,12 +11,11 @@
  * the shrunk command sequence.
  */
 import fc from 'fast-check';
-import { createClient } from 'redis';
 import { MemorySessionStore, RedisSessionStore } from '../lib/index.js';
 import { command } from './helpers/state-machine-commands.js';
 import { loginRace } from './helpers/state-machine-logins.js';
 import { World, type Variant } from './helpers/state-machine-model.js';
-import { RedisServer, requireRedis, uniquePrefix } from './helpers/redis-server.js';
+import { privateRedis, uniquePrefix } from './helpers/redis-server.js';
 
 /** Runs `numRuns` random command sequences against fresh worlds of `variant`. */
 async function explore(variant: Variant, numRuns: number, maxCommands: number): Promise<void> {
@@ -57,29 +56,19 @@ describe('session state machine (model-based, fast-check)', function () {
   });
 
   describe('RedisSessionStore on a private redis-server (clock: caller)', () => {
-    let server: RedisServer;
-    let client: ReturnType<typeof createClient>;
-
-    before(async function () {
-      requireRedis(this, true);
-      server = await RedisServer.start();
-      client = createClient({ url: server.url, disableOfflineQueue: true });
-      client.on('error', () => {
-        /* the test fails on the command that hit it */
-      });
-      await client.connect();
-    });
-    after(async () => {
-      if (client?.isOpen) client.destroy();
-      await server?.stop();
-    });
+    const redis = privateRedis(); // a test fails on the command that hit a Redis error
 
     it('matches the model (revocation seen by checkRevocation within revocationMaxLag, 5 s)', async () => {
       await explore(
         {
           // A long store timeout: on a busy machine a slow script is slow, not a 503.
           store: () => ({
-            store: new RedisSessionStore({ client, prefix: uniquePrefix(), clock: 'caller', timeout: 10_000 }),
+            store: new RedisSessionStore({
+              client: redis.client,
+              prefix: uniquePrefix(),
+              clock: 'caller',
+              timeout: 10_000,
+            }),
             close: () => {},
           }),
           revocationWait: 5000,
