@@ -143,4 +143,28 @@ describe('RedisSessionStore endings on a real redis-server', function () {
       expect(auth.verifyAccessToken(pair.accessToken).userId).to.equal('ann');
     }
   });
+
+  it('places a check no later than it began, even when every command of its instance leaves late', async () => {
+    // Each command of this instance waits 300 ms before it leaves (a busy event loop, a queue):
+    // its TIME too, so the middle of that round trip is 150 ms before Redis read its clock, and a
+    // script's own "now - age" is late by the wait. Either estimate alone would put the check
+    // after a password change made just after it began, and let the login through.
+    const late = async <T>(args: string[]): Promise<T> => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return client.sendCommand<T>(args);
+    };
+    const slow = createTokenAuth({
+      accessToken: { secret: ACCESS },
+      refreshToken: { secret: REFRESH },
+      store: new RedisSessionStore({ sendCommand: late, prefix, timeout: 10_000 }),
+    });
+    const other = makeAuth();
+    const laptop = await slow.issue({ userId: 'bo' }); // the slow store has read Redis's clock
+    const began = slow.now();
+    expect(await other.revokeOtherSessions('bo', sid(laptop))).to.equal(0); // within ms of `began`
+    expect(await rejection(slow.issue({ userId: 'bo', authenticatedAt: began }))).to.be.instanceOf(
+      CredentialsChangedError,
+    );
+    expect(await listed(slow, 'bo')).to.deep.equal([sid(laptop)]);
+  });
 });

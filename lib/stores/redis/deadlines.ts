@@ -27,8 +27,12 @@ export const steady = (): number => performance.timeOrigin + performance.now();
 export class Deadlines {
   readonly #send: SendCommand;
   readonly #timeout: number;
-  /** Redis's clock minus ours, ms, and when it was read. */
-  #offset: { ms: number; at: number } | undefined;
+  /**
+   * Redis's clock minus ours, ms (from the middle of the `TIME` round trip),
+   * `low` its lowest possible value (as if Redis read its clock as the reply
+   * arrived), and when it was read.
+   */
+  #offset: { ms: number; low: number; at: number } | undefined;
   #reading: Promise<void> | undefined;
 
   constructor(send: SendCommand, timeout: number) {
@@ -44,12 +48,15 @@ export class Deadlines {
   }
 
   /**
-   * `at`, a `steady()` reading, as Unix ms on Redis's clock (off by at most
-   * half the round trip of the last `TIME`); reads the offset first if none.
+   * The earliest Unix ms on Redis's clock that `at`, a `steady()` reading,
+   * can have been: never later than the truth, earlier by at most the round
+   * trip of the last `TIME` (which the store's timeout bounds). Reads the
+   * offset first if none. For the start of a credential check, where a late
+   * estimate could let a login that checked an old password through.
    */
-  async onRedisClock(at: number): Promise<number> {
+  async earliestOnRedisClock(at: number): Promise<number> {
     if (this.#offset === undefined) await this.#read();
-    return at + this.#offset!.ms;
+    return at + this.#offset!.low;
   }
 
   /** After a `late` answer: read Redis's clock again before the next script (Redis's may have stepped). */
@@ -67,7 +74,8 @@ export class Deadlines {
         if (!Number.isSafeInteger(seconds) || !Number.isSafeInteger(micros)) {
           throw new StoreUnavailableError('unexpected reply from Redis to TIME');
         }
-        this.#offset = { ms: seconds! * 1000 + micros! / 1000 - (before + after) / 2, at: after };
+        const redis = seconds! * 1000 + micros! / 1000;
+        this.#offset = { ms: redis - (before + after) / 2, low: redis - after, at: after };
       } finally {
         this.#reading = undefined;
       }

@@ -222,12 +222,13 @@ export class RedisSessionStore implements SessionStore {
   async create(session: NewSession, options: CreateOptions): Promise<CurrentToken> {
     const entered = steady();
     const age = options.authenticatedAge;
-    // On Redis's clock, the check began about `age` before this call: an estimate the script uses
-    // if it is earlier than its own (now - age), as when the command waited in a queue.
+    // On Redis's clock, the check began `age` before this call: placed no later than it can have
+    // been (a late estimate could let a login that checked an old password through). The script
+    // takes it when earlier than its own (now - age), which a command that waited in a queue makes late.
     const began =
       age === undefined || this.#callerClock
         ? ''
-        : String(Math.floor((await this.#deadlines.onRedisClock(entered)) - age));
+        : String(Math.floor((await this.#deadlines.earliestOnRedisClock(entered)) - age));
     const reply = await this.#run('create', session.userId, {
       ...this.#ending(options),
       sid: session.sessionId,
