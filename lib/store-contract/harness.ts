@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
-import type { SessionStore } from '../store-types.js';
+import type { NewSession, RotateInput, RotateResult, SessionStore } from '../store-types.js';
 
 /**
  * The test functions the suite declares itself with: mocha's or jest's
@@ -63,6 +63,27 @@ export class Contract {
       await fixture?.close();
     })();
     return this.#closing;
+  }
+
+  /**
+   * Rotates `jti` of session `s` at the test's time to a fresh successor, with
+   * the suite's defaults (a 5 s grace, a 900 s refresh-counting window);
+   * `over` replaces any field.
+   */
+  rotate(s: NewSession, jti: string, over: Partial<RotateInput> = {}): Promise<RotateResult> {
+    return this.store.rotate({
+      userId: s.userId,
+      sessionId: s.sessionId,
+      jti,
+      nextJti: this.id('jti'),
+      now: this.now,
+      ttl: TTL,
+      grace: 5,
+      meta: {},
+      window: 900,
+      revocationTtl: REVOCATION_TTL,
+      ...over,
+    });
   }
 
   /** A fresh id, unique across runs and processes: `kind-<run>-<n>`. */

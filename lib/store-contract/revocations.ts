@@ -59,20 +59,7 @@ export function revocationsContract(c: Contract): void {
     return record;
   }
 
-  const rotate = (s: NewSession, jti: string, over: Partial<RotateInput> = {}) =>
-    c.store.rotate({
-      userId: s.userId,
-      sessionId: s.sessionId,
-      jti,
-      nextJti: c.id('jti'),
-      now: c.now,
-      ttl: TTL,
-      grace: 5,
-      meta: {},
-      window: 900,
-      revocationTtl: REVOCATION_TTL,
-      ...over,
-    });
+  const rotate = (s: NewSession, jti: string, over: Partial<RotateInput> = {}) => c.rotate(s, jti, over);
   const revoke = (s: NewSession, jti?: string) =>
     c.store.revoke({
       userId: s.userId,

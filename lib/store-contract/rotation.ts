@@ -27,20 +27,7 @@ export function rotationContract(c: Contract): void {
     return { ...record, first: await c.store.create(record, { now: at, maxSessions, revocationTtl: REVOCATION_TTL }) };
   }
 
-  const rotate = async (s: NewSession, jti: string, over: Partial<RotateInput> = {}) =>
-    c.store.rotate({
-      userId: s.userId,
-      sessionId: s.sessionId,
-      jti,
-      nextJti: c.id('jti'),
-      now: c.now,
-      ttl: TTL,
-      grace: 5,
-      meta: {},
-      window: 900,
-      revocationTtl: REVOCATION_TTL,
-      ...over,
-    });
+  const rotate = (s: NewSession, jti: string, over: Partial<RotateInput> = {}) => c.rotate(s, jti, over);
   const status = async (s: NewSession, jti: string, over: Partial<RotateInput> = {}) =>
     (await rotate(s, jti, over)).status;
 

@@ -28,19 +28,7 @@ export function sessionsContract(c: Contract): void {
   }
 
   const rotate = (s: NewSession, jti: string, over: Partial<RotateInput> = {}) =>
-    c.store.rotate({
-      userId: s.userId,
-      sessionId: s.sessionId,
-      jti,
-      nextJti: c.id('jti'),
-      now: c.now,
-      ttl: TTL,
-      grace: 5,
-      meta: {},
-      window: WINDOW,
-      revocationTtl: REVOCATION_TTL,
-      ...over,
-    });
+    c.rotate(s, jti, { window: WINDOW, ...over });
 
   const revokeOthers = (userId: string, keepSessionId: string) =>
     c.store.revokeAll({
