@@ -30,6 +30,7 @@ export {
 export { ACCESS_TYP, REFRESH_TYP } from './constants.js';
 
 export type { ErrorCode } from './errors.js';
+export type { HealthReport, RevocationHealth, RevocationStreamHealth, StoreHealth } from './health.js';
 export type { GraphQLContextOptions, GraphQLErrorExtensions, TokenPairContext } from './graphql.js';
 export type { MemorySessionStoreOptions } from './stores/memory-store.js';
 export type { RedisSessionStoreOptions } from './stores/redis/store.js';

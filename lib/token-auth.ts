@@ -10,6 +10,7 @@ import {
 import { suspicions, TokenAuthEmitter } from './events.js';
 import { authenticatedAge, MAX_AUTHENTICATED_AGE, normalizeMeta, parseClaims, parseUserId } from './input.js';
 import { RevocationView } from './revocation/view.js';
+import { healthReport, type HealthReport } from './health.js';
 import { TokenCache } from './token-cache.js';
 import { parseOptions, type Config } from './options.js';
 import { customClaims, newId, verify } from './tokens.js';
@@ -345,6 +346,16 @@ export class TokenAuth extends TokenAuthEmitter {
   async ping(): Promise<void> {
     const { store } = this.#config;
     if (store.ping) await this.#store(() => store.ping!());
+  }
+
+  /**
+   * The store's health (its ping, and `checkServer()` warnings when it has
+   * one) and, once the revocation record is followed, whether
+   * `checkRevocation` would answer now: plain data for health checks, no
+   * secret or token in it. Never rejects. See `HealthReport`.
+   */
+  health(): Promise<HealthReport> {
+    return healthReport(this.#config.store, this.#revocations);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Revocation, RevocationFeed } from './types.js';
+import type { FeedStream } from './view.js';
 
 interface Kept {
   revocation: Revocation;
@@ -13,10 +14,13 @@ interface Kept {
  */
 export class MemoryRevocations {
   #kept: Kept[] = [];
+  /** How many revocations were recorded: the last one's id (its ordinal), for `streams()`. */
+  #recorded = 0;
   readonly #listeners = new Set<(revocation: Revocation) => void>();
 
   record(revocation: Revocation, ttl: number): void {
     this.#kept.push({ revocation, until: revocation.at + ttl });
+    this.#recorded += 1;
     for (const listener of this.#listeners) listener(revocation);
   }
 
@@ -30,9 +34,15 @@ export class MemoryRevocations {
     this.#listeners.clear();
   }
 
-  feed(): RevocationFeed {
+  /**
+   * A follower of this record. Its `streams()` reports one stream,
+   * `'memory'`, always current; `lastId` is the ordinal of the latest
+   * revocation recorded (`'0'` before any).
+   */
+  feed(): RevocationFeed & { streams(): FeedStream[] } {
     let listener: ((revocation: Revocation) => void) | undefined;
     return {
+      streams: () => [{ name: 'memory', lastContact: Date.now(), lastId: String(this.#recorded) }],
       follow: async (next, since) => {
         for (const { revocation } of this.#kept) if (revocation.at >= since) next(revocation);
         listener = next;

@@ -11,6 +11,31 @@ export interface ViewSettings {
   now: () => number;
 }
 
+/** One stream a feed follows, as `RevocationFeed.streams` reports it (see `ViewStatus`). */
+export interface FeedStream {
+  name: string;
+  /** Milliseconds (the process clock) of the last word from the store about this stream; 0 before the first. */
+  lastContact: number;
+  /** The id of the last entry read; '' before the first. */
+  lastId: string;
+}
+
+/** What `RevocationView.status` tells: how far `check` can be trusted right now. */
+export interface ViewStatus {
+  /** Caught up with the backlog, and heard from the store within `maxLag`. */
+  current: boolean;
+  /** No entries lost unread whose tokens could still be live. */
+  complete: boolean;
+  /** Unix seconds (the `now` setting's clock) until which a gap keeps the view incomplete; 0 when none. */
+  incompleteUntil: number;
+  /** What `check` would answer now for a token not known to be ended: true when it would not throw 503. */
+  ready: boolean;
+  /** Per stream followed, with the time read for `current` (ms, process clock). */
+  streams: FeedStream[];
+  /** The process clock (ms) `current` was judged by. */
+  at: number;
+}
+
 /** Milliseconds between sweeps of entries no token can match any more. */
 const SWEEP_INTERVAL = 5_000;
 
@@ -94,6 +119,24 @@ export class RevocationView {
     if (this.#incompleteUntil !== 0 && this.#settings.now() < this.#incompleteUntil) {
       throw new StoreUnavailableError('revocation record is not complete');
     }
+  }
+
+  /**
+   * How far `check` can be trusted now, for health checks: `ready` is true
+   * exactly when `check` would not throw `StoreUnavailableError` for a token
+   * it knows nothing against. The streams come from the feed's `streams()`,
+   * or, for a feed without one, a single entry built from `lastContact()`
+   * (named `'revocations'`, no last id). Allocates; `check` does not.
+   */
+  status(): ViewStatus {
+    const at = Date.now();
+    const lastContact = this.#feed.lastContact();
+    const current = this.#current && at - lastContact <= this.#settings.maxLag;
+    const incompleteUntil = this.#incompleteUntil;
+    const complete = incompleteUntil === 0 || this.#settings.now() >= incompleteUntil;
+    const listed = (this.#feed as { streams?: () => FeedStream[] }).streams?.();
+    const streams = listed ?? [{ name: 'revocations', lastContact, lastId: '' }];
+    return { current, complete, incompleteUntil, ready: current && complete, streams, at };
   }
 
   /** Drops the entries no access token can match any more. */
