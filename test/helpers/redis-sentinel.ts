@@ -149,9 +149,10 @@ export class RedisSentinelSet {
       for (const s of this.#sentinels) {
         const known = await command(s.port, 'SENTINEL', 'REPLICAS', this.name);
         if (!Array.isArray(known) || known.length < replicas)
-          return `${s.port} knows ${String(known?.length)} replicas`;
+          return `${s.port} knows ${Array.isArray(known) ? known.length : 0} replicas`;
         const peers = await command(s.port, 'SENTINEL', 'SENTINELS', this.name);
-        if (!Array.isArray(peers) || peers.length < 2) return `${s.port} knows ${String(peers?.length)} sentinels`;
+        if (!Array.isArray(peers) || peers.length < 2)
+          return `${s.port} knows ${Array.isArray(peers) ? peers.length : 0} other sentinels`;
       }
       return undefined;
     });

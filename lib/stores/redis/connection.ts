@@ -1,5 +1,6 @@
 import { OptionError } from '../../errors.js';
 import type { DuplicableClient, FeedClient } from '../../revocation/redis-feed.js';
+import { isNodeRedisSentinel, sentinelFeedSource } from './sentinel.js';
 
 /**
  * Sends one raw command, e.g. `['EVALSHA', sha, '2', ...]`, and resolves its
@@ -11,7 +12,7 @@ import type { DuplicableClient, FeedClient } from '../../revocation/redis-feed.j
 export type SendCommand = (args: string[], key?: string) => Promise<unknown>;
 
 /** A Redis client of a kind this package can use, told apart at construction. */
-export type ClientKind = 'node-redis' | 'node-redis cluster' | 'ioredis' | 'ioredis cluster';
+export type ClientKind = 'node-redis' | 'node-redis cluster' | 'node-redis sentinel' | 'ioredis' | 'ioredis cluster';
 
 /** What the store needs of any client: one send, routed by the command's key. */
 export interface RedisConnection {
@@ -53,18 +54,21 @@ type Loose = Record<string, unknown>;
 const isFunction = (value: unknown): value is AnyFunction => typeof value === 'function';
 
 /**
- * Adapts a node-redis client or cluster (v4, v5, v6) or an ioredis client or
- * Cluster; throws `OptionError` for anything else, naming `name`.
+ * Adapts a node-redis client or cluster (v4, v5, v6), a node-redis Sentinel
+ * client (v5, v6), or an ioredis client (Sentinel too) or Cluster; throws
+ * `OptionError` for anything else, naming `name`.
  */
 export function connectionOf(client: unknown, name: string): RedisConnection {
   if (typeof client !== 'object' || client === null) throw new OptionError(`${name} must be a Redis client`);
   const c = client as Loose;
   if (typeof c.isCluster === 'boolean' && isFunction(c.call)) return ioredisConnection(c);
   if (isFunction(c.getSlotMaster) && isFunction(c.sendCommand)) return nodeRedisCluster(c);
+  if (isNodeRedisSentinel(c)) return nodeRedisSentinel(c);
   if (isFunction(c.sendCommand)) return nodeRedisClient(c);
   throw new OptionError(
     `${name} must be a node-redis client or cluster (v4, v5, v6) or an ioredis client or Cluster` +
-      ' (for any other client, pass sendCommand)',
+      ' (for any other client, pass sendCommand); for Sentinel, a node-redis createSentinel client (v5, v6)' +
+      ' or an ioredis client given sentinels and name',
   );
 }
 
@@ -76,6 +80,25 @@ function nodeRedisClient(c: Loose): RedisConnection {
     ready: () => c.isReady !== false,
     cluster: false,
     feed: isFunction(c.duplicate) ? (c as unknown as DuplicableClient) : undefined,
+  };
+}
+
+/**
+ * A node-redis Sentinel client (`createSentinel`): every command to the
+ * current master (not read-only), which the client follows through a
+ * failover; the feed gets a connection of its own (see sentinel.ts).
+ * Caveat: with `waitForReplicas`, keep the client's `masterPoolSize` at 1
+ * (its default): `WAIT` counts the writes of the connection it runs on, and
+ * a pool may send it on another connection than the script's.
+ */
+function nodeRedisSentinel(c: Loose): RedisConnection {
+  const send = c.sendCommand as (isReadonly: boolean, args: string[]) => Promise<unknown>;
+  return {
+    kind: 'node-redis sentinel',
+    send: (args) => send.call(c, false, args),
+    ready: () => c.isReady !== false,
+    cluster: false,
+    feed: sentinelFeedSource(c),
   };
 }
 
