@@ -5,9 +5,10 @@ import { isNodeRedisSentinel, sentinelFeedSource } from './sentinel.js';
 /**
  * Sends one raw command, e.g. `['EVALSHA', sha, '2', ...]`, and resolves its
  * reply. `key`, when given, routes it on a node-redis cluster (for a command
- * that names no key of its own, like `SCRIPT LOAD` before an `EVALSHA` of
- * that key); otherwise its first key does. An ioredis Cluster routes by the
- * command's own keys and ignores `key`; a single server ignores it too.
+ * that names no key of its own, like `WAIT` after a script on that key);
+ * otherwise its first key does. An ioredis Cluster sends the command in a
+ * pipeline after `EXISTS key`, so it goes to the same node; a single server
+ * ignores `key`.
  */
 export type SendCommand = (args: string[], key?: string) => Promise<unknown>;
 
@@ -165,12 +166,22 @@ function ioredisConnection(c: Loose): RedisConnection {
   const cluster = c.isCluster === true;
   return {
     kind: cluster ? 'ioredis cluster' : 'ioredis',
-    // ioredis routes a cluster command by its keys itself (EVALSHA's included).
-    send: (args) => call.apply(c, args),
+    // ioredis routes a cluster command by its keys itself (EVALSHA's included); one that names no key
+    // (WAIT) goes with an EXISTS of `key` in a pipeline, which ioredis sends to that key's primary.
+    send: (args, key) => (cluster && key !== undefined ? pipelinedAfter(c, key, args) : call.apply(c, args)),
     ready: () => c.status === 'ready',
     cluster,
     feed: cluster || !isFunction(c.duplicate) ? undefined : ioredisFeedSource(c),
   };
+}
+
+/** `args` sent to the ioredis Cluster node serving `key`: a pipeline of `EXISTS key` then `args`; its reply. */
+async function pipelinedAfter(c: Loose, key: string, args: string[]): Promise<unknown> {
+  const pipeline = (c.pipeline as (commands: string[][]) => Loose).call(c, [['exists', key], args]);
+  const replies = (await (pipeline.exec as () => Promise<Array<[Error | null, unknown]>>).call(pipeline)) ?? [];
+  const [error, reply] = replies[1] ?? [new Error('no reply from the ioredis pipeline'), undefined];
+  if (error) throw error;
+  return reply;
 }
 
 /** An ioredis client seen as a `DuplicableClient`: its duplicates as `FeedClient`s. */
