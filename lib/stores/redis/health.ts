@@ -4,8 +4,10 @@
 export interface StoreWarning {
   /** Stable: `'eviction_policy'` or `'redis_version'`. */
   code: 'eviction_policy' | 'redis_version';
-  /** One line for an operator, naming the setting and the fix. */
+  /** One line for an operator, naming the setting and the fix (and, on a Cluster, starting with the node). */
   message: string;
+  /** On a Cluster: the primary it is about, `host:port`. */
+  node?: string;
 }
 
 /** The `field:value` lines of an INFO reply (a string, or RESP3's verbatim string object). */
