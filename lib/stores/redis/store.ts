@@ -1,4 +1,4 @@
-import { CredentialsChangedError, OptionError, StoreUnavailableError } from '../../errors.js';
+import { CredentialsChangedError, StoreUnavailableError } from '../../errors.js';
 import type {
   CreateOptions,
   CurrentToken,
@@ -17,104 +17,14 @@ import type { Claims } from '../../types.js';
 import { scripts, type Script } from './scripts.js';
 import { argv, type ArgsOf, type SessionScript } from './fields.js';
 import { boundedSendCommand, isNoScript, type SendCommand } from './bounded-send.js';
-import { connectionOf, type ClientKind, type RedisConnection } from './connection.js';
+import type { ClientKind } from './connection.js';
+import { fail, parseOptions, type RedisSessionStoreOptions } from './options.js';
 import { RedisRevocationFeed, type DuplicableClient } from '../../revocation/redis-feed.js';
 import { serverWarnings, type StoreWarning } from './health.js';
 import { onEveryPrimary, primaryLister, type PrimaryLister } from './primaries.js';
 import { Deadlines, steady } from './deadlines.js';
 
-export interface RedisSessionStoreOptions {
-  /**
-   * Your connected client: node-redis (v4, v5, v6) `createClient()` or
-   * `createCluster()`, or ioredis `new Redis()` or `new Cluster()`. Each
-   * command goes to the primary serving its user's key. Anything else is
-   * refused here (pass `sendCommand` for other clients). For
-   * `checkRevocation`, the store opens one more connection with the
-   * client's `duplicate()` (named `express-token-pair:revocations`).
-   * Caveat: create it so that nothing queues while Redis is down
-   * (node-redis `disableOfflineQueue: true`, ioredis `enableOfflineQueue: false`);
-   * the store fails at once, with 503, while the client is not ready.
-   */
-  client?: object | undefined;
-  /**
-   * A function that sends one raw command, for a client of another kind.
-   * On a cluster it must route by the command's key: `args[3]` of the
-   * `EVALSHA`/`EVAL` the store sends.
-   */
-  sendCommand?: SendCommand | undefined;
-  /**
-   * A second connection's sendCommand, for the revocation feed; needed only
-   * for `checkRevocation` with `sendCommand`. It sends `XREAD BLOCK`, which
-   * holds its connection for up to a second at a time, so it must not be
-   * the connection of `sendCommand`; and `MULTI`/`EXEC`, so it must send
-   * every command on that one connection, in order.
-   */
-  blockingSendCommand?: SendCommand | undefined;
-  /** Key prefix. Default `'etp:'`. Must not contain `{` or `}`. */
-  prefix?: string | undefined;
-  /**
-   * Milliseconds to wait for Redis before failing with `StoreUnavailableError`
-   * (503). Default `1000`. A script that Redis only runs after this (from a
-   * client's queue, or resent after a reconnect) changes nothing: each one
-   * carries a deadline it checks against Redis's clock.
-   */
-  timeout?: number | undefined;
-  /**
-   * Whose clock decides expiry, the reuse grace window and last use.
-   * Default `'redis'`: Redis's own `TIME`, read inside each script, so that
-   * app instances whose clocks disagree still decide alike. `'caller'`: the
-   * time the core passes in (its `clock` option), for tests that move time
-   * by hand; with several instances their clocks must then agree.
-   */
-  clock?: 'redis' | 'caller' | undefined;
-  /**
-   * Keep the revocation record (`<prefix>revocations`), written in the same
-   * script as every ending, that `checkRevocation` follows. Default `true`,
-   * but `false` with a cluster client: the stream would be in another
-   * Cluster slot than the user keys, so on a Cluster there is no
-   * `checkRevocation` (setting it `true` there is refused).
-   */
-  revocationRecord?: boolean | undefined;
-}
-
-const OPTIONS = ['client', 'sendCommand', 'blockingSendCommand', 'prefix', 'timeout', 'clock', 'revocationRecord'];
-
-function fail(message: string): never {
-  throw new OptionError(`RedisSessionStore: ${message}`);
-}
-
-/** Checks `client`, `sendCommand` and `blockingSendCommand`: where the store sends. */
-function connectionOptions(options: RedisSessionStoreOptions): {
-  connection: RedisConnection | undefined;
-  sendCommand: SendCommand | undefined;
-  blockingSendCommand: SendCommand | undefined;
-} {
-  const { client, sendCommand, blockingSendCommand } = options;
-  if (client !== undefined && sendCommand !== undefined) fail('pass client or sendCommand, not both');
-  const connection = client === undefined ? undefined : connectionOf(client, 'RedisSessionStore: client');
-  if (sendCommand !== undefined && typeof sendCommand !== 'function') fail('sendCommand must be a function');
-  if (blockingSendCommand !== undefined && typeof blockingSendCommand !== 'function') {
-    fail('blockingSendCommand must be a function');
-  }
-  if (blockingSendCommand !== undefined && blockingSendCommand === sendCommand) {
-    fail('blockingSendCommand must send on a second connection, not the one of sendCommand');
-  }
-  if (connection === undefined && sendCommand === undefined) fail('client or sendCommand is required');
-  return { connection, sendCommand, blockingSendCommand };
-}
-
-/** Checks `revocationRecord`; its default: kept, except on a cluster client. */
-function revocationRecordOf(options: RedisSessionStoreOptions, connection: RedisConnection | undefined): boolean {
-  const revocationRecord = options.revocationRecord ?? !connection?.cluster;
-  if (typeof revocationRecord !== 'boolean') fail('revocationRecord must be a boolean');
-  if (revocationRecord && connection?.cluster) {
-    fail(
-      `revocationRecord cannot be kept on a Redis Cluster (${connection.kind}): the stream would be in another slot` +
-        ' than the user keys; leave it unset (false) and do without checkRevocation',
-    );
-  }
-  return revocationRecord;
-}
+export type { RedisSessionStoreOptions } from './options.js';
 
 /**
  * Sessions in Redis: one hash per user, one field per session (see
@@ -140,21 +50,14 @@ export class RedisSessionStore implements SessionStore {
   readonly #deadlines: Deadlines;
   /** A cluster client's primaries, for `ping` and `checkServer` (primaries.ts); undefined for other clients. */
   readonly #primaries: PrimaryLister | undefined = undefined;
+  /** Replicas that must have each write before it is answered (`WAIT`); 0: none. */
+  readonly #waitForReplicas: number;
 
   constructor(options: RedisSessionStoreOptions) {
-    if (typeof options !== 'object' || options === null) fail('options are required: { client } or { sendCommand }');
-    const { prefix = 'etp:', timeout = 1000, clock = 'redis' } = options;
-    for (const key of Object.keys(options)) {
-      if (!OPTIONS.includes(key)) fail(`unknown option ${key} (known: ${OPTIONS.join(', ')})`);
-    }
-    const { connection, sendCommand, blockingSendCommand } = connectionOptions(options);
-    if (typeof prefix !== 'string' || /[{}]/.test(prefix)) fail('prefix must be a string without { or }');
-    if (!Number.isSafeInteger(timeout) || timeout <= 0) fail('timeout must be a positive whole number of milliseconds');
-    if (clock !== 'redis' && clock !== 'caller')
-      fail(`clock must be 'redis' or 'caller' (got ${JSON.stringify(clock)})`);
-    const revocationRecord = revocationRecordOf(options, connection);
+    const config = parseOptions(options);
+    const { connection, prefix, timeout } = config;
     this.#send = boundedSendCommand(
-      sendCommand ?? {
+      config.sendCommand ?? {
         sendCommand: connection!.send,
         get isReady() {
           return connection!.ready();
@@ -165,9 +68,10 @@ export class RedisSessionStore implements SessionStore {
     this.#prefix = prefix;
     this.#timeout = timeout;
     this.#deadlines = new Deadlines(this.#send, timeout);
-    this.#callerClock = clock === 'caller';
-    this.#stream = revocationRecord ? `${prefix}revocations` : undefined;
-    this.#feedSource = blockingSendCommand ?? connection?.feed;
+    this.#callerClock = config.callerClock;
+    this.#stream = config.revocationRecord ? `${prefix}revocations` : undefined;
+    this.#feedSource = config.blockingSendCommand ?? connection?.feed;
+    this.#waitForReplicas = config.waitForReplicas;
     this.clientKind = connection?.kind;
     this.#recover = connection?.recover ?? (() => {});
     if (connection?.cluster) this.#primaries = primaryLister(options.client);
@@ -220,7 +124,26 @@ export class RedisSessionStore implements SessionStore {
         `Redis ran the command after the ${this.#timeout} ms timeout; it changed nothing`,
       );
     }
+    if (name !== 'list') await this.#replicated(keys[0]!);
     return reply;
+  }
+
+  /**
+   * `waitForReplicas`: `WAIT n <half the timeout>` on the primary of `key`
+   * (the script's write is the last one on that connection), 503 unless n
+   * replicas acknowledged. Nothing with 0.
+   */
+  async #replicated(key: string): Promise<void> {
+    const n = this.#waitForReplicas;
+    if (n === 0) return;
+    const wait = String(Math.max(1, Math.floor(this.#timeout / 2)));
+    const acknowledged = Number(await this.#send(['WAIT', String(n), wait], key));
+    if (!(acknowledged >= n)) {
+      throw new StoreUnavailableError(
+        `only ${acknowledged} of ${n} Redis replicas acknowledged the write within ${wait} ms (waitForReplicas);` +
+          ' it is on the primary but a failover could lose it',
+      );
+    }
   }
 
   async create(session: NewSession, options: CreateOptions): Promise<CurrentToken> {
