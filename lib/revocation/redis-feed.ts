@@ -150,6 +150,8 @@ export class RedisRevocationFeed implements RevocationFeed {
   readonly #connection: Connection;
   readonly #stream: string;
   #lastContact = 0;
+  /** The id of the last entry read (`streams()`). */
+  #lastId = '0-0';
   #closed = false;
   #following = false;
   /** Ends the current backoff early (on close). */
@@ -186,6 +188,10 @@ export class RedisRevocationFeed implements RevocationFeed {
 
   lastContact(): number {
     return this.#lastContact;
+  }
+
+  streams(): Array<{ name: string; lastContact: number; lastId: string }> {
+    return [{ name: this.#stream, lastContact: this.#lastContact, lastId: this.#lastId }];
   }
 
   async close(): Promise<void> {
@@ -230,6 +236,7 @@ export class RedisRevocationFeed implements RevocationFeed {
         if (through !== undefined) onGap(through);
         deliver(entries);
         lastId = through === undefined ? to : formatId(resume);
+        this.#lastId = lastId;
         this.#lastContact = Date.now();
         failures = 0;
         if (entries.length >= PAGE || through !== undefined) continue;
@@ -242,6 +249,7 @@ export class RedisRevocationFeed implements RevocationFeed {
         if (this.#closed) break;
         proof.delivered(more.length);
         deliver(more);
+        this.#lastId = lastId;
         this.#lastContact = Date.now();
       } catch {
         if (this.#closed) break;

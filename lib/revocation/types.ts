@@ -48,6 +48,14 @@ export interface RevocationFeed {
    * trust the record once this is too old.
    */
   lastContact(): number;
+  /**
+   * One row per stream the feed follows (a Redis feed on one server: one; on
+   * a Cluster: one per shard): its key, the last time (ms, the process
+   * clock, as `lastContact`) the feed heard from it, 0 before the first, and
+   * the id of the last entry read (`'0-0'` before any). For health reports;
+   * optional (a feed of one record may leave it out).
+   */
+  streams?(): Array<{ name: string; lastContact: number; lastId: string }>;
   /** Stops following and frees its connection. */
   close(): Promise<void>;
 }
