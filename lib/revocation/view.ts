@@ -11,14 +11,8 @@ export interface ViewSettings {
   now: () => number;
 }
 
-/** One stream a feed follows, as `RevocationFeed.streams` reports it (see `ViewStatus`). */
-export interface FeedStream {
-  name: string;
-  /** Milliseconds (the process clock) of the last word from the store about this stream; 0 before the first. */
-  lastContact: number;
-  /** The id of the last entry read; '' before the first. */
-  lastId: string;
-}
+/** One stream a feed follows, as `RevocationFeed.streams` reports it: name, last contact (ms), last id. */
+export type FeedStream = ReturnType<NonNullable<RevocationFeed['streams']>>[number];
 
 /** What `RevocationView.status` tells: how far `check` can be trusted right now. */
 export interface ViewStatus {
@@ -134,8 +128,7 @@ export class RevocationView {
     const current = this.#current && at - lastContact <= this.#settings.maxLag;
     const incompleteUntil = this.#incompleteUntil;
     const complete = incompleteUntil === 0 || this.#settings.now() >= incompleteUntil;
-    const listed = (this.#feed as { streams?: () => FeedStream[] }).streams?.();
-    const streams = listed ?? [{ name: 'revocations', lastContact, lastId: '' }];
+    const streams = this.#feed.streams?.() ?? [{ name: 'revocations', lastContact, lastId: '' }];
     return { current, complete, incompleteUntil, ready: current && complete, streams, at };
   }
 
