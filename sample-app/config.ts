@@ -24,6 +24,12 @@ export interface Config extends HttpsSettings {
   /** REDIS_CLUSTER_URLS: some nodes of a Redis Cluster, instead of REDIS_URL. */
   redisClusterUrls: string[] | undefined;
   /**
+   * REDIS_SENTINELS and REDIS_SENTINEL_NAME: the Sentinels of a Redis that
+   * fails over (see `redisSentinel`), instead of REDIS_URL or
+   * REDIS_CLUSTER_URLS. Absent when unset (the default).
+   */
+  redisSentinel?: RedisSentinelConfig;
+  /**
    * ACCESS_TOKEN_SECRET / REFRESH_TOKEN_SECRET. Random per start in
    * development (see `warnings`). No access secret with `accessTokenKey`.
    */
@@ -66,6 +72,14 @@ export interface Config extends HttpsSettings {
   replayDemo: boolean;
   /** Lines to print at start-up (e.g. "using a random secret"). */
   warnings: string[];
+}
+
+/** Where the Sentinels are, and the name they know the master by. */
+export interface RedisSentinelConfig {
+  /** REDIS_SENTINELS: `host:port` items, comma-separated; a missing port is Sentinel's 26379; IPv6 as `[::1]:26379`. */
+  sentinels: Array<{ host: string; port: number }>;
+  /** REDIS_SENTINEL_NAME. Default `'mymaster'`. */
+  name: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -241,6 +255,57 @@ function redisClusterUrls(env: Env): string[] | undefined {
   return raw.split(',').map((url) => redisUrlOf(url.trim(), 'REDIS_CLUSTER_URLS'));
 }
 
+/** Sentinel's own port, taken when an item of REDIS_SENTINELS names none. */
+const SENTINEL_PORT = 26_379;
+
+/** A host name (letters, digits, dots, hyphens; not all digits and dots unless an IPv4 address). */
+const HOST_NAME = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/;
+
+/** One `host`, `host:port`, `[v6]` or `[v6]:port` item of REDIS_SENTINELS, or a ConfigError quoting it. */
+function sentinelAddress(item: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/.exec(item);
+  const [, v6, name, digits] = match ?? [];
+  const host = v6 ?? name ?? '';
+  const port = digits === undefined ? SENTINEL_PORT : Number(digits);
+  const hostOk =
+    v6 !== undefined ? isIP(host) === 6 : isIP(host) === 4 || (HOST_NAME.test(host) && !/^[\d.]+$/.test(host));
+  if (!hostOk || port < 1 || port > 65_535) {
+    throw new ConfigError(
+      `REDIS_SENTINELS must be host:port items, comma-separated (port default 26379, IPv6 in brackets), e.g. sentinel-1:26379,[::1]:26379 (got ${JSON.stringify(item)})`,
+    );
+  }
+  return { host, port };
+}
+
+/**
+ * REDIS_SENTINELS and REDIS_SENTINEL_NAME: node-redis `createSentinel`'s
+ * `sentinelRootNodes` and `name`. Spaces around items and empty items are
+ * ignored; never together with REDIS_URL or REDIS_CLUSTER_URLS.
+ */
+function redisSentinel(env: Env): RedisSentinelConfig | undefined {
+  const raw = read(env, 'REDIS_SENTINELS');
+  const name = read(env, 'REDIS_SENTINEL_NAME');
+  if (raw === undefined) {
+    if (name !== undefined) throw new ConfigError('REDIS_SENTINEL_NAME is set but REDIS_SENTINELS is not');
+    return undefined;
+  }
+  for (const other of ['REDIS_URL', 'REDIS_CLUSTER_URLS']) {
+    if (read(env, other) !== undefined) throw new ConfigError(`set REDIS_SENTINELS or ${other}, not both`);
+  }
+  const items = raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+  if (items.length === 0)
+    throw new ConfigError('REDIS_SENTINELS must name at least one Sentinel, e.g. sentinel-1:26379');
+  if (name !== undefined && !/^[\x21-\x7e]{1,255}$/.test(name)) {
+    throw new ConfigError(
+      `REDIS_SENTINEL_NAME must be the master's name as the Sentinels know it: printable, no spaces (got ${JSON.stringify(name)})`,
+    );
+  }
+  return { sentinels: items.map(sentinelAddress), name: name ?? 'mymaster' };
+}
+
 /** ACCESS_TOKEN_PRIVATE_KEY and ACCESS_TOKEN_KID (signing-key.ts), instead of ACCESS_TOKEN_SECRET; undefined when unset. */
 function signingKey(env: Env): SigningKey | undefined {
   const pem = read(env, 'ACCESS_TOKEN_PRIVATE_KEY');
@@ -284,10 +349,12 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const port = wholeNumber(env, 'PORT', 3000, { max: 65_535 });
   const https = httpsSettings(env, production, warnings);
+  const sentinel = redisSentinel(env);
   return {
     port,
     redisUrl: redisUrl(env),
     redisClusterUrls: redisClusterUrls(env),
+    ...(sentinel ? { redisSentinel: sentinel } : {}),
     accessTokenSecret,
     refreshTokenSecret,
     ...(accessTokenKey ? { accessTokenKey } : {}),

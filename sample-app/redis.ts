@@ -3,11 +3,12 @@
  * limits. Users and rate limits send their commands through the library's
  * `boundedSendCommand`, so a frozen Redis answers 503 there too.
  */
-import { createClient, createCluster } from 'redis';
+import { createClient, createCluster, createSentinel } from 'redis';
 import type { PinoLogger } from './logger.js';
 
 export type RedisClient = ReturnType<typeof createClient>;
 export type RedisClusterClient = ReturnType<typeof createCluster>;
+export type RedisSentinelClient = ReturnType<typeof createSentinel>;
 
 /** The URL with its password masked, for log lines. */
 export function redactUrl(url: string): string {
@@ -97,4 +98,43 @@ export async function connectRedisCluster(urls: string[], logger: PinoLogger): P
     );
   }
   return cluster;
+}
+
+/**
+ * Connects to the master the Sentinels (REDIS_SENTINELS) know as `name`
+ * (REDIS_SENTINEL_NAME): node-redis `createSentinel` asks them where it is,
+ * and after a failover follows the replica they promote. Its connections
+ * get the settings `connectRedis` explains (no offline queue, retries
+ * forever). Its pool keeps one master connection (`masterPoolSize` 1, the
+ * default), which `waitForReplicas` needs: `WAIT` must follow the script on
+ * the same connection. The session store's revocation feed opens one more.
+ */
+export async function connectRedisSentinel(
+  sentinel: { sentinels: Array<{ host: string; port: number }>; name: string },
+  logger: PinoLogger,
+): Promise<RedisSentinelClient> {
+  let down = false;
+  const where = `${sentinel.name} at ${sentinel.sentinels.map(({ host, port }) => `${host.includes(':') ? `[${host}]` : host}:${port}`).join(', ')}`;
+  const client = createSentinel({
+    name: sentinel.name,
+    sentinelRootNodes: sentinel.sentinels,
+    masterPoolSize: 1,
+    nodeClientOptions: {
+      disableOfflineQueue: true,
+      socket: {
+        connectTimeout: 5000,
+        reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000) + Math.floor(Math.random() * 100),
+      },
+    },
+  });
+  client.on('error', (error: Error) => {
+    if (!down) logger.error(`Redis Sentinel error: ${error.message}`);
+    down = true;
+  });
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new Error(`could not connect to the Redis master ${where}: ${(error as Error).message}`);
+  }
+  return client;
 }
