@@ -24,6 +24,7 @@ import { Passwords } from './credentials.js';
 import { demoPage } from './demo-page.js';
 import { errorHandler, notFound } from './errors.js';
 import { graphqlRoute } from './graphql/route.js';
+import { healthRoutes } from './health.js';
 import { createLogger, LOG_SETTINGS, toPino, type Logger, type PinoLogger } from './logger.js';
 import { createLimiter, type Limiter } from './rate-limits.js';
 import { connectRedis, connectRedisCluster, type RedisClient, type RedisClusterClient } from './redis.js';
@@ -247,17 +248,8 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
     // those (415) rather than let a filter in front of the app see different bytes than we do.
     app.use(express.json({ limit: '10kb', verify: utf8Only }));
 
-    // For load balancers and uptime checks: 503 when the session store does not answer.
-    app.get('/health', async (_req, res) => {
-      const storeOk = await auth.ping().then(
-        () => true,
-        () => false,
-      );
-      res
-        .status(storeOk ? 200 : 503)
-        .set('Cache-Control', 'no-store')
-        .json({ status: storeOk ? 'ok' : 'unavailable', store: storeKind, storeOk });
-    });
+    // For load balancers and Kubernetes: /health (the store, with auth.health()'s report), /health/ready, /health/live.
+    app.use(healthRoutes(auth, storeKind));
     // With a signing key, its public half for other services (jose's createRemoteJWKSet...); otherwise 404.
     if (key) app.get('/.well-known/jwks.json', jwksHandler(auth));
     app.use(demoPage());

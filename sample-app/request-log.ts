@@ -7,6 +7,9 @@ import type { Request, RequestHandler, Response } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { PinoLogger } from './logger.js';
 
+/** The health endpoints (health.ts): silent while they answer 200. */
+const PROBES = new Set(['/health', '/health/ready', '/health/live']);
+
 /** The path without its query string: a client may put anything there, tokens included. */
 function pathOf(url: string): string {
   const end = url.indexOf('?');
@@ -27,10 +30,11 @@ export function requestLog(logger: PinoLogger): RequestHandler {
       }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
-    // 5xx are errors; a healthy /health (load balancers ask every few seconds) is not logged at all.
+    // 5xx are errors; a healthy /health, /health/ready or /health/live (load balancers and
+    // Kubernetes ask every few seconds) is not logged at all.
     customLogLevel: (req, res, error) => {
       if (error !== undefined || res.statusCode >= 500) return 'error';
-      return req.path === '/health' && res.statusCode === 200 ? 'silent' : 'info';
+      return PROBES.has(req.path) && res.statusCode === 200 ? 'silent' : 'info';
     },
     customSuccessMessage: (req, res) => `${req.method} ${pathOf(req.originalUrl)} ${res.statusCode}`,
     customErrorMessage: (req, res) => `${req.method} ${pathOf(req.originalUrl)} ${res.statusCode}`,

@@ -14,9 +14,10 @@
  *   taken from the request alone). With no https origin configured: 403.
  * - Anything else: 403 `https_required`. A token already sent in the clear
  *   is not silently accepted on a retry elsewhere: the client must change.
- * - GET and HEAD /health pass: load balancers check instances over plain HTTP
- *   and the answer holds nothing secret (as Rails' `force_ssl` exempts its
- *   health check). Every other path is refused.
+ * - GET and HEAD /health, /health/ready and /health/live pass: load
+ *   balancers and Kubernetes probes check instances over plain HTTP, and the
+ *   answers hold nothing secret (as Rails' `force_ssl` exempts its health
+ *   check). Every other path is refused, `/health/` and `/health/x` too.
  *
  * HSTS (helmet, below this) then keeps browsers on https once they are there.
  */
@@ -28,12 +29,14 @@ const BODY = {
 } as const;
 
 const READS = new Set(['GET', 'HEAD']);
+/** The health endpoints (health.ts), exactly: served over plain HTTP too. */
+const PROBES = new Set(['/health', '/health/ready', '/health/live']);
 
 /** `publicOrigins`: the app's origins (PUBLIC_ORIGIN); the https ones are where page requests are redirected. */
 export function requireHttps(publicOrigins: readonly string[]): RequestHandler {
   const https = publicOrigins.map((origin) => new URL(origin)).filter((url) => url.protocol === 'https:');
   return (req, res, next) => {
-    if (req.secure || (READS.has(req.method) && req.path === '/health')) {
+    if (req.secure || (READS.has(req.method) && PROBES.has(req.path))) {
       next();
       return;
     }
