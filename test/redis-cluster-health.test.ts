@@ -12,6 +12,7 @@ import { command, RedisCluster, requireCluster } from './helpers/redis-cluster.j
 import {
   CLUSTER_CLIENT_NAMES,
   connectCluster,
+  nodeCount,
   recording,
   type ClusterSetup,
   type SentCommand,
@@ -84,6 +85,18 @@ describe('Redis Cluster: ping() and checkServer() ask every primary', function (
       }
     } finally {
       await command(port, 'CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
+    }
+  });
+
+  it('a closed client: ping() and checkServer() reject and reopen no node connection (every client)', async () => {
+    for (const name of CLUSTER_CLIENT_NAMES) {
+      const setup = await connectCluster(name, cluster);
+      const sessions = store(setup.client);
+      expect(await sessions.checkServer(), name).to.deep.equal([]);
+      await setup.close();
+      expect(await rejection(sessions.ping()), name).to.be.instanceOf(StoreUnavailableError);
+      expect(await rejection(sessions.checkServer()), name).to.be.instanceOf(StoreUnavailableError);
+      expect(nodeCount(setup), `${name}: node connections after close()`).to.equal(0);
     }
   });
 

@@ -105,7 +105,11 @@ function nodeRedisPrimaries(c: Loose): PrimaryLister {
     return list.map((master) => ({
       node: master.address ?? `${master.host}:${master.port}`,
       tag: tags.get(master),
-      send: async (args: string[]) => (await nodeClient.call(c, master)).sendCommand(args),
+      send: async (args: string[]) => {
+        // nodeClient() connects a node it has no client for: never for a cluster client closed by its owner.
+        if (c.isOpen === false) throw new Error('The cluster client is closed');
+        return (await nodeClient.call(c, master)).sendCommand(args);
+      },
     }));
   };
 }
