@@ -1,6 +1,6 @@
 import { OptionError } from '../../errors.js';
 import type { DuplicableClient, FeedClient } from '../../revocation/redis-feed.js';
-import { isNodeRedisSentinel, sentinelFeedSource } from './sentinel.js';
+import { isNodeRedisSentinel, sentinelFeedSource, sentinelSend } from './sentinel.js';
 
 /**
  * Sends one raw command, e.g. `['EVALSHA', sha, '2', ...]`, and resolves its
@@ -86,17 +86,15 @@ function nodeRedisClient(c: Loose): RedisConnection {
 
 /**
  * A node-redis Sentinel client (`createSentinel`): every command to the
- * current master (not read-only), which the client follows through a
- * failover; the feed gets a connection of its own (see sentinel.ts).
- * Caveat: with `waitForReplicas`, keep the client's `masterPoolSize` at 1
- * (its default): `WAIT` counts the writes of the connection it runs on, and
- * a pool may send it on another connection than the script's.
+ * current master, which the client follows through a failover, `WAIT` only
+ * on its script's connection; the feed gets a connection of its own (see
+ * sentinel.ts).
  */
 function nodeRedisSentinel(c: Loose): RedisConnection {
-  const send = c.sendCommand as (isReadonly: boolean, args: string[]) => Promise<unknown>;
+  const send = sentinelSend(c);
   return {
     kind: 'node-redis sentinel',
-    send: (args) => send.call(c, false, args),
+    send,
     ready: () => c.isReady !== false,
     cluster: false,
     feed: sentinelFeedSource(c),

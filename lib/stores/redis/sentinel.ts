@@ -10,6 +10,50 @@ export function isNodeRedisSentinel(c: Record<string, unknown>): boolean {
   );
 }
 
+/** A node-redis client, as the Sentinel client's `_execute` hands its current master connection. */
+interface Sendable {
+  sendCommand(args: string[]): Promise<unknown>;
+}
+
+type Run = (isReadonly: boolean, fn: (client: Sendable) => Promise<unknown>) => Promise<unknown>;
+
+const isScript = (name: string | undefined): boolean => name === 'EVALSHA' || name === 'EVAL';
+
+/**
+ * Sends to the Sentinel client's current master. `WAIT` counts the replicas
+ * that have every write of the connection it runs on, so it must run on the
+ * connection of the script it follows: after a failover the client sends it,
+ * or retries it, on a new master's fresh connection, where it would count no
+ * write at all and acknowledge a write the failover lost. So a `WAIT` runs
+ * only on the connection of the latest script, once (never retried), and
+ * otherwise fails (a 503). Caveat: with `masterPoolSize` above 1 the next
+ * command may take another pooled connection: `waitForReplicas` then fails
+ * often; keep the default, 1.
+ */
+export function sentinelSend(sentinel: Record<string, unknown>): (args: string[]) => Promise<unknown> {
+  const run = sentinel._execute as Run;
+  /** The connection the latest script ran on. */
+  let scripted: Sendable | undefined;
+  return (args) => {
+    const name = args[0]?.toUpperCase();
+    if (name !== 'WAIT') {
+      return run.call(sentinel, false, async (client) => {
+        const reply = await client.sendCommand(args);
+        if (isScript(name)) scripted = client;
+        return reply;
+      });
+    }
+    let tried = false;
+    return run.call(sentinel, false, async (client) => {
+      if (tried || client !== scripted) {
+        throw new Error('WAIT not sent: the Sentinel client changed connections since the write it would wait for');
+      }
+      tried = true;
+      return client.sendCommand(args);
+    });
+  };
+}
+
 /** Longest the feed waits for the Sentinel client to hand it the current master (it waits out a failover), ms. */
 const RESOLVE_TIMEOUT = 5000;
 
