@@ -3,8 +3,9 @@
  * ports, one for the whole file): the full store contract through every
  * cluster client (node-redis v5, v6, v4 `createCluster`, ioredis `Cluster`,
  * each passed as `client`), and what a cluster adds: every command the store
- * sends is one script on one key (so never CROSSSLOT), users' sessions land on
- * every master, `ping()` works, and no revocation record is kept.
+ * sends is one script on one slot's keys (so never CROSSSLOT), users' sessions land on
+ * every master, `ping()` works, and the revocation record is kept, one stream
+ * per shard in its users' slot (revocationRecord: false keeps 0.3's layout).
  */
 import { expect } from 'chai';
 import {
@@ -28,16 +29,21 @@ import {
 import { uniquePrefix } from './helpers/redis-server.js';
 import { describeStoreContract } from '../lib/store-contract/index.js';
 import { ACCESS, REFRESH } from './helpers/token-auth.js';
+import { shardedLayout } from '../lib/stores/redis/layout.js';
 
-/** A key the store may name: a user's key `<prefix>{<userId>}` or its probe key `<prefix>probe`. */
-const STORE_KEY = /^etp-test:[0-9a-f]{12}:(\{[^{}]+\}|probe)$/;
+/**
+ * A key the store may name on a Cluster with the record (layout.ts): a shard's
+ * `<prefix>{<tag>}` and then a user's sessions `u:<userId>`, cut-off `c:<userId>`,
+ * its stream `revocations`; or a probe key (`<prefix>probe`, `<prefix>{<tag>}probe`: one per primary).
+ */
+const STORE_KEY = /^etp-test:[0-9a-f]{12}:(\{etp\d+-\d+\}(u:.*|c:.*|revocations)|(\{[^{}]+\})?probe)$/s;
 
 /**
  * Every command in `log` is EVALSHA or EVAL with one slot's keys, routed by
- * the first: the probe key alone, or a user's key and its credential cut-off
- * (`<user key>:cutoff`, the same hash tag); but for TIME (the store reads
- * Redis's clock, no key). The only errors are NOSCRIPT (answered with EVAL).
- * Returns the counts.
+ * the first: a probe key or a shard's stream (the feed's step) alone, or a
+ * user's key, its credential cut-off and its shard's stream (the same hash
+ * tag); but for TIME (the store reads Redis's clock, no key). The only errors
+ * are NOSCRIPT (answered with EVAL). Returns the counts.
  */
 function expectOneKeyScripts(log: SentCommand[], routed: boolean): Map<string, number> {
   const counts = new Map<string, number>();
@@ -52,7 +58,8 @@ function expectOneKeyScripts(log: SentCommand[], routed: boolean): Map<string, n
     }
     expect(args[0], what).to.be.oneOf(['EVALSHA', 'EVAL']);
     expect(args[3], what).to.match(STORE_KEY);
-    const keys = args[3]!.endsWith('probe') ? [args[3]] : [args[3], `${args[3]}:cutoff`];
+    const user = /^(.*\})u:(.*)$/s.exec(args[3]!);
+    const keys = user ? [args[3], `${user[1]!}c:${user[2]!}`, `${user[1]!}revocations`] : [args[3]];
     expect(args.slice(2, 3 + keys.length), `${what}: its keys`).to.deep.equal([String(keys.length), ...keys]);
     if (routed) expect(key, `${what}: routed by its key`).to.equal(args[3]);
   }
@@ -77,24 +84,22 @@ describe('RedisSessionStore on a Redis Cluster (3 masters + 3 replicas)', functi
       const sent: SentCommand[] = [];
 
       describe('the store contract', () => {
-        describeStoreContract(
-          '(no revocation record on a Cluster)',
-          async () => {
-            const setup = await connectCluster(name, cluster);
-            const prefix = uniquePrefix();
-            return {
-              store: new RedisSessionStore({ client: recording(setup, sent), prefix, clock: 'caller' }),
-              close: async () => {
-                try {
-                  await deleteClusterPrefix(cluster, prefix);
-                } finally {
-                  await setup.close(); // a client left open would keep reconnecting, and mocha running, once the cluster stops
-                }
-              },
-            };
-          },
-          { revocations: false },
-        );
+        describeStoreContract('(the revocation record sharded over the Cluster)', async () => {
+          const setup = await connectCluster(name, cluster);
+          const prefix = uniquePrefix();
+          return {
+            // One shard: the contract asks for every entry in the order made, which one stream keeps
+            // (with more, each user's stay in order: test/revocation-cluster.test.ts).
+            store: new RedisSessionStore({ client: recording(setup, sent), prefix, clock: 'caller', shards: 1 }),
+            close: async () => {
+              try {
+                await deleteClusterPrefix(cluster, prefix);
+              } finally {
+                await setup.close(); // a client left open would keep reconnecting, and mocha running, once the cluster stops
+              }
+            },
+          };
+        });
       });
 
       describe('what a cluster adds', () => {
@@ -137,17 +142,25 @@ describe('RedisSessionStore on a Redis Cluster (3 masters + 3 replicas)', functi
           await auth.ping();
           expect(second.refreshToken).to.be.a('string');
 
-          // The probe key ping() writes expires within 1 ms; SCAN may still list it.
+          // The probe keys ping() writes expire within 1 ms; SCAN may still list them.
           const byMaster = new Map(
             [...(await keysByMaster(cluster, prefix))].map(([port, keys]) => [
               port,
-              keys.filter((k) => k !== `${prefix}probe`),
+              keys.filter((k) => !/^[^{}]*(\{[^{}]+\})?probe$/.test(k)),
             ]),
           );
           const masters = cluster.masters().map((m) => m.port);
           expect([...byMaster.keys()].sort()).to.deep.equal(masters.sort());
-          // users[0]'s logout-all left its credential cut-off, beside its (empty) slot's sessions.
-          const live = [...users.slice(2).map((u) => `${prefix}{${u}}`), `${prefix}{${users[0]!}}:cutoff`];
+          // users[0]'s logout-all left its credential cut-off; the endings of users[0] and users[1], their shards' streams.
+          const layout = shardedLayout(prefix, 16);
+          const live = [
+            ...new Set([
+              ...users.slice(2).map((u) => layout.user(u)),
+              layout.cutOff(users[0]!),
+              layout.stream(users[0]!)!,
+              layout.stream(users[1]!)!,
+            ]),
+          ];
           for (const [port, keys] of byMaster) {
             expect(keys.length, `keys on master ${port}`).to.be.greaterThan(5);
             for (const key of keys) expect((await cluster.masterForKey(key)).port, key).to.equal(port);
@@ -183,23 +196,41 @@ describe('RedisSessionStore on a Redis Cluster (3 masters + 3 replicas)', functi
           expect(nodeCount(setup), 'node connections after close() and a failed ping').to.equal(0);
         });
 
-        it('keeps no revocation record by default, and refuses to be told to keep one', async () => {
-          const store = new RedisSessionStore({ client: setup.client, prefix });
+        it('keeps the revocation record by default, one stream per shard; revocationRecord: false keeps the layout of 0.3', async () => {
+          const store = new RedisSessionStore({ client: setup.client, prefix, shards: 4 });
           expect(store.clientKind).to.equal(name === 'ioredis' ? 'ioredis cluster' : 'node-redis cluster');
-          expect(() => store.revocations()).to.throw(OptionError, 'checkRevocation needs the revocation record');
-          expect(() => new RedisSessionStore({ client: setup.client, prefix, revocationRecord: true })).to.throw(
-            OptionError,
-            `revocationRecord cannot be kept on a Redis Cluster (${store.clientKind})`,
-          );
+          const feed = store.revocations();
+          expect(feed.streams!().map((row) => row.name)).to.deep.equal(shardedLayout(prefix, 4).streams);
+          await feed.close();
           const auth = authOn(store);
-          const pair = await auth.issue({ userId: 'no-stream' });
+          const pair = await auth.issue({ userId: 'with-stream' });
           expect(await auth.revoke(pair.refreshToken)).to.equal(true);
-          await auth.issue({ userId: 'no-stream' });
-          expect(await auth.revokeAll('no-stream')).to.equal(1);
+          const layout = shardedLayout(prefix, 4);
+          expect([...(await keysByMaster(cluster, prefix)).values()].flat()).to.deep.equal([
+            layout.stream('with-stream'),
+          ]);
           expect(
-            [...(await keysByMaster(cluster, prefix)).values()].flat(),
-            'no session key left, no stream: only the credential cut-off',
-          ).to.deep.equal([`${prefix}{no-stream}:cutoff`]);
+            await command(
+              (await cluster.masterForKey(layout.stream('with-stream')!)).port,
+              'XLEN',
+              layout.stream('with-stream')!,
+            ),
+          ).to.equal(1);
+
+          const old = new RedisSessionStore({ client: setup.client, prefix: `${prefix}old:`, revocationRecord: false });
+          expect(() => old.revocations()).to.throw(OptionError, 'checkRevocation needs the revocation record');
+          expect(
+            () => new RedisSessionStore({ client: setup.client, prefix, revocationRecord: false, shards: 4 }),
+          ).to.throw(OptionError, 'RedisSessionStore: shards needs the revocation record');
+          const oldAuth = authOn(old);
+          const first = await oldAuth.issue({ userId: 'no-stream' });
+          expect(await oldAuth.revoke(first.refreshToken)).to.equal(true);
+          await oldAuth.issue({ userId: 'no-stream' });
+          expect(await oldAuth.revokeAll('no-stream')).to.equal(1);
+          expect(
+            [...(await keysByMaster(cluster, `${prefix}old:`)).values()].flat(),
+            'no session key left, no stream: only the credential cut-off, in the layout of 0.3',
+          ).to.deep.equal([`${prefix}old:{no-stream}:cutoff`]);
         });
       });
     });

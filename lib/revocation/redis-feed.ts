@@ -1,14 +1,6 @@
 import type { Revocation, RevocationFeed } from './types.js';
-import { StreamProof } from './redis-stream-proof.js';
-import {
-  formatId,
-  noSuchKey,
-  parseId,
-  parseRead,
-  parseStreamInfo,
-  parseTime,
-  type StreamInfo,
-} from './redis-stream-replies.js';
+import { noSuchKey, parseRead, parseStreamInfo, parseTime } from './redis-stream-replies.js';
+import { PAGE, StreamFollower, type Step } from './stream-follower.js';
 
 export { parseRead } from './redis-stream-replies.js';
 
@@ -41,12 +33,8 @@ export interface DuplicableClient {
 /** `CLIENT SETNAME` of the feed's connection (node-redis sets it again on every reconnect). */
 export const FEED_CONNECTION_NAME = 'express-token-pair:revocations';
 
-/** Entries read per XREAD. */
-const PAGE = 1000;
 /** Longest a blocking read waits for a new entry, ms: the feed hears from Redis at least this often. */
 const MAX_BLOCK = 1000;
-/** Backoff after a failed read: 50 ms, doubling, at most this. */
-const MAX_BACKOFF = 1000;
 /** A read not answered this long after its block time is taken as a dead connection (dropped, read again). */
 const DEADLINE_SLACK = 3000;
 
@@ -134,33 +122,38 @@ function withDeadline<T>(work: Promise<T>, ms: number, onLate: () => void): Prom
 }
 
 /**
- * Follows `RedisSessionStore`'s revocation stream: the whole (trimmed,
- * hence bounded) stream first, then `XREAD BLOCK` from the last id seen, on
- * a connection of its own. After any error it waits (50 ms, doubling, at
- * most 1 s) and resumes from the last id delivered, never from `$`, so a
- * dropped connection or a Redis restart loses nothing the stream still holds.
- * Each step reads in one MULTI/EXEC both the entries and `XINFO STREAM`,
- * which shows whether entries it never read are gone (trimmed while it was
- * cut off or before it started, deleted, or the stream written anew; see
- * redis-stream-proof.ts): it then tells `onGap` how late the lost ones may
- * be, and goes on from what is left. Caveat: `blockingSendCommand` must
- * send every command on one connection, in order (MULTI).
+ * Follows `RedisSessionStore`'s revocation stream on one Redis, on a
+ * connection of its own (stream-follower.ts: the loop, the gaps). Each step
+ * reads in one MULTI/EXEC both the entries and `XINFO STREAM` (the proof of
+ * what it missed) and `TIME`; once caught up it waits with `XREAD BLOCK`
+ * from the last id seen. Caveat: `blockingSendCommand` must send every
+ * command on one connection, in order (MULTI).
  */
 export class RedisRevocationFeed implements RevocationFeed {
   readonly #connection: Connection;
   readonly #stream: string;
-  #lastContact = 0;
-  /** The id of the last entry read (`streams()`). */
-  #lastId = '0-0';
+  readonly #follower: StreamFollower;
   #closed = false;
   #following = false;
   /** Ends the current backoff early (on close). */
   #wake: (() => void) | undefined;
+  /** Longest a blocking read waits, ms (set by `follow`). */
+  #block = MAX_BLOCK;
 
   /** Use `RedisSessionStore.revocations()`. */
   constructor(source: DuplicableClient | BlockingSend, stream: string) {
     this.#connection = typeof source === 'function' ? ownConnection(source) : duplicateConnection(source);
     this.#stream = stream;
+    this.#follower = new StreamFollower(stream, {
+      step: (lastId) => this.#step(lastId),
+      wait: async (lastId) => {
+        const args = ['XREAD', 'COUNT', String(PAGE), 'BLOCK', String(this.#block), 'STREAMS', this.#stream, lastId];
+        return parseRead(await this.#connection.read(args, this.#block + DEADLINE_SLACK));
+      },
+      reset: () => {
+        this.#connection.reset();
+      },
+    });
   }
 
   /**
@@ -177,21 +170,28 @@ export class RedisRevocationFeed implements RevocationFeed {
     if (this.#following) return Promise.reject(new Error('a revocation feed can be followed once'));
     this.#following = true;
     const maxLag = options.maxLag ?? 5000;
-    const block = Math.max(10, Math.min(MAX_BLOCK, Math.floor(maxLag / 4)));
+    this.#block = Math.max(10, Math.min(MAX_BLOCK, Math.floor(maxLag / 4)));
     const onGap = options.onGap ?? (() => {});
     return new Promise((resolve, reject) => {
-      void this.#run(listener, onGap, block, resolve).then(() => {
+      const hooks = {
+        listener,
+        onGap,
+        caughtUp: resolve,
+        closed: () => this.#closed,
+        pause: (ms: number) => this.#pause(ms),
+      };
+      void this.#follower.run(hooks).then(() => {
         reject(new Error('revocation feed closed before it caught up'));
       });
     });
   }
 
   lastContact(): number {
-    return this.#lastContact;
+    return this.#follower.lastContact;
   }
 
   streams(): Array<{ name: string; lastContact: number; lastId: string }> {
-    return [{ name: this.#stream, lastContact: this.#lastContact, lastId: this.#lastId }];
+    return [this.#follower.row()];
   }
 
   async close(): Promise<void> {
@@ -200,72 +200,8 @@ export class RedisRevocationFeed implements RevocationFeed {
     this.#connection.close();
   }
 
-  /**
-   * The loop, until closed: a step (entries and proof in one MULTI/EXEC),
-   * then, once caught up, one `XREAD BLOCK` to wait for the next entry. A
-   * gap is reported before anything read with it is delivered, hence before
-   * `caughtUp` at start.
-   */
-  async #run(
-    listener: (revocation: Revocation) => void,
-    onGap: (through: number) => void,
-    block: number,
-    caughtUp: () => void,
-  ): Promise<void> {
-    const proof = new StreamProof();
-    let lastId = '0-0';
-    let backlog = true;
-    let failures = 0;
-    const deliver = (entries: Array<[string, Revocation | undefined]>): void => {
-      for (const [id, revocation] of entries) {
-        lastId = id;
-        if (revocation === undefined) continue;
-        try {
-          listener(revocation);
-        } catch {
-          // The listener's own bug: the entry counts as delivered, the feed goes on.
-        }
-      }
-    };
-    while (!this.#closed) {
-      try {
-        const { info, entries, now } = await this.#step(lastId);
-        if (this.#closed) break;
-        const to = entries.at(-1)?.[0] ?? lastId;
-        const { through, resume } = proof.step(info, parseId(lastId), entries.length, parseId(to), now);
-        if (through !== undefined) onGap(through);
-        deliver(entries);
-        lastId = through === undefined ? to : formatId(resume);
-        this.#lastId = lastId;
-        this.#lastContact = Date.now();
-        failures = 0;
-        if (entries.length >= PAGE || through !== undefined) continue;
-        if (backlog) {
-          backlog = false;
-          caughtUp();
-        }
-        const args = ['XREAD', 'COUNT', String(PAGE), 'BLOCK', String(block), 'STREAMS', this.#stream, lastId];
-        const more = parseRead(await this.#connection.read(args, block + DEADLINE_SLACK));
-        if (this.#closed) break;
-        proof.delivered(more.length);
-        deliver(more);
-        this.#lastId = lastId;
-        this.#lastContact = Date.now();
-      } catch {
-        if (this.#closed) break;
-        this.#connection.reset();
-        await this.#pause(Math.min(MAX_BACKOFF, 50 * 2 ** failures));
-        failures += 1;
-      }
-    }
-  }
-
   /** In one MULTI/EXEC: `XINFO STREAM` (undefined: no such stream), the entries after `lastId`, `TIME`. */
-  async #step(lastId: string): Promise<{
-    info: StreamInfo | undefined;
-    entries: Array<[string, Revocation | undefined]>;
-    now: number;
-  }> {
+  async #step(lastId: string): Promise<Step> {
     const replies = await this.#connection.batch(
       [
         ['MULTI'],

@@ -121,3 +121,21 @@ function revocationOf(raw: unknown): Revocation | undefined {
   if ((kind !== 's' && kind !== 'u') || !id || !Number.isFinite(at)) return undefined;
   return { kind: kind === 's' ? 'session' : 'user', id, at };
 }
+
+/**
+ * The Cluster step script's reply (scripts.ts `step`): `{1, XINFO STREAM,
+ * {key, entries}, TIME}`, or `{0, {}, {key, {}}, TIME}` when there is no such stream.
+ */
+export function parseStepReply(reply: unknown): {
+  info: StreamInfo | undefined;
+  entries: Array<[string, Revocation | undefined]>;
+  now: number;
+} {
+  if (!Array.isArray(reply) || reply.length !== 4) throw new Error('unexpected reply from the revocation step script');
+  const [exists, info, read, time] = reply as [unknown, unknown, unknown, unknown];
+  return {
+    info: Number(exists) === 1 ? parseStreamInfo(info) : undefined,
+    entries: parseRead(read),
+    now: parseTime(time),
+  };
+}

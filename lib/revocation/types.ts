@@ -26,7 +26,9 @@ export interface Revocation {
 export interface RevocationFeed {
   /**
    * Calls `listener` for every revocation made since `since` (Unix seconds),
-   * then for each new one as it is made, in order, until `close()`. Resolves
+   * then for each new one as it is made, in order, until `close()` (a feed
+   * of several streams, the Redis Cluster's shards, keeps each stream's
+   * order, hence each user's, not one order across them). Resolves
    * once the backlog has been delivered. A dropped connection must not lose
    * an entry: on reconnect, reading resumes after the last one delivered.
    * `maxLag` is the caller's `revocationMaxLag` (ms): a feed that polls must

@@ -105,6 +105,21 @@ export const luaPrelude = [
   argvLocals(commonArgs, 1),
 ].join('\n');
 
+/**
+ * ARGV of the revocation feed's read-only step script (scripts.ts `step`):
+ * `after` the id of the last entry read ('0-0' before any), `count` how many
+ * entries at most.
+ */
+export const stepArgs = ['after', 'count'] as const;
+
+/** The step script's ARGV array, in the order its Lua declares it. */
+export function stepArgv(args: Record<(typeof stepArgs)[number], string>): string[] {
+  return stepArgs.map((name) => args[name]);
+}
+
+/** The Lua that declares the step script's arguments. */
+export const luaStepArgs = argvLocals(stepArgs, 1);
+
 /** The Lua that declares `script`'s own arguments (after the prelude). */
 export function luaArgs(script: SessionScript): string {
   return argvLocals(scriptArgs[script], commonArgs.length + 1);

@@ -8,7 +8,8 @@ export interface RedisSessionStoreOptions {
    * command goes to the primary serving its user's key. Anything else is
    * refused here (pass `sendCommand` for other clients). For
    * `checkRevocation`, the store opens one more connection with the
-   * client's `duplicate()` (named `express-token-pair:revocations`).
+   * client's `duplicate()` (named `express-token-pair:revocations`); a
+   * cluster client is used as it is (the feed polls with short scripts).
    * Caveat: create it so that nothing queues while Redis is down
    * (node-redis `disableOfflineQueue: true`, ioredis `enableOfflineQueue: false`);
    * the store fails at once, with 503, while the client is not ready.
@@ -18,7 +19,8 @@ export interface RedisSessionStoreOptions {
    * A function that sends one raw command, for a client of another kind.
    * On a cluster it must route by the command's key: `args[3]` of the
    * `EVALSHA`/`EVAL` the store sends, or its second argument when given
-   * (the `WAIT` of `waitForReplicas`, which names no key).
+   * (the `WAIT` of `waitForReplicas`, which names no key, and must go on the
+   * connection that sent the script before it).
    */
   sendCommand?: SendCommand | undefined;
   /**
@@ -26,7 +28,7 @@ export interface RedisSessionStoreOptions {
    * for `checkRevocation` with `sendCommand` on one Redis. It sends `XREAD BLOCK`, which
    * holds its connection for up to a second at a time, so it must not be
    * the connection of `sendCommand`; and `MULTI`/`EXEC`, so it must send
-   * every command on that one connection, in order.
+   * every command on that one connection, in order. Not used with `cluster: true`.
    */
   blockingSendCommand?: SendCommand | undefined;
   /** Key prefix. Default `'etp:'`. Must not contain `{` or `}`. */
@@ -47,13 +49,31 @@ export interface RedisSessionStoreOptions {
    */
   clock?: 'redis' | 'caller' | undefined;
   /**
-   * Keep the revocation record (`<prefix>revocations`), written in the same
-   * script as every ending, that `checkRevocation` follows. Default `true`,
-   * but `false` with a cluster client: the stream would be in another
-   * Cluster slot than the user keys, so on a Cluster there is no
-   * `checkRevocation` (setting it `true` there is refused).
+   * Keep the revocation record, written in the same script as every ending,
+   * that `checkRevocation` follows. Default `true`. On one Redis it is the
+   * stream `<prefix>revocations`. On a Cluster it is one stream per shard
+   * (`shards`), each in the slot of its users' keys, which then are
+   * `<prefix>{<shard tag>}u:<userId>`. Caveat: `false` on a Cluster keeps
+   * the layout of 0.3, `<prefix>{<userId>}` (its sessions stay valid), with
+   * no `checkRevocation`; changing it on a running Cluster loses every
+   * session (they are under the other layout's keys).
    */
   revocationRecord?: boolean | undefined;
+  /**
+   * How many revocation streams a Cluster store keeps (its users spread over
+   * them by their key's slot). Default `16`; at most 1024. Each app instance
+   * polls every one of them about 4 times a second, so more shards spread
+   * the record's writes over more primaries but cost more polls. Caveat:
+   * changing it moves every user to another key: every session is lost.
+   * Only with a Cluster (`client` a cluster client, or `cluster: true`).
+   */
+  shards?: number | undefined;
+  /**
+   * For `sendCommand` only: `true` when it sends to a Redis Cluster (the
+   * store then uses the sharded layout of `revocationRecord`). Default
+   * `false`. A cluster `client` is recognised by itself.
+   */
+  cluster?: boolean | undefined;
   /**
    * After every script that writes (login, refresh, logout, revoke all),
    * `WAIT` until this many replicas have the write, else fail with
@@ -78,8 +98,13 @@ const OPTIONS = [
   'timeout',
   'clock',
   'revocationRecord',
+  'shards',
+  'cluster',
   'waitForReplicas',
 ];
+
+/** Largest `shards`: every instance polls every shard, so this bounds its polls. */
+export const MAX_SHARDS = 1024;
 
 /** The options, checked, with their defaults. */
 export interface StoreConfig {
@@ -121,20 +146,30 @@ function connectionOptions(options: RedisSessionStoreOptions): {
   return { connection, sendCommand, blockingSendCommand };
 }
 
-/** Checks `revocationRecord`; its default: kept, except on a cluster client. */
+/** Checks `cluster`, `revocationRecord` and `shards`: the key layout. */
 function layoutOptions(
   options: RedisSessionStoreOptions,
   connection: RedisConnection | undefined,
 ): { cluster: boolean; revocationRecord: boolean; shards: number } {
-  const revocationRecord = options.revocationRecord ?? !connection?.cluster;
-  if (typeof revocationRecord !== 'boolean') fail('revocationRecord must be a boolean');
-  if (revocationRecord && connection?.cluster) {
-    fail(
-      `revocationRecord cannot be kept on a Redis Cluster (${connection.kind}): the stream would be in another slot` +
-        ' than the user keys; leave it unset (false) and do without checkRevocation',
-    );
+  const { cluster: declared, revocationRecord = true, shards } = options;
+  if (declared !== undefined && typeof declared !== 'boolean') fail('cluster must be a boolean');
+  if (declared !== undefined && connection !== undefined) {
+    fail(`cluster is for sendCommand only (the client says it is ${connection.cluster ? '' : 'not '}a cluster)`);
   }
-  return { cluster: connection?.cluster ?? false, revocationRecord, shards: 0 };
+  const cluster = connection?.cluster ?? declared ?? false;
+  if (typeof revocationRecord !== 'boolean') fail('revocationRecord must be a boolean');
+  if (shards !== undefined) {
+    if (!Number.isSafeInteger(shards) || shards < 1 || shards > MAX_SHARDS) {
+      fail(`shards must be a whole number from 1 to ${MAX_SHARDS} (got ${JSON.stringify(shards)})`);
+    }
+    if (!cluster) fail('shards is for a Redis Cluster only (one Redis keeps one revocation stream)');
+    if (!revocationRecord) fail('shards needs the revocation record (revocationRecord: false keeps no shards)');
+  }
+  return {
+    cluster,
+    revocationRecord,
+    shards: cluster && revocationRecord ? (shards ?? 16) : 0,
+  };
 }
 
 /** Checks every option, once, at construction; throws `OptionError` naming the first bad one. */
@@ -152,5 +187,12 @@ export function parseOptions(options: RedisSessionStoreOptions): StoreConfig {
   if (!Number.isSafeInteger(waitForReplicas) || waitForReplicas < 0) {
     fail(`waitForReplicas must be a whole number, 0 or more (got ${JSON.stringify(waitForReplicas)})`);
   }
-  return { ...connection, ...layout, prefix, timeout, callerClock: clock === 'caller', waitForReplicas };
+  return {
+    ...connection,
+    ...layout,
+    prefix,
+    timeout,
+    callerClock: clock === 'caller',
+    waitForReplicas,
+  };
 }

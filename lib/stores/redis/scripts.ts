@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { luaArgs, luaPrelude } from './fields.js';
+import { luaArgs, luaPrelude, luaStepArgs } from './fields.js';
 
 /**
  * The Lua run by `RedisSessionStore`: every read-then-write is one script,
  * one round trip, one Cluster slot, atomic. (README: "What Redis holds".)
  *
- * Layout: one key per user, `<prefix>{<userId>}` (its Cluster hash tag). One
+ * Layout (layout.ts): one key per user, `<prefix>{<userId>}` (its Cluster
+ * hash tag), or on a Cluster with the record `<prefix>{<shard tag>}u:<userId>`. One
  * session: a string, the MessagePack array {session id, session}. More: a
  * hash, one field per session id, so a refresh reads and writes its own
  * session only (a login reads them all, to drop the expired and end the
@@ -28,17 +29,19 @@ import { luaArgs, luaPrelude } from './fields.js';
  * for the scripts that only end sessions (`allow-oom`: logout frees memory).
  *
  * A script that ends sessions appends to the stream `<prefix>revocations`
+ * (on a Cluster: its shard's, `<prefix>{<shard tag>}revocations`, in the user key's slot)
  * (`k` 's' session or 'u' user-wide cut-off, `id`, `at`; XADD MINID trims
  * what is older than `revocationTtl` s) before it deletes: Redis does not roll a
  * failed script back, so a stream it cannot append to (another type) fails
  * it with no session ended. One that ends nothing appends nothing.
  *
- * `<prefix>{<userId>}:cutoff` (same hash tag), the credential cut-off: Unix
+ * `<prefix>{<userId>}:cutoff` (sharded: `<prefix>{<shard tag>}c:<userId>`;
+ * the same hash tag as the user key either way), the credential cut-off: Unix
  * ms of the user's latest revokeAll, kept or not, ended any or not. A create
  * whose credential check began at or before it is refused ('changed').
  *
  * Every script takes KEYS[1] (the user key), KEYS[2] (the cut-off), KEYS[3]
- * (the stream; absent without a revocation record, as on a Cluster), and
+ * (the stream; absent without a revocation record), and
  * ARGV by name (fields.ts: `commonArgs`, then `scriptArgs`, declared as Lua
  * locals at the top of each script): `callerMs` the time in Unix ms (the
  * caller's, or '' for Redis's own TIME, so that instances whose clocks
@@ -301,6 +304,24 @@ redis.call('SET', KEYS[1], '1', 'PX', '1')
 return 'ok'
 `;
 
+/**
+ * The revocation feed's step on a Cluster, KEYS[1] one shard's stream,
+ * ARGV by name (fields.ts: `stepArgs`): `after`, `count`. Read-only
+ * (`no-writes`), one atomic call: what the feed's MULTI reads on one Redis
+ * (redis-feed.ts), so that its proof (redis-stream-proof.ts) decides gaps
+ * alike. Returns {1, XINFO STREAM, {KEYS[1], entries after `after`, at most
+ * `count`}, TIME}, or {0, {}, {KEYS[1], {}}, TIME} when there is no such stream.
+ * A key of another type fails it (WRONGTYPE).
+ */
+const step = `#!lua flags=no-writes
+${luaStepArgs}
+local t = redis.call('TIME')
+if redis.call('EXISTS', KEYS[1]) == 0 then return { 0, {}, { KEYS[1], {} }, t } end
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+local entries = redis.call('XRANGE', KEYS[1], '(' .. after, '+', 'COUNT', tonumber(count))
+return { 1, info, { KEYS[1], entries }, t }
+`;
+
 export interface Script {
   source: string;
   sha: string;
@@ -315,4 +336,5 @@ export const scripts = {
   revokeAll: script(revokeAll),
   list: script(list),
   probe: script(probe),
+  step: script(step),
 } as const;

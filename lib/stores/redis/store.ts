@@ -15,11 +15,13 @@ import type {
 } from '../../store-types.js';
 import type { Claims } from '../../types.js';
 import { scripts, type Script } from './scripts.js';
-import { argv, type ArgsOf, type SessionScript } from './fields.js';
+import { argv, stepArgv, type ArgsOf, type SessionScript } from './fields.js';
 import { boundedSendCommand, isNoScript, type SendCommand } from './bounded-send.js';
 import type { ClientKind } from './connection.js';
 import { fail, parseOptions, type RedisSessionStoreOptions } from './options.js';
 import { RedisRevocationFeed, type DuplicableClient } from '../../revocation/redis-feed.js';
+import { ClusterRevocationFeed } from '../../revocation/cluster-feed.js';
+import { shardedLayout, singleLayout, type Layout } from './layout.js';
 import { serverWarnings, type StoreWarning } from './health.js';
 import { onEveryPrimary, primaryLister, type PrimaryLister } from './primaries.js';
 import { Deadlines, steady } from './deadlines.js';
@@ -38,8 +40,10 @@ export class RedisSessionStore implements SessionStore {
   readonly #prefix: string;
   readonly #timeout: number;
   readonly #callerClock: boolean;
-  /** The revocation stream every ending script appends to (see scripts.ts); undefined when off. */
-  readonly #stream: string | undefined;
+  /** Where each user's keys and the revocation record are (layout.ts). */
+  readonly #layout: Layout;
+  /** True for the Cluster layout with a record: the feed polls every shard (cluster-feed.ts). */
+  readonly #sharded: boolean;
   /** Where the revocation feed reads: `blockingSendCommand`, or the client to duplicate. */
   readonly #feedSource: DuplicableClient | SendCommand | undefined;
   /** Asks a cluster client to reread its slot map after a failure (see `RedisConnection.recover`). */
@@ -69,22 +73,13 @@ export class RedisSessionStore implements SessionStore {
     this.#timeout = timeout;
     this.#deadlines = new Deadlines(this.#send, timeout);
     this.#callerClock = config.callerClock;
-    this.#stream = config.revocationRecord ? `${prefix}revocations` : undefined;
+    this.#sharded = config.shards > 0;
+    this.#layout = this.#sharded ? shardedLayout(prefix, config.shards) : singleLayout(prefix, config.revocationRecord);
     this.#feedSource = config.blockingSendCommand ?? connection?.feed;
     this.#waitForReplicas = config.waitForReplicas;
     this.clientKind = connection?.kind;
     this.#recover = connection?.recover ?? (() => {});
     if (connection?.cluster) this.#primaries = primaryLister(options.client);
-  }
-
-  /** The user's hash; `{userId}` is its Redis Cluster hash tag. */
-  #key(userId: string): string {
-    return `${this.#prefix}{${userId}}`;
-  }
-
-  /** The user's credential cut-off (see scripts.ts), in the user key's slot. */
-  #cutOffKey(userId: string): string {
-    return `${this.#key(userId)}:cutoff`;
   }
 
   /** `callerMs` of every script: the caller's time in ms, or '' for Redis's own. */
@@ -109,7 +104,8 @@ export class RedisSessionStore implements SessionStore {
 
   /** Runs the session script `name` for the user's hash, its ARGV named by fields.ts; adds the deadline. */
   async #run<S extends SessionScript>(name: S, userId: string, args: Omit<ArgsOf<S>, 'deadline'>): Promise<unknown> {
-    const keys = [this.#key(userId), this.#cutOffKey(userId), ...(this.#stream === undefined ? [] : [this.#stream])];
+    const stream = this.#layout.stream(userId);
+    const keys = [this.#layout.user(userId), this.#layout.cutOff(userId), ...(stream === undefined ? [] : [stream])];
     const named = { ...args, deadline: await this.#deadlines.next() } as ArgsOf<S>;
     let reply: unknown;
     try {
@@ -251,20 +247,32 @@ export class RedisSessionStore implements SessionStore {
   }
 
   /**
-   * A new follower of the revocation stream, on a connection of its own
-   * (see `RedisRevocationFeed`). Throws `OptionError` when the store was
-   * given `sendCommand` without `blockingSendCommand`.
+   * A new follower of the revocation record: on one Redis, of its stream on a
+   * connection of its own (see `RedisRevocationFeed`); on a Cluster, of every
+   * shard's stream, polled through the store's own client
+   * (`ClusterRevocationFeed`). Throws `OptionError` when the store keeps no
+   * record, or was given `sendCommand` without `blockingSendCommand` (one Redis).
    */
   revocations(): RevocationFeed {
-    if (this.#stream === undefined)
+    const [stream] = this.#layout.streams;
+    if (stream === undefined) {
       fail('checkRevocation needs the revocation record; this store has revocationRecord: false');
+    }
+    if (this.#sharded) {
+      return new ClusterRevocationFeed({
+        streams: [...this.#layout.streams],
+        send: (args) => this.#send(args),
+        script: scripts.step,
+        argv: stepArgv,
+      });
+    }
     if (this.#feedSource === undefined) {
       fail(
         "checkRevocation needs blockingSendCommand (a second connection's sendCommand, for the revocation feed)" +
           ' or a node-redis client (it has duplicate())',
       );
     }
-    return new RedisRevocationFeed(this.#feedSource, this.#stream);
+    return new RedisRevocationFeed(this.#feedSource, stream);
   }
 
   /**
