@@ -138,3 +138,21 @@ export async function connectRedisSentinel(
   }
   return client;
 }
+
+/** A connection `createApp` opens itself (and closes in `close()`). */
+export type OwnRedisClient = RedisClient | RedisClusterClient | RedisSentinelClient;
+
+/**
+ * Connects as `redis` says: `url` (connectRedis), `clusterUrls`
+ * (connectRedisCluster) or `sentinel` (connectRedisSentinel); undefined when
+ * it gives none of them (memory, or a client of the caller's own).
+ */
+export async function connectOwnRedis(
+  redis: { url?: string; clusterUrls?: string[]; sentinel?: Parameters<typeof connectRedisSentinel>[0] } | undefined,
+  logger: PinoLogger,
+): Promise<OwnRedisClient | undefined> {
+  if (redis?.url !== undefined) return connectRedis(redis.url, logger);
+  if (redis?.clusterUrls !== undefined) return connectRedisCluster(redis.clusterUrls, logger);
+  if (redis?.sentinel !== undefined) return connectRedisSentinel(redis.sentinel, logger);
+  return undefined;
+}

@@ -57,11 +57,8 @@ describe('sample app, on Redis Sentinel (node-redis createSentinel)', function (
 
     it('logs in, refreshes and logs out on the master; the checked route refuses the ended session', async () => {
       const sample = await apps.make(on());
-      expect((await request(sample.app).get('/health')).body).to.deep.equal({
-        status: 'ok',
-        store: 'redis',
-        storeOk: true,
-      });
+      const health = (await request(sample.app).get('/health')).body as Record<string, unknown>;
+      expect(health).to.include({ status: 'ok', store: 'redis', storeOk: true });
       const user = await signUp(sample, email('sentinel'));
       const session = await logIn(sample, user.email);
       expect((await me(sample, session.accessToken)).status).to.equal(200);
