@@ -51,6 +51,9 @@ export interface SustainRound {
   redisCpu: number;
   /** EVALSHA usec_per_call in this round, under load. */
   usecPerCall: number;
+  /** Bytes Redis read from and wrote to its clients (INFO stats total_net_input_bytes, total_net_output_bytes). */
+  netIn: number;
+  netOut: number;
 }
 
 export interface SustainResult {
@@ -61,6 +64,9 @@ export interface SustainResult {
   rate: number;
   redisCpu: number;
   usecPerCall: number;
+  /** Median over the rounds of the bytes Redis read and wrote per refresh (its INFO replies to the bench included: a few KB a round). */
+  bytesInPerRefresh: number;
+  bytesOutPerRefresh: number;
   /** Rotations answered anything but `rotated` (warm-up included): should be none. */
   notRotated: Record<string, number>;
   errors: number;
@@ -73,9 +79,15 @@ interface Snapshot {
   info: Info;
 }
 
+/** Bytes Redis has read from and written to its clients since it started. */
+export function netBytes(info: Info): { in: number; out: number } {
+  return { in: infoNumber(info, 'total_net_input_bytes'), out: infoNumber(info, 'total_net_output_bytes') };
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function cpuSeconds(info: Info): number {
+/** Seconds of CPU the redis-server main thread has used (the whole process's on Redis before 7). */
+export function cpuSeconds(info: Info): number {
   const main = info.used_cpu_user_main_thread === undefined ? '' : '_main_thread';
   return infoNumber(info, `used_cpu_user${main}`) + infoNumber(info, `used_cpu_sys${main}`);
 }
@@ -138,7 +150,7 @@ export async function sustainRefreshes(
     }
   };
   const snapshot = async (): Promise<Snapshot> => {
-    const info = await readInfo(admin, 'cpu', 'commandstats');
+    const info = await readInfo(admin, 'cpu', 'commandstats', 'stats');
     return { at: performance.now(), refreshes, cpu: cpuSeconds(info), info };
   };
 
@@ -158,6 +170,8 @@ export async function sustainRefreshes(
         rate: (end.refreshes - start.refreshes) / seconds,
         redisCpu: (end.cpu - start.cpu) / seconds,
         usecPerCall: evalsha.calls > 0 ? evalsha.usec / evalsha.calls : Number.NaN,
+        netIn: netBytes(end.info).in - netBytes(start.info).in,
+        netOut: netBytes(end.info).out - netBytes(start.info).out,
       });
     }
   } finally {
@@ -171,6 +185,8 @@ export async function sustainRefreshes(
     rate: median(rounds.map((r) => r.rate)),
     redisCpu: median(rounds.map((r) => r.redisCpu)),
     usecPerCall: median(rounds.map((r) => r.usecPerCall)),
+    bytesInPerRefresh: median(rounds.map((r) => r.netIn / r.refreshes)),
+    bytesOutPerRefresh: median(rounds.map((r) => r.netOut / r.refreshes)),
     notRotated,
     errors,
   };

@@ -28,6 +28,7 @@ import { row, type Row } from '../report/rows.js';
 import type { SectionOutput } from '../report/section-output.js';
 import type { Table } from '../report/table.js';
 import { fixed, whole } from '../stats.js';
+import { measureSessionStore, type SessionStoreCost } from '../session-store-load.js';
 import { PLAN, planFor, planTable, redisBound, type CapacityPlan } from './redis-capacity.js';
 
 export { PLAN, type CapacityPlan } from './redis-capacity.js';
@@ -41,6 +42,8 @@ export interface RedisCostData {
   shardMemoryGb: number;
   cells: RedisCell[];
   plans: CapacityPlan[];
+  /** express-session + connect-redis driven like the refreshes: the capacity plan's comparison column. */
+  sessionStore: SessionStoreCost;
   /** 1-minute load average when the section started and ended: above ~1 on 2 cores, another tenant was busy. */
   loadAverage: { start: number; end: number };
 }
@@ -51,12 +54,24 @@ export async function redisCostSection(options: BenchOptions): Promise<SectionOu
   const cells: RedisCell[] = [];
   for (const spec of CELLS) cells.push(await measureCell(spec, options));
   const plans = cells.filter((c) => c.userAgent === 'typical').map((c) => planFor(c, options.shardMemoryGb));
+  const sessionStore = await measureSessionStore({
+    connections: LOAD_CONNECTIONS,
+    inFlight: LOAD_IN_FLIGHT,
+    sessions: options.redisSessions,
+    warmupMs: options.warmup * 1000,
+    rounds: LOAD_ROUNDS,
+    roundMs: options.duration * 1000,
+  });
+  process.stderr.write(
+    `redis: session store: ${whole(sessionStore.rate)} requests/s sustained, Redis CPU ${fixed(sessionStore.redisCpu * 100, 0)}%\n`,
+  );
   const data: RedisCostData = {
     refreshesPerCell: options.redisRefreshes,
     sessionsPerCell: options.redisSessions,
     shardMemoryGb: options.shardMemoryGb,
     cells,
     plans,
+    sessionStore,
     loadAverage: { start, end: loadavg()[0]! },
   };
   return { tables: tables(data), targets: targets(data), data };
