@@ -196,7 +196,6 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
     // What about this Redis can lose sessions (an evicting maxmemory-policy, an old version): said once, at start-up.
     for (const warning of redisSessions ? await redisSessions.checkServer() : [])
       logger.warn(`Warning: ${warning.message}`);
-    // A cluster's store keeps no revocation record (it would be in another slot): no checkRevocation there.
     const cluster = redisSessions !== undefined && redisSessions.clientKind?.endsWith('cluster') === true;
     const send = client && boundedSendCommand(client, timeout);
     const users = options.users ?? (send ? new RedisUserStore(send, prefix) : new MemoryUserStore());
@@ -242,7 +241,7 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
     // Security headers (no sniffing, no framing, HSTS...) and no X-Powered-By.
     app.use(helmet());
     // POST /graphql (graphql/route.ts), with its own body limit and GraphQL-shaped errors: before express.json.
-    app.use(graphqlRoute({ auth, users, passwords, limits, logger, checkRevocation: !cluster }));
+    app.use(graphqlRoute({ auth, users, passwords, limits, logger, checkRevocation: true }));
     // Bodies are a few hundred bytes: refuse anything bigger before parsing it (413). JSON is
     // UTF-8 only (RFC 8259): the parser would also decode UTF-7, UTF-16 and UTF-32, so refuse
     // those (415) rather than let a filter in front of the app see different bytes than we do.
@@ -256,11 +255,11 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
     if (options.replayDemo === true) {
       app.use(replayDemo({ auth, transport, reuseGrace: options.reuseGrace ?? 5, limit: limits.refresh }));
     }
-    app.use(routes({ auth, transport, users, passwords, limits, checkRevocation: !cluster }));
+    app.use(routes({ auth, transport, users, passwords, limits, checkRevocation: true }));
     app.use(notFound);
     app.use(errorHandler(logger));
-    // The checked routes follow the store's revocation record: read its backlog before serving.
-    if (!cluster) await auth.watchRevocations();
+    // The checked routes follow the store's revocation record (on a cluster, every shard's): read its backlog before serving.
+    await auth.watchRevocations();
     return { app, auth, store: storeKind, close };
   } catch (error) {
     await close();

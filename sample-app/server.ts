@@ -55,8 +55,7 @@ if (config.redisUrl) {
   log.info(`Sessions, users and rate limits are kept in Redis at ${redactUrl(config.redisUrl)}`);
 } else if (config.redisClusterUrls) {
   log.info(
-    `Sessions, users and rate limits are kept in the Redis Cluster at ${config.redisClusterUrls.map(redactUrl).join(', ')}` +
-      ' (no checkRevocation on a cluster: the session routes check signatures only)',
+    `Sessions, users and rate limits are kept in the Redis Cluster at ${config.redisClusterUrls.map(redactUrl).join(', ')}`,
   );
 } else {
   log.info(

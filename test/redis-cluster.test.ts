@@ -174,6 +174,43 @@ describe('RedisSessionStore on a Redis Cluster (3 masters + 3 replicas)', functi
           expect(log.filter((c) => c.error?.includes('NOSCRIPT')).length).to.equal(counts.get('EVAL'));
         });
 
+        it('with waitForReplicas: 1, sends WAIT to the primary of the user key after each write, and every write passes', async () => {
+          /** WAITs run on each master (INFO commandstats), by port. */
+          const waitsByMaster = async (): Promise<Map<number, number>> =>
+            new Map(
+              await Promise.all(
+                cluster.masters().map(async (m): Promise<[number, number]> => {
+                  const info = String(await command(m.port, 'INFO', 'commandstats'));
+                  return [m.port, Number(/cmdstat_wait:calls=(\d+)/.exec(info)?.[1] ?? 0)];
+                }),
+              ),
+            );
+          const before = await waitsByMaster();
+          const log: SentCommand[] = [];
+          const auth = authOn(new RedisSessionStore({ client: recording(setup, log), prefix, waitForReplicas: 1 }));
+          const users = Array.from({ length: 12 }, (_, i) => `waited-${i}`);
+          const pairs = await Promise.all(users.map((userId) => auth.issue({ userId })));
+          const refreshed = await Promise.all(pairs.map((pair) => auth.refresh(pair.refreshToken)));
+          expect(await auth.revoke(refreshed[0]!.refreshToken)).to.equal(true);
+          expect(await auth.revokeAll(users[1]!)).to.equal(1);
+          // Each user's writes: a WAIT on the master of its key (login, refresh; users 0 and 1 one more each).
+          const expected = new Map<number, number>();
+          for (const [i, userId] of users.entries()) {
+            const port = (await cluster.masterForKey(shardedLayout(prefix, 16).user(userId))).port;
+            expected.set(port, (expected.get(port) ?? 0) + (i < 2 ? 3 : 2));
+          }
+          const after = await waitsByMaster();
+          for (const [port, count] of after) {
+            expect(count - before.get(port)!, `WAITs on master ${port}`).to.equal(expected.get(port) ?? 0);
+          }
+          // node-redis: routed by the user key (ioredis sends it in a pipeline after EXISTS of that key).
+          for (const { key, args, error } of log.filter(({ args }) => args[0] === 'WAIT')) {
+            expect(error).to.equal(undefined);
+            expect(args.slice(0, 2)).to.deep.equal(['WAIT', '1']);
+            expect(key, 'routed by the user key').to.match(/\}u:waited-\d+$/);
+          }
+        });
+
         it('answers auth.ping() and checkServer() (noeviction, Redis 7)', async () => {
           const store = new RedisSessionStore({ client: setup.client, prefix });
           await authOn(store).ping();

@@ -175,7 +175,9 @@ export function recording(setup: ClusterSetup, log: SentCommand[]): object {
     get(object, property) {
       if (property === 'sendCommand' && setup.name !== 'ioredis') return sendCommand;
       if (property === 'call' && setup.name === 'ioredis') return call;
-      return Reflect.get(object, property, object);
+      const value: unknown = Reflect.get(object, property, object);
+      // Bound to the client itself: node-redis v4 methods read private fields, which a Proxy `this` lacks.
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(object) : value;
     },
   });
 }

@@ -27,17 +27,20 @@ export function isNoScript(error: unknown): boolean {
  * `NOSCRIPT` passes through untouched, so that script runners (this
  * package's store, rate-limit-redis) can reload. Caveat: a command already
  * sent may still run after its timeout (the store's own scripts guard
- * against that with a deadline; other commands are not guarded).
+ * against that with a deadline; other commands are not guarded). `ready`,
+ * for a send function: false while it is known to have no connection.
  */
-export function boundedSendCommand(target: RedisClientLike | SendCommand | object, timeout: number): SendCommand {
+export function boundedSendCommand(
+  target: RedisClientLike | SendCommand | object,
+  timeout: number,
+  ready: () => boolean = () => true,
+): SendCommand {
   if (!Number.isSafeInteger(timeout) || timeout <= 0) {
     throw new OptionError(`timeout must be a positive whole number of milliseconds (got ${JSON.stringify(timeout)})`);
   }
   let send: SendCommand;
-  let ready: () => boolean;
   if (typeof target === 'function') {
     send = target as SendCommand;
-    ready = () => true;
   } else {
     const connection = connectionOf(target, 'boundedSendCommand: client');
     send = connection.send;

@@ -1,5 +1,6 @@
 import { OptionError } from '../../errors.js';
 import type { DuplicableClient, FeedClient } from '../../revocation/redis-feed.js';
+import { slotOf } from './layout.js';
 import { isNodeRedisSentinel, sentinelFeedSource, sentinelSend } from './sentinel.js';
 
 /**
@@ -118,7 +119,11 @@ function nodeRedisCluster(c: Loose): RedisConnection {
     kind: 'node-redis cluster',
     send: (args, routing) => {
       const key = routing ?? firstKey(args);
-      return send.call(c, key, false, args).catch((error: unknown) => {
+      const sent =
+        args[0]?.toUpperCase() === 'WAIT' && routing !== undefined
+          ? waitOn(c, routing, args)
+          : send.call(c, key, false, args);
+      return sent.catch((error: unknown) => {
         if (key !== undefined) failedKey = key;
         throw error;
       });
@@ -128,6 +133,20 @@ function nodeRedisCluster(c: Loose): RedisConnection {
     cluster: true,
     feed: undefined,
   };
+}
+
+/**
+ * `WAIT` on the connection of the primary serving `key` by the client's slot
+ * map, the one its script went on (`nodeClient(getSlotMaster(slot))`, v4,
+ * v5, v6): v6 sends a routed WAIT to every primary by its command policy
+ * (all_shards, the least count), where a replica down on another shard would
+ * fail every write.
+ */
+async function waitOn(c: Loose, key: string, args: string[]): Promise<unknown> {
+  const master = (c.getSlotMaster as (slot: number) => object | undefined).call(c, slotOf(key));
+  if (master === undefined) throw new Error(`no primary serves the slot of ${key}`);
+  const client = await (c.nodeClient as (node: object) => Loose | Promise<Loose>).call(c, master);
+  return (client.sendCommand as (args: string[]) => Promise<unknown>).call(client, args);
 }
 
 /**
@@ -175,7 +194,10 @@ function ioredisConnection(c: Loose): RedisConnection {
 
 /** `args` sent to the ioredis Cluster node serving `key`: a pipeline of `EXISTS key` then `args`; its reply. */
 async function pipelinedAfter(c: Loose, key: string, args: string[]): Promise<unknown> {
-  const pipeline = (c.pipeline as (commands: string[][]) => Loose).call(c, [['exists', key], args]);
+  const pipeline = (c.pipeline as (commands: string[][]) => Loose).call(c, [
+    ['exists', key],
+    ['call', ...args],
+  ]);
   const replies = (await (pipeline.exec as () => Promise<Array<[Error | null, unknown]>>).call(pipeline)) ?? [];
   const [error, reply] = replies[1] ?? [new Error('no reply from the ioredis pipeline'), undefined];
   if (error) throw error;

@@ -27,7 +27,7 @@
 import { createRequire } from 'node:module';
 
 /** Redis Cluster's key -> slot (CRC16 mod 16384, hash tags included); CommonJS with `export =`. */
-const slotOf = createRequire(import.meta.url)('cluster-key-slot') as (key: string) => number;
+export const slotOf = createRequire(import.meta.url)('cluster-key-slot') as (key: string) => number;
 
 /** Redis Cluster's slot count. */
 export const SLOTS = 16384;

@@ -60,15 +60,8 @@ export class RedisSessionStore implements SessionStore {
   constructor(options: RedisSessionStoreOptions) {
     const config = parseOptions(options);
     const { connection, prefix, timeout } = config;
-    this.#send = boundedSendCommand(
-      config.sendCommand ?? {
-        sendCommand: connection!.send,
-        get isReady() {
-          return connection!.ready();
-        },
-      },
-      timeout,
-    );
+    // The connection's own send, so that a routing key (WAIT's) reaches a node-redis cluster.
+    this.#send = boundedSendCommand(config.sendCommand ?? connection!.send, timeout, () => connection?.ready() ?? true);
     this.#prefix = prefix;
     this.#timeout = timeout;
     this.#deadlines = new Deadlines(this.#send, timeout);
