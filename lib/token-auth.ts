@@ -11,7 +11,7 @@ import { suspicions, TokenAuthEmitter } from './events.js';
 import { authenticatedAge, MAX_AUTHENTICATED_AGE, normalizeMeta, parseClaims, parseUserId } from './input.js';
 import { RevocationView } from './revocation/view.js';
 import { healthReport, type HealthReport } from './health.js';
-import { TokenCache } from './token-cache.js';
+import { newBrand, TokenCache } from './token-cache.js';
 import { parseOptions, type Config } from './options.js';
 import { customClaims, newId, verify } from './tokens.js';
 import { signAccessToken, signPair } from './token-pair.js';
@@ -29,8 +29,8 @@ export class TokenAuth extends TokenAuthEmitter {
   /** The `clock` option (validated by `parseOptions`): Unix ms. */
   readonly #clock: () => number;
   readonly #cache: TokenCache;
-  /** Every context `verifyAccessToken` returned (the cache hands out the same objects again). */
-  readonly #verified = new WeakSet<AuthContext>();
+  /** Stamps every context `verifyAccessToken` returns (the cache hands out the same objects again). */
+  readonly #verified = newBrand();
   #revocations: RevocationView | undefined;
 
   constructor(options: TokenAuthOptions) {
@@ -143,18 +143,13 @@ export class TokenAuth extends TokenAuthEmitter {
       throw new TokenExpiredError('token has expired');
     }
     const payload = verify(token, this.#config.access, this.#config);
-    const context = this.#cache.set(
-      token,
-      {
-        userId: payload.sub,
-        sessionId: payload.sid,
-        claims: customClaims(payload),
-        issuedAt: payload.iat,
-      },
-      payload.exp,
-    );
-    this.#verified.add(context);
-    return context;
+    const context = this.#verified.stamp({
+      userId: payload.sub,
+      sessionId: payload.sid,
+      claims: customClaims(payload),
+      issuedAt: payload.iat,
+    });
+    return this.#cache.set(token, context, payload.exp);
   }
 
   /**
@@ -163,7 +158,7 @@ export class TokenAuth extends TokenAuthEmitter {
    * middleware's `req.auth` (express-jwt sets one too) is not.
    */
   owns(context: unknown): context is AuthContext {
-    return typeof context === 'object' && context !== null && this.#verified.has(context as AuthContext);
+    return typeof context === 'object' && context !== null && this.#verified.has(context);
   }
 
   /**
