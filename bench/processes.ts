@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { RedisServer } from '../tools/redis-server.js';
 import { CONFIG_VARIABLE, type Counters, type ServerMessage, type StatsRequest } from './servers/serve.js';
 
-export type ServerKind = 'guard' | 'refresh' | 'login';
+export type ServerKind = 'guard' | 'refresh' | 'login' | 'session';
 
 export interface ServerHandle {
   /** e.g. `http://127.0.0.1:40123` */

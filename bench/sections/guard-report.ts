@@ -9,6 +9,7 @@ import { row, type Row } from '../report/rows.js';
 import type { Table } from '../report/table.js';
 import type { ProbeResult } from '../security-checks.js';
 import type { GuardKind } from '../servers/guard.js';
+import type { SessionRedisUsage } from '../session-contender.js';
 import { fixed, whole } from '../stats.js';
 
 export const GUARD_TARGETS = {
@@ -22,9 +23,14 @@ export const BARE = 'bare Express';
 export const DISTINCT = 'distinct tokens';
 export const UNCHECKED = 'requireAccessToken HS256';
 export const CHECKED = 'requireAccessToken HS256, checkRevocation';
+export const SESSION_STORE = 'express-session + connect-redis';
+
+/** A guard server's kind, or the session store's (bench/servers/session.ts). */
+export type ContenderKind = GuardKind | 'session';
+
 export interface GuardContenderResult {
   name: string;
-  kind: GuardKind;
+  kind: ContenderKind;
   algorithm: Algorithm | undefined;
   /** Distinct tokens sent in turn: 1 for the same token on every request. */
   tokens: number;
@@ -41,6 +47,8 @@ export interface GuardContenderResult {
   probes: ProbeResult[] | undefined;
   /** With checkRevocation: its view's size and its answer to a revoked session's token. */
   revocation: { viewSize: number; revokedAnswer: string } | undefined;
+  /** The session store: what its Redis did per guarded request over warm-up and rounds. */
+  sessionRedis?: SessionRedisUsage | undefined;
 }
 
 export interface GuardData {
@@ -98,6 +106,7 @@ export function guardTables(data: GuardData): Table[] {
             `"checkRevocation": the view of a RedisSessionStore's revocation record` +
             ` (XREAD BLOCK on its own connection) holding ${whole(c.revocation!.viewSize)} revoked sessions; no Redis command per request.`,
         ),
+      ...data.contenders.filter((c) => c.sessionRedis).map((c) => sessionNote(c.sessionRedis!)),
       ...(data.contenders.some((c) => c.summary.non2xx + c.summary.errors > 0)
         ? ['WARNING: some contenders had non-2xx answers or errors under load; their figures are not comparable.']
         : []),
@@ -110,6 +119,19 @@ export function guardTables(data: GuardData): Table[] {
     rows: data.verifyCosts.map((c) => [c.algorithm, c.path, fixed(c.microseconds, 1)]),
   };
   return [throughput, micro];
+}
+
+function sessionNote(usage: SessionRedisUsage): string {
+  const commands = Object.entries(usage.commandsPerRequest)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, n]) => `${name.toUpperCase()} ${fixed(n, 2)}`)
+    .join(', ');
+  return (
+    `"${SESSION_STORE}": express-session (resave false, saveUninitialized false) over connect-redis and node-redis v5` +
+    ` on a private redis-server, the session's cookie on every request (compared with bare Express sent the bearer token);` +
+    ` per guarded request its Redis ran ${commands || 'nothing'} and moved ${whole(usage.bytesInPerRequest + usage.bytesOutPerRequest)}` +
+    ` bytes (${whole(usage.requests)} requests, warm-up included). Its Redis shares the 2 cores with the server and autocannon.`
+  );
 }
 
 /** The checkRevocation contender's rows: its cost beside requireAccessToken alone and bare Express, and its refusal. */
@@ -153,6 +175,20 @@ export function guardTargets(data: GuardData): Row[] {
   const find = (name: string): GuardContenderResult | undefined => data.contenders.find((c) => c.name === name);
   const rows: Row[] = [];
   for (const c of data.contenders) {
+    if (c.kind === 'session') {
+      const unchecked = find(UNCHECKED);
+      const versus = unchecked
+        ? `; requireAccessToken HS256 ${fixed(unchecked.summary.rps / c.summary.rps, 2)}x it`
+        : '';
+      rows.push(
+        row(
+          'guard',
+          `${SESSION_STORE} / bare Express (per round)`,
+          `${fixed(c.ratioToBare, 3)} (${pairedText(c.pairedRatio)})${versus}`,
+        ),
+      );
+      continue;
+    }
     if (c.kind !== 'requireAccessToken') continue;
     const alg = c.algorithm!;
     const clean = c.summary.non2xx + c.summary.errors === 0;

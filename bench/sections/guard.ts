@@ -13,6 +13,10 @@
  * revocation record of a private Redis holding some revoked sessions
  * (revoked-sessions.ts): it must refuse one of their tokens, and cost next
  * to nothing beside requireAccessToken alone (no Redis round trip per request).
+ *
+ * And the alternative a user would pick instead of tokens: a session in
+ * Redis, express-session + connect-redis (session-contender.ts), its cookie
+ * on every request, its Redis commands per request counted over the rounds.
  */
 import type autocannon from 'autocannon';
 import { accessKeys, issueAccessTokens, randomSecret, tokenAuthFor, type AccessKeys } from '../keys.js';
@@ -21,13 +25,16 @@ import { verifyCosts, type VerifyCost } from '../micro.js';
 import type { Algorithm, BenchOptions } from '../options.js';
 import { startServer, type ServerHandle } from '../processes.js';
 import { revokedAnswer, revokedSessions, type RevokedSessions } from '../revoked-sessions.js';
+import { startSessionContender, type SessionContender } from '../session-contender.js';
 import type { SectionOutput } from '../report/section-output.js';
 import { probes, runProbes, type ProbeResult } from '../security-checks.js';
-import type { GuardKind, GuardServerConfig } from '../servers/guard.js';
+import type { GuardServerConfig } from '../servers/guard.js';
 import {
   BARE,
   CHECKED,
   DISTINCT,
+  SESSION_STORE,
+  type ContenderKind,
   guardTables,
   guardTargets,
   type GuardContenderResult,
@@ -41,7 +48,7 @@ const REVOKED = { full: 1000, quick: 200 } as const;
 
 interface Plan {
   name: string;
-  kind: GuardKind;
+  kind: ContenderKind;
   /** requireAccessToken with checkRevocation. */
   checked?: boolean;
   algorithm: Algorithm | undefined;
@@ -50,11 +57,11 @@ interface Plan {
   baseline: string;
 }
 
-const LIBRARIES: readonly GuardKind[] = ['requireAccessToken', 'express-jwt', 'passport-jwt'];
+const LIBRARIES: readonly ContenderKind[] = ['requireAccessToken', 'express-jwt', 'passport-jwt'];
 
-/** Fails loudly if the contender does not answer a genuine token with 200 {"ok":true}. */
-async function checkAccepts(url: string, token: string, name: string): Promise<void> {
-  const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+/** Fails loudly if the contender does not answer a genuine token (or session cookie) with 200 {"ok":true}. */
+async function checkAccepts(url: string, headers: Record<string, string>, name: string): Promise<void> {
+  const response = await fetch(url, { headers });
   const body = await response.text();
   if (response.status !== 200 || body !== '{"ok":true}') {
     throw new Error(`bench: ${name} answered the genuine token with ${response.status} ${body}`);
@@ -88,6 +95,7 @@ async function plan(options: BenchOptions, refreshSecret: string): Promise<{ pla
     for (const kind of LIBRARIES)
       plans.push({ name: `${kind} ${algorithm}`, kind, algorithm, keys, tokens: same, baseline: BARE });
     if (algorithm === 'HS256') {
+      plans.push({ name: SESSION_STORE, kind: 'session', algorithm: undefined, keys, tokens: same, baseline: BARE });
       plans.push({
         name: CHECKED,
         kind: 'requireAccessToken',
@@ -123,12 +131,17 @@ export async function guardSection(options: BenchOptions): Promise<SectionOutput
   const servers: ServerHandle[] = [];
   const checked = plans.find((p) => p.checked);
   let revoked: RevokedSessions | undefined;
+  let session: SessionContender | undefined;
   try {
     if (checked)
       revoked = await revokedSessions(checked.keys, refreshSecret, options.quick ? REVOKED.quick : REVOKED.full);
     servers.push(
       ...(await Promise.all(
-        plans.map((p) => {
+        plans.map(async (p) => {
+          if (p.kind === 'session') {
+            session = await startSessionContender(`guard ${p.name}`);
+            return session.server;
+          }
           const config: GuardServerConfig = {
             kind: p.kind,
             keys: p.keys,
@@ -143,7 +156,14 @@ export async function guardSection(options: BenchOptions): Promise<SectionOutput
     const revocations = new Map<string, GuardContenderResult['revocation']>();
     for (const [i, p] of plans.entries()) {
       const url = `${servers[i]!.url}/me`;
-      await checkAccepts(url, p.tokens[0]!, p.name);
+      if (p.kind === 'session') {
+        await checkAccepts(url, { cookie: session!.cookie }, p.name);
+        const anonymous = await fetch(url);
+        if (anonymous.status !== 401)
+          throw new Error(`bench: ${p.name} answered ${anonymous.status} without a session`);
+        continue;
+      }
+      await checkAccepts(url, { authorization: `Bearer ${p.tokens[0]!}` }, p.name);
       if (p.kind !== 'bare') probeResults.set(p.name, await runProbes(url, probes(p.tokens[0]!, p.keys)));
       if (p.checked && revoked) {
         const viewSize = (await servers[i]!.counters()).revocationViewSize ?? 0;
@@ -158,17 +178,21 @@ export async function guardSection(options: BenchOptions): Promise<SectionOutput
           url: `${servers[i]!.url}/me`,
           connections: options.connections,
           duration,
-          ...(p.tokens.length === 1
-            ? { headers: { authorization: `Bearer ${p.tokens[0]!}` } }
-            : { requests: [cyclingTokens(p.tokens)] }),
+          ...(p.kind === 'session'
+            ? { headers: { cookie: session!.cookie } }
+            : p.tokens.length === 1
+              ? { headers: { authorization: `Bearer ${p.tokens[0]!}` } }
+              : { requests: [cyclingTokens(p.tokens)] }),
         }),
     }));
+    const sessionUsage = await session?.measure();
     const rounds = await alternate(contenders, {
       rounds: options.rounds,
       duration: options.duration,
       warmup: options.warmup,
       label: 'guard',
     });
+    const sessionRedis = await sessionUsage?.();
 
     const summaries = new Map(plans.map((p) => [p.name, summarize(rounds.get(p.name)!)]));
     const contenderResults: GuardContenderResult[] = plans.map((p) => {
@@ -186,6 +210,7 @@ export async function guardSection(options: BenchOptions): Promise<SectionOutput
         addedMicroseconds: 1e6 / summary.rps - 1e6 / bare.rps,
         probes: probeResults.get(p.name),
         revocation: revocations.get(p.name),
+        sessionRedis: p.kind === 'session' ? sessionRedis : undefined,
       };
     });
     const data: GuardData = {
@@ -199,5 +224,6 @@ export async function guardSection(options: BenchOptions): Promise<SectionOutput
   } finally {
     await Promise.all(servers.map((server) => server.stop()));
     await revoked?.stop();
+    await session?.stop();
   }
 }
