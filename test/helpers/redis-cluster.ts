@@ -349,6 +349,60 @@ export class RedisCluster {
     await this.#waitForReplication(node.masterPort!, deadline);
   }
 
+  /**
+   * Reshards one slot to the master on `toPort`, as `redis-cli --cluster reshard`
+   * does: IMPORTING on the target, MIGRATING on the source, its keys moved with
+   * MIGRATE (DUMP/RESTORE: a stream keeps its ids and counters), then SETSLOT
+   * NODE on every master. `keys: 'drop'` deletes the slot's keys on the source
+   * instead of moving them (a reshard that loses its data). Resolves once every
+   * live node agrees, with the source's port.
+   */
+  async moveSlot(
+    slot: number,
+    toPort: number,
+    { keys = 'migrate' }: { keys?: 'migrate' | 'drop' } = {},
+  ): Promise<number> {
+    const source = await this.masterForSlot(slot);
+    if (source.port === toPort) throw new Error(`slot ${slot} is already on ${toPort}`);
+    const id = async (port: number): Promise<string> => String(await command(port, 'CLUSTER', 'MYID'));
+    const [sourceId, targetId] = [await id(source.port), await id(toPort)];
+    await command(toPort, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', sourceId);
+    await command(source.port, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', targetId);
+    for (;;) {
+      const found = (await command(source.port, 'CLUSTER', 'GETKEYSINSLOT', String(slot), '100')) as string[];
+      if (found.length === 0) break;
+      if (keys === 'drop') await command(source.port, 'DEL', ...found);
+      else await command(source.port, 'MIGRATE', host, String(toPort), '', '0', '5000', 'KEYS', ...found);
+    }
+    for (const port of [toPort, source.port, ...this.masters().map((m) => m.port)]) {
+      await command(port, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId);
+    }
+    await this.#waitUntil(`slot ${slot} on ${toPort}`, 20_000, () => undefined);
+    for (;;) {
+      const views = await Promise.all(this.#live().map((n) => this.masterForSlot(slot, n.port)));
+      if (views.every((n) => n.port === toPort)) return source.port;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** The live master serving `slot`, as the node on `askPort` (default: a live one) sees it (CLUSTER SHARDS). */
+  async masterForSlot(slot: number, askPort = this.#live()[0]!.port): Promise<ClusterNode> {
+    const map = (flat: Reply): Map<string, Reply> => {
+      const list = flat as Reply[];
+      return new Map(list.flatMap((v, i) => (i % 2 === 0 ? [[String(v), list[i + 1]!] as const] : [])));
+    };
+    for (const shard of (await command(askPort, 'CLUSTER', 'SHARDS')) as Reply[]) {
+      const ranges = map(shard).get('slots') as number[];
+      if (!ranges.some((start, i) => i % 2 === 0 && start <= slot && slot <= ranges[i + 1]!)) continue;
+      const master = (map(shard).get('nodes') as Reply[])
+        .map(map)
+        .find((n) => n.get('role') === 'master' && n.get('health') === 'online');
+      const node = this.#nodes.find((n) => n.port === Number(master?.get('port')));
+      if (node) return node;
+    }
+    throw new Error(`no online master serves slot ${slot}`);
+  }
+
   /** Kills every node and removes the temp dirs. Safe to call twice. */
   async stop(): Promise<void> {
     await Promise.all(
