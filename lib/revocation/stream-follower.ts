@@ -61,7 +61,13 @@ export interface FollowHooks {
 export class StreamFollower {
   readonly name: string;
   readonly #reader: StreamReader;
-  /** When the stream last answered (ms, the process clock); 0 before the first. */
+  /**
+   * When the last read that Redis answered was sent (ms, the process clock;
+   * 0 before the first): Redis read the stream at or after it, so a view that
+   * trusts what it holds up to `lastContact + maxLag` never trusts a read made
+   * before an entry it lacks for longer than `maxLag` (taking the reply's
+   * arrival would add the round trip, up to the store's timeout).
+   */
   lastContact = 0;
   /** The id of the last entry read ('0-0' before any). */
   lastId = '0-0';
@@ -90,6 +96,7 @@ export class StreamFollower {
     while (!hooks.closed()) {
       try {
         const lastId = this.lastId;
+        const stepSent = Date.now();
         const { info, entries, now } = await this.#reader.step(lastId);
         if (hooks.closed()) break;
         const to = entries.at(-1)?.[0] ?? lastId;
@@ -97,18 +104,19 @@ export class StreamFollower {
         if (through !== undefined) hooks.onGap(through);
         deliver(entries);
         this.lastId = through === undefined ? to : formatId(resume);
-        this.lastContact = Date.now();
+        this.lastContact = stepSent;
         failures = 0;
         if (entries.length >= PAGE || through !== undefined) continue;
         if (backlog) {
           backlog = false;
           hooks.caughtUp();
         }
+        const waitSent = Date.now();
         const more = await this.#reader.wait(this.lastId);
         if (hooks.closed() || more === undefined) continue;
         proof.delivered(more.length);
         deliver(more);
-        this.lastContact = Date.now();
+        this.lastContact = waitSent;
       } catch {
         if (hooks.closed()) break;
         this.#reader.reset();
