@@ -209,6 +209,40 @@ describe('checkRevocation on a Redis Cluster (3 masters + 3 replicas, 16 shards)
         });
       }
 
+      it('a read Redis ran before a logout, answered after it, then a silent shard: refused once revocationMaxLag has passed since the logout', async () => {
+        const maxLag = 1000;
+        const gate = new StepGate(setups[1]!);
+        const b = t.instanceB(gate, maxLag);
+        t.clockB = () => Date.now();
+        await b.auth.watchRevocations();
+        const a = t.instanceA();
+        const user = t.usersIn(11, 1, 'late')[0]!;
+        const stream = t.layout.stream(user)!;
+        const ended = await a.issue({ userId: user });
+        const context = b.auth.verifyAccessToken(ended.accessToken);
+        const step = gate.delayNext(stream);
+        await step.answered; // Redis has read the stream: the logout is not in that read
+        await a.revoke(ended.refreshToken);
+        const acknowledged = performance.now();
+        await sleep(300);
+        const held = gate.hold(stream);
+        step.release(); // the old read's reply arrives now, 300 ms after the logout; then the shard goes silent
+        await held;
+        await waitFor(
+          'revocationMaxLag to pass since the logout',
+          () => performance.now() > acknowledged + maxLag + 100,
+        );
+        let answer = 'accepted';
+        try {
+          b.auth.checkRevocation(context);
+        } catch (error) {
+          answer = error instanceof Error ? error.message : String(error);
+        }
+        expect(answer, 'the ended session, revocationMaxLag after its logout').to.not.equal('accepted');
+        await gate.open();
+        await waitFor('B to read the logout', () => refused(b.auth, context));
+      });
+
       it('one silent shard makes B refuse ("not current"): lastContact() is the oldest shard’s, per streams()', async () => {
         const gate = new StepGate(setups[1]!);
         const b = t.instanceB(gate);

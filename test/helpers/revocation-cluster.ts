@@ -46,6 +46,8 @@ export class StepGate {
   readonly #setup: ClusterSetup;
   #held: { stream: string; until: Promise<void>; release: () => void } | undefined;
   #inFlight = 0;
+  /** The next step of this stream: sent to Redis at once, its reply handed over only on `release`. */
+  #delayed: { stream: string; sent: () => void; until: Promise<void> } | undefined;
   /** Steps answered so far, by stream. */
   readonly steps = new Map<string, number>();
 
@@ -58,7 +60,14 @@ export class StepGate {
     while (stream !== undefined && this.#held?.stream === stream) await this.#held.until;
     if (stream !== undefined) this.#inFlight += 1;
     try {
-      return await this.#setup.send(key ?? firstKey(args) ?? '', args);
+      const reply = await this.#setup.send(key ?? firstKey(args) ?? '', args);
+      const delayed = this.#delayed;
+      if (delayed !== undefined && delayed.stream === stream) {
+        this.#delayed = undefined;
+        delayed.sent();
+        await delayed.until;
+      }
+      return reply;
     } finally {
       if (stream !== undefined) {
         this.#inFlight -= 1;
@@ -80,6 +89,23 @@ export class StepGate {
     });
     this.#held = { stream, until, release };
     await waitFor('the held steps to settle', () => this.#inFlight === 0);
+  }
+
+  /**
+   * Delays the reply of the next step of `stream` (Redis has run it): `answered`
+   * resolves once Redis has answered it, `release` hands the reply to the feed.
+   */
+  delayNext(stream: string): { answered: Promise<void>; release: () => void } {
+    let release = (): void => {};
+    const until = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let sent = (): void => {};
+    const answered = new Promise<void>((resolve) => {
+      sent = resolve;
+    });
+    this.#delayed = { stream, sent, until };
+    return { answered, release };
   }
 
   /** Lets the steps through; resolves once one more has been answered (a MOVED one is followed first). */
@@ -125,7 +151,7 @@ export class TwoInstances {
     return auth;
   }
 
-  instanceB(gate: StepGate): InstanceB {
+  instanceB(gate: StepGate, revocationMaxLag?: number): InstanceB {
     const store = new RedisSessionStore({
       sendCommand: gate.send,
       cluster: true,
@@ -137,6 +163,7 @@ export class TwoInstances {
       refreshToken: { secret: REFRESH },
       store,
       clock: () => this.clockB(),
+      ...(revocationMaxLag === undefined ? {} : { revocationMaxLag }),
     });
     this.auths.push(auth);
     const app = express();
