@@ -7,6 +7,7 @@
 import { expect } from 'chai';
 import { OptionError, RedisSessionStore } from '../lib/index.js';
 import { parseRead } from '../lib/revocation/redis-feed.js';
+import { parseStepReply } from '../lib/revocation/redis-stream-replies.js';
 
 describe('Revocation record: RedisSessionStore options', () => {
   it('refuses revocations() with sendCommand alone, naming blockingSendCommand', () => {
@@ -77,6 +78,37 @@ describe('Revocation feed: reading XREAD replies', () => {
     ]);
     for (const bad of ['OK', 42, [['s', 'nope']], [['s', [['only-id']]]]]) {
       expect(() => parseRead(bad), JSON.stringify(bad)).to.throw(Error);
+    }
+  });
+});
+
+describe('Revocation feed on a Cluster: reading the step script reply', () => {
+  const info = ['length', 1, 'entries-added', 3, 'last-generated-id', '5-0', 'max-deleted-entry-id', '0-0'];
+  const withFirst = [...info, 'first-entry', ['5-0', ['k', 's', 'id', 'sid-9', 'at', '7']]];
+
+  it('reads {1, XINFO, {key, entries}, TIME} and {0, {}, {key, {}}, TIME} (no such stream)', () => {
+    expect(
+      parseStepReply([
+        1,
+        withFirst,
+        ['etp:{etp0-1}revocations', [['5-0', ['k', 's', 'id', 'sid-9', 'at', '7']]]],
+        ['1800000000', '12'],
+      ]),
+    ).to.deep.equal({
+      info: { length: 1, added: 3, last: 5n << 64n, maxDeleted: 0n, first: 5n << 64n },
+      entries: [['5-0', { kind: 'session', id: 'sid-9', at: 7 }]],
+      now: 1800000000,
+    });
+    expect(parseStepReply([0, [], ['etp:{etp0-1}revocations', []], ['1800000001', '0']])).to.deep.equal({
+      info: undefined,
+      entries: [],
+      now: 1800000001,
+    });
+  });
+
+  it('refuses a reply of another shape', () => {
+    for (const bad of [null, 'OK', [1, withFirst, ['k', []]], [1, ['length'], ['k', []], ['1', '0']]]) {
+      expect(() => parseStepReply(bad), JSON.stringify(bad)).to.throw(Error);
     }
   });
 });
