@@ -27,7 +27,7 @@ import { graphqlRoute } from './graphql/route.js';
 import { healthRoutes } from './health.js';
 import { createLogger, LOG_SETTINGS, toPino, type Logger, type PinoLogger } from './logger.js';
 import { createLimiter, type Limiter } from './rate-limits.js';
-import { connectRedis, connectRedisCluster, type RedisClient, type RedisClusterClient } from './redis.js';
+import { connectOwnRedis, type OwnRedisClient } from './redis.js';
 import { replayDemo } from './replay-demo.js';
 import { requestLog } from './request-log.js';
 import { requireHttps } from './require-https.js';
@@ -37,13 +37,21 @@ import { MemoryUserStore, RedisUserStore, type UserStore } from './users.js';
 export interface RedisOptions {
   /**
    * A connected client that you own (node-redis or ioredis, a single server
-   * or a cluster): `close()` leaves it open. Either this, `url` or `clusterUrls`.
+   * or a cluster): `close()` leaves it open. Either this, `url`, `clusterUrls` or `sentinel`.
    */
   client?: object;
   /** Or a URL: `createApp` connects (see `connectRedis`) and `close()` disconnects. */
   url?: string;
   /** Or some nodes of a Redis Cluster: `createApp` connects (see `connectRedisCluster`) and `close()` disconnects. */
   clusterUrls?: string[];
+  /** Or the Sentinels of a master and its name: `createApp` connects (see `connectRedisSentinel`) and `close()` disconnects. */
+  sentinel?: { sentinels: Array<{ host: string; port: number }>; name: string };
+  /**
+   * Replicas that must have each session write before it is answered (the
+   * store's `waitForReplicas`). Default 1 with `sentinel` (a failover then
+   * loses no acknowledged logout), else 0.
+   */
+  waitForReplicas?: number;
   /** Prefix of every key the app writes. Default `'sample:'`; give each test its own. */
   prefix?: string;
   /** Milliseconds a Redis command may take before the request fails with 503. Default `1000`. */
@@ -154,17 +162,17 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
   const trustProblem = trustProxyProblem(trustProxy);
   if (trustProblem !== undefined) throw new TypeError(`createApp: trustProxy ${trustProblem}`);
   const { redis } = options;
-  if (redis && [redis.client, redis.url, redis.clusterUrls].filter((x) => x !== undefined).length !== 1) {
-    throw new TypeError('createApp: redis needs one of client, url or clusterUrls');
+  if (
+    redis &&
+    [redis.client, redis.url, redis.clusterUrls, redis.sentinel].filter((x) => x !== undefined).length !== 1
+  ) {
+    throw new TypeError('createApp: redis needs one of client, url, clusterUrls or sentinel');
   }
   const prefix = redis?.prefix ?? 'sample:';
   const timeout = redis?.timeout ?? 1000;
 
   // Connect before anything uses Redis: rate-limit-redis loads its scripts as soon as it is created.
-  const ownClient: RedisClient | RedisClusterClient | undefined =
-    redis?.url !== undefined
-      ? await connectRedis(redis.url, logger)
-      : redis?.clusterUrls && (await connectRedisCluster(redis.clusterUrls, logger));
+  const ownClient: OwnRedisClient | undefined = await connectOwnRedis(redis, logger);
   const client = redis?.client ?? ownClient;
   let memorySessions: MemorySessionStore | undefined;
   let tokenAuth: TokenAuth | undefined;
@@ -191,6 +199,7 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
         prefix: `${prefix}session:`,
         timeout,
         clock: options.clock ? 'caller' : 'redis',
+        waitForReplicas: redis?.waitForReplicas ?? (redis?.sentinel ? 1 : 0),
       });
     const sessions = redisSessions || (memorySessions = new MemorySessionStore());
     // What about this Redis can lose sessions (an evicting maxmemory-policy, an old version): said once, at start-up.

@@ -45,6 +45,7 @@ try {
     logger: log,
     ...(config.redisUrl ? { redis: { url: config.redisUrl } } : {}),
     ...(config.redisClusterUrls ? { redis: { clusterUrls: config.redisClusterUrls } } : {}),
+    ...(config.redisSentinel ? { redis: { sentinel: config.redisSentinel } } : {}),
   });
 } catch (error) {
   log.error(`Could not start: ${error instanceof Error ? error.message : String(error)}`);
@@ -56,6 +57,13 @@ if (config.redisUrl) {
 } else if (config.redisClusterUrls) {
   log.info(
     `Sessions, users and rate limits are kept in the Redis Cluster at ${config.redisClusterUrls.map(redactUrl).join(', ')}`,
+  );
+} else if (config.redisSentinel) {
+  const { name, sentinels } = config.redisSentinel;
+  log.info(
+    `Sessions, users and rate limits are kept in the Redis master ${JSON.stringify(name)} that the Sentinels at ` +
+      `${sentinels.map(({ host, port }) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`)).join(', ')} name` +
+      ' (each session write waits for 1 replica: WAIT)',
   );
 } else {
   log.info(

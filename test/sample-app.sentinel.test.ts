@@ -13,7 +13,18 @@ import { RedisSentinelSet, requireSentinel } from './helpers/redis-sentinel.js';
 import { deleteSentinelPrefix } from './helpers/redis-sentinel-clients.js';
 import { uniquePrefix } from './helpers/redis-server.js';
 import { describeFlows } from './helpers/sample-app-flows.js';
-import { appFactory, captureLogger, email, logIn, me, refresh, signUp, type LogLine } from './helpers/sample-app.js';
+import {
+  appFactory,
+  captureLogger,
+  email,
+  logIn,
+  me,
+  PASSWORD,
+  refresh,
+  signUp,
+  type LogLine,
+} from './helpers/sample-app.js';
+import { command } from './helpers/redis-cluster.js';
 import { refusedWithin, sessions } from './helpers/sample-app-sessions.js';
 
 describe('sample app, on Redis Sentinel (node-redis createSentinel)', function () {
@@ -71,6 +82,25 @@ describe('sample app, on Redis Sentinel (node-redis createSentinel)', function (
       await refusedWithin(sample, pair.accessToken);
       expect((await refresh(sample, pair.refreshToken)).status, 'the logged-out refresh token').to.equal(401);
       expect(connectLog.filter((line) => line.level === 'error')).to.deep.equal([]);
+    });
+
+    it('connects from sentinel (REDIS_SENTINELS), waits for a replica on every session write, close() disconnecting', async () => {
+      const prefix = uniquePrefix();
+      prefixes.push(prefix);
+      const sample = await apps.make({ redis: { sentinel: { sentinels: set.sentinels, name: set.name }, prefix } });
+      const user = await signUp(sample, email('own'));
+      const session = await logIn(sample, user.email);
+      expect((await refresh(sample, session.refreshToken)).status).to.equal(200);
+      const replica = set.livePorts.find((port) => port !== set.masterPort)!;
+      await command(replica, 'REPLICAOF', 'NO', 'ONE'); // no replica left: no write is acknowledged, so 503
+      try {
+        const res = await request(sample.app).post('/auth/login').send({ email: user.email, password: PASSWORD });
+        expect(res.status, JSON.stringify(res.body)).to.equal(503);
+      } finally {
+        await command(replica, 'REPLICAOF', '127.0.0.1', String(set.masterPort));
+      }
+      await sample.close();
+      expect((await request(sample.app).get('/health')).status).to.equal(503);
     });
   });
 });
