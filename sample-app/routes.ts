@@ -36,9 +36,9 @@ export interface RouteDeps {
   limits: { register: RequestHandler; login: RequestHandler; refresh: RequestHandler; password: RequestHandler };
   /**
    * Whether the routes that end sessions or list them also refuse the
-   * access tokens of ended sessions (`checkRevocation`). Off on a Redis
-   * Cluster, whose store keeps no revocation record: those routes then
-   * check the signature only.
+   * access tokens of ended sessions (`checkRevocation`), with no store
+   * round trip: on one Redis, Sentinel and a Cluster alike (the store's
+   * revocation record); the memory store's record is this process's own.
    */
   checkRevocation: boolean;
 }

@@ -233,7 +233,7 @@ describe('RedisSessionStore options', () => {
     [{}, 'RedisSessionStore: client or sendCommand is required'],
     [
       { sendCommand: send, prefx: 'a:' },
-      'RedisSessionStore: unknown option prefx (known: client, sendCommand, blockingSendCommand, prefix, timeout, clock, revocationRecord)',
+      'RedisSessionStore: unknown option prefx (known: client, sendCommand, blockingSendCommand, prefix, timeout, clock, revocationRecord, shards, cluster, waitForReplicas)',
     ],
     [
       { client: {} },

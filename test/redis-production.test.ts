@@ -279,17 +279,15 @@ describe('RedisSessionStore: which clients it takes', () => {
     }
   });
 
-  it('keeps no revocation record on a cluster by default, and refuses to be told to', () => {
+  it('keeps the revocation record on a cluster by default (one stream per shard), and none with revocationRecord: false', () => {
     const cluster = createCluster({ rootNodes: [{ url: 'redis://127.0.0.1:1' }] });
-    expect(() => new RedisSessionStore({ client: cluster }).revocations()).to.throw(
+    expect(new RedisSessionStore({ client: cluster }).revocations().streams!()).to.have.length(16);
+    expect(new RedisSessionStore({ client: cluster, shards: 3 }).revocations().streams!()).to.have.length(3);
+    expect(() => new RedisSessionStore({ client: cluster, revocationRecord: false }).revocations()).to.throw(
       OptionError,
       'checkRevocation needs the revocation record',
     );
-    expect(() => new RedisSessionStore({ client: cluster, revocationRecord: true })).to.throw(
-      OptionError,
-      'revocationRecord cannot be kept on a Redis Cluster (node-redis cluster)',
-    );
-    expect(() => new RedisSessionStore({ client: createClient() }).revocations()).not.to.throw();
+    expect(new RedisSessionStore({ client: createClient() }).revocations().streams!()).to.have.length(1);
   });
 
   it('refuses at construction a client it cannot use, naming what it takes', () => {
