@@ -22,6 +22,11 @@ function freezeContext(context: AuthContext): void {
   for (const name in claims) deepFreeze(claims[name]);
 }
 
+/** A generation filled with fewer hits than 1 in THRASHING of its entries is thrashing. */
+const THRASHING = 64;
+/** While thrashing, 1 in SAMPLE new tokens is stored. */
+const SAMPLE = 16;
+
 /** Returns its argument from `new`, so a subclass's private fields land on that object. */
 // eslint-disable-next-line @typescript-eslint/no-extraneous-class -- a constructor is all it is for
 class ReturnsTarget {
@@ -73,11 +78,23 @@ export function newBrand(): Brand {
  * becomes the old one and the previous old one is dropped whole, and a hit in
  * the old generation moves back to the young one. Every step is O(1) (evicting
  * one by one from a Map's front gets slower as deleted slots pile up).
+ *
+ * Thrashing (a generation filled with fewer hits than 1 in THRASHING of its
+ * entries: more distinct tokens in turn than it holds), storing every token
+ * only churns memory for the garbage collector, so 1 in SAMPLE new tokens is
+ * stored until a generation fills with hits again; a token that keeps coming
+ * back is soon among them. Either way an answer is the same: a token not
+ * stored is verified in full.
  */
 export class TokenCache {
   #young = new Map<string, Entry>();
   #old = new Map<string, Entry>();
   readonly #half: number;
+  /** Hits since the young generation started. */
+  #hits = 0;
+  /** Thrashing: storing 1 in SAMPLE new tokens. */
+  #sampling = false;
+  #skipped = 0;
 
   constructor(size: number) {
     this.#half = Math.ceil(size / 2);
@@ -85,16 +102,22 @@ export class TokenCache {
 
   get(token: string): Entry | undefined {
     const young = this.#young.get(token);
-    if (young !== undefined) return young;
+    if (young !== undefined) {
+      this.#hits++;
+      return young;
+    }
     const old = this.#old.get(token);
-    if (old !== undefined) this.#add(token, old);
+    if (old !== undefined) {
+      this.#hits++;
+      this.#add(token, old);
+    }
     return old;
   }
 
   /** Freezes (all the way down) and stores a context just built from a token; returns it. */
   set(token: string, context: AuthContext, exp: number): AuthContext {
     freezeContext(context);
-    if (this.#half > 0) this.#add(token, { context, exp });
+    if (this.#half > 0 && !(this.#sampling && ++this.#skipped % SAMPLE !== 0)) this.#add(token, { context, exp });
     return context;
   }
 
@@ -105,6 +128,8 @@ export class TokenCache {
 
   #add(token: string, entry: Entry): void {
     if (this.#young.size >= this.#half) {
+      this.#sampling = this.#hits * THRASHING < this.#half;
+      this.#hits = 0;
       this.#old = this.#young;
       this.#young = new Map();
     }
