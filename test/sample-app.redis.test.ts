@@ -156,8 +156,9 @@ describe('sample app, with Redis', function () {
       const res = await request(sample.app).get('/health');
       expect(res.status).to.equal(503);
       expect(res.body).to.deep.include({ status: 'unavailable', store: 'redis', storeOk: false });
-      expect(res.body.report, 'auth.health()').to.deep.include({ ready: false });
-      expect(res.body.report.store).to.include({ ok: false });
+      const { report } = res.body as { report: { ready: boolean; store: { ok: boolean } } };
+      expect(report, 'auth.health()').to.deep.include({ ready: false });
+      expect(report.store).to.include({ ok: false });
     });
 
     it('warns at start-up of a maxmemory-policy that evicts session keys, naming the setting and the fix; /health is 503 on a replica', async () => {

@@ -222,8 +222,9 @@ export function describeFlows(kind: 'memory' | 'redis' | 'redis cluster', base: 
     const res = await request(app.app).get('/health');
     expect(res.status).to.equal(200);
     expect(res.body).to.deep.include({ status: 'ok', store: kind, storeOk: true });
-    expect(res.body.report, 'auth.health()').to.deep.include({ ready: true });
-    expect(res.body.report.store).to.include({ ok: true });
+    const { report } = res.body as { report: { ready: boolean; store: { ok: boolean } } };
+    expect(report, 'auth.health()').to.deep.include({ ready: true });
+    expect(report.store).to.include({ ok: true });
     expect(app.store).to.equal(kind);
     expect(res.headers['cache-control']).to.equal('no-store');
     expect(res.headers['x-content-type-options']).to.equal('nosniff');
