@@ -33,7 +33,9 @@ function pair(alg: DpopAlgorithm): Pair {
     alg === 'EdDSA'
       ? generateKeyPairSync('ed25519')
       : alg.startsWith('ES')
-        ? generateKeyPairSync('ec', { namedCurve: { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' }[alg]! })
+        ? generateKeyPairSync('ec', {
+            namedCurve: ({ ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' } as Record<string, string>)[alg]!,
+          })
         : generateKeyPairSync('rsa', { modulusLength: 2048 });
   return { alg, privateKey, jwk: publicKey.export({ format: 'jwk' }) };
 }
