@@ -8,7 +8,8 @@
  * never reopens a replay; under a flood the cost is that clients whose
  * clocks lag by more than the cache's span are refused until it passes.
  * O(1) per proof: one lookup, one insert, at most one eviction and two
- * expired entries dropped.
+ * expired entries dropped. An evicted entry raises the horizon to its `iat`
+ * (one already expired raises it no further than the window refuses anyway).
  *
  * Caveat: per instance. A proof replayed to another instance of the app
  * within its window is accepted there once; server nonces (RFC 9449 §9)
@@ -74,7 +75,7 @@ export class DpopReplayCache {
     if (this.#seen.size >= this.#max) {
       const [evicted, evictedIat] = this.#seen.entries().next().value!;
       this.#seen.delete(evicted);
-      if (evictedIat + this.#window >= now && evictedIat > this.#horizon) this.#horizon = evictedIat;
+      if (evictedIat > this.#horizon) this.#horizon = evictedIat;
     }
     this.#seen.set(key, iat);
     return 'accepted';
