@@ -2,6 +2,7 @@ import { OptionError } from '../../errors.js';
 import type { DuplicableClient, FeedClient } from '../../revocation/redis-feed.js';
 import { slotOf } from './layout.js';
 import { isNodeRedisSentinel, sentinelFeedSource, sentinelSend } from './sentinel.js';
+import { ioredisClusterMark, ioredisMark, nodeRedisClusterMark, nodeRedisMark, type ConnectionMark } from './wait.js';
 
 /**
  * Sends one raw command, e.g. `['EVALSHA', sha, '2', ...]`, and resolves its
@@ -37,6 +38,13 @@ export interface RedisConnection {
    * (ioredis, single-node clients).
    */
   recover?: (() => void) | undefined;
+  /**
+   * Marks the connection a key's commands go out on (wait.ts): read before a
+   * write script and after its `WAIT`, which counts nothing unless both ran
+   * on one connection. Undefined for the Sentinel client, whose send refuses
+   * such a `WAIT` itself (sentinel.ts).
+   */
+  mark?: ConnectionMark | undefined;
 }
 
 /** Least time between two slot-map rereads that `recover` asks for, ms. */
@@ -79,6 +87,7 @@ function nodeRedisClient(c: Loose): RedisConnection {
   return {
     kind: 'node-redis',
     send: (args) => send.call(c, args),
+    mark: nodeRedisMark(c),
     ready: () => c.isReady !== false,
     cluster: false,
     feed: isFunction(c.duplicate) ? (c as unknown as DuplicableClient) : undefined,
@@ -117,6 +126,7 @@ function nodeRedisCluster(c: Loose): RedisConnection {
       reread();
     },
     kind: 'node-redis cluster',
+    mark: nodeRedisClusterMark(c),
     send: (args, routing) => {
       const key = routing ?? firstKey(args);
       const sent =
@@ -183,6 +193,7 @@ function ioredisConnection(c: Loose): RedisConnection {
   const cluster = c.isCluster === true;
   return {
     kind: cluster ? 'ioredis cluster' : 'ioredis',
+    mark: cluster ? ioredisClusterMark(c) : ioredisMark(c),
     // ioredis routes a cluster command by its keys itself (EVALSHA's included); one that names no key
     // (WAIT) goes with an EXISTS of `key` in a pipeline, which ioredis sends to that key's primary.
     send: (args, key) => (cluster && key !== undefined ? pipelinedAfter(c, key, args) : call.apply(c, args)),

@@ -25,6 +25,7 @@ import { shardedLayout, singleLayout, type Layout } from './layout.js';
 import { serverWarnings, type StoreWarning } from './health.js';
 import { onEveryPrimary, primaryLister, type PrimaryLister } from './primaries.js';
 import { Deadlines, steady } from './deadlines.js';
+import type { ConnectionMark } from './wait.js';
 
 export type { RedisSessionStoreOptions } from './options.js';
 
@@ -56,6 +57,8 @@ export class RedisSessionStore implements SessionStore {
   readonly #primaries: PrimaryLister | undefined = undefined;
   /** Replicas that must have each write before it is answered (`WAIT`); 0: none. */
   readonly #waitForReplicas: number;
+  /** Marks the connection of a key's commands, so that a `WAIT` on another than its script's fails (wait.ts). */
+  readonly #mark: ConnectionMark | undefined;
 
   constructor(options: RedisSessionStoreOptions) {
     const config = parseOptions(options);
@@ -70,6 +73,7 @@ export class RedisSessionStore implements SessionStore {
     this.#layout = this.#sharded ? shardedLayout(prefix, config.shards) : singleLayout(prefix, config.revocationRecord);
     this.#feedSource = config.blockingSendCommand ?? connection?.feed;
     this.#waitForReplicas = config.waitForReplicas;
+    this.#mark = config.waitForReplicas > 0 ? connection?.mark : undefined;
     this.clientKind = connection?.kind;
     this.#recover = connection?.recover ?? (() => {});
     if (connection?.cluster) this.#primaries = primaryLister(options.client);
@@ -100,6 +104,7 @@ export class RedisSessionStore implements SessionStore {
     const stream = this.#layout.stream(userId);
     const keys = [this.#layout.user(userId), this.#layout.cutOff(userId), ...(stream === undefined ? [] : [stream])];
     const named = { ...args, deadline: await this.#deadlines.next() } as ArgsOf<S>;
+    const sameConnection = name === 'list' ? undefined : this.#mark?.(keys[0]!);
     let reply: unknown;
     try {
       reply = await this.#evalsha(scripts[name], [String(keys.length), ...keys, ...argv(name, named)]);
@@ -113,20 +118,28 @@ export class RedisSessionStore implements SessionStore {
         `Redis ran the command after the ${this.#timeout} ms timeout; it changed nothing`,
       );
     }
-    if (name !== 'list') await this.#replicated(keys[0]!);
+    if (name !== 'list') await this.#replicated(keys[0]!, sameConnection);
     return reply;
   }
 
   /**
    * `waitForReplicas`: `WAIT n <half the timeout>` on the primary of `key`
    * (the script's write is the last one on that connection), 503 unless n
-   * replicas acknowledged. Nothing with 0.
+   * replicas acknowledged, or when `sameConnection` (marked before the
+   * script) says the connection of `key` changed: `WAIT` then ran on another
+   * connection than the write's and counted nothing. Nothing with 0.
    */
-  async #replicated(key: string): Promise<void> {
+  async #replicated(key: string, sameConnection: (() => boolean) | undefined): Promise<void> {
     const n = this.#waitForReplicas;
     if (n === 0) return;
     const wait = String(Math.max(1, Math.floor(this.#timeout / 2)));
     const acknowledged = Number(await this.#send(['WAIT', String(n), wait], key));
+    if (sameConnection !== undefined && !sameConnection()) {
+      throw new StoreUnavailableError(
+        'the connection to Redis changed between the write and its WAIT (a reconnect or failover);' +
+          ' WAIT counted no write, so a failover could have lost it (waitForReplicas)',
+      );
+    }
     if (!(acknowledged >= n)) {
       throw new StoreUnavailableError(
         `only ${acknowledged} of ${n} Redis replicas acknowledged the write within ${wait} ms (waitForReplicas);` +
