@@ -137,6 +137,16 @@ describe('client: DPoP key (Node: no IndexedDB, the in-memory fallback)', () => 
     }
   });
 
+  it('reset() before any use, where indexedDB.open fails, resolves (nothing stored to delete) and goes to memory', async () => {
+    const factory = failingIndexedDB('error');
+    const key = newKey({ indexedDB: factory });
+    await key.reset();
+    expect(factory.opened).to.be.greaterThan(0);
+    const tries = factory.opened;
+    expect(await key.storage()).to.equal('memory');
+    expect(factory.opened).to.equal(tries);
+  });
+
   it('indexedDB: false keeps the key in memory without looking for IndexedDB', async () => {
     const key = newKey({ indexedDB: false, database: 'app', store: 'keys' });
     expect(await key.storage()).to.equal('memory');

@@ -226,7 +226,15 @@ export function createDpopKey(options: DpopKeyOptions = {}): DpopKey {
     if (memoryOnly) return;
     const deleting = (async () => {
       await resetting?.catch(() => undefined);
-      await deleteRecord(await database(), config.store, RECORD);
+      let opened: IdbDatabaseLike;
+      try {
+        opened = await database();
+      } catch {
+        // IndexedDB cannot be opened here: no key is stored in it to delete. Memory from now on, as load() would.
+        memoryOnly = true;
+        return;
+      }
+      await deleteRecord(opened, config.store, RECORD);
       listen();
       channel?.postMessage(RESET_MESSAGE);
     })();
