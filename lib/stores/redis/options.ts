@@ -86,6 +86,10 @@ export interface RedisSessionStoreOptions {
    * commands of your app sent on the same client wait behind it while a
    * replica is slow or down; and a replica that has a write still loses it
    * if a replica without it is promoted (set `min-replicas-to-write` too).
+   * A reconnect between a write and its `WAIT` fails the write (503; see
+   * wait.ts); with `sendCommand` the store cannot see connections, so
+   * `WAIT` is only as safe as your function: it must go on the script's
+   * connection, or fail.
    */
   waitForReplicas?: number | undefined;
 }
