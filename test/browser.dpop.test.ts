@@ -33,6 +33,13 @@ window.dpop = {
   thumbprint: (database, store) => key(database, store).thumbprint(),
   storage: (database, store) => key(database, store).storage(),
   reset: (database) => key(database).reset(),
+  /** A holder whose indexedDB.open throws, as some private modes' does. */
+  async refused(database) {
+    const refused = { open() { throw new DOMException('The user denied permission to access the database.', 'SecurityError'); } };
+    const held = createDpopKey({ database, indexedDB: refused });
+    const proof = await createDpopSigner(held).createProof({ method: 'GET', url: '/api/me' });
+    return { storage: await held.storage(), jkt: await held.thumbprint(), proof };
+  },
   async privateKey(database) {
     const { keyPair } = await key(database).current();
     const exported = await crypto.subtle.exportKey('jwk', keyPair.privateKey).then(() => 'exported', (error) => error.name);
@@ -270,6 +277,20 @@ describe('DPoP key and proofs in a real browser (Chromium, IndexedDB)', function
     expect(await call(again, 'thumbprint')).to.equal(jkt);
     expect(await again.evaluate('window.generated')).to.equal(0);
     await closeAll(page, again);
+  });
+
+  it('falls back to a key in memory where indexedDB.open throws: it signs, and lives as long as the page', async () => {
+    const page = await open();
+    const before = await call<{ storage: string; jkt: string; proof: string }>(page, 'refused');
+    expect(before.storage).to.equal('memory');
+    const { protectedHeader } = await jwtVerify(before.proof, EmbeddedJWK, { typ: 'dpop+jwt', algorithms: ['ES256'] });
+    expect(await calculateJwkThumbprint(protectedHeader.jwk!)).to.equal(before.jkt);
+    await page.reload();
+    await page.waitForFunction('window.dpop !== undefined');
+    const after = await call<{ storage: string; jkt: string }>(page, 'refused');
+    expect(after.storage).to.equal('memory');
+    expect(after.jkt).to.not.equal(before.jkt);
+    await closeAll(page);
   });
 
   it('measures a proof in the page (ms per proof; printed), and every proof measured verifies', async () => {
