@@ -67,6 +67,7 @@ describe('DPoP htu normalisation', () => {
     ['https:///x', 'no host'],
     ['https://user@a.example/x', 'userinfo'],
     ['https://user:pw@a.example/x', 'userinfo with a password'],
+    ['http://[::1]@[::1]/x', 'userinfo that looks like the host'],
     ['https://a.example/a b', 'a space'],
     ['https://a.example\\x', 'a backslash'],
     ['https://a.example/x\n', 'a line break'],

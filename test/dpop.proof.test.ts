@@ -288,6 +288,17 @@ describe('DPoP proofs (RFC 9449 §4.3)', () => {
       );
       refused(pss, /signature is invalid/);
     });
+    it('refuses a PS256 signature whose salt is not the hash length (RFC 7518 §3.5)', () => {
+      const input = proof({ key: keys.PS256 }).split('.').slice(0, 2).join('.');
+      for (const saltLength of [0, 20, 64]) {
+        const signature = sign('sha256', Buffer.from(input), {
+          key: keys.PS256.privateKey,
+          padding: constants.RSA_PKCS1_PSS_PADDING,
+          saltLength,
+        });
+        refused(`${input}.${signature.toString('base64url')}`, /signature is invalid/);
+      }
+    });
   });
 
   describe('payload', () => {

@@ -43,7 +43,9 @@ export const RSA_MAX_BITS = 8192;
 /**
  * A signature checker for a key already checked against `alg`: the JWS
  * signature bytes must have the algorithm's exact length (ECDSA as raw
- * r||s, RFC 7518 §3.4) and verify over the signing input.
+ * r||s, RFC 7518 §3.4) and verify over the signing input. (OpenSSL 3
+ * refuses a wrong length itself; the length check keeps that true whatever
+ * the OpenSSL build, and no test here can tell the two apart.)
  */
 export function signatureChecker(alg: DpopAlgorithm, key: KeyObject): (input: string, signature: Buffer) => boolean {
   const spec = ALGORITHMS[alg];
