@@ -8,7 +8,7 @@
 import { expect } from 'chai';
 import { RedisSessionStore, StoreUnavailableError, type TokenAuth } from '../lib/index.js';
 import { slotOf } from '../lib/stores/redis/primaries.js';
-import { command, RedisCluster, requireCluster } from './helpers/redis-cluster.js';
+import { command, RedisCluster, requireCluster, reportDuration } from './helpers/redis-cluster.js';
 import {
   CLUSTER_CLIENT_NAMES,
   connectCluster,
@@ -30,6 +30,7 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
 }
 
 describe('Redis Cluster: ping() and checkServer() ask every primary', function () {
+  reportDuration('cluster health suite');
   this.timeout(120_000);
   let cluster: RedisCluster;
   const setups: ClusterSetup[] = [];

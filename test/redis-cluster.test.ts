@@ -15,7 +15,7 @@ import {
   StoreUnavailableError,
   type TokenAuth,
 } from '../lib/index.js';
-import { command, RedisCluster, requireCluster } from './helpers/redis-cluster.js';
+import { command, RedisCluster, requireCluster, reportDuration } from './helpers/redis-cluster.js';
 import {
   CLUSTER_CLIENT_NAMES,
   connectCluster,
@@ -67,6 +67,7 @@ function expectOneKeyScripts(log: SentCommand[], routed: boolean): Map<string, n
 }
 
 describe('RedisSessionStore on a Redis Cluster (3 masters + 3 replicas)', function () {
+  reportDuration('cluster store suite');
   this.timeout(60_000);
   let cluster: RedisCluster;
 

@@ -13,7 +13,7 @@
  */
 import { expect } from 'chai';
 import { createTokenAuth, MemorySessionStore } from '../lib/index.js';
-import { RedisCluster, requireCluster } from './helpers/redis-cluster.js';
+import { RedisCluster, requireCluster, reportDuration } from './helpers/redis-cluster.js';
 import { connectCluster, deleteClusterPrefix, type ClusterClientName } from './helpers/redis-cluster-clients.js';
 import {
   explain,
@@ -56,6 +56,7 @@ function describeKill(report: KillReport): string {
 }
 
 describe('RedisSessionStore through Redis Cluster failovers (SIGKILLed master, continuous refresh)', function () {
+  reportDuration('cluster failover suite');
   this.timeout(60_000);
   let cluster: RedisCluster;
   const gaps = new Map<ClusterClientName, KillReport[]>();

@@ -21,7 +21,7 @@ import { createClient } from 'redis';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { RedisSessionStore, StoreUnavailableError } from '../lib/index.js';
 import { RedisServer, requireRedis, uniquePrefix } from './helpers/redis-server.js';
-import { command, RedisCluster, requireCluster } from './helpers/redis-cluster.js';
+import { command, RedisCluster, requireCluster, reportDuration } from './helpers/redis-cluster.js';
 import { CLUSTER_CLIENT_NAMES, connectCluster } from './helpers/redis-cluster-clients.js';
 import { until } from './helpers/redis-sentinel-clients.js';
 import { slotOf } from '../lib/stores/redis/layout.js';
@@ -220,6 +220,7 @@ function itRefusesAWaitOnAnotherConnection(
 }
 
 describe('RedisSessionStore waitForReplicas: a WAIT on another connection than its write (real servers)', function () {
+  reportDuration('WAIT reconnect suite');
   this.timeout(120_000);
 
   describe('one primary and one replica', () => {

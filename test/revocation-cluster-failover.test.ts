@@ -17,7 +17,7 @@ import {
   type TokenAuth,
   type TokenPair,
 } from '../lib/index.js';
-import { RedisCluster, requireCluster } from './helpers/redis-cluster.js';
+import { RedisCluster, requireCluster, reportDuration } from './helpers/redis-cluster.js';
 import { connectCluster, deleteClusterPrefix, type ClusterSetup } from './helpers/redis-cluster-clients.js';
 import { uniquePrefix } from './helpers/redis-server.js';
 import { sleep, waitFor } from './helpers/revocation-cluster.js';
@@ -34,6 +34,7 @@ interface Acknowledged {
 }
 
 describe('checkRevocation through a Redis Cluster failover (SIGKILL of a master, waitForReplicas: 1)', function () {
+  reportDuration('cluster revocation failover suite');
   this.timeout(180_000);
   let cluster: RedisCluster;
   const started = performance.now();

@@ -12,12 +12,13 @@
 import { expect } from 'chai';
 import { RedisSessionStore, StoreUnavailableError, TokenRevokedError, type TokenAuth } from '../lib/index.js';
 import { slotOf } from '../lib/stores/redis/layout.js';
-import { RedisCluster, requireCluster } from './helpers/redis-cluster.js';
+import { RedisCluster, requireCluster, reportDuration } from './helpers/redis-cluster.js';
 import { connectCluster, deleteClusterPrefix, type ClusterSetup } from './helpers/redis-cluster-clients.js';
 import { uniquePrefix } from './helpers/redis-server.js';
 import { sleep, StepGate, TwoInstances, waitFor } from './helpers/revocation-cluster.js';
 
 describe('checkRevocation on a Redis Cluster (3 masters + 3 replicas, 16 shards)', function () {
+  reportDuration('cluster revocation suite');
   this.timeout(120_000);
   let cluster: RedisCluster;
   const started = performance.now();

@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import request from 'supertest';
-import { RedisCluster, requireCluster } from './helpers/redis-cluster.js';
+import { RedisCluster, requireCluster, reportDuration } from './helpers/redis-cluster.js';
 import {
   connectCluster,
   deleteClusterPrefix,
@@ -19,6 +19,7 @@ import { describeFlows } from './helpers/sample-app-flows.js';
 import { appFactory, email, logIn, me, refresh, signUp } from './helpers/sample-app.js';
 
 describe('sample app, on a Redis Cluster', function () {
+  reportDuration('cluster sample-app suite');
   this.timeout(60_000);
   let cluster: RedisCluster;
   const setups = new Map<ClusterClientName, ClusterSetup>();

@@ -29,6 +29,21 @@ export function clusterUnavailableReason(): string | undefined {
 }
 
 /** Like `requireRedis`: outside CI skips the suite with a reason; in CI (CI set) a missing binary fails it. */
+/**
+ * Prints how long the enclosing suite took (from its first before hook to its
+ * last after hook), so that CI's log shows what the cluster suites cost.
+ * Call it in the suite's body.
+ */
+export function reportDuration(what: string): void {
+  let started = 0;
+  before(() => {
+    started = Date.now();
+  });
+  after(() => {
+    if (started) console.log(`      ${what} took ${Date.now() - started} ms`);
+  });
+}
+
 export function requireCluster(context: Mocha.Context): void {
   const reason = clusterUnavailableReason();
   if (reason === undefined) return;
