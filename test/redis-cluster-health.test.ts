@@ -7,7 +7,7 @@
  */
 import { expect } from 'chai';
 import { RedisSessionStore, StoreUnavailableError, type TokenAuth } from '../lib/index.js';
-import { slotOf } from '../lib/stores/redis/primaries.js';
+import { slotOf } from '../lib/stores/redis/layout.js';
 import { command, RedisCluster, requireCluster, reportDuration } from './helpers/redis-cluster.js';
 import {
   CLUSTER_CLIENT_NAMES,

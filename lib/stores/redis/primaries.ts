@@ -8,6 +8,7 @@
  */
 import { StoreUnavailableError } from '../../errors.js';
 import type { SendCommand } from './connection.js';
+import { slotOf } from './layout.js';
 
 /** One primary of the cluster, by the client's slot map. */
 export interface Primary {
@@ -28,24 +29,6 @@ export type PrimaryLister = () => Primary[];
 
 type Loose = Record<string, unknown>;
 const isFunction = (value: unknown): value is (...args: never[]) => unknown => typeof value === 'function';
-
-/** CRC16-CCITT (XMODEM), the one Redis Cluster hashes keys with. */
-const CRC16 = (() => {
-  const table = new Uint16Array(256);
-  for (let i = 0; i < 256; i++) {
-    let crc = i << 8;
-    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-    table[i] = crc;
-  }
-  return table;
-})();
-
-/** The Cluster slot of a key that is all hash tag (ASCII): CRC16 mod 16384. */
-export function slotOf(tag: string): number {
-  let crc = 0;
-  for (let i = 0; i < tag.length; i++) crc = ((crc << 8) & 0xffff) ^ CRC16[((crc >> 8) ^ tag.charCodeAt(i)) & 0xff]!;
-  return crc & 0x3fff;
-}
 
 /** Tries before giving up on finding a tag for a primary: far more than a primary with one slot of 16384 needs. */
 const TAG_TRIES = 1 << 18;
