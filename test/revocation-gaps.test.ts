@@ -10,13 +10,11 @@
  * ended session. A trim that takes only entries B has read changes nothing.
  */
 import { expect } from 'chai';
-import express from 'express';
 import request from 'supertest';
 import { createClient } from 'redis';
 import {
   createTokenAuth,
   RedisSessionStore,
-  requireAccessToken,
   StoreUnavailableError,
   type AuthContext,
   type TokenAuth,
@@ -24,6 +22,7 @@ import {
 } from '../lib/index.js';
 import { RedisServer, requireRedis, uniquePrefix } from './helpers/redis-server.js';
 import { ACCESS, decode, REFRESH } from './helpers/token-auth.js';
+import { checkedAndPlain } from './helpers/express-app.js';
 
 type Client = ReturnType<typeof createClient>;
 type Send = (args: string[]) => Promise<unknown>;
@@ -151,13 +150,7 @@ describe('checkRevocation fails closed when the revocation feed may have missed 
       clock: () => clockB(),
     });
     auths.push(auth);
-    const app = express();
-    app.get('/checked', requireAccessToken(auth, { checkRevocation: true }), (_req, res) => {
-      res.json({ ok: true });
-    });
-    app.get('/plain', requireAccessToken(auth), (_req, res) => {
-      res.json({ ok: true });
-    });
+    const app = checkedAndPlain(auth);
     return { auth, get: (path, pair) => request(app).get(path).set('Authorization', `Bearer ${pair.accessToken}`) };
   }
 

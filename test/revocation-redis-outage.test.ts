@@ -7,19 +7,14 @@
  * the outage included.
  */
 import { expect } from 'chai';
-import express from 'express';
 import request from 'supertest';
 import { createClient } from 'redis';
-import {
-  createTokenAuth,
-  RedisSessionStore,
-  requireAccessToken,
-  type TokenAuth,
-  type TokenPair,
-} from '../lib/index.js';
+import { createTokenAuth, RedisSessionStore, type TokenAuth, type TokenPair } from '../lib/index.js';
 import { FEED_CONNECTION_NAME } from '../lib/revocation/redis-feed.js';
 import { RedisServer, requireRedis, uniquePrefix } from './helpers/redis-server.js';
 import { ACCESS, REFRESH } from './helpers/token-auth.js';
+import type { Express } from 'express';
+import { checkedAndPlain } from './helpers/express-app.js';
 
 const MAX_LAG = 300;
 
@@ -31,7 +26,7 @@ describe('checkRevocation while Redis is down', function () {
   let server: RedisServer;
   let client: Client;
   let auth: TokenAuth;
-  let app: express.Express;
+  let app: Express;
 
   before(async function () {
     requireRedis(this, true);
@@ -48,13 +43,7 @@ describe('checkRevocation while Redis is down', function () {
       store: new RedisSessionStore({ client, prefix: uniquePrefix(), timeout: 300 }),
       revocationMaxLag: maxLag,
     });
-    app = express();
-    app.get('/checked', requireAccessToken(auth, { checkRevocation: true }), (_req, res) => {
-      res.json({ ok: true });
-    });
-    app.get('/plain', requireAccessToken(auth), (_req, res) => {
-      res.json({ ok: true });
-    });
+    app = checkedAndPlain(auth);
     await auth.watchRevocations();
   }
 

@@ -165,3 +165,19 @@ export function sessionRequests(current: () => { auth: TokenAuth; server: Server
   const logout = (token: string): Test => http(current().server).post('/logout').send({ refreshToken: token });
   return { login, newKit, me, refresh, logout };
 }
+
+/**
+ * An app with `GET /checked` (`requireAccessToken` with `checkRevocation`) and
+ * `GET /plain` (signature only), both answering `{ ok: true }`: the pair the
+ * revocation suites compare.
+ */
+export function checkedAndPlain(auth: TokenAuth): express.Express {
+  const app = express();
+  app.get('/checked', requireAccessToken(auth, { checkRevocation: true }), (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.get('/plain', requireAccessToken(auth), (_req, res) => {
+    res.json({ ok: true });
+  });
+  return app;
+}

@@ -288,24 +288,10 @@ export class RedisCluster {
     return this.rootNodes.map((n) => n.url).join(',');
   }
 
-  /** The live master serving `key`'s slot (CLUSTER KEYSLOT + CLUSTER SHARDS, asked of a live node). */
+  /** The live master serving `key`'s slot (CLUSTER KEYSLOT, then `masterForSlot`, asked of one live node). */
   async masterForKey(key: string): Promise<ClusterNode> {
     const asked = this.#live()[0]!.port;
-    const slot = Number(await command(asked, 'CLUSTER', 'KEYSLOT', key));
-    const map = (flat: Reply): Map<string, Reply> => {
-      const list = flat as Reply[];
-      return new Map(list.flatMap((v, i) => (i % 2 === 0 ? [[String(v), list[i + 1]!] as const] : [])));
-    };
-    for (const shard of (await command(asked, 'CLUSTER', 'SHARDS')) as Reply[]) {
-      const ranges = map(shard).get('slots') as number[];
-      if (!ranges.some((start, i) => i % 2 === 0 && start <= slot && slot <= ranges[i + 1]!)) continue;
-      const master = (map(shard).get('nodes') as Reply[])
-        .map(map)
-        .find((n) => n.get('role') === 'master' && n.get('health') === 'online');
-      const node = this.#nodes.find((n) => n.port === Number(master?.get('port')));
-      if (node) return node;
-    }
-    throw new Error(`no online master serves slot ${slot} (key ${key})`);
+    return this.masterForSlot(Number(await command(asked, 'CLUSTER', 'KEYSLOT', key)), asked);
   }
 
   /** SIGKILLs a master: the one on `target` (a port), or serving `target` (a key); default the first. Resolves with its port. */

@@ -6,12 +6,10 @@
  * the test sets, and a checked and a plain route.
  */
 import { expect } from 'chai';
-import express from 'express';
 import request from 'supertest';
 import {
   createTokenAuth,
   RedisSessionStore,
-  requireAccessToken,
   StoreUnavailableError,
   type AuthContext,
   type TokenAuth,
@@ -22,6 +20,7 @@ import { scripts } from '../../lib/stores/redis/scripts.js';
 import { firstKey } from '../../lib/stores/redis/connection.js';
 import type { ClusterSetup } from './redis-cluster-clients.js';
 import { ACCESS, decode, REFRESH } from './token-auth.js';
+import { checkedAndPlain } from './express-app.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -166,13 +165,7 @@ export class TwoInstances {
       ...(revocationMaxLag === undefined ? {} : { revocationMaxLag }),
     });
     this.auths.push(auth);
-    const app = express();
-    app.get('/checked', requireAccessToken(auth, { checkRevocation: true }), (_req, res) => {
-      res.json({ ok: true });
-    });
-    app.get('/plain', requireAccessToken(auth), (_req, res) => {
-      res.json({ ok: true });
-    });
+    const app = checkedAndPlain(auth);
     return { auth, get: (path, pair) => request(app).get(path).set('Authorization', `Bearer ${pair.accessToken}`) };
   }
 
