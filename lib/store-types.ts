@@ -32,6 +32,26 @@ export interface NewSession {
   maxLifetime: number;
   claims: Claims;
   meta: SessionMeta;
+  /**
+   * DPoP: the RFC 7638 thumbprint of the key the session is bound to, for
+   * its whole life (every refresh must prove that key; see
+   * `RotateResult` `key_mismatch`). Undefined: an unbound (Bearer) session.
+   */
+  jkt?: string | undefined;
+}
+
+/**
+ * A DPoP proof's use at login or refresh, for the store's replay check: a
+ * `jti` already used by this user within `ttl` is refused, in the same
+ * atomic step (so a check costs no extra round trip).
+ */
+export interface ProofUse {
+  /** RFC 7638 thumbprint of the proof's key. */
+  jkt: string;
+  /** The proof's `jti` (at most 128 characters). */
+  jti: string;
+  /** Seconds to remember it: longer than a proof's `iat` window either side (2 x window + clock tolerance). */
+  ttl: number;
 }
 
 /** What every call that may end sessions needs besides its own input. */
@@ -66,6 +86,12 @@ export interface CreateOptions extends Ending {
    * after. Undefined: no such check.
    */
   authenticatedAge?: number | undefined;
+  /**
+   * DPoP: the login's proof. Its `jti` used before by this user (within its
+   * `ttl`) rejects with `InvalidDpopProofError`, storing nothing; else it is
+   * remembered. Undefined: no proof.
+   */
+  proof?: ProofUse | undefined;
 }
 
 export interface RotateInput extends Ending {
@@ -97,6 +123,15 @@ export interface RotateInput extends Ending {
   claims?: Claims | undefined;
   /** Seconds over which refreshes are counted (`RotateResult.refreshes`): the access-token ttl. */
   window: number;
+  /**
+   * DPoP: the refresh's proof (undefined: none presented). Checked before
+   * anything else but the session's existence: a bound session with no
+   * proof or another key's answers `key_mismatch`, a `jti` this user used
+   * before answers `proof_replayed`; both change nothing (no rotation, no
+   * reuse detection). An unbound session ignores the key (the proof's `jti`
+   * is still remembered) and stays unbound.
+   */
+  proof?: ProofUse | undefined;
 }
 
 /** The refresh token that is now current in a session. Times are Unix seconds. */
@@ -108,6 +143,10 @@ export interface CurrentToken {
 
 /**
  * Outcome of one atomic rotation:
+ * - `key_mismatch`: the session is DPoP-bound and the proof is missing or by
+ *   another key; nothing changed (a thief without the key cannot spend or
+ *   end the session).
+ * - `proof_replayed`: the proof's `jti` was used before; nothing changed.
  * - `rotated`: the presented token was current; `current` is its new successor.
  * - `grace`: the presented token was rotated out within the grace window;
  *   `current` is the successor it already has.
@@ -120,8 +159,16 @@ export interface CurrentToken {
  * current window, this one included.
  */
 export type RotateResult =
-  | { status: 'rotated' | 'grace'; current: CurrentToken; claims: Claims; previousMeta: SessionMeta; refreshes: number }
-  | { status: 'reused' | 'unknown' };
+  | {
+      status: 'rotated' | 'grace';
+      current: CurrentToken;
+      claims: Claims;
+      previousMeta: SessionMeta;
+      refreshes: number;
+      /** The thumbprint the session is bound to (DPoP); undefined: unbound. */
+      jkt?: string | undefined;
+    }
+  | { status: 'reused' | 'unknown' | 'key_mismatch' | 'proof_replayed' };
 
 export interface RevokeInput extends Ending {
   userId: string;
@@ -219,4 +266,10 @@ export interface SessionStore {
   revocations?(): RevocationFeed;
   /** Resolves if the store answers (health checks). */
   ping?(): Promise<void>;
+  /**
+   * What the store supports beyond the required methods. `dpop: true`: it
+   * keeps `NewSession.jkt` and checks `proof` at `create` and `rotate`
+   * (`createTokenAuth` refuses `dpop` with a store without it).
+   */
+  readonly features?: { readonly dpop?: boolean } | undefined;
 }

@@ -166,10 +166,15 @@ describe('RedisSessionStore: one clock (Redis TIME) for every instance', functio
     await auth.issue({ userId: 'ann' });
     expect(await auth.revokeAll('ann')).to.equal(1);
     // Besides TIME (read once, to place the scripts' deadlines on Redis's clock), only the user's keys:
-    // the sessions and the credential cut-off, one hash tag.
+    // the sessions, the credential cut-off and the DPoP proofs (untouched without DPoP), one hash tag.
     expect(sent.filter((args) => args[0] === 'TIME')).to.have.length(1);
     for (const args of sent.filter((a) => a[0] !== 'TIME')) {
-      expect(args.slice(2, 5), args[0]).to.deep.equal(['2', `${prefix}{ann}`, `${prefix}{ann}:cutoff`]);
+      expect(args.slice(2, 6), args[0]).to.deep.equal([
+        '3',
+        `${prefix}{ann}`,
+        `${prefix}{ann}:cutoff`,
+        `${prefix}{ann}:dpop`,
+      ]);
     }
     expect(await client.keys(`${prefix}*`)).to.deep.equal([`${prefix}{ann}:cutoff`]);
     expect(() => auth.watchRevocations()).to.throw(OptionError, 'revocationRecord: false');

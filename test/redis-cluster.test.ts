@@ -41,7 +41,7 @@ const STORE_KEY = /^etp-test:[0-9a-f]{12}:(\{etp\d+-\d+\}(u:.*|c:.*|revocations)
 /**
  * Every command in `log` is EVALSHA or EVAL with one slot's keys, routed by
  * the first: a probe key or a shard's stream (the feed's step) alone, or a
- * user's key, its credential cut-off and its shard's stream (the same hash
+ * user's key, its credential cut-off, its DPoP proofs and its shard's stream (the same hash
  * tag); but for TIME (the store reads Redis's clock, no key). The only errors
  * are NOSCRIPT (answered with EVAL). Returns the counts.
  */
@@ -59,7 +59,9 @@ function expectOneKeyScripts(log: SentCommand[], routed: boolean): Map<string, n
     expect(args[0], what).to.be.oneOf(['EVALSHA', 'EVAL']);
     expect(args[3], what).to.match(STORE_KEY);
     const user = /^(.*\})u:(.*)$/s.exec(args[3]!);
-    const keys = user ? [args[3], `${user[1]!}c:${user[2]!}`, `${user[1]!}revocations`] : [args[3]];
+    const keys = user
+      ? [args[3], `${user[1]!}c:${user[2]!}`, `${user[1]!}p:${user[2]!}`, `${user[1]!}revocations`]
+      : [args[3]];
     expect(args.slice(2, 3 + keys.length), `${what}: its keys`).to.deep.equal([String(keys.length), ...keys]);
     if (routed) expect(key, `${what}: routed by its key`).to.equal(args[3]);
   }

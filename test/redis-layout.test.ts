@@ -106,6 +106,12 @@ describe('Redis Cluster layout of the revocation record', () => {
     await store.revoke({ now: 1, revocationTtl: 900, userId: 'a{b}', sessionId: 's', grace: 0 });
     const layout = shardedLayout('p:', 4);
     const script = sent.find((args) => args[0] === 'EVALSHA')!;
-    expect(script.slice(2, 6)).to.deep.equal(['3', layout.user('a{b}'), layout.cutOff('a{b}'), layout.stream('a{b}')]);
+    expect(script.slice(2, 7)).to.deep.equal([
+      '4',
+      layout.user('a{b}'),
+      layout.cutOff('a{b}'),
+      layout.proofs('a{b}'),
+      layout.stream('a{b}'),
+    ]);
   });
 });

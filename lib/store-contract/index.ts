@@ -15,6 +15,7 @@
  */
 import { OptionError } from '../errors.js';
 import { credentialsContract } from './credentials.js';
+import { dpopContract } from './dpop.js';
 import { Contract, type StoreFixture, type TestFunctions } from './harness.js';
 import { lostSuccessorContract } from './lost.js';
 import { revocationsContract } from './revocations.js';
@@ -31,6 +32,11 @@ export interface StoreContractOptions {
    * Default `true`; `false` for a store without one.
    */
   revocations?: boolean | undefined;
+  /**
+   * Also test DPoP binding and proof replay (`NewSession.jkt`, `proof`).
+   * Default `true`; `false` for a store without `features.dpop`.
+   */
+  dpop?: boolean | undefined;
 }
 
 const NAMES = ['describe', 'it', 'beforeEach', 'afterEach'] as const;
@@ -88,6 +94,10 @@ export function describeStoreContract(
     if (options.revocations !== false)
       t.describe('the revocation record', () => {
         revocationsContract(contract);
+      });
+    if (options.dpop !== false)
+      t.describe('DPoP binding and proof replay', () => {
+        dpopContract(contract);
       });
   });
 }

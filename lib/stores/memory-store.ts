@@ -1,4 +1,6 @@
 import { CredentialsChangedError, OptionError } from '../errors.js';
+import { InvalidDpopProofError } from '../dpop/errors.js';
+import { MemoryProofs } from './memory-proofs.js';
 import type {
   CreateOptions,
   CurrentToken,
@@ -32,6 +34,8 @@ interface Entry {
   /** Start of the refresh-counting window, and refreshes in it. */
   windowStart: number;
   refreshes: number;
+  /** The DPoP key thumbprint the session is bound to; undefined: unbound. */
+  jkt: string | undefined;
 }
 
 /** The caller's time in ms (see `Ending.nowMs`). */
@@ -78,6 +82,9 @@ export class MemorySessionStore implements SessionStore {
   readonly #byUser = new Map<string, Set<string>>();
   readonly #timer: NodeJS.Timeout;
   readonly #revocations = new MemoryRevocations();
+  readonly #proofs = new MemoryProofs();
+  /** Keeps `jkt` and checks DPoP proofs (see `SessionStore.features`). */
+  readonly features = { dpop: true } as const;
   /** Each user's credential cut-off (see `RevokeAllInput.credentialTtl`): Unix ms, and Unix seconds it is kept until. */
   readonly #cutOffs = new Map<string, { at: number; until: number }>();
   /** The latest time the core has passed in: sweeps follow its clock, not the wall clock. */
@@ -115,6 +122,9 @@ export class MemorySessionStore implements SessionStore {
         throw new CredentialsChangedError('the credentials changed after this login checked them; log in again');
       }
     }
+    if (options.proof !== undefined && this.#proofs.replayed(session.userId, options.proof, now)) {
+      throw new InvalidDpopProofError('DPoP proof jti was already used');
+    }
     this.#sweepUser(session.userId, now);
     this.#evict(session.userId, options.maxSessions - 1, options);
     const expiresAt = now + session.maxLifetime;
@@ -133,6 +143,7 @@ export class MemorySessionStore implements SessionStore {
       meta: { ...session.meta },
       windowStart: now,
       refreshes: 0,
+      jkt: session.jkt,
     });
     let ids = this.#byUser.get(session.userId);
     if (!ids) this.#byUser.set(session.userId, (ids = new Set()));
@@ -145,6 +156,9 @@ export class MemorySessionStore implements SessionStore {
     const { userId, sessionId, jti } = input;
     const entry = this.#live(userId, sessionId, now);
     if (!entry) return { status: 'unknown' };
+    const { proof } = input;
+    if (entry.jkt !== undefined && proof?.jkt !== entry.jkt) return { status: 'key_mismatch' };
+    if (proof !== undefined && this.#proofs.replayed(userId, proof, now)) return { status: 'proof_replayed' };
     let status: 'rotated' | 'grace';
     if (jti === entry.jti || lostSuccessor(entry, input.issuedAt)) {
       status = 'rotated';
@@ -174,6 +188,7 @@ export class MemorySessionStore implements SessionStore {
       claims: structuredClone(entry.claims),
       previousMeta: { ...previousMeta },
       refreshes: entry.refreshes,
+      ...(entry.jkt === undefined ? {} : { jkt: entry.jkt }),
     };
   }
 
@@ -249,6 +264,7 @@ export class MemorySessionStore implements SessionStore {
     this.#byUser.clear();
     this.#revocations.clear();
     this.#cutOffs.clear();
+    this.#proofs.clear();
   }
 
   #open(): void {
@@ -306,6 +322,7 @@ export class MemorySessionStore implements SessionStore {
       if (expired(entry, this.#now)) this.#delete(id, entry.userId);
     }
     this.#revocations.trim(this.#now);
+    this.#proofs.trim(this.#now);
     for (const [userId, { until }] of this.#cutOffs) if (until < this.#now) this.#cutOffs.delete(userId);
   }
 }

@@ -41,6 +41,8 @@ export const sessionFields = [
    * clock stepped back): only a later token is a successor the store lost.
    */
   'latest',
+  /** 14: the DPoP key thumbprint the session is bound to ('' or absent, as in 0.5's sessions: unbound). */
+  'jkt',
 ] as const;
 
 export type SessionField = (typeof sessionFields)[number];
@@ -54,7 +56,21 @@ export const commonArgs = ['callerMs', 'revocationTtl', 'deadline'] as const;
 
 /** Each session script's own ARGV, from ARGV[4] on (scripts.ts says what each means). */
 export const scriptArgs = {
-  create: ['sid', 'jti', 'ttl', 'maxLifetime', 'claims', 'ip', 'ua', 'maxSessions', 'checkAge', 'checkBegan'],
+  create: [
+    'sid',
+    'jti',
+    'ttl',
+    'maxLifetime',
+    'claims',
+    'ip',
+    'ua',
+    'maxSessions',
+    'checkAge',
+    'checkBegan',
+    'jkt',
+    'proofJti',
+    'proofTtl',
+  ],
   rotate: [
     'sid',
     'presented',
@@ -67,6 +83,9 @@ export const scriptArgs = {
     'claims',
     'window',
     'presentedIat',
+    'proofJkt',
+    'proofJti',
+    'proofTtl',
   ],
   revoke: ['sid', 'presented', 'grace', 'presentedIat'],
   revokeAll: ['userId', 'keep', 'cutoffTtl'],

@@ -4,15 +4,17 @@
  *
  * One Redis, or a Cluster without the record (0.3's layout): the user's
  * sessions at `<prefix>{<userId>}`, the credential cut-off at
- * `<prefix>{<userId>}:cutoff` (the same hash tag), the record at
+ * `<prefix>{<userId>}:cutoff` (the same hash tag), the DPoP proofs used at
+ * login and refresh at `<prefix>{<userId>}:dpop`, the record at
  * `<prefix>revocations`.
  *
  * A Cluster with the record: the users are spread over `shards` shards, and
  * every key of shard i shares its hash tag `{<tag i>}`, so that an ending and
  * its record entry are one script in one slot: `<prefix>{<tag>}u:<userId>`
- * (sessions), `<prefix>{<tag>}c:<userId>` (cut-off), `<prefix>{<tag>}revocations`
- * (the shard's record). The prefix has no braces and a tag none, so the tag
- * is always the first `{...}`; after it, `u:`, `c:` and `r` keep the three
+ * (sessions), `<prefix>{<tag>}c:<userId>` (cut-off), `<prefix>{<tag>}p:<userId>`
+ * (DPoP proofs), `<prefix>{<tag>}revocations` (the shard's record). The prefix
+ * has no braces and a tag none, so the tag
+ * is always the first `{...}`; after it, `u:`, `c:`, `p:` and `r` keep the four
  * kinds apart, and the user id follows verbatim: two users, or a user and a
  * cut-off, never share a key, whatever `{`, `}` or `:` the ids hold.
  *
@@ -37,6 +39,8 @@ export interface Layout {
   user(userId: string): string;
   /** The user's credential cut-off, in the user key's slot. */
   cutOff(userId: string): string;
+  /** The user's recently used DPoP proofs (a sorted set, jti -> expiry ms), in the user key's slot. */
+  proofs(userId: string): string;
   /** The revocation stream a script on this user's keys appends to; undefined without a record. */
   stream(userId: string): string | undefined;
   /** Every revocation stream, the one the feed follows on one Redis, one per shard on a Cluster. */
@@ -49,6 +53,7 @@ export function singleLayout(prefix: string, record: boolean): Layout {
   return {
     user: (userId) => `${prefix}{${userId}}`,
     cutOff: (userId) => `${prefix}{${userId}}:cutoff`,
+    proofs: (userId) => `${prefix}{${userId}}:dpop`,
     stream: () => stream,
     streams: stream === undefined ? [] : [stream],
   };
@@ -86,6 +91,7 @@ export function shardedLayout(prefix: string, shards: number): Layout {
   return {
     user: (userId) => `${prefix}{${tag(userId)}}u:${userId}`,
     cutOff: (userId) => `${prefix}{${tag(userId)}}c:${userId}`,
+    proofs: (userId) => `${prefix}{${tag(userId)}}p:${userId}`,
     stream: (userId) => `${prefix}{${tag(userId)}}revocations`,
     streams,
   };

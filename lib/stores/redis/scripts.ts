@@ -19,7 +19,8 @@ import { luaArgs, luaPrelude, luaStepArgs } from './fields.js';
  *   8 IP, 9 UA user agent, 10 CLAIMS as JSON ('' when none),
  *   11 WINDOW_START start of the refresh-counting window, 12 REFRESHES in it,
  *   13 LATEST the latest issue time handed out, only while later than 3 (the clock
- *      stepped back): only a later token is a successor the store lost.
+ *      stepped back): only a later token is a successor the store lost,
+ *   14 JKT the DPoP key thumbprint the session is bound to, only when bound.
  * Times are Unix seconds. The key expires with its longest-lived session
  * (a hash's expiry only grows; expired fields go at the next login).
  *
@@ -40,8 +41,13 @@ import { luaArgs, luaPrelude, luaStepArgs } from './fields.js';
  * ms of the user's latest revokeAll, kept or not, ended any or not. A create
  * whose credential check began at or before it is refused ('changed').
  *
+ * `<prefix>{<userId>}:dpop` (sharded: `<prefix>{<shard tag>}p:<userId>`),
+ * the DPoP proofs the user's logins and refreshes used: a sorted set, jti ->
+ * the Unix ms it is kept until (`proofReplayed`: trimmed, checked and added in
+ * one step), expiring with its latest member.
+ *
  * Every script takes KEYS[1] (the user key), KEYS[2] (the cut-off), KEYS[3]
- * (the stream; absent without a revocation record), and
+ * (the DPoP proofs), KEYS[4] (the stream; absent without a revocation record), and
  * ARGV by name (fields.ts: `commonArgs`, then `scriptArgs`, declared as Lua
  * locals at the top of each script): `callerMs` the time in Unix ms (the
  * caller's, or '' for Redis's own TIME, so that instances whose clocks
@@ -139,9 +145,17 @@ local function inGrace(s, jti, grace)
   return s[PREVIOUS] == jti and jti ~= '' and grace > 0 and age >= 0 and age <= grace
 end
 local function publish(what, id)
-  if not KEYS[3] then return end
+  if not KEYS[4] then return end
   local floor = (tonumber(t[1]) - tonumber(revocationTtl)) * 1000
-  redis.call('XADD', KEYS[3], 'MINID', '~', string.format('%d', floor), '*', 'k', what, 'id', id, 'at', tostring(now))
+  redis.call('XADD', KEYS[4], 'MINID', '~', string.format('%d', floor), '*', 'k', what, 'id', id, 'at', tostring(now))
+end
+local function proofReplayed(jti, ttl)
+  local keep = tonumber(ttl) * 1000
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', string.format('%d', nowMs))
+  if redis.call('ZSCORE', KEYS[3], jti) then return true end
+  redis.call('ZADD', KEYS[3], string.format('%d', nowMs + keep), jti)
+  if redis.call('PTTL', KEYS[3]) < keep then redis.call('PEXPIRE', KEYS[3], keep) end
+  return false
 end
 local function all()
   local sessions, count = {}, 0
@@ -172,7 +186,9 @@ end
  * none; taken when earlier: a queued script runs late). 'changed', changing
  * nothing, if that is at or before the cut-off; else ends the least recently
  * used sessions beyond the limit, returns {issuedAt, refreshExpiresAt} of the
- * first token.
+ * first token. jkt: the DPoP key the session is bound to ('' for none);
+ * proofJti, proofTtl: the login's DPoP proof ('' for none): 'replayed',
+ * changing nothing, if the user used that jti before.
  */
 const create = `#!lua
 ${prelude}
@@ -183,6 +199,7 @@ if checkAge ~= '' then
   local cut = redis.call('GET', KEYS[2])
   if cut and tonumber(cut) >= began then return 'changed' end
 end
+if proofJti ~= '' and proofReplayed(proofJti, proofTtl) then return 'replayed' end
 local sessions, count = all()
 while count >= tonumber(maxSessions) do
   local oldest, used
@@ -196,10 +213,12 @@ while count >= tonumber(maxSessions) do
 end
 local ends = now + tonumber(maxLifetime)
 local expires = math.min(now + tonumber(ttl), ends)
-write(sid, {
+local s = {
   [JTI] = jti, [PREVIOUS] = '', [ISSUED] = now, [USED] = now, [CREATED] = now, [EXPIRES] = expires, [ENDS] = ends,
   [IP] = ip, [UA] = ua, [CLAIMS] = claims, [WINDOW_START] = now, [REFRESHES] = 0,
-})
+}
+if jkt ~= '' then s[JKT] = jkt end
+write(sid, s)
 return { now, expires }
 `;
 
@@ -208,14 +227,21 @@ return { now, expires }
  * ua, replaceClaims: '1' to replace the claims with `claims` (else '0'),
  * claims, window, presentedIat: the presented token's iat ('' for none; one
  * later than LATEST or ISSUED is a successor the store lost, taken as
- * current). Returns {status, jti, issuedAt, expiresAt, claims, previous ip,
- * previous ua, refreshes in the window} or {status}.
+ * current), proofJkt, proofJti, proofTtl: the refresh's DPoP proof ('' for
+ * none). A bound session (JKT) without that key's proof answers
+ * {'key_mismatch'}, a jti the user used before {'proof_replayed'}: both
+ * before the reuse check, changing nothing. Returns {status, jti, issuedAt,
+ * expiresAt, claims, previous ip, previous ua, refreshes in the window, jkt}
+ * or {status}.
  */
 const rotate = `#!lua
 ${prelude}
 ${luaArgs('rotate')}
 local s = read(sid)
 if not s then return { 'unknown' } end
+local bound = s[JKT] or ''
+if bound ~= '' and bound ~= proofJkt then return { 'key_mismatch' } end
+if proofJti ~= '' and proofReplayed(proofJti, proofTtl) then return { 'proof_replayed' } end
 local status
 if s[JTI] == presented or lostSuccessor(s, presentedIat) then
   status = 'rotated'
@@ -236,7 +262,7 @@ if not started or now - started >= tonumber(window) or now < started then s[WIND
 s[REFRESHES] = s[REFRESHES] + 1
 s[USED] = now
 write(sid, s)
-return { status, s[JTI], tostring(s[ISSUED]), tostring(s[EXPIRES]), s[CLAIMS], oldIp, oldUa, s[REFRESHES] }
+return { status, s[JTI], tostring(s[ISSUED]), tostring(s[EXPIRES]), s[CLAIMS], oldIp, oldUa, s[REFRESHES], bound }
 `;
 
 /**

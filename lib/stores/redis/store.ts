@@ -1,4 +1,5 @@
 import { CredentialsChangedError, StoreUnavailableError } from '../../errors.js';
+import { InvalidDpopProofError } from '../../dpop/errors.js';
 import type {
   CreateOptions,
   CurrentToken,
@@ -37,6 +38,8 @@ export type { RedisSessionStoreOptions } from './options.js';
  * Needs Redis 7.0 or later.
  */
 export class RedisSessionStore implements SessionStore {
+  /** Keeps `jkt` and checks DPoP proofs (see `SessionStore.features`). */
+  readonly features = { dpop: true } as const;
   readonly #send: SendCommand;
   readonly #prefix: string;
   readonly #timeout: number;
@@ -102,7 +105,12 @@ export class RedisSessionStore implements SessionStore {
   /** Runs the session script `name` for the user's hash, its ARGV named by fields.ts; adds the deadline. */
   async #run<S extends SessionScript>(name: S, userId: string, args: Omit<ArgsOf<S>, 'deadline'>): Promise<unknown> {
     const stream = this.#layout.stream(userId);
-    const keys = [this.#layout.user(userId), this.#layout.cutOff(userId), ...(stream === undefined ? [] : [stream])];
+    const keys = [
+      this.#layout.user(userId),
+      this.#layout.cutOff(userId),
+      this.#layout.proofs(userId),
+      ...(stream === undefined ? [] : [stream]),
+    ];
     const named = { ...args, deadline: await this.#deadlines.next() } as ArgsOf<S>;
     const sameConnection = name === 'list' ? undefined : this.#mark?.(keys[0]!);
     let reply: unknown;
@@ -170,7 +178,11 @@ export class RedisSessionStore implements SessionStore {
       maxSessions: String(options.maxSessions),
       checkAge: age === undefined ? '' : String(age),
       checkBegan: began,
+      jkt: session.jkt ?? '',
+      proofJti: options.proof?.jti ?? '',
+      proofTtl: String(options.proof?.ttl ?? ''),
     });
+    if (reply === 'replayed') throw new InvalidDpopProofError('DPoP proof jti was already used');
     if (reply === 'changed')
       throw new CredentialsChangedError('the credentials changed after this login checked them; log in again');
     const [issuedAt, expiresAt] = Array.isArray(reply) ? reply.map(Number) : [];
@@ -192,9 +204,12 @@ export class RedisSessionStore implements SessionStore {
       claims: input.claims === undefined ? '' : claimsJson(input.claims),
       window: String(input.window),
       presentedIat: String(input.issuedAt ?? ''),
+      proofJkt: input.proof?.jkt ?? '',
+      proofJti: input.proof?.jti ?? '',
+      proofTtl: String(input.proof?.ttl ?? ''),
     });
     if (!Array.isArray(reply)) unexpected();
-    const [status, jti, issuedAt, expiresAt, claims, ip, userAgent, refreshes] = reply.map(String);
+    const [status, jti, issuedAt, expiresAt, claims, ip, userAgent, refreshes, jkt] = reply.map(String);
     if (status === 'rotated' || status === 'grace') {
       return {
         status,
@@ -202,9 +217,11 @@ export class RedisSessionStore implements SessionStore {
         claims: claims ? (JSON.parse(claims) as Claims) : {},
         previousMeta: { ...(ip ? { ip } : {}), ...(userAgent ? { userAgent } : {}) },
         refreshes: Number(refreshes),
+        ...(jkt ? { jkt } : {}),
       };
     }
-    if (status === 'reused' || status === 'unknown') return { status };
+    if (status === 'reused' || status === 'unknown' || status === 'key_mismatch' || status === 'proof_replayed')
+      return { status };
     unexpected();
   }
 
