@@ -15,7 +15,9 @@ export type ErrorCode =
   | 'invalid_request'
   | 'csrf_rejected'
   | 'cookie_ambiguous'
-  | 'store_unavailable';
+  | 'store_unavailable'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce';
 
 /** Base class of every error this package raises at request time. */
 export abstract class TokenPairError extends Error {

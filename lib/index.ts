@@ -64,6 +64,7 @@ export type {
   CurrentToken,
   Ending,
   NewSession,
+  ProofUse,
   Revocation,
   RevocationFeed,
   RevokeAllInput,

@@ -6,15 +6,10 @@
  * `DPoP-Nonce` header. (At a token endpoint RFC 9449 §8 answers 400 with the
  * same `error`: the adapter that serves login and refresh picks the status.)
  */
-import { TokenPairError, type ErrorCode } from '../errors.js';
+import { TokenPairError } from '../errors.js';
 
 /** The stable codes of the DPoP errors, as RFC 9449 spells them. */
 export type DpopErrorCode = 'invalid_dpop_proof' | 'use_dpop_nonce';
-
-// `ErrorCode` in lib/errors.ts does not list the DPoP codes yet: the session
-// that wires DPoP in adds them there and drops these two casts.
-const INVALID = 'invalid_dpop_proof' as DpopErrorCode as unknown as ErrorCode;
-const NONCE = 'use_dpop_nonce' as DpopErrorCode as unknown as ErrorCode;
 
 /**
  * The `DPoP` proof is missing, malformed, signed badly, or does not match
@@ -22,7 +17,7 @@ const NONCE = 'use_dpop_nonce' as DpopErrorCode as unknown as ErrorCode;
  * check failed, and never repeats the proof. 401.
  */
 export class InvalidDpopProofError extends TokenPairError {
-  readonly code = INVALID;
+  readonly code = 'invalid_dpop_proof';
   readonly status = 401;
 }
 
@@ -32,6 +27,6 @@ export class InvalidDpopProofError extends TokenPairError {
  * sent. 401.
  */
 export class UseDpopNonceError extends TokenPairError {
-  readonly code = NONCE;
+  readonly code = 'use_dpop_nonce';
   readonly status = 401;
 }
