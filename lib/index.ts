@@ -8,7 +8,7 @@ export { logoutHandler } from './express/logout-handler.js';
 export { cookieTransport } from './http/transport.js';
 export { csrfGuard } from './express/csrf.js';
 export { sendTokenPair } from './express/cookie-response.js';
-export { sendError } from './express/http.js';
+export { dpopPresentation, sendError } from './express/http.js';
 export { jwksHandler } from './express/jwks-handler.js';
 export { jwkThumbprint } from './jwks.js';
 export { graphqlContext, graphqlExtensions, GraphQLTokenError, requireAuth, toGraphQLError } from './graphql.js';
@@ -30,6 +30,9 @@ export {
 export { ACCESS_TYP, REFRESH_TYP } from './constants.js';
 
 export type { ErrorCode } from './errors.js';
+export { InvalidDpopProofError, UseDpopNonceError } from './dpop/errors.js';
+export type { DpopMode, DpopOptions, DpopPresentation } from './dpop-binding.js';
+export type { DpopAlgorithm } from './dpop/algorithms.js';
 export type { HealthReport, RevocationHealth, RevocationStreamHealth, StoreHealth } from './health.js';
 export type { GraphQLContextOptions, GraphQLErrorExtensions, TokenPairContext } from './graphql.js';
 export type { MemorySessionStoreOptions } from './stores/memory-store.js';

@@ -22,6 +22,7 @@ export const RESERVED_CLAIMS: ReadonlySet<string> = new Set([
   'iss',
   'aud',
   'typ',
+  'cnf',
 ]);
 
 /**

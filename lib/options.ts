@@ -3,6 +3,7 @@ import { ACCESS_TYP, REFRESH_TYP } from './constants.js';
 import { accessKeys, keepApart, keyConfig, refreshKeys, type KeyConfig } from './keys.js';
 import { checkKeys, isObject } from './option-checks.js';
 import type { SessionStore } from './store-types.js';
+import { parseDpop, type DpopConfig } from './dpop-binding.js';
 import type { Duration, TokenAuthOptions } from './types.js';
 
 export type { KeyConfig } from './keys.js';
@@ -21,6 +22,8 @@ export interface Config {
   refreshClaims: TokenAuthOptions['refreshClaims'];
   suspiciousRefreshes: number;
   revocationMaxLag: number;
+  /** DPoP, when its mode is not `off`. */
+  dpop: DpopConfig | undefined;
 }
 
 const units = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
@@ -78,6 +81,7 @@ export function parseOptions(options: TokenAuthOptions): Config {
       'refreshClaims',
       'suspiciousRefreshes',
       'revocationMaxLag',
+      'dpop',
     ],
     '',
   );
@@ -132,6 +136,14 @@ export function parseOptions(options: TokenAuthOptions): Config {
     throw new OptionError(`clock must return milliseconds since the epoch (got ${String(probe)})`);
   }
 
+  const now = (): number => {
+    const ms: unknown = clock();
+    // A clock gone wrong must not make expired tokens valid (NaN compares false with everything).
+    if (typeof ms !== 'number' || !Number.isFinite(ms))
+      throw new Error(`express-token-pair: clock() returned ${String(ms)}, not milliseconds`);
+    return Math.floor(ms / 1000);
+  };
+  const clockTolerance = wholeNumber(options.clockTolerance, 0, 'clockTolerance', 0, 300);
   return {
     access,
     refresh: {
@@ -143,16 +155,11 @@ export function parseOptions(options: TokenAuthOptions): Config {
     issuer: optionalString(options.issuer, 'issuer'),
     audience: optionalString(options.audience, 'audience'),
     maxSessionsPerUser: wholeNumber(options.maxSessionsPerUser, 100, 'maxSessionsPerUser', 1, 10_000),
-    clockTolerance: wholeNumber(options.clockTolerance, 0, 'clockTolerance', 0, 300),
+    clockTolerance,
     refreshClaims,
     suspiciousRefreshes: wholeNumber(options.suspiciousRefreshes, 10, 'suspiciousRefreshes', 1, 10_000),
     revocationMaxLag: wholeNumber(options.revocationMaxLag, 5000, 'revocationMaxLag', 100, 3_600_000),
-    now: () => {
-      const ms: unknown = clock();
-      // A clock gone wrong must not make expired tokens valid (NaN compares false with everything).
-      if (typeof ms !== 'number' || !Number.isFinite(ms))
-        throw new Error(`express-token-pair: clock() returned ${String(ms)}, not milliseconds`);
-      return Math.floor(ms / 1000);
-    },
+    now,
+    dpop: parseDpop(options.dpop, store as unknown as SessionStore, now, clockTolerance),
   };
 }

@@ -4,6 +4,7 @@ import {
   RefreshReusedError,
   StoreUnavailableError,
   TokenExpiredError,
+  TokenInvalidError,
   TokenPairError,
   TokenRevokedError,
 } from './errors.js';
@@ -16,6 +17,8 @@ import { parseOptions, type Config } from './options.js';
 import { customClaims, newId, verify } from './tokens.js';
 import { signAccessToken, signPair } from './token-pair.js';
 import { publicJwks, type JwkSet } from './jwks.js';
+import { checkGuardedProof, tokenEndpointProof, type DpopMode, type DpopPresentation } from './dpop-binding.js';
+import { InvalidDpopProofError } from './dpop/errors.js';
 import type { Ending, RevokeAllInput, SessionInfo } from './store-types.js';
 import type { AuthContext, IssueInput, SessionMeta, TokenAuthOptions, TokenPair } from './types.js';
 
@@ -108,6 +111,8 @@ export class TokenAuth extends TokenAuthEmitter {
     const userId = parseUserId(input.userId);
     const claims = parseClaims(input.claims);
     const meta = normalizeMeta(input.meta);
+    const { dpop } = this.#config;
+    const proof = tokenEndpointProof(dpop, input.dpop, dpop?.mode === 'required');
     const sessionId = newId();
     // A trial signing, so that claims that cannot become a token are refused before anything is stored.
     signAccessToken(this.#config, userId, sessionId, claims, this.#now());
@@ -117,16 +122,17 @@ export class TokenAuth extends TokenAuthEmitter {
     const age = input.authenticatedAt === undefined ? undefined : authenticatedAge(input.authenticatedAt, ending.nowMs);
     const current = await this.#store(() =>
       this.#config.store.create(
-        { userId, sessionId, jti: newId(), ttl, maxLifetime, claims, meta },
+        { userId, sessionId, jti: newId(), ttl, maxLifetime, claims, meta, ...(proof ? { jkt: proof.jkt } : {}) },
         {
           ...ending,
+          ...(proof ? { proof } : {}),
           maxSessions: this.#config.maxSessionsPerUser,
           ...(age === undefined ? {} : { authenticatedAge: age }),
         },
       ),
     );
     this.emit('issued', { userId, sessionId, meta });
-    return signPair(this.#config, userId, sessionId, claims, current);
+    return signPair(this.#config, userId, sessionId, claims, current, proof?.jkt);
   }
 
   /**
@@ -135,7 +141,13 @@ export class TokenAuth extends TokenAuthEmitter {
    * `TokenInvalidError`. A token verified before is answered from a small
    * cache (see `accessToken.cacheSize`), its expiry checked again each time.
    */
-  verifyAccessToken(token: string): AuthContext {
+  verifyAccessToken(token: string, dpop?: DpopPresentation): AuthContext {
+    const context = this.#verifyToken(token);
+    checkGuardedProof(this.#config.dpop, token, context.jkt, dpop);
+    return context;
+  }
+
+  #verifyToken(token: string): AuthContext {
     const cached = this.#cache.get(token);
     if (cached !== undefined) {
       if (this.#now() < cached.exp + this.#config.clockTolerance) return cached.context;
@@ -143,13 +155,25 @@ export class TokenAuth extends TokenAuthEmitter {
       throw new TokenExpiredError('token has expired');
     }
     const payload = verify(token, this.#config.access, this.#config);
+    const jkt = boundKey(payload.cnf);
     const context = this.#verified.stamp({
       userId: payload.sub,
       sessionId: payload.sid,
       claims: customClaims(payload),
       issuedAt: payload.iat,
+      ...(jkt === undefined ? {} : { jkt }),
     });
     return this.#cache.set(token, context, payload.exp);
+  }
+
+  /** `'off'`, `'optional'` or `'required'`: the `dpop` option's mode. */
+  get dpopMode(): DpopMode {
+    return this.#config.dpop?.mode ?? 'off';
+  }
+
+  /** The DPoP proof algorithms accepted (for `WWW-Authenticate: DPoP algs="..."`); empty with DPoP off. */
+  get dpopAlgorithms(): readonly string[] {
+    return this.#config.dpop?.algorithms ?? [];
   }
 
   /**
@@ -168,8 +192,10 @@ export class TokenAuth extends TokenAuthEmitter {
    * `meta` (the client's IP and user agent) replaces the session's; a change,
    * or too many refreshes, emits `suspicious`.
    */
-  async refresh(refreshToken: string, meta?: SessionMeta): Promise<TokenPair> {
+  async refresh(refreshToken: string, meta?: SessionMeta, dpop?: DpopPresentation): Promise<TokenPair> {
     const payload = verify(refreshToken, this.#config.refresh, this.#config, { name: 'refreshToken' });
+    // Whether the session is bound is the store's to say: a proof is verified when sent, required only by the store.
+    const proof = tokenEndpointProof(this.#config.dpop, dpop, false);
     const { sub: userId, sid: sessionId } = payload;
     const client = normalizeMeta(meta);
     // The refreshClaims hook runs before the rotation: one that throws leaves the token unspent.
@@ -188,6 +214,7 @@ export class TokenAuth extends TokenAuthEmitter {
         meta: client,
         claims,
         window: this.#config.access.ttl,
+        ...(proof ? { proof } : {}),
       }),
     );
     const who = { userId, sessionId, meta: client };
@@ -204,7 +231,11 @@ export class TokenAuth extends TokenAuthEmitter {
         )) {
           this.emit('suspicious', { ...who, ...found });
         }
-        return signPair(this.#config, userId, sessionId, result.claims, result.current);
+        return signPair(this.#config, userId, sessionId, result.claims, result.current, result.jkt);
+      case 'key_mismatch':
+        throw new TokenInvalidError('refresh needs a DPoP proof by the key the session is bound to');
+      case 'proof_replayed':
+        throw new InvalidDpopProofError('DPoP proof jti was already used');
       case 'reused':
         this.emit('reuse_detected', who);
         throw new RefreshReusedError('refresh token was already used; the session has been revoked');
@@ -352,6 +383,14 @@ export class TokenAuth extends TokenAuthEmitter {
   health(): Promise<HealthReport> {
     return healthReport(this.#config.store, this.#revocations);
   }
+}
+
+/** The `cnf.jkt` of a verified payload (RFC 7800 / RFC 9449 §6.1), or undefined. */
+function boundKey(cnf: unknown): string | undefined {
+  if (cnf === undefined) return undefined;
+  const jkt = typeof cnf === 'object' && cnf !== null ? (cnf as { jkt?: unknown }).jkt : undefined;
+  if (typeof jkt !== 'string' || jkt === '') throw new TokenInvalidError('access token cnf is malformed');
+  return jkt;
 }
 
 /** Validates the options once and returns the core every adapter uses. */

@@ -17,11 +17,12 @@ export function signAccessToken(
   sessionId: string,
   claims: Claims,
   now: number,
+  jkt?: string,
 ): string {
   const { access } = config;
   let token: string;
   try {
-    token = sign(access, config, claims, {
+    token = sign(access, config, jkt === undefined ? claims : { ...claims, cnf: { jkt } }, {
       sub: userId,
       sid: sessionId,
       jti: newId(),
@@ -52,8 +53,9 @@ export function signPair(
   sessionId: string,
   claims: Claims,
   refresh: CurrentToken,
+  jkt?: string,
 ): TokenPair {
-  const accessToken = signAccessToken(config, userId, sessionId, claims, refresh.issuedAt);
+  const accessToken = signAccessToken(config, userId, sessionId, claims, refresh.issuedAt, jkt);
   const refreshToken = sign(
     config.refresh,
     config,
@@ -66,7 +68,8 @@ export function signPair(
       exp: refresh.expiresAt,
     },
   );
-  const pair: TokenPair = { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: config.access.ttl };
+  const tokenType = jkt === undefined ? 'Bearer' : 'DPoP';
+  const pair: TokenPair = { accessToken, refreshToken, tokenType, expiresIn: config.access.ttl };
   return Object.defineProperty(pair, 'refreshExpiresIn', {
     value: Math.max(0, refresh.expiresAt - refresh.issuedAt),
     enumerable: false,

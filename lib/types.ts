@@ -1,3 +1,4 @@
+import type { DpopMode, DpopOptions, DpopPresentation } from './dpop-binding.js';
 import type { KeyObject } from 'node:crypto';
 import type { Claims, SessionMeta, SessionStore } from './store-types.js';
 
@@ -138,6 +139,18 @@ export interface TokenAuthOptions {
    * through (routes without it keep working). Default `5000`.
    */
   revocationMaxLag?: number | undefined;
+  /**
+   * DPoP (RFC 9449): sender-constrained tokens. `'optional'`: a login with a
+   * valid `DPoP` proof (`issue({ dpop })`) binds the session to the proof's
+   * key: its access tokens carry `cnf.jkt` (`tokenType: 'DPoP'`), every
+   * refresh needs a proof by that key (another key: 401, the session kept),
+   * and guarded routes need `Authorization: DPoP` with a proof. A login
+   * without one is a plain Bearer session. `'required'`: every login must
+   * bind, and Bearer tokens are refused. Or `{ mode, algorithms, iatWindow,
+   * publicUrl, maxKeys, maxProofs }` (see `DpopOptions`). Default `'off'`:
+   * DPoP headers are ignored. Needs a store with `features.dpop`.
+   */
+  dpop?: DpopMode | DpopOptions | undefined;
 }
 
 export type { Claims, SessionMeta } from './store-types.js';
@@ -158,12 +171,20 @@ export interface IssueInput {
    * 5 minutes old and never ahead of the clock, or `InputError`.
    */
   authenticatedAt?: number | undefined;
+  /**
+   * The login request's DPoP proof, method and URL (Express:
+   * `dpopPresentation(req)`): with `dpop` on, a valid proof binds the
+   * session to its key. Refused (`invalid_dpop_proof`) when bad, or missing
+   * in `required` mode. Ignored with `dpop` off.
+   */
+  dpop?: DpopPresentation | undefined;
 }
 
 export interface TokenPair {
   accessToken: string;
   refreshToken: string;
-  tokenType: 'Bearer';
+  /** `'DPoP'` for a session bound to a DPoP key (send `Authorization: DPoP` with a proof), else `'Bearer'`. */
+  tokenType: 'Bearer' | 'DPoP';
   /** Seconds until the access token expires. */
   expiresIn: number;
   /**
@@ -183,6 +204,8 @@ export interface AuthContext {
   claims: Claims;
   /** The token's `iat`, Unix seconds (by the session store's clock). */
   issuedAt: number;
+  /** DPoP: the RFC 7638 thumbprint of the key the token is bound to (`cnf.jkt`); absent for a Bearer token. */
+  jkt?: string;
 }
 
 /** Events, for audit logs. They never carry a token or a secret. */

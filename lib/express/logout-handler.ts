@@ -13,7 +13,8 @@ import { plainRequest, settle } from './http.js';
 export function logoutHandler(auth: TokenAuth, options: LogoutOptions = {}): RequestHandler {
   assertAuth(auth, 'logoutHandler');
   const settings = logoutSettings(options);
+  const dpop = { algorithms: auth.dpopAlgorithms ?? [], tokenEndpoint: true };
   return (req, res, next) => {
-    settle(logoutAnswer(auth, settings, plainRequest(req), req.auth), res, next);
+    settle(logoutAnswer(auth, settings, plainRequest(req), req.auth), res, next, dpop);
   };
 }

@@ -13,7 +13,8 @@ import { plainRequest, settle } from './http.js';
 export function refreshHandler(auth: TokenAuth, options: RefreshOptions = {}): RequestHandler {
   assertAuth(auth, 'refreshHandler');
   const transport = refreshSettings(options);
+  const dpop = { algorithms: auth.dpopAlgorithms ?? [], tokenEndpoint: true };
   return (req, res, next) => {
-    settle(refreshAnswer(auth, transport, plainRequest(req)), res, next);
+    settle(refreshAnswer(auth, transport, plainRequest(req)), res, next, dpop);
   };
 }

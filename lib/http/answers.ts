@@ -1,13 +1,21 @@
 /** The token routes as decisions: a plain request in, an `HttpAnswer` out (errors thrown, see `errorAnswer`). */
+import type { DpopPresentation } from '../dpop-binding.js';
 import type { TokenAuth } from '../token-auth.js';
+import { dpopOn } from './wiring.js';
 import type { AuthContext, SessionMeta, TokenPair } from '../types.js';
-import { parseBearer } from './bearer.js';
+import { authenticated } from './bearer.js';
 import { presentedRefreshToken, transportOf } from './csrf.js';
 import { clearRefreshCookie, writeRefreshCookie } from './refresh-cookie.js';
 import type { CookieTransport } from './transport.js';
 import type { HttpAnswer, HttpRequest } from './types.js';
 
 const NO_STORE = { 'Cache-Control': 'no-store' } as const;
+
+/** The request's DPoP presentation: its `DPoP` header(s), method and absolute URL. */
+export function requestDpop(request: HttpRequest): DpopPresentation {
+  const proof = request.headers.dpop;
+  return { proof, method: request.method ?? '', url: `${request.origin ?? ''}${request.url ?? ''}` };
+}
 
 function requestMeta(request: HttpRequest): SessionMeta {
   const userAgent = request.headers['user-agent'];
@@ -50,7 +58,8 @@ export async function refreshAnswer(
   request: HttpRequest,
 ): Promise<HttpAnswer> {
   const { token, cookie } = presentedRefreshToken(request, transport);
-  const pair = await auth.refresh(token as string, requestMeta(request));
+  const dpop = dpopOn(auth) ? requestDpop(request) : undefined;
+  const pair = await auth.refresh(token as string, requestMeta(request), dpop);
   return pairAnswer(pair, cookie ? transport : undefined);
 }
 
@@ -74,7 +83,7 @@ export async function logoutAnswer(
     const authorization = request.headers.authorization;
     const caller: AuthContext = auth.owns(known)
       ? known
-      : auth.verifyAccessToken(parseBearer(typeof authorization === 'string' ? authorization : undefined));
+      : authenticated(auth, typeof authorization === 'string' ? authorization : undefined, requestDpop(request));
     await auth.revokeAll(caller.userId);
   } else {
     const presented = presentedRefreshToken(request, transport);

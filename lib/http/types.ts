@@ -6,9 +6,9 @@
 
 /** A request as the decisions read it. */
 export interface HttpRequest {
-  /** E.g. `'POST'`. No decision reads it today. */
+  /** E.g. `'POST'`: a DPoP proof's `htm`. */
   readonly method?: string | undefined;
-  /** The path and query as sent, e.g. `'/auth/refresh'`. No decision reads it today. */
+  /** The path and query as sent, e.g. `'/auth/refresh'`: with `origin`, a DPoP proof's `htu`. */
   readonly url?: string | undefined;
   /** Header names in lower case, as Node gives them (`Cookie` as one string, joined with "; "). */
   readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>;
@@ -16,6 +16,12 @@ export interface HttpRequest {
   readonly body?: unknown;
   /** The client's address as the framework judged it (proxies), for `SessionMeta`. */
   readonly ip?: string | undefined;
+  /**
+   * `scheme://host[:port]` as the client addressed it, as the framework
+   * judged it (proxies): with `url`, a DPoP proof's `htu`. Undefined: no
+   * absolute URL (a DPoP proof then cannot match, unless `dpop.publicUrl`).
+   */
+  readonly origin?: string | undefined;
 }
 
 /** What to answer: an adapter writes the status, the headers, each Set-Cookie, then the body. */

@@ -25,6 +25,12 @@ export function assertAuth(auth: unknown, name: string): asserts auth is TokenAu
   );
 }
 
+/** True when `auth` has DPoP on (`dpopMode` optional or required; an older or duck-typed core has none). */
+export function dpopOn(auth: TokenAuth): boolean {
+  const mode = (auth as Partial<TokenAuth>).dpopMode;
+  return mode === 'optional' || mode === 'required';
+}
+
 export interface RefreshOptions {
   /**
    * What `cookieTransport()` returned, to serve browsers in cookie mode too:
