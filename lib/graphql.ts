@@ -16,6 +16,7 @@ import { errorAnswer } from './http/error-answer.js';
 import { assertAuth } from './http/wiring.js';
 import type { TokenAuth } from './token-auth.js';
 import type { AuthContext } from './types.js';
+import type { DpopPresentation } from './dpop-binding.js';
 
 /** The package's codes that mean "no usable token": GraphQL's `UNAUTHENTICATED`. */
 const UNAUTHENTICATED_CODES: ReadonlySet<string> = new Set<ErrorCode>([
@@ -89,8 +90,9 @@ export type TokenPairContext = {
 export type GraphQLContextOptions = BearerAuthOptions;
 
 /**
- * Returns `contextFor(authorizationHeader)`, which verifies the request's
- * bearer token once and never throws a token failure: it keeps it in
+ * Returns `contextFor(authorizationHeader, dpop?)`, which verifies the
+ * request's bearer token once (with DPoP on, a `DPoP` token with the
+ * request's presentation: Express `dpopPresentation(req)`) and never throws a token failure: it keeps it in
  * `authError` for the guarded resolvers (`requireAuth`). Whether a refused
  * token should fail the whole request at the HTTP level (401) is the
  * server's call: see the README's GraphQL section.
@@ -98,12 +100,12 @@ export type GraphQLContextOptions = BearerAuthOptions;
 export function graphqlContext(
   auth: TokenAuth,
   options: GraphQLContextOptions = {},
-): (authorization: string | null | undefined) => TokenPairContext {
+): (authorization: string | null | undefined, dpop?: DpopPresentation) => TokenPairContext {
   assertAuth(auth, 'graphqlContext');
   const authenticate = bearerAuthenticator(auth, options, 'graphqlContext');
-  return (authorization) => {
+  return (authorization, dpop) => {
     try {
-      const context = authenticate(authorization);
+      const context = authenticate(authorization, dpop);
       return { auth: context, authError: undefined };
     } catch (error) {
       if (error instanceof TokenPairError) return { auth: undefined, authError: error };

@@ -15,6 +15,7 @@ import {
   RedisSessionStore,
   type AccessTokenOptions,
   type Duration,
+  type DpopMode,
   type TokenAuth,
 } from '../lib/index.js';
 import type { SigningKey } from './signing-key.js';
@@ -77,6 +78,8 @@ export interface AppOptions {
   refreshTokenTtl?: Duration;
   /** Seconds a just-rotated refresh token still gets its successor back. Default `5`. */
   reuseGrace?: number;
+  /** DPoP-bound tokens (the library's `dpop` option): `'off'` (default), `'optional'` or `'required'`. */
+  dpop?: DpopMode | undefined;
   /** Keep sessions, users and rate-limit counts in Redis. Default: all in memory. */
   redis?: RedisOptions;
   /** Requests per minute per IP on login, and (counted apart) on register and password change. Default `10`; `0` = off. */
@@ -217,6 +220,7 @@ export async function createApp(options: AppOptions): Promise<SampleApp> {
       },
       store: sessions,
       ...(options.clock ? { clock: options.clock } : {}),
+      dpop: options.dpop ?? 'off',
     }));
     // Reuse, suspicious refreshes and ended sessions become log lines (ids only, never tokens).
     logSecurityEvents(auth, logger);

@@ -70,6 +70,8 @@ export interface Config extends HttpsSettings {
   publicOrigins: string[];
   /** The replay demo's route (replay-demo.ts): on unless NODE_ENV=production. */
   replayDemo: boolean;
+  /** DPOP: `off` (default), `optional` or `required` (see the library's `dpop` option). */
+  dpop: 'off' | 'optional' | 'required';
   /** Lines to print at start-up (e.g. "using a random secret"). */
   warnings: string[];
 }
@@ -323,6 +325,13 @@ function signingKey(env: Env): SigningKey | undefined {
   return readSigningKey(pem, kid);
 }
 
+/** DPOP: off (the default, also when empty), optional or required, in lower case as the library spells them. */
+function dpopMode(env: Env): Config['dpop'] {
+  const raw = read(env, 'DPOP') ?? 'off';
+  if (raw === 'off' || raw === 'optional' || raw === 'required') return raw;
+  throw new ConfigError(`DPOP must be off, optional or required (got ${JSON.stringify(raw)})`);
+}
+
 /** Parses the environment (default `process.env`). Throws `ConfigError` naming the variable. */
 export function loadConfig(env: Env = process.env): Config {
   const production = env.NODE_ENV === 'production';
@@ -367,6 +376,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicOrigins: publicOrigins(env, port, https.tls ? 'https' : 'http'),
     ...https,
     replayDemo: !production,
+    dpop: dpopMode(env),
     warnings,
   };
 }

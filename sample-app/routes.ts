@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { Router, type RequestHandler } from 'express';
 import {
   csrfGuard,
+  dpopPresentation,
   logoutHandler,
   refreshHandler,
   requireAccessToken,
@@ -76,6 +77,8 @@ export function routes({ auth, transport, users, passwords, limits, checkRevocat
       userId: user.id,
       claims: { email: user.email },
       meta: { ip: req.ip, userAgent: req.get('user-agent') },
+      // With DPOP on, a DPoP header binds the session to the browser's key (ignored with DPOP=off).
+      dpop: dpopPresentation(req),
       authenticatedAt,
     });
     // Cookie mode: the refresh token goes into the HttpOnly cookie and the rest into the JSON; body

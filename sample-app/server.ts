@@ -41,6 +41,7 @@ try {
     trustProxy: config.trustProxy,
     publicOrigins: config.publicOrigins,
     replayDemo: config.replayDemo,
+    dpop: config.dpop,
     httpsRequired: config.httpsRequired,
     logger: log,
     ...(config.redisUrl ? { redis: { url: config.redisUrl } } : {}),

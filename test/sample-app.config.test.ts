@@ -55,6 +55,7 @@ describe('sample app configuration (environment variables)', () => {
       TRUST_PROXY: '1',
       NODE_ENV: 'production',
       PUBLIC_ORIGIN: 'https://app.example.com, https://www.example.com',
+      DPOP: 'required',
     });
     expect(config).to.deep.equal({
       port: 8080,
@@ -70,6 +71,7 @@ describe('sample app configuration (environment variables)', () => {
       trustProxy: 1,
       publicOrigins: ['https://app.example.com', 'https://www.example.com'],
       replayDemo: false,
+      dpop: 'required',
       warnings: [],
       httpsRequired: true,
       tls: undefined,

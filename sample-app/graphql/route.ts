@@ -35,6 +35,7 @@ import { Router, type NextFunction, type Request, type RequestHandler, type Resp
 import { execute, GraphQLError, NoSchemaIntrospectionCustomRule, OperationTypeNode, validate } from 'graphql';
 import { createHandler, type RequestParams } from 'graphql-http';
 import {
+  dpopPresentation,
   graphqlContext,
   graphqlExtensions,
   GraphQLTokenError,
@@ -159,7 +160,7 @@ export function graphqlRoute({
   const hideSuggestions = !(suggestions ?? !production);
 
   const gate: RequestHandler = (req, res, next) => {
-    const context: GraphQLContext = { ...contextFor(req.get('authorization')), req, res };
+    const context: GraphQLContext = { ...contextFor(req.get('authorization'), dpopPresentation(req)), req, res };
     const fields = fieldsOf(params.get(req));
     const refused = context.authError !== undefined && context.authError.code !== 'token_missing';
     const guarded = GUARDED.get(fields?.operation ?? OperationTypeNode.SUBSCRIPTION);
