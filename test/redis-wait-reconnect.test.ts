@@ -232,10 +232,11 @@ describe('RedisSessionStore waitForReplicas: a WAIT on another connection than i
       primary = await RedisServer.start();
       replica = await RedisServer.start();
       await command(replica.port, 'REPLICAOF', '127.0.0.1', String(primary.port));
-      await until(
-        async () => /connected_slaves:1/.test(String(await command(primary.port, 'INFO', 'replication'))),
-        'the replica to connect',
-      );
+      await until(async () => {
+        // Online, not just connected: a replica still in its first sync acknowledges no WAIT.
+        const info = String(await command(primary.port, 'INFO', 'replication'));
+        return /connected_slaves:1/.test(info) && /slave0:[^\r\n]*state=online/.test(info);
+      }, 'the replica to come online');
     });
 
     after(async () => {

@@ -51,7 +51,11 @@ describe('RedisSessionStore waitForReplicas (real primary and replica)', functio
     } finally {
       link.destroy();
     }
-    await eventually(async () => /connected_slaves:1/.test(String(await client.sendCommand(['INFO', 'replication']))));
+    // Connected is not enough: a replica still in its first sync acknowledges no WAIT (seen on a busy machine).
+    await eventually(async () => {
+      const info = String(await client.sendCommand(['INFO', 'replication']));
+      return /connected_slaves:1/.test(info) && /slave0:[^\r\n]*state=online/.test(info);
+    });
   }
 
   const now = (): number => Math.floor(Date.now() / 1000);
